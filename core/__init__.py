@@ -1,0 +1,1 @@
+"""Gravity Desk's domain: accounts, upstream clients, the account pool, the gateway and settings (no Qt, no aiohttp.web)."""

@@ -1,0 +1,245 @@
+"""Settings: config.toml in the data folder, defaults for every key, and the few environment overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomli_w
+
+APP_NAME = "gravity-desk"
+CONFIG_FILE = "config.toml"
+
+# Google's "installed application" client used by Antigravity. Google documents that such a client's
+# secret is not confidential; it is a setting so another flavour can be added as data.
+DEFAULT_CLIENT_ID = "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com"
+DEFAULT_CLIENT_SECRET = "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"
+DEFAULT_SCOPES = [
+    "openid",
+    "https://www.googleapis.com/auth/cloud-platform",
+    "https://www.googleapis.com/auth/userinfo.email",
+    "https://www.googleapis.com/auth/userinfo.profile",
+    "https://www.googleapis.com/auth/cclog",
+    "https://www.googleapis.com/auth/experimentsandconfigs",
+]
+
+
+class ConfigError(Exception):
+    """config.toml could not be read or has a wrong value; the message names the file and line."""
+
+
+def data_dir() -> Path:
+    """The data folder: $GRAVITY_DESK_HOME, else the platform's user data dir for gravity-desk."""
+    override = os.environ.get("GRAVITY_DESK_HOME")
+    path = Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return path
+
+
+@dataclass
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8045
+    api_keys: list[str] = field(default_factory=list)
+    max_body_mb: int = 64  # admits a few large base64 images; bigger bodies get a 413 in the protocol's shape
+
+
+@dataclass
+class UpstreamSettings:
+    endpoints: list[str] = field(
+        default_factory=lambda: [
+            "https://daily-cloudcode-pa.sandbox.googleapis.com",
+            "https://daily-cloudcode-pa.googleapis.com",
+            "https://cloudcode-pa.googleapis.com",
+        ]
+    )
+    client_version: str = "1.15.8"  # the Antigravity version in User-Agent; stale versions are refused upstream
+    request_timeout_s: float = 300.0  # whole non-streaming call, or the gap between two stream events
+    connect_timeout_s: float = 10.0
+    max_attempts: int = 4  # accounts tried for one client request before giving up
+    retry_budget_s: float = 30.0  # total time spent failing over before giving up
+    quota_refresh_minutes: float = 10.0
+
+
+@dataclass
+class OAuthSettings:
+    auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_url: str = "https://oauth2.googleapis.com/token"
+    userinfo_url: str = "https://www.googleapis.com/oauth2/v2/userinfo"
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    scopes: list[str] = field(default_factory=lambda: list(DEFAULT_SCOPES))
+
+
+@dataclass
+class GeminiApiSettings:
+    base_url: str = "https://generativelanguage.googleapis.com"
+
+
+@dataclass
+class LogSettings:
+    retention_days: int = 30
+    max_rows: int = 200_000
+    capture_bodies: bool = False
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    upstream: UpstreamSettings = field(default_factory=UpstreamSettings)
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
+    gemini_api: GeminiApiSettings = field(default_factory=GeminiApiSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    models: dict[str, str] = field(default_factory=dict)  # client model (wildcards allowed) -> upstream model
+    home: Path = field(default_factory=data_dir)
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_FILE
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "gravity-desk.sqlite3"
+
+
+_SECTIONS: dict[str, type] = {
+    "server": ServerSettings,
+    "upstream": UpstreamSettings,
+    "oauth": OAuthSettings,
+    "gemini_api": GeminiApiSettings,
+    "log": LogSettings,
+}
+
+
+def new_api_key() -> str:
+    """A fresh client API key."""
+    return "sk-gd-" + secrets.token_urlsafe(24)
+
+
+def _line_of(text: str, section: str, key: str | None) -> int | None:
+    """Best-effort line number of `key` inside `[section]`, for error messages."""
+    current = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = line.strip("[]").strip()
+            if key is None and current == section:
+                return number
+        elif current == section and key is not None and line.split("=", 1)[0].strip().strip('"') == key:
+            return number
+    return None
+
+
+def _check_type(value: Any, expected: Any, where: str) -> None:
+    origin = getattr(expected, "__origin__", None)
+    if origin is list:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValueError(f"{where} must be a list of strings")
+        return
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{where} must be a number")
+        return
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where} must be a whole number")
+        return
+    if not isinstance(value, expected):
+        raise ValueError(f"{where} must be a {expected.__name__}")
+
+
+def _build_section(cls: type, raw: Any, name: str, text: str, path: Path) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    instance = cls()
+    hints = {f: t for f, t in cls.__annotations__.items()}
+    types = {"str": str, "int": int, "float": float, "bool": bool, "list[str]": list[str]}
+    for key, value in raw.items():
+        if key not in hints:
+            line = _line_of(text, name, key)
+            where = f"{path}, line {line}" if line else str(path)
+            raise ConfigError(f"{where}: unknown setting '{key}' in [{name}]")
+        expected = types[hints[key]] if isinstance(hints[key], str) else hints[key]
+        try:
+            _check_type(value, expected, f"{name}.{key}")
+        except ValueError as exc:
+            line = _line_of(text, name, key)
+            where = f"{path}, line {line}" if line else str(path)
+            raise ConfigError(f"{where}: {exc}") from None
+        setattr(instance, key, float(value) if expected is float else value)
+    return instance
+
+
+def _parse(text: str, path: Path, home: Path) -> Settings:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message already says "(at line N, column M)".
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    settings = Settings(home=home)
+    for name, value in raw.items():
+        if name == "models":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                line = _line_of(text, "models", None)
+                where = f"{path}, line {line}" if line else str(path)
+                raise ConfigError(f"{where}: [models] maps client model names to upstream model names (strings)")
+            settings.models = dict(value)
+        elif name in _SECTIONS:
+            setattr(settings, name, _build_section(_SECTIONS[name], value, name, text, path))
+        else:
+            line = _line_of(text, name, None)
+            where = f"{path}, line {line}" if line else str(path)
+            raise ConfigError(f"{where}: unknown section [{name}]")
+    if not 0 <= settings.server.port <= 65535:
+        raise ConfigError(f"{path}: server.port must be between 0 and 65535")
+    return settings
+
+
+def _to_toml(settings: Settings) -> dict[str, Any]:
+    document: dict[str, Any] = {name: asdict(getattr(settings, name)) for name in _SECTIONS}
+    document["models"] = dict(settings.models)
+    return document
+
+
+def save_settings(settings: Settings) -> None:
+    """Write config.toml atomically (a crash mid-write leaves the old file)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    temporary = settings.config_path.with_suffix(".toml.tmp")
+    temporary.write_text(tomli_w.dumps(_to_toml(settings)), encoding="utf-8")
+    os.chmod(temporary, 0o600)  # it holds the client API keys
+    temporary.replace(settings.config_path)
+
+
+def _apply_env(settings: Settings) -> None:
+    if host := os.environ.get("GRAVITY_DESK_HOST"):
+        settings.server.host = host
+    if port := os.environ.get("GRAVITY_DESK_PORT"):
+        if not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ConfigError(f"GRAVITY_DESK_PORT must be a port number, not {port!r}")
+        settings.server.port = int(port)
+    if key := os.environ.get("GRAVITY_DESK_API_KEY"):
+        settings.server.api_keys = [key]
+
+
+def load_settings(home: Path | None = None, *, apply_env: bool = True) -> Settings:
+    """Read config.toml from the data folder, creating it with defaults (and a fresh API key) on first start."""
+    home = home if home is not None else data_dir()
+    path = home / CONFIG_FILE
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot be read: {exc}") from None
+        settings = _parse(text, path, home)
+    else:
+        settings = Settings(home=home)
+        settings.server.api_keys = [new_api_key()]
+        settings.models = {}
+        save_settings(settings)
+    if apply_env:
+        _apply_env(settings)
+    return settings

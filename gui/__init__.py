@@ -1,0 +1,1 @@
+"""Gravity Desk's desktop face: tray, windows and Qt models over core (PySide6)."""

@@ -1,0 +1,1 @@
+"""Gravity Desk's HTTP face: aiohttp routes, auth and one adapter package per client protocol."""
