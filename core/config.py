@@ -36,7 +36,11 @@ class ConfigError(Exception):
 def data_dir() -> Path:
     """The data folder: $GRAVITY_DESK_HOME, else the platform's user data dir for gravity-desk."""
     override = os.environ.get("GRAVITY_DESK_HOME")
-    path = Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path = (
+        Path(override).expanduser()
+        if override
+        else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    )
     return path
 
 
@@ -57,7 +61,9 @@ class UpstreamSettings:
             "https://cloudcode-pa.googleapis.com",
         ]
     )
-    client_version: str = "1.15.8"  # the Antigravity version in User-Agent; stale versions are refused upstream
+    client_version: str = (
+        "1.15.8"  # the Antigravity version in User-Agent; stale versions are refused upstream
+    )
     request_timeout_s: float = 300.0  # whole non-streaming call, or the gap between two stream events
     connect_timeout_s: float = 10.0
     max_attempts: int = 4  # accounts tried for one client request before giving up
@@ -186,7 +192,9 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 line = _line_of(text, "models", None)
                 where = f"{path}, line {line}" if line else str(path)
-                raise ConfigError(f"{where}: [models] maps client model names to upstream model names (strings)")
+                raise ConfigError(
+                    f"{where}: [models] maps client model names to upstream model names (strings)"
+                )
             settings.models = dict(value)
         elif name in _SECTIONS:
             setattr(settings, name, _build_section(_SECTIONS[name], value, name, text, path))
@@ -225,6 +233,25 @@ def _apply_env(settings: Settings) -> None:
         settings.server.api_keys = [key]
 
 
+def _has_api_keys_setting(text: str) -> bool:
+    server = tomllib.loads(text).get("server", {})
+    return isinstance(server, dict) and "api_keys" in server
+
+
+def _insert_api_keys(path: Path, text: str, keys: list[str]) -> None:
+    """Add a generated key to a hand-written file without rewriting (and losing the comments of) the rest:
+    a missing `api_keys` means "not chosen yet", and the safe default is auth on; `[]` turns it off."""
+    line = f"api_keys = {tomli_w.dumps({'k': keys}).split('=', 1)[1].strip()}  # generated; [] turns auth off"
+    lines = text.splitlines()
+    for index, raw in enumerate(lines):
+        if raw.strip() == "[server]":
+            lines.insert(index + 1, line)
+            break
+    else:
+        lines += ["", "[server]", line]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def load_settings(home: Path | None = None, *, apply_env: bool = True) -> Settings:
     """Read config.toml from the data folder, creating it with defaults (and a fresh API key) on first start."""
     home = home if home is not None else data_dir()
@@ -235,6 +262,9 @@ def load_settings(home: Path | None = None, *, apply_env: bool = True) -> Settin
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot be read: {exc}") from None
         settings = _parse(text, path, home)
+        if not _has_api_keys_setting(text):
+            settings.server.api_keys = [new_api_key()]
+            _insert_api_keys(path, text, settings.server.api_keys)
     else:
         settings = Settings(home=home)
         settings.server.api_keys = [new_api_key()]

@@ -18,7 +18,9 @@ class Credentials:
     """Hands out the credential an upstream call needs. Concurrent callers for the same account share one
     refresh. Secrets are read from the store in a worker thread (keyring calls block)."""
 
-    def __init__(self, secrets: SecretStore, oauth: OAuthClient, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, secrets: SecretStore, oauth: OAuthClient, clock: Callable[[], float] = time.time
+    ) -> None:
         self._secrets = secrets
         self._oauth = oauth
         self._clock = clock
@@ -32,7 +34,9 @@ class Credentials:
             return cached
         value = await asyncio.to_thread(self._secrets.get, account.id)
         if value is None:
-            raise UpstreamError(ErrorKind.NEEDS_SIGNIN, 0, f"No stored credential for {account.name}; add it again")
+            raise UpstreamError(
+                ErrorKind.NEEDS_SIGNIN, 0, f"No stored credential for {account.name}; add it again"
+            )
         self._secret_cache[account.id] = value
         return value
 

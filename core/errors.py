@@ -10,7 +10,9 @@ from enum import StrEnum
 class ErrorKind(StrEnum):
     """What an upstream failure means for the account pool (protocol doc §4)."""
 
-    RATE_LIMITED = "rate_limited"  # 429 RATE_LIMIT_EXCEEDED / short retryDelay: cool this account+model briefly
+    RATE_LIMITED = (
+        "rate_limited"  # 429 RATE_LIMIT_EXCEEDED / short retryDelay: cool this account+model briefly
+    )
     QUOTA_EXHAUSTED = "quota_exhausted"  # 429 QUOTA_EXHAUSTED: this account+model is out until reset_at
     CAPACITY = "capacity"  # 429 MODEL_CAPACITY_EXHAUSTED / 503: upstream busy, not the account's fault
     UNAUTHENTICATED = "unauthenticated"  # 401: refresh the access token once, then retry

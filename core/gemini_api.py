@@ -14,7 +14,9 @@ from core.types import JSON
 class GeminiApiClient:
     """Every failure raises a classified core.errors.UpstreamError; the key never appears in a message or URL."""
 
-    def __init__(self, http: aiohttp.ClientSession, settings: GeminiApiSettings, upstream: UpstreamSettings) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, settings: GeminiApiSettings, upstream: UpstreamSettings
+    ) -> None:
         self._http = http
         self._settings = settings
         self._upstream = upstream

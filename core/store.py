@@ -2,11 +2,95 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from core.request_log import LogEntry
-from core.types import Account
+from core.types import Account, AccountKind, AccountStatus, ModelQuota
+
+BUSY_TIMEOUT_MS = 5000
+
+# Each migration is a list of statements run in one transaction; PRAGMA user_version counts those applied.
+# Append new migrations; never edit one that has shipped.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            email TEXT,
+            label TEXT,
+            project_id TEXT,
+            tier TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            status TEXT NOT NULL DEFAULT 'ok',
+            status_reason TEXT NOT NULL DEFAULT '',
+            quotas TEXT NOT NULL DEFAULT '{}',
+            quota_updated_at TEXT,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT
+        )""",
+        """CREATE TABLE request_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at TEXT NOT NULL,
+            protocol TEXT NOT NULL,
+            path TEXT NOT NULL,
+            client_model TEXT NOT NULL DEFAULT '',
+            upstream_model TEXT NOT NULL DEFAULT '',
+            account TEXT NOT NULL DEFAULT '',
+            status INTEGER NOT NULL DEFAULT 0,
+            latency_ms REAL NOT NULL DEFAULT 0,
+            ttfb_ms REAL,
+            tokens_in INTEGER NOT NULL DEFAULT 0,
+            tokens_out INTEGER NOT NULL DEFAULT 0,
+            stream INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            request_body TEXT,
+            response_body TEXT
+        )""",
+        # Filtered pages are "WHERE x = ? ORDER BY started_at DESC": with started_at second in each index
+        # SQLite reads the page straight off the index instead of sorting every matching row.
+        "CREATE INDEX request_log_started_at ON request_log (started_at)",
+        "CREATE INDEX request_log_status ON request_log (status, started_at)",
+        "CREATE INDEX request_log_client_model ON request_log (client_model, started_at)",
+        "CREATE INDEX request_log_upstream_model ON request_log (upstream_model, started_at)",
+        "CREATE INDEX request_log_account ON request_log (account, started_at)",
+        "CREATE INDEX request_log_protocol ON request_log (protocol, started_at)",
+    ],
+]
+
+_LOG_COLUMNS = (
+    "started_at",
+    "protocol",
+    "path",
+    "client_model",
+    "upstream_model",
+    "account",
+    "status",
+    "latency_ms",
+    "ttfb_ms",
+    "tokens_in",
+    "tokens_out",
+    "stream",
+    "error",
+    "request_body",
+    "response_body",
+)
+_INSERT_LOG = (
+    f"INSERT INTO request_log ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join('?' for _ in _LOG_COLUMNS)})"
+)
+_SELECT_LOG = f"SELECT id, {', '.join(_LOG_COLUMNS)} FROM request_log"
+_NEWEST_FIRST = "ORDER BY started_at DESC, id DESC"
+
+
+class DatabaseError(Exception):
+    """The database cannot be used (e.g. it was written by a newer Gravity Desk)."""
 
 
 @dataclass
@@ -20,39 +104,316 @@ class LogFilter:
     text: str | None = None  # substring of path, models, account or error
 
 
+def to_db_time(value: datetime) -> str:
+    """UTC ISO 8601 with a fixed width, so text order is time order (naive datetimes are taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _optional_time(value: str | None) -> datetime | None:
+    return from_db_time(value) if value else None
+
+
+def _quota_to_json(quota: ModelQuota) -> dict[str, Any]:
+    return {
+        "display_name": quota.display_name,
+        "remaining_fraction": quota.remaining_fraction,
+        "reset_at": to_db_time(quota.reset_at) if quota.reset_at else None,
+        "max_output_tokens": quota.max_output_tokens,
+        "supports_thinking": quota.supports_thinking,
+        "supports_images": quota.supports_images,
+    }
+
+
+def _quota_from_json(model: str, raw: dict[str, Any]) -> ModelQuota:
+    return ModelQuota(
+        model=model,
+        display_name=raw.get("display_name") or "",
+        remaining_fraction=raw.get("remaining_fraction"),
+        reset_at=_optional_time(raw.get("reset_at")),
+        max_output_tokens=raw.get("max_output_tokens"),
+        supports_thinking=bool(raw.get("supports_thinking")),
+        supports_images=bool(raw.get("supports_images")),
+    )
+
+
+def _account_row(account: Account) -> tuple[Any, ...]:
+    quotas = {model: _quota_to_json(quota) for model, quota in account.quotas.items()}
+    return (
+        account.id,
+        account.kind.value,
+        account.email,
+        account.label,
+        account.project_id,
+        account.tier,
+        int(account.enabled),
+        account.status.value,
+        account.status_reason,
+        json.dumps(quotas, sort_keys=True),
+        to_db_time(account.quota_updated_at) if account.quota_updated_at else None,
+        to_db_time(account.created_at),
+        to_db_time(account.last_used_at) if account.last_used_at else None,
+    )
+
+
+def _account_from_row(row: sqlite3.Row) -> Account:
+    quotas_raw: dict[str, dict[str, Any]] = json.loads(row["quotas"] or "{}")
+    return Account(
+        id=row["id"],
+        kind=AccountKind(row["kind"]),
+        email=row["email"],
+        label=row["label"],
+        project_id=row["project_id"],
+        tier=row["tier"],
+        enabled=bool(row["enabled"]),
+        status=AccountStatus(row["status"]),
+        status_reason=row["status_reason"],
+        quotas={model: _quota_from_json(model, raw) for model, raw in quotas_raw.items()},
+        quota_updated_at=_optional_time(row["quota_updated_at"]),
+        created_at=from_db_time(row["created_at"]),
+        last_used_at=_optional_time(row["last_used_at"]),
+    )
+
+
+def _log_row(entry: LogEntry) -> tuple[Any, ...]:
+    return (
+        to_db_time(entry.started_at),
+        entry.protocol,
+        entry.path,
+        entry.client_model,
+        entry.upstream_model,
+        entry.account,
+        entry.status,
+        entry.latency_ms,
+        entry.ttfb_ms,
+        entry.tokens_in,
+        entry.tokens_out,
+        int(entry.stream),
+        entry.error,
+        entry.request_body,
+        entry.response_body,
+    )
+
+
+def _log_entry_from_row(row: sqlite3.Row) -> LogEntry:
+    return LogEntry(
+        id=row["id"],
+        started_at=from_db_time(row["started_at"]),
+        protocol=row["protocol"],
+        path=row["path"],
+        client_model=row["client_model"],
+        upstream_model=row["upstream_model"],
+        account=row["account"],
+        status=row["status"],
+        latency_ms=row["latency_ms"],
+        ttfb_ms=row["ttfb_ms"],
+        tokens_in=row["tokens_in"],
+        tokens_out=row["tokens_out"],
+        stream=bool(row["stream"]),
+        error=row["error"],
+        request_body=row["request_body"],
+        response_body=row["response_body"],
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _where(log_filter: LogFilter | None) -> tuple[str, list[Any]]:
+    """The WHERE clause (possibly empty) and its parameters for a filter."""
+    if log_filter is None:
+        return "", []
+    clauses: list[str] = []
+    params: list[Any] = []
+    if log_filter.status:
+        status = log_filter.status.strip().lower()
+        if status == "ok":
+            clauses.append("status < 400")
+        elif status == "error":
+            clauses.append("status >= 400")
+        elif status.isdigit():
+            clauses.append("status = ?")
+            params.append(int(status))
+        else:
+            raise ValueError(f"status filter must be 'ok', 'error' or a code, not {log_filter.status!r}")
+    if log_filter.model:
+        clauses.append("(client_model = ? OR upstream_model = ?)")
+        params += [log_filter.model, log_filter.model]
+    if log_filter.account:
+        clauses.append("account = ?")
+        params.append(log_filter.account)
+    if log_filter.protocol:
+        clauses.append("protocol = ?")
+        params.append(log_filter.protocol)
+    if log_filter.text:
+        pattern = f"%{_escape_like(log_filter.text)}%"
+        fields = ("path", "client_model", "upstream_model", "account", "error")
+        clauses.append("(" + " OR ".join(f"{name} LIKE ? ESCAPE '\\'" for name in fields) + ")")
+        params += [pattern] * len(fields)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
 class Database:
     """Blocking sqlite3 API: call it from a worker thread (asyncio.to_thread), never on the event loop.
     Safe to use from several threads (one connection per thread)."""
 
     def __init__(self, path: Path) -> None:
-        raise NotImplementedError
+        self._path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate(self._connection())
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        if self._closed:
+            raise DatabaseError("The database is closed")
+        # check_same_thread=False only so close() can close every thread's connection; each connection is
+        # still used by the one thread that opened it. isolation_level=None: transactions are explicit.
+        connection = sqlite3.connect(
+            self._path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        connection.row_factory = sqlite3.Row
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")  # durable across app crashes; WAL's usual pairing
+        with self._connections_lock:
+            self._connections.append(connection)
+        self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        # IMMEDIATE takes the write lock up front, so two writers wait on busy_timeout instead of deadlocking.
+        connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
+            yield connection
+        except BaseException:
+            if connection.in_transaction:  # some errors (e.g. SQLITE_FULL) already rolled it back
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        with self._transaction(immediate=True):
+            version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise DatabaseError(
+                    f"{self._path} was written by a newer Gravity Desk (schema {version}); update the app"
+                )
+            for statements in MIGRATIONS[version:]:
+                for statement in statements:
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+    def schema_version(self) -> int:
+        version: int = self._connection().execute("PRAGMA user_version").fetchone()[0]
+        return version
 
     def list_accounts(self) -> list[Account]:
-        raise NotImplementedError
+        """Every account, in the order they were added."""
+        rows = self._connection().execute("SELECT * FROM accounts ORDER BY created_at, rowid").fetchall()
+        return [_account_from_row(row) for row in rows]
 
     def save_account(self, account: Account) -> None:
-        raise NotImplementedError
+        """Insert or update (an update keeps the row, so the order of accounts does not change)."""
+        row = _account_row(account)
+        with self._transaction(immediate=True) as connection:
+            connection.execute(
+                """INSERT INTO accounts (id, kind, email, label, project_id, tier, enabled, status, status_reason,
+                       quotas, quota_updated_at, created_at, last_used_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (id) DO UPDATE SET
+                       kind = excluded.kind, email = excluded.email, label = excluded.label,
+                       project_id = excluded.project_id, tier = excluded.tier, enabled = excluded.enabled,
+                       status = excluded.status, status_reason = excluded.status_reason,
+                       quotas = excluded.quotas, quota_updated_at = excluded.quota_updated_at,
+                       created_at = excluded.created_at, last_used_at = excluded.last_used_at""",
+                row,
+            )
 
     def delete_account(self, account_id: str) -> None:
-        raise NotImplementedError
+        with self._transaction(immediate=True) as connection:
+            connection.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
 
     def insert_log_entries(self, entries: list[LogEntry]) -> None:
         """Insert in one transaction and set each entry's id."""
-        raise NotImplementedError
+        if not entries:
+            return
+        rows = [_log_row(entry) for entry in entries]
+        with self._transaction(immediate=True) as connection:
+            ids = [connection.execute(_INSERT_LOG, row).lastrowid for row in rows]
+        # Ids are handed out only once the transaction committed, so a rollback leaves entries untouched.
+        for entry, row_id in zip(entries, ids, strict=True):
+            entry.id = row_id
 
-    def query_log(self, log_filter: LogFilter | None = None, *, limit: int = 100, offset: int = 0) -> list[LogEntry]:
+    def query_log(
+        self, log_filter: LogFilter | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[LogEntry]:
         """Newest first."""
-        raise NotImplementedError
+        where, params = _where(log_filter)
+        rows = (
+            self._connection()
+            .execute(f"{_SELECT_LOG}{where} {_NEWEST_FIRST} LIMIT ? OFFSET ?", [*params, limit, offset])
+            .fetchall()
+        )
+        return [_log_entry_from_row(row) for row in rows]
+
+    def get_log_entry(self, entry_id: int) -> LogEntry | None:
+        row = self._connection().execute(f"{_SELECT_LOG} WHERE id = ?", (entry_id,)).fetchone()
+        return _log_entry_from_row(row) if row is not None else None
 
     def count_log(self, log_filter: LogFilter | None = None) -> int:
-        raise NotImplementedError
+        where, params = _where(log_filter)
+        count: int = (
+            self._connection().execute(f"SELECT COUNT(*) FROM request_log{where}", params).fetchone()[0]
+        )
+        return count
 
     def prune_log(self, retention_days: int, max_rows: int) -> int:
-        """Delete rows older than retention_days and beyond the newest max_rows; returns rows deleted."""
-        raise NotImplementedError
+        """Delete rows older than retention_days and beyond the newest max_rows; returns rows deleted.
+        A value <= 0 turns that limit off."""
+        deleted = 0
+        with self._transaction(immediate=True) as connection:
+            if retention_days > 0:
+                cutoff = to_db_time(datetime.now(UTC) - timedelta(days=retention_days))
+                deleted += connection.execute(
+                    "DELETE FROM request_log WHERE started_at < ?", (cutoff,)
+                ).rowcount
+            if max_rows > 0:
+                deleted += connection.execute(
+                    f"DELETE FROM request_log WHERE id IN "
+                    f"(SELECT id FROM request_log {_NEWEST_FIRST} LIMIT -1 OFFSET ?)",
+                    (max_rows,),
+                ).rowcount
+        return deleted
 
     def clear_log(self) -> None:
-        raise NotImplementedError
+        with self._transaction(immediate=True) as connection:
+            connection.execute("DELETE FROM request_log")
 
     def close(self) -> None:
-        raise NotImplementedError
+        """Close every thread's connection; later calls from any thread raise DatabaseError."""
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()

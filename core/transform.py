@@ -42,7 +42,9 @@ def clean_schema(schema: JSON) -> JSON:
     raise NotImplementedError
 
 
-def prepare_request(body: JSON, signatures: SignatureCache, conversation_key: str | None) -> tuple[JSON, NameMap]:
+def prepare_request(
+    body: JSON, signatures: SignatureCache, conversation_key: str | None
+) -> tuple[JSON, NameMap]:
     """The request as the upstream accepts it (a new dict; `body` is not changed)."""
     raise NotImplementedError
 

@@ -1,0 +1,112 @@
+"""The composition root: builds every core service once and hands them to the server and the GUI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+
+from core.accounts import AccountService
+from core.cloudcode import CloudCodeClient
+from core.config import Settings
+from core.credentials import Credentials
+from core.gateway import Gateway
+from core.gemini_api import GeminiApiClient
+from core.oauth import OAuthClient
+from core.pool import AccountPool
+from core.request_log import RequestLogWriter
+from core.secrets import SecretStore
+from core.store import Database
+from core.transform import SignatureCache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything the server and the GUI need; built by `create_services`, torn down by `close`."""
+
+    settings: Settings
+    http: aiohttp.ClientSession
+    db: Database
+    secrets: SecretStore
+    request_log: RequestLogWriter
+    oauth: OAuthClient
+    cloudcode: CloudCodeClient
+    gemini_api: GeminiApiClient
+    credentials: Credentials
+    accounts: AccountService
+    pool: AccountPool
+    gateway: Gateway
+    _quota_task: asyncio.Task[None] | None = None
+
+    def start_background(self) -> None:
+        """Start the periodic quota refresh (idempotent)."""
+        if self._quota_task is None:
+            self._quota_task = asyncio.create_task(self._refresh_quotas_forever(), name="quota-refresh")
+
+    async def _refresh_quotas_forever(self) -> None:
+        interval = max(60.0, self.settings.upstream.quota_refresh_minutes * 60.0)
+        while True:
+            try:
+                await self.accounts.refresh_all_quotas()
+            except Exception:  # a failed round must not end the loop; the next one retries
+                log.exception("quota refresh failed")
+            await asyncio.sleep(interval)
+
+    async def close(self) -> None:
+        """Stop background work, persist what is pending, flush the request log, close connections."""
+        if self._quota_task is not None:
+            self._quota_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._quota_task
+            self._quota_task = None
+        await self.pool.close()
+        await self.accounts.close()
+        await asyncio.to_thread(self.request_log.close)
+        await self.http.close()
+        await asyncio.to_thread(self.db.close)
+
+
+def _http_session(settings: Settings) -> aiohttp.ClientSession:
+    # One pooled session for every upstream call: keep-alive matters more than anything for latency.
+    connector = aiohttp.TCPConnector(limit=512, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=60)
+    timeout = aiohttp.ClientTimeout(
+        total=None, connect=settings.upstream.connect_timeout_s, sock_read=settings.upstream.request_timeout_s
+    )
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=True)
+
+
+async def create_services(settings: Settings, *, use_keyring: bool = True) -> Services:
+    """Build and load every service (must run inside the event loop that will use them)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = await asyncio.to_thread(Database, settings.database_path)
+    secrets = await asyncio.to_thread(SecretStore, settings.home, use_keyring=use_keyring)
+    request_log = RequestLogWriter(db, settings.log)
+    request_log.start()
+    http = _http_session(settings)
+    oauth = OAuthClient(http, settings.oauth)
+    cloudcode = CloudCodeClient(http, settings.upstream)
+    gemini_api = GeminiApiClient(http, settings.gemini_api, settings.upstream)
+    credentials = Credentials(secrets, oauth)
+    accounts = AccountService(db, secrets, credentials, oauth, cloudcode, gemini_api)
+    await accounts.load()
+    pool = AccountPool(accounts)
+    gateway = Gateway(settings, accounts, pool, credentials, cloudcode, gemini_api, SignatureCache())
+    return Services(
+        settings=settings,
+        http=http,
+        db=db,
+        secrets=secrets,
+        request_log=request_log,
+        oauth=oauth,
+        cloudcode=cloudcode,
+        gemini_api=gemini_api,
+        credentials=credentials,
+        accounts=accounts,
+        pool=pool,
+        gateway=gateway,
+    )

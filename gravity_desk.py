@@ -1,0 +1,263 @@
+"""The `gravity-desk` command: the desktop app by default, `serve` headless, `accounts` to manage accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.config import ConfigError, Settings, load_settings
+from core.errors import UpstreamError
+
+if TYPE_CHECKING:
+    from core.services import Services
+    from core.types import Account
+
+log = logging.getLogger("gravity_desk")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gravity-desk",
+        description="Your Google AI accounts behind OpenAI, Claude, Gemini and Ollama APIs on localhost.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the gateway without a window")
+    serve.add_argument("--host", help="address to listen on (default from config.toml: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default from config.toml: 8045)")
+
+    accounts = commands.add_parser("accounts", help="add, list, import or remove accounts")
+    actions = accounts.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a Google account (refresh token) or a Gemini API key")
+    kind = add.add_mutually_exclusive_group(required=True)
+    kind.add_argument(
+        "--refresh-token", metavar="TOKEN", help="a Google OAuth refresh token ('-' reads stdin)"
+    )
+    kind.add_argument("--api-key", metavar="KEY", help="a Gemini API key ('-' reads stdin)")
+    add.add_argument("--label", help="a name for an API-key account")
+    listing = actions.add_parser("list", help="list accounts with tier, status and quota")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    remove = actions.add_parser("remove", help="remove an account and its stored secret")
+    remove.add_argument("account", metavar="ID_OR_EMAIL")
+    importing = actions.add_parser(
+        "import", help='import a JSON list of {"refresh_token": ..., "email"?: ...}'
+    )
+    importing.add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command is None:
+        return _run_desktop()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"gravity-desk: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return asyncio.run(_serve(settings, args.host, args.port))
+    return asyncio.run(_accounts(settings, args))
+
+
+def _run_desktop() -> int:
+    try:
+        from gui.app import run  # Qt is imported only for the desktop app
+    except ImportError:
+        print(
+            "gravity-desk: the desktop window is not part of this build yet; running the headless server.\n"
+            "              (use `gravity-desk serve` to say so explicitly)",
+            file=sys.stderr,
+        )
+        return main(["serve"])
+    return run()
+
+
+async def _start(settings: Settings) -> Services:
+    from core.services import create_services  # deferred: keeps `--help` fast
+
+    services = await create_services(settings)
+    if not services.secrets.encrypted:
+        log.warning(
+            "No system keyring found: account secrets are stored unencrypted in %s (readable by you only)",
+            settings.home / "secrets.json",
+        )
+    return services
+
+
+async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+    from server.runner import GatewayServer
+
+    services = await _start(settings)
+    server = GatewayServer(services)
+    result = await server.start(host, port)
+    if not result.ok:
+        print(f"gravity-desk: {result.error}", file=sys.stderr)
+        await services.close()
+        return 1
+    services.start_background()
+    _announce(services, result.url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still raises KeyboardInterrupt
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        print("gravity-desk: stopping (finishing requests in flight)...", file=sys.stderr)
+        await server.stop()
+        await services.close()
+    return 0
+
+
+def _announce(services: Services, url: str) -> None:
+    settings = services.settings
+    keys = settings.server.api_keys
+    key_hint = (
+        f"{keys[0][:8]}…{keys[0][-4:]} (full key in {settings.config_path})" if keys else "none (auth off)"
+    )
+    usable = [a for a in services.accounts.accounts() if a.enabled]
+    print(f"Gravity Desk listening on {url}", file=sys.stderr)
+    print(f"  OpenAI base URL:  {url}/v1      Claude base URL: {url}      Gemini: {url}", file=sys.stderr)
+    print(f"  API key: {key_hint}", file=sys.stderr)
+    if not usable:
+        print(
+            "  No accounts yet: add one with `gravity-desk accounts add --refresh-token TOKEN` "
+            "or `--api-key KEY`.",
+            file=sys.stderr,
+        )
+    else:
+        print(f"  Accounts: {len(usable)} enabled", file=sys.stderr)
+
+
+def _read_secret(value: str) -> str:
+    return sys.stdin.readline().strip() if value == "-" else value.strip()
+
+
+async def _accounts(settings: Settings, args: argparse.Namespace) -> int:
+    services = await _start(settings)
+    try:
+        return await _account_action(services, args)
+    except UpstreamError as exc:
+        print(f"gravity-desk: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await services.close()
+
+
+async def _account_action(services: Services, args: argparse.Namespace) -> int:
+    accounts = services.accounts
+    if args.action == "add":
+        if args.refresh_token is not None:
+            account = await accounts.add_google(_read_secret(args.refresh_token))
+        else:
+            account = await accounts.add_api_key(_read_secret(args.api_key), args.label)
+        print(account.name)
+        return 0
+    if args.action == "list":
+        listed = accounts.accounts()
+        if args.json:
+            print(json.dumps([account_as_json(a) for a in listed], indent=2))
+        else:
+            print(format_accounts(listed))
+        return 0
+    if args.action == "remove":
+        try:
+            removed = await accounts.remove(args.account)
+        except KeyError:
+            print(f"gravity-desk: no account '{args.account}'", file=sys.stderr)
+            return 1
+        print(f"removed {removed.name}")
+        return 0
+    if args.action == "import":
+        try:
+            result = await accounts.import_file(args.file)
+        except (OSError, ValueError) as exc:
+            print(f"gravity-desk: cannot import {args.file}: {exc}", file=sys.stderr)
+            return 1
+        for email in result.added:
+            print(f"added {email}")
+        for email in result.updated:
+            print(f"updated {email}")
+        for who, reason in result.failed:
+            print(f"failed {who}: {reason}", file=sys.stderr)
+        return 1 if result.failed and not (result.added or result.updated) else 0
+    raise AssertionError(args.action)
+
+
+def account_as_json(account: Account) -> dict[str, object]:
+    return {
+        "id": account.id,
+        "kind": account.kind.value,
+        "email": account.email,
+        "label": account.label,
+        "tier": account.tier,
+        "enabled": account.enabled,
+        "status": account.status.value,
+        "status_reason": account.status_reason,
+        "quota_updated_at": _iso(account.quota_updated_at),
+        "models": {
+            name: {
+                "remaining_percent": None
+                if q.remaining_fraction is None
+                else round(q.remaining_fraction * 100, 1),
+                "reset_at": _iso(q.reset_at),
+            }
+            for name, q in sorted(account.quotas.items())
+        },
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _until(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    seconds = int((moment - datetime.now(UTC)).total_seconds())
+    if seconds <= 0:
+        return "now"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def format_accounts(accounts: Sequence[Account]) -> str:
+    """A human-readable table: one line per account, then one per model with its quota."""
+    if not accounts:
+        return (
+            "No accounts. Add one with `gravity-desk accounts add --refresh-token TOKEN` or `--api-key KEY`."
+        )
+    lines = []
+    for account in accounts:
+        status = account.status.value + (f" ({account.status_reason})" if account.status_reason else "")
+        if not account.enabled:
+            status = "disabled"
+        lines.append(
+            f"{account.id}  {account.name}  [{account.kind.value}]  tier: {account.tier or '-'}  {status}"
+        )
+        for name, quota in sorted(account.quotas.items()):
+            left = "?" if quota.remaining_fraction is None else f"{quota.remaining_fraction * 100:.0f}%"
+            reset = f"  resets in {_until(quota.reset_at)}" if quota.reset_at else ""
+            lines.append(f"    {name:<34} {left:>5}{reset}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

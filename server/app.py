@@ -1,0 +1,343 @@
+"""The aiohttp application: routes for every protocol, guards, and the one generic generate path."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from core.errors import ApiError, ApiErrorType, invalid_request
+from core.gateway import GatewayRequest, ModelInfo
+from core.redact import redact
+from core.request_log import LogEntry
+from core.services import Services
+from core.types import JSON
+from server import anthropic, gemini, openai
+from server.protocol import Decoded, StreamEncoder
+from server.security import host_header_allowed, key_matches, presented_key
+
+log = logging.getLogger(__name__)
+
+SERVICES = web.AppKey("services", Services)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Adapter(Protocol):
+    """The functions every protocol package exposes (see server/protocol.py for the stream side)."""
+
+    def encode(self, response: JSON, decoded: Decoded) -> JSON: ...
+    def error_body(self, error: ApiError) -> JSON: ...
+
+
+@dataclass(frozen=True)
+class Protocol_:
+    """How one client protocol is spoken: its name in the log and its error shape."""
+
+    name: str
+    error_body: Callable[[ApiError], JSON]
+
+
+OPENAI = Protocol_("openai", openai.error_body)
+ANTHROPIC = Protocol_("anthropic", anthropic.error_body)
+GEMINI = Protocol_("gemini", gemini.error_body)
+
+
+def protocol_for(request: web.Request) -> Protocol_:
+    """Which protocol's error shape a request expects, from its path (and headers where paths are shared)."""
+    path = request.path
+    if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
+        return GEMINI
+    if path.startswith("/v1/messages") or "anthropic-version" in request.headers:
+        return ANTHROPIC
+    return OPENAI
+
+
+def error_response(protocol: Protocol_, error: ApiError) -> web.Response:
+    headers = {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    return web.json_response(protocol.error_body(error), status=error.status, headers=headers)
+
+
+@web.middleware
+async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Host check, API key, and turning every failure into the protocol's own error shape."""
+    services = request.app[SERVICES]
+    protocol = protocol_for(request)
+    if not host_header_allowed(request.host, services.settings.server.host):
+        return error_response(
+            protocol,
+            ApiError(403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name"),
+        )
+    keys = services.settings.server.api_keys
+    if keys and request.path not in PUBLIC_PATHS and not key_matches(presented_key(request), keys):
+        return error_response(
+            protocol,
+            ApiError(
+                401,
+                ApiErrorType.AUTHENTICATION,
+                "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
+                "(Authorization: Bearer, x-api-key or x-goog-api-key)",
+            ),
+        )
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error_response(protocol, error)
+    except web.HTTPRequestEntityTooLarge as exc:
+        limit = services.settings.server.max_body_mb
+        return error_response(
+            protocol,
+            ApiError(413, ApiErrorType.TOO_LARGE, f"Request body too large (limit {limit} MB): {exc.text}"),
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        kind = ApiErrorType.NOT_FOUND if exc.status == 404 else ApiErrorType.INVALID_REQUEST
+        if exc.status == 405:
+            message = f"Method {request.method} is not allowed on {request.path}"
+        else:
+            message = (
+                f"No such endpoint: {request.method} {request.path}" if exc.status == 404 else exc.reason
+            )
+        return error_response(protocol, ApiError(exc.status, kind, message))
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(
+            protocol, ApiError(500, ApiErrorType.API_ERROR, "Internal error in Gravity Desk")
+        )
+
+
+PUBLIC_PATHS = frozenset({"/", "/healthz"})
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a clear 400."""
+    body = await request.read()
+    if not body:
+        raise invalid_request("Request body is empty; expected a JSON object")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise invalid_request(f"Request body is not valid JSON: {exc}") from None
+
+
+def _capture(services: Services, entry: LogEntry, body: object) -> None:
+    if services.settings.log.capture_bodies:
+        entry.request_body = redact(json.dumps(body, ensure_ascii=False)[:200_000])
+
+
+def _log_finish(services: Services, entry: LogEntry, started: float) -> None:
+    entry.latency_ms = (time.perf_counter() - started) * 1000.0
+    services.request_log.record(entry)
+
+
+async def generate(
+    request: web.Request,
+    protocol: Protocol_,
+    decoded: Decoded,
+    encode: Callable[[JSON, Decoded], JSON],
+    new_encoder: Callable[[Decoded], StreamEncoder],
+    payload: object,
+) -> web.StreamResponse:
+    """The one path every chat-style request takes: gateway, then encode or stream back, then log."""
+    services = request.app[SERVICES]
+    started = time.perf_counter()
+    entry = LogEntry(
+        protocol=protocol.name, path=request.path, client_model=decoded.model, stream=decoded.stream
+    )
+    _capture(services, entry, payload)
+    call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
+    try:
+        if not decoded.stream:
+            try:
+                answer = encode(await services.gateway.generate(call), decoded)
+            except ApiError as error:
+                entry.status, entry.error = error.status, redact(error.message)
+                raise
+            entry.status = 200
+            entry.ttfb_ms = (time.perf_counter() - started) * 1000.0
+            if services.settings.log.capture_bodies:
+                entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:200_000])
+            return web.json_response(answer, dumps=_dumps)
+        return await _stream(request, services, entry, started, call, decoded, new_encoder)
+    except asyncio.CancelledError:
+        entry.status, entry.error = entry.status or 499, entry.error or "client disconnected"
+        raise
+    finally:
+        _log_finish(services, entry, started)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _stream(
+    request: web.Request,
+    services: Services,
+    entry: LogEntry,
+    started: float,
+    call: GatewayRequest,
+    decoded: Decoded,
+    new_encoder: Callable[[Decoded], StreamEncoder],
+) -> web.StreamResponse:
+    chunks: AsyncIterator[JSON] = services.gateway.stream(call)
+    try:
+        # Failover happens before the first chunk, so errors up to here still get a proper HTTP status.
+        try:
+            first: JSON | None = await anext(chunks)
+        except StopAsyncIteration:
+            first = None
+        except ApiError as error:
+            entry.status, entry.error = error.status, redact(error.message)
+            raise
+        encoder = new_encoder(decoded)
+        response = web.StreamResponse(
+            status=200,
+            headers={
+                "Content-Type": encoder.content_type,
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            },
+        )
+        await response.prepare(request)
+        entry.status = 200
+        head = encoder.start() + (encoder.feed(first) if first is not None else b"")
+        if head:
+            await response.write(head)
+        entry.ttfb_ms = (time.perf_counter() - started) * 1000.0
+        try:
+            async for chunk in chunks:
+                data = encoder.feed(chunk)
+                if data:
+                    await response.write(data)
+            tail = encoder.finish()
+        except ApiError as error:
+            # Mid-stream failure: the status line is gone, so the protocol's stream error event says it.
+            entry.status, entry.error = error.status, redact(error.message)
+            tail = encoder.error(error)
+        if tail:
+            await response.write(tail)
+        entry.tokens_in, entry.tokens_out = encoder.usage
+        await response.write_eof()
+        return response
+    except ConnectionResetError:
+        entry.status, entry.error = 499, "client disconnected"
+        raise
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+
+
+# --- OpenAI ---------------------------------------------------------------------------------------------
+
+
+async def openai_chat(request: web.Request) -> web.StreamResponse:
+    payload = await read_json(request)
+    decoded = openai.decode(payload)
+    return await generate(request, OPENAI, decoded, openai.encode, openai.ChatStreamEncoder, payload)
+
+
+async def list_models(request: web.Request) -> web.Response:
+    models: list[ModelInfo] = request.app[SERVICES].gateway.models()
+    if protocol_for(request) is ANTHROPIC:
+        return web.json_response(anthropic.encode_models(models))
+    return web.json_response(openai.encode_models(models))
+
+
+async def get_model(request: web.Request) -> web.Response:
+    name = request.match_info["model"]
+    protocol = protocol_for(request)
+    models = [m for m in request.app[SERVICES].gateway.models() if m.id == name]
+    if not models:
+        raise ApiError(404, ApiErrorType.NOT_FOUND, f"The model '{name}' does not exist")
+    body = (anthropic if protocol is ANTHROPIC else openai).encode_models(models)
+    return web.json_response(body["data"][0])
+
+
+# --- Anthropic ------------------------------------------------------------------------------------------
+
+
+async def anthropic_messages(request: web.Request) -> web.StreamResponse:
+    payload = await read_json(request)
+    decoded = anthropic.decode(payload)
+    return await generate(
+        request, ANTHROPIC, decoded, anthropic.encode, anthropic.MessagesStreamEncoder, payload
+    )
+
+
+async def anthropic_count_tokens(request: web.Request) -> web.Response:
+    decoded = anthropic.decode_count_tokens(await read_json(request))
+    total = await request.app[SERVICES].gateway.count_tokens(GatewayRequest(decoded.model, decoded.body))
+    return web.json_response(anthropic.encode_count_tokens(total))
+
+
+# --- Gemini ---------------------------------------------------------------------------------------------
+
+
+async def gemini_list_models(request: web.Request) -> web.Response:
+    return web.json_response(gemini.encode_models(request.app[SERVICES].gateway.models()))
+
+
+async def gemini_get_model(request: web.Request) -> web.Response:
+    name = request.match_info["model"]
+    models = [m for m in request.app[SERVICES].gateway.models() if m.id == name]
+    if not models:
+        raise ApiError(404, ApiErrorType.NOT_FOUND, f"models/{name} is not found")
+    return web.json_response(gemini.encode_models(models)["models"][0])
+
+
+async def gemini_method(request: web.Request) -> web.StreamResponse:
+    target = request.match_info["target"]
+    model, _, method = target.partition(":")
+    if method in ("generateContent", "streamGenerateContent"):
+        payload = await read_json(request)
+        stream = method == "streamGenerateContent"
+        decoded = gemini.decode(payload, model=model, stream=stream)
+        sse = request.query.get("alt") == "sse"
+        return await generate(
+            request, GEMINI, decoded, gemini.encode, lambda d: gemini.GeminiStreamEncoder(d, sse=sse), payload
+        )
+    if method == "countTokens":
+        decoded = gemini.decode_count_tokens(await read_json(request), model=model)
+        total = await request.app[SERVICES].gateway.count_tokens(GatewayRequest(decoded.model, decoded.body))
+        return web.json_response(gemini.encode_count_tokens(total))
+    if not method:
+        return await gemini_get_model(request)
+    raise ApiError(404, ApiErrorType.NOT_FOUND, f"Method '{method}' is not supported on models/{model}")
+
+
+# --- Misc -----------------------------------------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    usable = sum(1 for account in services.accounts.accounts() if account.enabled)
+    return web.json_response({"name": "Gravity Desk", "status": "ok", "accounts": usable})
+
+
+def make_app(services: Services) -> web.Application:
+    """The whole HTTP API over the given services."""
+    app = web.Application(
+        middlewares=[guard_middleware], client_max_size=services.settings.server.max_body_mb * 1024 * 1024
+    )
+    app[SERVICES] = services
+    app.router.add_get("/", health)
+    app.router.add_get("/healthz", health)
+    for prefix in ("/v1", ""):  # some clients are configured without the /v1 part of the base URL
+        app.router.add_post(f"{prefix}/chat/completions", openai_chat)
+        app.router.add_get(f"{prefix}/models", list_models)
+        app.router.add_get(f"{prefix}/models/{{model}}", get_model)
+        app.router.add_post(f"{prefix}/messages", anthropic_messages)
+        app.router.add_post(f"{prefix}/messages/count_tokens", anthropic_count_tokens)
+    app.router.add_get("/v1beta/models", gemini_list_models)
+    app.router.add_get("/v1beta/models/{model}", gemini_get_model)
+    app.router.add_post("/v1beta/models/{target}", gemini_method)
+    return app

@@ -1,0 +1,64 @@
+"""Request guards: client API keys compared in constant time, and the DNS-rebinding Host check."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from aiohttp import web
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for loopback names and addresses (127.0.0.0/8, ::1)."""
+    name = host.strip().lower().rstrip(".")
+    if name.startswith("[") and "]" in name:
+        name = name[1 : name.index("]")]
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_header_allowed(host_header: str | None, bind_host: str) -> bool:
+    """Refuse requests whose Host is not a loopback name while we listen on loopback only.
+
+    A web page can point its own domain at 127.0.0.1 (DNS rebinding) and then talk to us from the user's
+    browser; such requests carry that domain in Host. When the user binds a non-loopback address on
+    purpose, clients reach us under other names, and the API key is what protects the server.
+    """
+    if not is_loopback_host(bind_host):
+        return True
+    if not host_header:
+        return False
+    name = host_header
+    if name.startswith("["):
+        name = name.split("]", 1)[0] + "]"
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    return is_loopback_host(name)
+
+
+def presented_key(request: web.Request) -> str | None:
+    """The client key from any of the places the supported SDKs put it."""
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    for header in ("x-api-key", "x-goog-api-key"):
+        if value := request.headers.get(header):
+            return value.strip()
+    return request.query.get("key")
+
+
+def key_matches(presented: str | None, accepted: list[str]) -> bool:
+    """Compare against every accepted key without stopping early, so timing says nothing about which."""
+    if presented is None:
+        return False
+    candidate = presented.encode()
+    matched = False
+    for key in accepted:
+        matched |= hmac.compare_digest(candidate, key.encode())
+    return matched

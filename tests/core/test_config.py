@@ -1,0 +1,78 @@
+"""Settings: defaults written on first start, environment overrides, clear errors for broken files."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from core.config import ConfigError, load_settings
+
+
+def test_first_start_writes_defaults_with_a_fresh_key(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, apply_env=False)
+    text = (tmp_path / "config.toml").read_text()
+    assert "[server]" in text and "[upstream]" in text and "[oauth]" in text and "[gemini_api]" in text
+    assert settings.server.host == "127.0.0.1" and settings.server.port == 8045
+    assert len(settings.server.api_keys) == 1 and settings.server.api_keys[0] in text
+    assert stat.S_IMODE(os.stat(tmp_path / "config.toml").st_mode) == 0o600
+    again = load_settings(tmp_path, apply_env=False)
+    assert again.server.api_keys == settings.server.api_keys  # not regenerated on the next start
+    other = load_settings(tmp_path / "other", apply_env=False)
+    assert other.server.api_keys != settings.server.api_keys
+
+
+def test_every_key_is_optional_and_models_are_read(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[server]\nport = 9000\n[models]\n"gpt-4*" = "gemini-2.5-pro"\n')
+    settings = load_settings(tmp_path, apply_env=False)
+    assert settings.server.port == 9000
+    assert len(settings.server.api_keys) == 1  # not chosen yet: a key is generated, auth stays on
+    text = (tmp_path / "config.toml").read_text()
+    assert text.startswith("[server]\napi_keys = ") and settings.server.api_keys[0] in text
+    assert load_settings(tmp_path, apply_env=False).server.api_keys == settings.server.api_keys
+    (tmp_path / "config.toml").write_text("# mine\n[server]\napi_keys = []\n")
+    assert load_settings(tmp_path, apply_env=False).server.api_keys == []  # [] turns auth off
+    assert settings.models == {"gpt-4*": "gemini-2.5-pro"}
+    assert settings.upstream.endpoints[-1] == "https://cloudcode-pa.googleapis.com"
+
+
+def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRAVITY_DESK_HOST", "0.0.0.0")
+    monkeypatch.setenv("GRAVITY_DESK_PORT", "9123")
+    monkeypatch.setenv("GRAVITY_DESK_API_KEY", "sk-from-env")
+    settings = load_settings(tmp_path)
+    assert (settings.server.host, settings.server.port, settings.server.api_keys) == (
+        "0.0.0.0",
+        9123,
+        ["sk-from-env"],
+    )
+    monkeypatch.setenv("GRAVITY_DESK_PORT", "eighty")
+    with pytest.raises(ConfigError, match="GRAVITY_DESK_PORT"):
+        load_settings(tmp_path)
+
+
+def test_home_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRAVITY_DESK_HOME", str(tmp_path / "home"))
+    settings = load_settings()
+    assert settings.config_path == tmp_path / "home" / "config.toml"
+    assert settings.config_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[server\nport = 1\n", r"line 1"),
+        ('[server]\nhost = "x"\nport = "8045"\n', r"line 3: server.port must be a whole number"),
+        ("[server]\nprot = 8045\n", r"line 2: unknown setting 'prot' in \[server\]"),
+        ("[sever]\nport = 1\n", r"line 1: unknown section \[sever\]"),
+        ('[upstream]\nendpoints = "https://x"\n', r"line 2: upstream.endpoints must be a list of strings"),
+        ("[server]\nport = 70000\n", r"server.port must be between 0 and 65535"),
+    ],
+)
+def test_broken_file_names_the_line(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "config.toml").write_text(text)
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_settings(tmp_path, apply_env=False)
+    assert str(tmp_path / "config.toml") in str(caught.value)
