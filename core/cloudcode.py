@@ -2,13 +2,225 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import json
+import platform
+import sys
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import aiohttp
 
 from core.config import UpstreamSettings
+from core.errors import ErrorKind, UpstreamError
+from core.sse import iter_sse_data
 from core.types import JSON, ModelQuota
+from core.upstream_errors import classify_http_error, classify_network_error, parse_rfc3339
+
+CLIENT_METADATA: JSON = {"ideType": "ANTIGRAVITY", "platform": "PLATFORM_UNSPECIFIED", "pluginType": "GEMINI"}
+# Sent by the public Antigravity clients; whether the upstream requires it is unknown (protocol doc §3).
+API_CLIENT_HEADER = "google-cloud-sdk vscode_cloudshelleditor/0.1"
+# Gemini CLI's fallback when the upstream names no default tier.
+FALLBACK_TIER_ID = "legacy-tier"
+
+# Kinds after which the next endpoint may succeed: the endpoint, not the request or the account, failed.
+_FALLBACK_KINDS = frozenset({ErrorKind.NETWORK, ErrorKind.CAPACITY, ErrorKind.SERVER, ErrorKind.NOT_FOUND})
+_OS_NAMES = {"win32": "windows", "cygwin": "windows", "darwin": "darwin"}
+_ARCH_NAMES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "x64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv8l": "arm64",
+    "i386": "386",
+    "i686": "386",
+    "x86": "386",
+}
+
+
+def platform_tag(system: str | None = None, machine: str | None = None) -> str:
+    """`<os>/<arch>` in the Go spelling Antigravity's User-Agent uses: windows/amd64, darwin/arm64, linux/amd64."""
+    system = sys.platform if system is None else system
+    machine = platform.machine() if machine is None else machine
+    os_name = _OS_NAMES.get(system, "linux" if system.startswith("linux") else system)
+    arch = _ARCH_NAMES.get(machine.lower(), machine.lower() or "amd64")
+    return f"{os_name}/{arch}"
+
+
+def falls_back(error: UpstreamError) -> bool:
+    """Whether another endpoint should be tried after this failure (never for 400/401/403/quota/rate limits)."""
+    return error.kind in _FALLBACK_KINDS
+
+
+def dump_json(document: Any) -> bytes:
+    """Compact UTF-8 JSON: fewer bytes on the wire than json.dumps' defaults."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_reply(body: bytes, status: int, model: str | None) -> JSON:
+    """A 2xx reply body as a JSON object; anything else is the upstream's fault (SERVER)."""
+    try:
+        document = json.loads(body) if body else {}
+    except (ValueError, UnicodeDecodeError):
+        raise UpstreamError(
+            ErrorKind.SERVER, status, "the upstream sent a reply that is not JSON", model=model
+        ) from None
+    if not isinstance(document, dict):
+        raise UpstreamError(ErrorKind.SERVER, status, "the upstream sent an unexpected reply", model=model)
+    return document
+
+
+def unwrap(document: JSON) -> JSON:
+    """The Gemini response inside Cloud Code's `{"response": ..., "traceId": ...}`, or the document itself."""
+    inner = document.get("response")
+    return inner if isinstance(inner, dict) else document
+
+
+def is_final_chunk(chunk: JSON) -> bool:
+    """Whether a stream chunk ends the answer (a finish reason, or a prompt blocked outright)."""
+    candidates = chunk.get("candidates")
+    if candidates:
+        for candidate in candidates:
+            if isinstance(candidate, dict) and candidate.get("finishReason"):
+                return True
+    feedback = chunk.get("promptFeedback")
+    return isinstance(feedback, dict) and bool(feedback.get("blockReason"))
+
+
+def request_timeout(settings: UpstreamSettings) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=settings.request_timeout_s, sock_connect=settings.connect_timeout_s)
+
+
+def stream_timeout(settings: UpstreamSettings) -> aiohttp.ClientTimeout:
+    # No total: an answer may stream for many minutes. sock_read bounds the silence between two reads,
+    # which is the per-event idle timeout (and also bounds the wait for the response headers).
+    return aiohttp.ClientTimeout(
+        total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.request_timeout_s
+    )
+
+
+async def post_json(
+    http: aiohttp.ClientSession,
+    urls: Sequence[str],
+    payload: bytes,
+    headers: Mapping[str, str],
+    timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's own per-request timeout object
+    model: str | None,
+) -> JSON:
+    """POST to each URL in turn until one answers 2xx or fails in a way another endpoint cannot fix."""
+    error: UpstreamError | None = None
+    for url in urls:
+        try:
+            async with http.post(url, data=payload, headers=headers, timeout=timeout) as response:
+                body = await response.read()
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = classify_network_error(exc, model=model)
+            continue
+        if 200 <= status < 300:
+            return decode_reply(body, status, model)
+        error = classify_http_error(status, body, model=model, retry_after_header=retry_after)
+        if not falls_back(error):
+            raise error
+    raise error or UpstreamError(
+        ErrorKind.CLIENT_CONFIG, 0, "no upstream endpoint is configured", model=model
+    )
+
+
+async def stream_json(
+    http: aiohttp.ClientSession,
+    urls: Sequence[str],
+    payload: bytes,
+    headers: Mapping[str, str],
+    timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's own per-request timeout object
+    model: str | None,
+    *,
+    unwrap_response: bool,
+) -> AsyncIterator[JSON]:
+    """POST an SSE request and yield each event's JSON as it arrives, trying the next URL only while nothing
+    has been yielded. A stream that stops before its final chunk raises UpstreamError(NETWORK)."""
+    error: UpstreamError | None = None
+    for url in urls:
+        try:
+            response = await http.post(url, data=payload, headers=headers, timeout=timeout)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = classify_network_error(exc, model=model)
+            continue
+        yielded = False
+        complete = False
+        try:
+            if response.status != 200:
+                error = await _error_reply(response, model)
+                if falls_back(error):
+                    continue
+                raise error
+            try:
+                async for data in iter_sse_data(response.content):
+                    chunk = _stream_chunk(data, model, unwrap_response)
+                    if chunk is None:
+                        continue
+                    if not complete:
+                        complete = is_final_chunk(chunk)
+                    yielded = True
+                    yield chunk
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise classify_network_error(exc, model=model) from None
+            if not complete:
+                raise UpstreamError(
+                    ErrorKind.NETWORK, 0, "the stream ended before its final chunk", model=model
+                )
+            return
+        except UpstreamError as failure:
+            if yielded or not falls_back(failure):
+                raise
+            error = failure
+        finally:
+            if complete:
+                response.release()  # read to the end: the connection goes back to the pool
+            else:
+                response.close()  # abandoned or broken mid-reply: the connection cannot be reused
+    raise error or UpstreamError(
+        ErrorKind.CLIENT_CONFIG, 0, "no upstream endpoint is configured", model=model
+    )
+
+
+async def _error_reply(response: aiohttp.ClientResponse, model: str | None) -> UpstreamError:
+    try:
+        body = await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return classify_network_error(exc, model=model)
+    return classify_http_error(
+        response.status, body, model=model, retry_after_header=response.headers.get("Retry-After")
+    )
+
+
+def _stream_chunk(data: str, model: str | None, unwrap_response: bool) -> JSON | None:
+    """One SSE event's JSON; None for keep-alive noise. An in-stream `{"error": ...}` is raised."""
+    if not data or data == "[DONE]":
+        return None
+    try:
+        document = json.loads(data)
+    except ValueError:
+        raise UpstreamError(
+            ErrorKind.SERVER, 200, "the upstream sent a stream event that is not JSON", model=model
+        ) from None
+    if isinstance(document, list) and document and isinstance(document[0], dict):
+        document = document[0]
+    if not isinstance(document, dict):
+        raise UpstreamError(
+            ErrorKind.SERVER, 200, "the upstream sent an unexpected stream event", model=model
+        )
+    if "error" in document and "response" not in document and "candidates" not in document:
+        error = document["error"]
+        code = error.get("code") if isinstance(error, dict) else None
+        status = code if isinstance(code, int) and 400 <= code < 600 else 500
+        raise classify_http_error(status, data.encode(), model=model)
+    return unwrap(document) if unwrap_response else document
 
 
 @dataclass(frozen=True)
@@ -23,34 +235,249 @@ class ModelCatalogue:
     deprecated: dict[str, str]  # old model id -> new model id
 
 
+def _project_id(value: Any) -> str | None:
+    """cloudaicompanionProject comes as a string or as {"id": ...}."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, dict) and isinstance(value.get("id"), str) and value["id"]:
+        return str(value["id"])
+    return None
+
+
+def _tier_name(tier: Any) -> str | None:
+    if isinstance(tier, dict):
+        name = tier.get("name") or tier.get("id")
+        return str(name) if name else None
+    return None
+
+
+def _default_tier(reply: JSON) -> JSON | None:
+    tiers = [tier for tier in reply.get("allowedTiers") or () if isinstance(tier, dict)]
+    for tier in tiers:
+        if tier.get("isDefault"):
+            return tier
+    return tiers[0] if tiers else None
+
+
+def _display_tier(reply: JSON) -> str | None:
+    return (
+        _tier_name(reply.get("paidTier"))
+        or _tier_name(reply.get("currentTier"))
+        or _tier_name(_default_tier(reply))
+    )
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_model_catalogue(reply: JSON) -> ModelCatalogue:
+    """fetchAvailableModels' reply as quotas per model; a resetTime without a remainingFraction means 0."""
+    models: dict[str, ModelQuota] = {}
+    raw_models = reply.get("models")
+    for model_id, info in raw_models.items() if isinstance(raw_models, dict) else ():
+        if not isinstance(info, dict):
+            continue
+        raw_quota = info.get("quotaInfo")
+        quota: JSON = raw_quota if isinstance(raw_quota, dict) else {}
+        reset_time = quota.get("resetTime")
+        reset_at: datetime | None = parse_rfc3339(reset_time) if isinstance(reset_time, str) else None
+        remaining = quota.get("remainingFraction")
+        fraction: float | None = None
+        if isinstance(remaining, int | float) and not isinstance(remaining, bool):
+            fraction = min(1.0, max(0.0, float(remaining)))
+        elif reset_at is not None:
+            fraction = 0.0
+        models[model_id] = ModelQuota(
+            model=model_id,
+            display_name=str(info.get("displayName") or model_id),
+            remaining_fraction=fraction,
+            reset_at=reset_at,
+            max_output_tokens=_as_int(info.get("maxOutputTokens")),
+            supports_thinking=bool(info.get("supportsThinking")),
+            supports_images=bool(info.get("supportsImages")),
+        )
+    deprecated: dict[str, str] = {}
+    raw_deprecated = reply.get("deprecatedModelIds")
+    for old, new in raw_deprecated.items() if isinstance(raw_deprecated, dict) else ():
+        target = new.get("newModelId") if isinstance(new, dict) else new
+        if isinstance(target, str) and target:
+            deprecated[old] = target
+    return ModelCatalogue(models=models, deprecated=deprecated)
+
+
 class CloudCodeClient:
     """Calls `{endpoint}/v1internal:{method}`, trying settings.endpoints in order on network errors, 404,
-    408, capacity 429 and 5xx. Every failure raises a classified core.errors.UpstreamError."""
+    408, capacity 429 and 5xx. Every failure raises a classified core.errors.UpstreamError.
 
-    def __init__(self, http: aiohttp.ClientSession, settings: UpstreamSettings) -> None:
+    Headers, URLs and timeouts are built once and rebuilt only when the settings they come from change
+    (the settings window edits them live), so a request costs one dict copy for its Authorization header.
+    """
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        settings: UpstreamSettings,
+        *,
+        onboard_poll_s: float = 1.0,
+        onboard_max_polls: int = 20,
+    ) -> None:
         self._http = http
         self._settings = settings
+        self._onboard_poll_s = onboard_poll_s
+        self._onboard_max_polls = onboard_max_polls
+        self._built_for: tuple[Any, ...] = ()
+        self._json_headers: dict[str, str] = {}
+        self._sse_headers: dict[str, str] = {}
+        self._urls: dict[str, list[str]] = {}
+        self._request_timeout = request_timeout(settings)
+        self._stream_timeout = stream_timeout(settings)
+        self._rebuild_if_changed()
+
+    def _rebuild_if_changed(self) -> None:
+        settings = self._settings
+        key = (
+            settings.client_version,
+            tuple(settings.endpoints),
+            settings.request_timeout_s,
+            settings.connect_timeout_s,
+        )
+        if key == self._built_for:
+            return
+        self._built_for = key
+        self._json_headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"antigravity/{settings.client_version} {platform_tag()}",
+            "X-Goog-Api-Client": API_CLIENT_HEADER,
+            "Client-Metadata": json.dumps(CLIENT_METADATA, separators=(",", ":")),
+        }
+        self._sse_headers = {**self._json_headers, "Accept": "text/event-stream"}
+        self._urls = {}
+        self._request_timeout = request_timeout(settings)
+        self._stream_timeout = stream_timeout(settings)
+
+    def _urls_for(self, method: str) -> list[str]:
+        urls = self._urls.get(method)
+        if urls is None:
+            query = "?alt=sse" if method == "streamGenerateContent" else ""
+            urls = [
+                f"{endpoint.rstrip('/')}/v1internal:{method}{query}" for endpoint in self._settings.endpoints
+            ]
+            self._urls[method] = urls
+        return urls
+
+    def _headers(self, access_token: str, *, stream: bool) -> dict[str, str]:
+        headers = dict(self._sse_headers if stream else self._json_headers)
+        headers["Authorization"] = "Bearer " + access_token
+        return headers
+
+    async def _call(self, method: str, access_token: str, body: JSON, model: str | None = None) -> JSON:
+        self._rebuild_if_changed()
+        return await post_json(
+            self._http,
+            self._urls_for(method),
+            dump_json(body),
+            self._headers(access_token, stream=False),
+            self._request_timeout,
+            model,
+        )
+
+    @staticmethod
+    def _envelope(project_id: str, model: str, request: JSON, session_id: str | None) -> bytes:
+        if session_id is not None:
+            request = {
+                **request,
+                "sessionId": session_id,
+            }  # a shallow copy: the caller's dict stays as it was
+        return dump_json(
+            {
+                "project": project_id,
+                "model": model,
+                "userAgent": "antigravity",
+                "requestId": f"agent-{uuid.uuid4()}",
+                "request": request,
+            }
+        )
 
     async def discover_project(self, access_token: str) -> ProjectInfo:
         """loadCodeAssist, then onboardUser (polled until done) when the account has no project yet."""
-        raise NotImplementedError
+        reply = await self._call("loadCodeAssist", access_token, {"metadata": CLIENT_METADATA})
+        project = _project_id(reply.get("cloudaicompanionProject"))
+        if project is not None:
+            return ProjectInfo(project, _display_tier(reply))
+        tier = _default_tier(reply)
+        tier_id = str(tier["id"]) if tier and tier.get("id") else FALLBACK_TIER_ID
+        project = await self._onboard(access_token, tier_id)
+        return ProjectInfo(project, _display_tier(reply) or tier_id)
+
+    async def _onboard(self, access_token: str, tier_id: str) -> str:
+        body = {"tierId": tier_id, "metadata": CLIENT_METADATA}
+        for attempt in range(self._onboard_max_polls):
+            if attempt:
+                await asyncio.sleep(self._onboard_poll_s)
+            operation = await self._call("onboardUser", access_token, body)
+            if not operation.get("done"):
+                continue
+            response = operation.get("response")
+            project = (
+                _project_id(response.get("cloudaicompanionProject")) if isinstance(response, dict) else None
+            )
+            if project is None:
+                raise UpstreamError(
+                    ErrorKind.FORBIDDEN,
+                    200,
+                    f"Google finished onboarding ({tier_id}) without assigning a project",
+                )
+            return project
+        raise UpstreamError(ErrorKind.SERVER, 200, f"Google did not finish onboarding ({tier_id}) in time")
 
     async def fetch_models(self, access_token: str, project_id: str) -> ModelCatalogue:
-        raise NotImplementedError
+        reply = await self._call("fetchAvailableModels", access_token, {"project": project_id})
+        return parse_model_catalogue(reply)
 
     async def generate(
         self, access_token: str, project_id: str, model: str, request: JSON, *, session_id: str | None = None
     ) -> JSON:
         """generateContent; returns the unwrapped Gemini GenerateContentResponse."""
-        raise NotImplementedError
+        self._rebuild_if_changed()
+        reply = await post_json(
+            self._http,
+            self._urls_for("generateContent"),
+            self._envelope(project_id, model, request, session_id),
+            self._headers(access_token, stream=False),
+            self._request_timeout,
+            model,
+        )
+        return unwrap(reply)
 
     def stream_generate(
         self, access_token: str, project_id: str, model: str, request: JSON, *, session_id: str | None = None
     ) -> AsyncIterator[JSON]:
         """streamGenerateContent?alt=sse; yields unwrapped GenerateContentResponse chunks as they arrive.
-        Errors before the first chunk and mid-stream both raise UpstreamError (a cut stream: NETWORK)."""
-        raise NotImplementedError
+        Errors before the first chunk and mid-stream both raise UpstreamError (a cut stream: NETWORK).
+        Close the iterator (`aclose`) when abandoning it early so the connection is dropped at once."""
+        self._rebuild_if_changed()
+        return stream_json(
+            self._http,
+            self._urls_for("streamGenerateContent"),
+            self._envelope(project_id, model, request, session_id),
+            self._headers(access_token, stream=True),
+            self._stream_timeout,
+            model,
+            unwrap_response=True,
+        )
 
     async def count_tokens(self, access_token: str, project_id: str, model: str, request: JSON) -> JSON:
         """countTokens; returns {"totalTokens": N}."""
-        raise NotImplementedError
+        # The whole request is counted (system instruction and tools included), as the generate call sees it.
+        body = {"request": {**request, "model": f"models/{model}"}}
+        reply = unwrap(await self._call("countTokens", access_token, body, model))
+        total = reply.get("totalTokens")
+        if not isinstance(total, int):
+            raise UpstreamError(
+                ErrorKind.SERVER, 200, "the upstream's token count has no totalTokens", model=model
+            )
+        return {"totalTokens": total}

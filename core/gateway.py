@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import hashlib
+import json
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import aiohttp
+
+from core.accounts import AccountService
+from core.cloudcode import CloudCodeClient
+from core.config import Settings
+from core.credentials import Credentials
+from core.errors import ApiError, ErrorKind, UpstreamError, api_error_from_upstream
+from core.gemini_api import GeminiApiClient
+from core.models import model_aliases, resolve_model
+from core.pool import AccountPool, NoAccount, Step
 from core.request_log import LogEntry
-from core.types import JSON
+from core.transform import NameMap, SignatureCache, prepare_request, restore_response
+from core.types import JSON, Account, AccountKind
+
+CHARS_PER_TOKEN = 4  # the local token estimate when the upstream cannot count
 
 
 @dataclass
@@ -27,18 +46,424 @@ class ModelInfo:
     capabilities: tuple[str, ...] = field(default=("chat",))
 
 
+@dataclass
+class _Failover:
+    """One client request's walk through the accounts."""
+
+    model: str
+    conversation_key: str | None
+    deadline: float
+    attempts_left: int
+    log: LogEntry | None
+    exclude: set[str] = field(default_factory=set)
+    reauthenticated: set[str] = field(default_factory=set)  # accounts that had their one retry after a 401
+    retry_account: Account | None = None  # set after a 401: the next attempt goes to this account
+    tried: list[str] = field(default_factory=list)  # "a@x: rate limited (429)", for the final message
+    last_error: UpstreamError | None = None
+
+
+@dataclass
+class _Prepared:
+    model: str
+    conversation_key: str | None
+    body: JSON
+    names: NameMap
+
+
 class Gateway:
-    """Raises core.errors.ApiError for everything the client should see (no account, upstream refusal)."""
+    """Raises core.errors.ApiError for everything the client should see (no account, upstream refusal).
+
+    Each request: resolve the model, prepare the body once, then per attempt pick an account, get its
+    credential and call its upstream; a failure goes to the pool, which says whether to rotate, retry the
+    same account, wait for capacity, or give up. Attempts are bounded by `upstream.max_attempts` and by
+    `upstream.retry_budget_s` of failing over (the time of a call that succeeds does not count).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        accounts: AccountService,
+        pool: AccountPool,
+        credentials: Credentials,
+        cloudcode: CloudCodeClient,
+        gemini_api: GeminiApiClient,
+        signatures: SignatureCache,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._accounts = accounts
+        self._pool = pool
+        self._credentials = credentials
+        self._cloudcode = cloudcode
+        self._gemini_api = gemini_api
+        self._signatures = signatures
+        self._clock = clock
+        self._accounts_version = 0
+        self._offered_cache: tuple[int, dict[str, list[Account]]] | None = None
+        self._models_cache: tuple[int, dict[str, str], list[ModelInfo]] | None = None
+        accounts.add_listener(self._on_accounts_changed)
+
+    # -- public API -------------------------------------------------------------------------------------
 
     async def generate(self, request: GatewayRequest) -> JSON:
-        raise NotImplementedError
+        prepared = self._prepare(request)
 
-    def stream(self, request: GatewayRequest) -> AsyncIterator[JSON]:
-        """Failover happens only before the first chunk is yielded; later failures raise ApiError."""
-        raise NotImplementedError
+        async def call(account: Account, credential: str) -> JSON:
+            if account.kind is AccountKind.API_KEY:
+                return await self._gemini_api.generate(credential, prepared.model, prepared.body)
+            return await self._cloudcode.generate(
+                credential,
+                _project(account),
+                prepared.model,
+                prepared.body,
+                session_id=prepared.conversation_key,
+            )
+
+        account, response = await self._with_failover(prepared, request.log, call)
+        restored = restore_response(response, prepared.names, self._signatures, prepared.conversation_key)
+        if request.log is not None:
+            _record_usage(request.log, restored.get("usageMetadata"))
+        await self._accounts.touch(account.id)
+        return restored
+
+    async def stream(self, request: GatewayRequest) -> AsyncIterator[JSON]:
+        """Failover happens only before the first chunk is yielded; later failures raise ApiError.
+
+        Closing this generator (client gone) closes the upstream response at once.
+        """
+        prepared = self._prepare(request)
+
+        async def open_stream(account: Account, credential: str) -> tuple[AsyncIterator[JSON], JSON]:
+            if account.kind is AccountKind.API_KEY:
+                upstream = self._gemini_api.stream_generate(credential, prepared.model, prepared.body)
+            else:
+                upstream = self._cloudcode.stream_generate(
+                    credential,
+                    _project(account),
+                    prepared.model,
+                    prepared.body,
+                    session_id=prepared.conversation_key,
+                )
+            try:
+                first = await anext(upstream)
+            except StopAsyncIteration:
+                raise UpstreamError(
+                    ErrorKind.NETWORK, 0, "The upstream closed the stream without an answer"
+                ) from None
+            except BaseException:
+                await _close(upstream)
+                raise
+            return upstream, first
+
+        account, (upstream, first) = await self._with_failover(prepared, request.log, open_stream)
+        await self._accounts.touch(account.id)
+        log = request.log
+        names, signatures, key = prepared.names, self._signatures, prepared.conversation_key
+
+        def restored(raw: JSON) -> JSON:  # the hot path: nothing per chunk beyond these two steps
+            chunk = restore_response(raw, names, signatures, key)
+            if log is not None and "usageMetadata" in chunk:
+                _record_usage(log, chunk["usageMetadata"])
+            return chunk
+
+        try:
+            yield restored(first)
+            async for raw in upstream:
+                yield restored(raw)
+        except UpstreamError as error:
+            # Too late to fail over (the client has part of the answer), but the pool still learns from it.
+            await self._pool.report_failure(account, prepared.model, error)
+            api_error = api_error_from_upstream(error)
+            api_error.message = f"The answer from {account.name} broke off mid-stream: {api_error.message}"
+            raise api_error from error
+        finally:
+            await _close(upstream)
 
     async def count_tokens(self, request: GatewayRequest) -> int:
-        raise NotImplementedError
+        """The upstream's count when an account can give one; otherwise a local estimate (characters / 4).
+
+        Counting is advisory for every client protocol (they use it to budget context), so a failure —
+        no account, quota, a refusal — must not fail the client's request; the estimate is close enough.
+        """
+        prepared = self._prepare(request)
+
+        async def call(account: Account, credential: str) -> JSON:
+            if account.kind is AccountKind.API_KEY:
+                return await self._gemini_api.count_tokens(credential, prepared.model, prepared.body)
+            return await self._cloudcode.count_tokens(
+                credential, _project(account), prepared.model, prepared.body
+            )
+
+        try:
+            _, answer = await self._with_failover(prepared, None, call)
+        except ApiError:
+            return estimate_tokens(request.body)
+        total = answer.get("totalTokens")
+        return total if isinstance(total, int) else estimate_tokens(request.body)
 
     def models(self) -> list[ModelInfo]:
-        raise NotImplementedError
+        """Models offered by enabled accounts (with how many offer each), then aliases whose target is offered."""
+        rules = self._settings.models
+        cached = self._models_cache
+        if cached is not None and cached[0] == self._accounts_version and cached[1] == rules:
+            return list(cached[2])
+        offered = self._offered()
+        infos = [_model_info(model, accounts) for model, accounts in sorted(offered.items())]
+        for alias, target in sorted(model_aliases(rules).items()):
+            if alias not in offered and target in offered:
+                display = offered[target][0].quotas[target].display_name
+                infos.append(
+                    ModelInfo(
+                        id=alias,
+                        owned_by=_owner(target),
+                        display_name=display,
+                        aliases_for=target,
+                        accounts=len(offered[target]),
+                        capabilities=_capabilities(target, offered[target]),
+                    )
+                )
+        self._models_cache = (self._accounts_version, dict(rules), infos)
+        return list(infos)
+
+    # -- failover ---------------------------------------------------------------------------------------
+
+    def _prepare(self, request: GatewayRequest) -> _Prepared:
+        model = resolve_model(request.client_model, self._settings.models, self._offered())
+        if request.log is not None:
+            request.log.upstream_model = model
+        key = request.conversation_key or conversation_key_of(request.body)
+        body, names = prepare_request(request.body, self._signatures, key)
+        return _Prepared(model, key, body, names)
+
+    async def _with_failover[T](
+        self,
+        prepared: _Prepared,
+        log: LogEntry | None,
+        call: Callable[[Account, str], Awaitable[T]],
+    ) -> tuple[Account, T]:
+        upstream = self._settings.upstream
+        state = _Failover(
+            model=prepared.model,
+            conversation_key=prepared.conversation_key,
+            deadline=self._clock() + upstream.retry_budget_s,
+            attempts_left=max(1, upstream.max_attempts),
+            log=log,
+        )
+        while True:
+            account = self._next_account(state)
+            if log is not None:
+                log.account = account.name
+            # The upstream said the model is busy (for this request or another): wait, within the budget.
+            wait = min(self._pool.capacity_wait(state.model), state.deadline - self._clock())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                credential = await self._credentials.credential(account)
+                result = await call(account, credential)
+            except UpstreamError as error:
+                await self._after_failure(state, account, error)
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:  # a client let one through unclassified
+                network = UpstreamError(ErrorKind.NETWORK, 0, f"{type(exc).__name__} talking to the upstream")
+                await self._after_failure(state, account, network)
+                continue
+            self._pool.report_success(account, state.model)
+            return account, result
+
+    def _next_account(self, state: _Failover) -> Account:
+        if state.retry_account is not None:
+            account, state.retry_account = state.retry_account, None
+            return account
+        try:
+            return self._pool.pick(
+                state.model, conversation_key=state.conversation_key, exclude=state.exclude
+            )
+        except NoAccount as no_account:
+            if state.last_error is None:
+                raise
+            raise self._final_error(state, no_account) from None
+
+    async def _after_failure(self, state: _Failover, account: Account, error: UpstreamError) -> None:
+        """Apply the pool's verdict; raises the error for the client when the request should stop."""
+        action = await self._pool.report_failure(
+            account, state.model, error, retried_same=account.id in state.reauthenticated
+        )
+        state.last_error = error
+        state.tried.append(f"{account.name}: {_describe(error)}")
+        if action.step is Step.GIVE_UP:
+            raise api_error_from_upstream(error) from error
+        if action.step is Step.RETRY_SAME:
+            # A fresh token for the same account is not a new attempt: it is bounded by once per account.
+            self._credentials.invalidate(account.id)
+            state.reauthenticated.add(account.id)
+            state.retry_account = account
+            return
+        if action.step is Step.ROTATE:
+            state.exclude.add(account.id)
+        state.attempts_left -= 1
+        if state.attempts_left <= 0 or self._clock() >= state.deadline:
+            raise self._final_error(state, None) from error
+
+    def _final_error(self, state: _Failover, no_account: NoAccount | None) -> ApiError:
+        """The client's error after failing over: the pool's 429 (it knows when to come back), else the last
+        upstream failure — either way naming the accounts tried and why."""
+        if no_account is not None and (no_account.status == 429 or state.last_error is None):
+            base: ApiError = no_account
+        elif state.last_error is not None:
+            base = api_error_from_upstream(state.last_error)
+        else:  # pragma: no cover - _final_error is only called after a failure
+            raise RuntimeError("no failure to report")
+        message = f"{base.message} Tried: {_summarise(state.tried)}." if state.tried else base.message
+        return ApiError(base.status, base.type, message, retry_after=base.retry_after, param=base.param)
+
+    # -- account catalogue ------------------------------------------------------------------------------
+
+    def _on_accounts_changed(self, _account_id: str) -> None:
+        self._accounts_version += 1
+
+    def _offered(self) -> dict[str, list[Account]]:
+        """Model id -> the enabled accounts whose catalogue lists it; cached until an account changes."""
+        cached = self._offered_cache
+        if cached is not None and cached[0] == self._accounts_version:
+            return cached[1]
+        offered: dict[str, list[Account]] = {}
+        for account in self._accounts.accounts():
+            if account.enabled:
+                for model in account.quotas:
+                    offered.setdefault(model, []).append(account)
+        self._offered_cache = (self._accounts_version, offered)
+        return offered
+
+
+def conversation_key_of(body: JSON) -> str | None:
+    """A stable key for a conversation: a hash of its system instruction and first user turn.
+
+    The turns that follow keep both, so every request of one conversation gets the same key (for account
+    stickiness, the thought-signature cache and the upstream's sessionId). None when there is no text.
+    """
+    system = _text_of(body.get("systemInstruction"))
+    first_user = ""
+    for content in body.get("contents") or ():
+        if isinstance(content, dict) and content.get("role", "user") == "user":
+            first_user = _text_of(content)
+            break
+    if not system and not first_user:
+        return None
+    digest = hashlib.sha256(f"{system}\x00{first_user}".encode()).hexdigest()
+    return f"conv-{digest[:32]}"
+
+
+def estimate_tokens(body: JSON) -> int:
+    """About one token per four characters of everything the model reads (text, tool calls, declarations)."""
+    characters = len(_text_of(body.get("systemInstruction")))
+    for content in body.get("contents") or ():
+        if not isinstance(content, dict):
+            continue
+        for part in content.get("parts") or ():
+            if not isinstance(part, dict):
+                continue
+            if isinstance(text := part.get("text"), str):
+                characters += len(text)
+            for key in ("functionCall", "functionResponse"):
+                if key in part:
+                    characters += len(json.dumps(part[key], ensure_ascii=False))
+    if tools := body.get("tools"):
+        characters += len(json.dumps(tools, ensure_ascii=False))
+    return max(1, math.ceil(characters / CHARS_PER_TOKEN))
+
+
+def _text_of(content: Any) -> str:
+    if not isinstance(content, dict):
+        return ""
+    return "\n".join(
+        part["text"]
+        for part in content.get("parts") or ()
+        if isinstance(part, dict) and isinstance(part.get("text"), str)
+    )
+
+
+def _record_usage(log: LogEntry, usage: Any) -> None:
+    if not isinstance(usage, dict):
+        return
+    log.tokens_in = int(usage.get("promptTokenCount") or 0)
+    log.tokens_out = int(usage.get("candidatesTokenCount") or 0) + int(usage.get("thoughtsTokenCount") or 0)
+
+
+def _project(account: Account) -> str:
+    if not account.project_id:
+        raise UpstreamError(
+            ErrorKind.FORBIDDEN, 0, f"{account.name} has no Cloud Code project; remove it and add it again"
+        )
+    return account.project_id
+
+
+async def _close(iterator: AsyncIterator[JSON]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def _describe(error: UpstreamError) -> str:
+    what = {
+        ErrorKind.RATE_LIMITED: "rate limited",
+        ErrorKind.QUOTA_EXHAUSTED: "out of quota",
+        ErrorKind.CAPACITY: "upstream busy",
+        ErrorKind.UNAUTHENTICATED: "access token refused",
+        ErrorKind.NEEDS_SIGNIN: "needs to sign in again",
+        ErrorKind.FORBIDDEN: "not allowed",
+        ErrorKind.INVALID_REQUEST: "request refused",
+        ErrorKind.NOT_FOUND: "not found",
+        ErrorKind.SERVER: "server error",
+        ErrorKind.NETWORK: "network error",
+        ErrorKind.CLIENT_CONFIG: "OAuth client refused",
+    }[error.kind]
+    return f"{what} ({error.status})" if error.status else what
+
+
+def _summarise(tried: list[str]) -> str:
+    """ "a: busy; a: busy; b: x" -> "a: busy (2 times); b: x" (capacity retries can repeat an entry often)."""
+    runs: list[list[Any]] = []
+    for entry in tried:
+        if runs and runs[-1][0] == entry:
+            runs[-1][1] += 1
+        else:
+            runs.append([entry, 1])
+    return "; ".join(entry if count == 1 else f"{entry} ({count} times)" for entry, count in runs)
+
+
+def _owner(model: str) -> str:
+    if model.startswith("claude"):
+        return "anthropic"
+    if model.startswith(("gpt", "o1", "o3", "o4")):
+        return "openai"
+    return "google"
+
+
+def _capabilities(model: str, accounts: list[Account]) -> tuple[str, ...]:
+    """What the model does, from its name and the catalogue: "chat" (+ "thinking", "vision"), "embeddings",
+    "images" (generation) or "tts"."""
+    if "embedding" in model:
+        return ("embeddings",)
+    if model.startswith("imagen") or model.endswith("-image") or "-image-" in model:
+        return ("images",)
+    if model.endswith("-tts") or "-tts-" in model:
+        return ("tts",)
+    quotas = [account.quotas[model] for account in accounts]
+    capabilities = ["chat"]
+    if "thinking" in model or any(quota.supports_thinking for quota in quotas):
+        capabilities.append("thinking")
+    if any(quota.supports_images for quota in quotas):
+        capabilities.append("vision")
+    return tuple(capabilities)
+
+
+def _model_info(model: str, accounts: list[Account]) -> ModelInfo:
+    display = next((a.quotas[model].display_name for a in accounts if a.quotas[model].display_name), "")
+    return ModelInfo(
+        id=model,
+        owned_by=_owner(model),
+        display_name=display,
+        accounts=len(accounts),
+        capabilities=_capabilities(model, accounts),
+    )

@@ -83,8 +83,12 @@ class SecretStore:
         if self._keyring is not None:
             try:
                 return self._keyring.get_password(self.SERVICE, name)
-            except keyring.errors.KeyringError as exc:
-                raise SecretStoreError(f"Cannot read the secret of {name} from the keyring: {exc}") from None
+            except (
+                Exception
+            ) as exc:  # backends raise their own types (D-Bus, Keychain), not only KeyringError
+                raise SecretStoreError(
+                    f"Cannot read the secret of {name} from the keyring ({type(exc).__name__})"
+                ) from None
         with self._lock:
             return self._read_file().get(name)
 
@@ -92,8 +96,12 @@ class SecretStore:
         if self._keyring is not None:
             try:
                 self._keyring.set_password(self.SERVICE, name, value)
-            except keyring.errors.KeyringError as exc:
-                raise SecretStoreError(f"Cannot store the secret of {name} in the keyring: {exc}") from None
+            except (
+                Exception
+            ) as exc:  # backends raise their own types (D-Bus, Keychain), not only KeyringError
+                raise SecretStoreError(
+                    f"Cannot store the secret of {name} in the keyring ({type(exc).__name__})"
+                ) from None
             return
         with self._lock:
             values = self._read_file()
@@ -107,9 +115,11 @@ class SecretStore:
                 self._keyring.delete_password(self.SERVICE, name)
             except keyring.errors.PasswordDeleteError:
                 pass  # already gone
-            except keyring.errors.KeyringError as exc:
+            except (
+                Exception
+            ) as exc:  # backends raise their own types (D-Bus, Keychain), not only KeyringError
                 raise SecretStoreError(
-                    f"Cannot delete the secret of {name} from the keyring: {exc}"
+                    f"Cannot delete the secret of {name} from the keyring ({type(exc).__name__})"
                 ) from None
             return
         with self._lock:

@@ -65,28 +65,24 @@ MIGRATIONS: list[list[str]] = [
     ],
 ]
 
-_LOG_COLUMNS = (
-    "started_at",
-    "protocol",
-    "path",
-    "client_model",
-    "upstream_model",
-    "account",
-    "status",
-    "latency_ms",
-    "ttfb_ms",
-    "tokens_in",
-    "tokens_out",
-    "stream",
-    "error",
-    "request_body",
-    "response_body",
-)
-_INSERT_LOG = (
-    f"INSERT INTO request_log ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join('?' for _ in _LOG_COLUMNS)})"
-)
-_SELECT_LOG = f"SELECT id, {', '.join(_LOG_COLUMNS)} FROM request_log"
+_LOG_COLUMNS = """started_at, protocol, path, client_model, upstream_model, account, status, latency_ms,
+    ttfb_ms, tokens_in, tokens_out, stream, error, request_body, response_body"""
+_INSERT_LOG = f"INSERT INTO request_log ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 15)})"  # noqa: S608
+_SELECT_LOG = f"SELECT id, {_LOG_COLUMNS} FROM request_log"  # noqa: S608 (constants only)
 _NEWEST_FIRST = "ORDER BY started_at DESC, id DESC"
+_DELETE_BEYOND_NEWEST = (
+    f"DELETE FROM request_log WHERE id IN (SELECT id FROM request_log {_NEWEST_FIRST} LIMIT -1 OFFSET ?)"  # noqa: S608
+)
+_UPSERT_ACCOUNT = """
+    INSERT INTO accounts (id, kind, email, label, project_id, tier, enabled, status, status_reason, quotas,
+        quota_updated_at, created_at, last_used_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+        kind = excluded.kind, email = excluded.email, label = excluded.label, project_id = excluded.project_id,
+        tier = excluded.tier, enabled = excluded.enabled, status = excluded.status,
+        status_reason = excluded.status_reason, quotas = excluded.quotas,
+        quota_updated_at = excluded.quota_updated_at, created_at = excluded.created_at,
+        last_used_at = excluded.last_used_at"""
 
 
 class DatabaseError(Exception):
@@ -226,10 +222,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _where(log_filter: LogFilter | None) -> tuple[str, list[Any]]:
-    """The WHERE clause (possibly empty) and its parameters for a filter."""
+def _conditions(log_filter: LogFilter | None, *, with_model: bool = True) -> tuple[list[str], list[Any]]:
+    """SQL conditions (joined with AND) and their parameters for a filter."""
     if log_filter is None:
-        return "", []
+        return [], []
     clauses: list[str] = []
     params: list[Any] = []
     if log_filter.status:
@@ -243,7 +239,7 @@ def _where(log_filter: LogFilter | None) -> tuple[str, list[Any]]:
             params.append(int(status))
         else:
             raise ValueError(f"status filter must be 'ok', 'error' or a code, not {log_filter.status!r}")
-    if log_filter.model:
+    if log_filter.model and with_model:
         clauses.append("(client_model = ? OR upstream_model = ?)")
         params += [log_filter.model, log_filter.model]
     if log_filter.account:
@@ -257,7 +253,33 @@ def _where(log_filter: LogFilter | None) -> tuple[str, list[Any]]:
         fields = ("path", "client_model", "upstream_model", "account", "error")
         clauses.append("(" + " OR ".join(f"{name} LIKE ? ESCAPE '\\'" for name in fields) + ")")
         params += [pattern] * len(fields)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    return clauses, params
+
+
+def _where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def _page_query(log_filter: LogFilter | None, limit: int, offset: int) -> tuple[str, list[Any]]:
+    """SQL for one page of the log, newest first.
+
+    A model filter matches client_model OR upstream_model; SQLite answers such an OR by collecting every
+    matching row and sorting them all. Instead each side reads only its newest `offset + limit` rows off
+    its (model, started_at) index, and the union of the two short lists is sorted.
+    """
+    if log_filter is None or not log_filter.model:
+        clauses, params = _conditions(log_filter)
+        return f"{_SELECT_LOG}{_where(clauses)} {_NEWEST_FIRST} LIMIT ? OFFSET ?", [*params, limit, offset]
+    clauses, params = _conditions(log_filter, with_model=False)
+    branches: list[str] = []
+    branch_params: list[Any] = []
+    for column in ("client_model", "upstream_model"):
+        branches.append(
+            f"SELECT * FROM ({_SELECT_LOG}{_where([f'{column} = ?', *clauses])} {_NEWEST_FIRST} LIMIT ?)"  # noqa: S608
+        )
+        branch_params += [log_filter.model, *params, limit + offset]
+    sql = f"{branches[0]} UNION {branches[1]} {_NEWEST_FIRST} LIMIT ? OFFSET ?"
+    return sql, [*branch_params, limit, offset]
 
 
 class Database:
@@ -334,20 +356,13 @@ class Database:
 
     def save_account(self, account: Account) -> None:
         """Insert or update (an update keeps the row, so the order of accounts does not change)."""
-        row = _account_row(account)
+        self.save_accounts([account])
+
+    def save_accounts(self, accounts: list[Account]) -> None:
+        """save_account for several accounts in one transaction."""
+        rows = [_account_row(account) for account in accounts]
         with self._transaction(immediate=True) as connection:
-            connection.execute(
-                """INSERT INTO accounts (id, kind, email, label, project_id, tier, enabled, status, status_reason,
-                       quotas, quota_updated_at, created_at, last_used_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (id) DO UPDATE SET
-                       kind = excluded.kind, email = excluded.email, label = excluded.label,
-                       project_id = excluded.project_id, tier = excluded.tier, enabled = excluded.enabled,
-                       status = excluded.status, status_reason = excluded.status_reason,
-                       quotas = excluded.quotas, quota_updated_at = excluded.quota_updated_at,
-                       created_at = excluded.created_at, last_used_at = excluded.last_used_at""",
-                row,
-            )
+            connection.executemany(_UPSERT_ACCOUNT, rows)
 
     def delete_account(self, account_id: str) -> None:
         with self._transaction(immediate=True) as connection:
@@ -368,12 +383,8 @@ class Database:
         self, log_filter: LogFilter | None = None, *, limit: int = 100, offset: int = 0
     ) -> list[LogEntry]:
         """Newest first."""
-        where, params = _where(log_filter)
-        rows = (
-            self._connection()
-            .execute(f"{_SELECT_LOG}{where} {_NEWEST_FIRST} LIMIT ? OFFSET ?", [*params, limit, offset])
-            .fetchall()
-        )
+        sql, params = _page_query(log_filter, limit, offset)
+        rows = self._connection().execute(sql, params).fetchall()
         return [_log_entry_from_row(row) for row in rows]
 
     def get_log_entry(self, entry_id: int) -> LogEntry | None:
@@ -381,10 +392,9 @@ class Database:
         return _log_entry_from_row(row) if row is not None else None
 
     def count_log(self, log_filter: LogFilter | None = None) -> int:
-        where, params = _where(log_filter)
-        count: int = (
-            self._connection().execute(f"SELECT COUNT(*) FROM request_log{where}", params).fetchone()[0]
-        )
+        clauses, params = _conditions(log_filter)
+        sql = "SELECT COUNT(*) FROM request_log" + _where(clauses)  # noqa: S608 (constants only)
+        count: int = self._connection().execute(sql, params).fetchone()[0]
         return count
 
     def prune_log(self, retention_days: int, max_rows: int) -> int:
@@ -398,11 +408,7 @@ class Database:
                     "DELETE FROM request_log WHERE started_at < ?", (cutoff,)
                 ).rowcount
             if max_rows > 0:
-                deleted += connection.execute(
-                    f"DELETE FROM request_log WHERE id IN "
-                    f"(SELECT id FROM request_log {_NEWEST_FIRST} LIMIT -1 OFFSET ?)",
-                    (max_rows,),
-                ).rowcount
+                deleted += connection.execute(_DELETE_BEYOND_NEWEST, (max_rows,)).rowcount
         return deleted
 
     def clear_log(self) -> None:

@@ -29,6 +29,9 @@ _VALIDATION_URL = re.compile(
     r"https://[^\s\"'<>\\]*(?:validat|verif|accounts\.google\.com/signin)[^\s\"'<>\\]*"
 )
 _SAFE_UNTIL_QUERY = re.compile(r"\?.*$")
+# Cloud Code refuses an old Antigravity version in User-Agent with a 400. Every request from this app fails
+# the same way until the setting changes, so it is a configuration error, not a bad request to pass back.
+_STALE_CLIENT = "version of Antigravity is no longer supported"
 
 # Reasons that decide the kind on their own, whatever the HTTP status says.
 _REASON_KINDS: dict[str, ErrorKind] = {
@@ -170,7 +173,9 @@ def _delays(
     return wait, reset_at or datetime.fromtimestamp(now + wait, UTC)
 
 
-def _kind_for(status: int, error_status: str, details: _Details, retry_after: float | None) -> ErrorKind:
+def _kind_for(
+    status: int, error_status: str, details: _Details, retry_after: float | None, *, stale_client: bool
+) -> ErrorKind:
     if details.reason in _REASON_KINDS:
         return _REASON_KINDS[details.reason]
     if status == 429 or error_status == "RESOURCE_EXHAUSTED":
@@ -183,7 +188,7 @@ def _kind_for(status: int, error_status: str, details: _Details, retry_after: fl
             return ErrorKind.QUOTA_EXHAUSTED
         return ErrorKind.RATE_LIMITED
     if status == 400:
-        return ErrorKind.INVALID_REQUEST
+        return ErrorKind.CLIENT_CONFIG if stale_client else ErrorKind.INVALID_REQUEST
     if status == 401:
         return ErrorKind.UNAUTHENTICATED
     if status == 403:
@@ -212,11 +217,14 @@ def classify_http_error(
     details = _Details(error)
     retry_after, reset_at = _delays(details, retry_after_header, clock())
     error_status = str(error.get("status") or "") if error else ""
-    kind = _kind_for(status, error_status, details, retry_after)
     raw_message = error.get("message") if error else None
     message = str(raw_message).strip() if raw_message else (_body_text(body) if body.strip() else "")
+    stale_client = _STALE_CLIENT in message
+    kind = _kind_for(status, error_status, details, retry_after, stale_client=stale_client)
     if not message:
         message = f"HTTP {status} with an empty body"
+    if stale_client:
+        message += " (raise upstream.client_version in the settings)"
     shown = _shorten(message)
     if kind is ErrorKind.FORBIDDEN and status == 403:
         url = _validation_url(error or {}, details.metadata, body.decode("utf-8", errors="replace"))
@@ -231,7 +239,7 @@ def classify_http_error(
         reason=details.reason or (error_status or None),
         retry_after=retry_after,
         reset_at=reset_at if kind in (ErrorKind.QUOTA_EXHAUSTED, ErrorKind.RATE_LIMITED) else None,
-        model=model or (metadata_model if isinstance(metadata_model, str) else None),
+        model=model or (metadata_model if isinstance(metadata_model, str) and metadata_model else None),
     )
 
 

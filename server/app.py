@@ -170,7 +170,8 @@ async def generate(
             return web.json_response(answer, dumps=_dumps)
         return await _stream(request, services, entry, started, call, decoded, new_encoder)
     except asyncio.CancelledError:
-        entry.status, entry.error = entry.status or 499, entry.error or "client disconnected"
+        # Handlers are cancelled when the client goes away (or the server stops mid-request).
+        entry.status, entry.error = 499, entry.error or "client disconnected"
         raise
     finally:
         _log_finish(services, entry, started)
@@ -191,15 +192,18 @@ async def _stream(
 ) -> web.StreamResponse:
     chunks: AsyncIterator[JSON] = services.gateway.stream(call)
     try:
-        # Failover happens before the first chunk, so errors up to here still get a proper HTTP status.
+        # Failover happens before the first chunk, and an encoder may refuse that chunk (a blocked prompt),
+        # so everything up to here still gets a proper HTTP status instead of a 200 stream.
+        encoder = new_encoder(decoded)
         try:
-            first: JSON | None = await anext(chunks)
-        except StopAsyncIteration:
-            first = None
+            try:
+                first: JSON | None = await anext(chunks)
+            except StopAsyncIteration:
+                first = None
+            head = encoder.start() + (encoder.feed(first) if first is not None else b"")
         except ApiError as error:
             entry.status, entry.error = error.status, redact(error.message)
             raise
-        encoder = new_encoder(decoded)
         response = web.StreamResponse(
             status=200,
             headers={
@@ -210,7 +214,6 @@ async def _stream(
         )
         await response.prepare(request)
         entry.status = 200
-        head = encoder.start() + (encoder.feed(first) if first is not None else b"")
         if head:
             await response.write(head)
         entry.ttfb_ms = (time.perf_counter() - started) * 1000.0

@@ -1,0 +1,242 @@
+"""Gemini responses translated to Claude: the `message` object, errors, token counts and the model list."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.errors import ApiError, ApiErrorType, invalid_request
+from core.types import JSON
+from server.protocol import Decoded
+
+if TYPE_CHECKING:
+    # Only for typing: the adapter stays importable (and testable) without the gateway's machinery.
+    from core.gateway import ModelInfo
+
+_ERROR_TYPES: dict[ApiErrorType, str] = {
+    ApiErrorType.INVALID_REQUEST: "invalid_request_error",
+    ApiErrorType.AUTHENTICATION: "authentication_error",
+    ApiErrorType.PERMISSION: "permission_error",
+    ApiErrorType.NOT_FOUND: "not_found_error",
+    ApiErrorType.TOO_LARGE: "request_too_large",
+    ApiErrorType.RATE_LIMIT: "rate_limit_error",
+    ApiErrorType.API_ERROR: "api_error",
+    ApiErrorType.OVERLOADED: "overloaded_error",
+}
+# Gemini finish reasons that mean a filter stopped the answer: Claude calls that a refusal.
+_REFUSALS = frozenset(
+    {
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "LANGUAGE",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+    }
+)
+# Anthropic documents an epoch created_at for models whose release date is unknown, as ours all are.
+UNKNOWN_RELEASE_DATE = "1970-01-01T00:00:00Z"
+
+
+def new_message_id() -> str:
+    return "msg_" + secrets.token_hex(12)
+
+
+def new_tool_use_id() -> str:
+    return "toolu_" + secrets.token_hex(12)
+
+
+def unwrap(response: JSON) -> JSON:
+    """The GenerateContentResponse, also when it still sits in Cloud Code's `{"response": …}` envelope."""
+    inner = response.get("response")
+    return inner if isinstance(inner, dict) and "candidates" not in response else response
+
+
+def blocked_prompt_error(response: JSON) -> ApiError | None:
+    """A prompt the upstream refused outright (no candidates, a blockReason) is a client error, never text."""
+    if response.get("candidates"):
+        return None
+    feedback = response.get("promptFeedback")
+    reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
+    if not reason:
+        return None
+    return invalid_request(f"The upstream's safety filter blocked the prompt ({reason}).")
+
+
+def error_body(error: ApiError) -> JSON:
+    """Anthropic's error shape for an HTTP error answer (also the data of a stream `error` event)."""
+    return {"type": "error", "error": {"type": _ERROR_TYPES[error.type], "message": error.message}}
+
+
+def encode_count_tokens(total: int) -> JSON:
+    return {"input_tokens": total}
+
+
+def encode_models(models: Sequence[ModelInfo]) -> JSON:
+    """Anthropic's `GET /v1/models` page: every model at once, so never more to fetch."""
+    data = [
+        {
+            "type": "model",
+            "id": model.id,
+            "display_name": model.display_name or model.id,
+            "created_at": UNKNOWN_RELEASE_DATE,
+            "lifecycle": "active",  # newer SDKs expect it; everything an account lists is usable
+        }
+        for model in models
+    ]
+    return {
+        "data": data,
+        "has_more": False,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    }
+
+
+@dataclass(slots=True)
+class TokenUsage:
+    """Gemini's usageMetadata counts, read the way Claude reports them."""
+
+    prompt: int = 0
+    cached: int = 0
+    candidates: int = 0
+    thoughts: int = 0
+
+    def update(self, metadata: object) -> None:
+        if not isinstance(metadata, dict):
+            return
+        self.prompt = metadata.get("promptTokenCount", self.prompt) or 0
+        self.cached = metadata.get("cachedContentTokenCount", self.cached) or 0
+        self.candidates = metadata.get("candidatesTokenCount", self.candidates) or 0
+        self.thoughts = metadata.get("thoughtsTokenCount", self.thoughts) or 0
+
+    @property
+    def input_tokens(self) -> int:
+        # Claude counts cache reads apart from input tokens; Gemini's prompt count includes them.
+        return max(self.prompt - self.cached, 0)
+
+    @property
+    def output_tokens(self) -> int:
+        return self.candidates + self.thoughts
+
+    def message_usage(self) -> JSON:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": self.cached,
+        }
+
+
+def stop_reason(
+    finish_reason: str | None, used_tools: bool, last_text: str, stop_sequences: Sequence[str]
+) -> tuple[str, str | None]:
+    """Claude's (stop_reason, stop_sequence) for how a Gemini answer ended."""
+    if finish_reason == "MAX_TOKENS":
+        return "max_tokens", None
+    if used_tools:
+        return "tool_use", None  # Gemini ends tool calls with STOP or OTHER
+    if finish_reason in _REFUSALS:
+        return "refusal", None
+    # Gemini drops the stop sequence it stopped on, so this only catches a model that wrote one out.
+    for sequence in stop_sequences:
+        if last_text.endswith(sequence):
+            return "stop_sequence", sequence
+    return "end_turn", None
+
+
+def content_blocks(parts: Iterable[Any]) -> list[JSON]:
+    """Claude content blocks for Gemini parts, split exactly as MessagesStreamEncoder splits them."""
+    blocks: list[JSON] = []
+    thinking: JSON | None = None  # the thinking block still taking text (it ends at its signature)
+    for part in parts:
+        if not isinstance(part, dict):
+            continue
+        if "functionCall" in part:
+            thinking = None
+            blocks.extend(tool_use_blocks(part))
+        elif part.get("thought"):
+            if thinking is None:
+                thinking = {"type": "thinking", "thinking": "", "signature": ""}
+                blocks.append(thinking)
+            thinking["thinking"] += part.get("text") or ""
+            signature = part.get("thoughtSignature")
+            if signature:
+                thinking["signature"] = signature
+                thinking = None
+        elif "text" in part:
+            text = part["text"]
+            if not text:
+                continue  # an empty text part (often only a signature holder) starts nothing
+            thinking = None
+            if blocks and blocks[-1]["type"] == "text":
+                blocks[-1]["text"] += text
+            else:
+                blocks.append({"type": "text", "text": text})
+        elif "inlineData" in part:
+            thinking = None
+            blocks.append(image_block(part["inlineData"]))
+    return blocks
+
+
+def tool_use_blocks(part: JSON) -> list[JSON]:
+    """A functionCall as a tool_use block, preceded by an empty thinking block carrying its signature.
+
+    Claude clients send thinking blocks back unchanged, so that is how the signature comes back; the
+    decoder moves it from that empty block onto the functionCall again.
+    """
+    call = part["functionCall"]
+    blocks: list[JSON] = []
+    signature = part.get("thoughtSignature")
+    if signature:
+        blocks.append({"type": "thinking", "thinking": "", "signature": signature})
+    blocks.append(
+        {
+            "type": "tool_use",
+            "id": call.get("id") or new_tool_use_id(),
+            "name": call.get("name") or "",
+            "input": call.get("args") or {},
+        }
+    )
+    return blocks
+
+
+def image_block(inline_data: JSON) -> JSON:
+    media_type = inline_data.get("mimeType") or "image/png"
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": media_type, "data": inline_data["data"]},
+    }
+
+
+def encode(response: JSON, decoded: Decoded) -> JSON:
+    """A Gemini GenerateContentResponse as a Claude `message`; a blocked prompt raises ApiError 400."""
+    response = unwrap(response)
+    blocked = blocked_prompt_error(response)
+    if blocked is not None:
+        raise blocked
+    candidates = response.get("candidates") or [{}]
+    candidate = candidates[0]
+    content = candidate.get("content") or {}
+    blocks = content_blocks(content.get("parts") or ())
+    last_text = blocks[-1]["text"] if blocks and blocks[-1]["type"] == "text" else ""
+    used_tools = any(block["type"] == "tool_use" for block in blocks)
+    reason, sequence = stop_reason(
+        candidate.get("finishReason"), used_tools, last_text, decoded.options.get("stop_sequences", ())
+    )
+    usage = TokenUsage()
+    usage.update(response.get("usageMetadata"))
+    return {
+        "id": new_message_id(),
+        "type": "message",
+        "role": "assistant",
+        "model": decoded.model,
+        "content": blocks,
+        "stop_reason": reason,
+        "stop_sequence": sequence,
+        "usage": usage.message_usage(),
+    }

@@ -1,0 +1,129 @@
+"""Gemini stream chunks -> OpenAI `chat.completion.chunk` server-sent events, one encoder per request."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from core.errors import ApiError
+from core.types import JSON
+from server.openai.encode import (
+    error_body,
+    finish_reason,
+    image_markdown,
+    new_completion_id,
+    raise_if_blocked,
+    tool_call,
+    usage_from,
+)
+from server.protocol import Decoded
+
+DONE = b"data: [DONE]\n\n"
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class ChatStreamEncoder:
+    """Turns the Gemini chunks of one streaming request into OpenAI chunk events.
+
+    The envelope of every event (id, created, model) is serialised once up front, so each event costs one
+    small json.dumps of its delta. `feed` raises ApiError when the upstream blocked the prompt (the first
+    chunk then has no candidates and a promptFeedback.blockReason).
+    """
+
+    content_type = "text/event-stream"
+
+    def __init__(self, decoded: Decoded) -> None:
+        self._include_usage = bool(decoded.options.get("include_usage"))
+        envelope = _dumps(
+            {
+                "id": new_completion_id(),
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": decoded.model,
+            }
+        )
+        self._envelope = "data: " + envelope[:-1]  # without the closing brace, so fields can follow
+        self._delta_head = (self._envelope + ',"choices":[{"index":0,"delta":').encode()
+        self._role_sent = False
+        self._tool_calls = 0
+        self._content_tail = ""  # the last content character sent, to place image markdown on its own line
+        self._gemini_finish: str | None = None
+        self._usage_metadata: JSON | None = None
+        self._closed = False
+
+    def start(self) -> bytes:
+        return b""  # the role comes with the first chunk, so an upstream that fails first shows no reply
+
+    def feed(self, chunk: JSON) -> bytes:
+        if self._closed:
+            return b""
+        raise_if_blocked(chunk)
+        events = [] if self._role_sent else [self._role_event()]
+        usage = chunk.get("usageMetadata")
+        if usage:
+            self._usage_metadata = usage  # cumulative: the latest one is the total
+        candidates = chunk.get("candidates")
+        if candidates:
+            # Only one candidate is ever requested (decode refuses n > 1).
+            candidate = candidates[0]
+            for part in (candidate.get("content") or {}).get("parts") or ():
+                delta = self._delta_for(part)
+                if delta is not None:
+                    events.append(self._delta_event(delta))
+            reason = candidate.get("finishReason")
+            if reason:
+                self._gemini_finish = reason
+        return b"".join(events)
+
+    def finish(self) -> bytes:
+        if self._closed:
+            return b""
+        self._closed = True
+        events = [] if self._role_sent else [self._role_event()]
+        reason = finish_reason(self._gemini_finish, self._tool_calls > 0)
+        events.append(
+            f'{self._envelope},"choices":[{{"index":0,"delta":{{}},"finish_reason":"{reason}"}}]}}\n\n'.encode()
+        )
+        if self._include_usage:
+            usage = _dumps(usage_from(self._usage_metadata))
+            events.append(f'{self._envelope},"choices":[],"usage":{usage}}}\n\n'.encode())
+        events.append(DONE)
+        return b"".join(events)
+
+    def error(self, error: ApiError) -> bytes:
+        self._closed = True
+        return b"data: " + _dumps(error_body(error)).encode() + b"\n\n"
+
+    @property
+    def usage(self) -> tuple[int, int]:
+        metadata = self._usage_metadata or {}
+        output = int(metadata.get("candidatesTokenCount") or 0) + int(metadata.get("thoughtsTokenCount") or 0)
+        return int(metadata.get("promptTokenCount") or 0), output
+
+    def _delta_for(self, part: JSON) -> JSON | None:
+        if "functionCall" in part:
+            index = self._tool_calls
+            self._tool_calls += 1
+            return {"tool_calls": [{"index": index, **tool_call(part["functionCall"])}]}
+        text = part.get("text")
+        if part.get("thought"):
+            return {"reasoning_content": text} if text else None
+        if text:
+            self._content_tail = text[-1]
+            return {"content": text}
+        inline_data = part.get("inlineData")
+        if inline_data:
+            markdown = image_markdown(inline_data, self._content_tail)
+            self._content_tail = markdown[-1]
+            return {"content": markdown}
+        return None
+
+    def _role_event(self) -> bytes:
+        self._role_sent = True
+        return self._delta_event({"role": "assistant", "content": ""})
+
+    def _delta_event(self, delta: JSON) -> bytes:
+        return self._delta_head + _dumps(delta).encode() + b',"finish_reason":null}]}\n\n'

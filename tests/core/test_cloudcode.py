@@ -1,0 +1,461 @@
+"""The Cloud Code client against the fake Google: envelope, headers, endpoint fallback, streaming, discovery."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import socket
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from core.cloudcode import CloudCodeClient, parse_model_catalogue, platform_tag
+from core.config import Settings
+from core.errors import ErrorKind, UpstreamError
+from core.oauth import OAuthClient
+from core.types import JSON
+from tests.fake_google import FakeAccount, FakeGoogle, Fault
+
+EMAIL = "alice@example.com"
+PROJECT = "proj-alice"
+
+
+def ask(text: str) -> JSON:
+    return {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+
+
+def answer_text(responses: list[JSON]) -> str:
+    return "".join(
+        part.get("text", "")
+        for response in responses
+        for candidate in response.get("candidates", [])
+        for part in candidate["content"]["parts"]
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(fake_google: FakeGoogle, tmp_path: Path) -> Settings:
+    return fake_google.settings(tmp_path)
+
+
+@pytest.fixture
+def client(http: aiohttp.ClientSession, settings: Settings) -> CloudCodeClient:
+    return CloudCodeClient(http, settings.upstream, onboard_poll_s=0.01)
+
+
+@pytest.fixture
+def account(fake_google: FakeGoogle) -> FakeAccount:
+    return fake_google.add_google_account(EMAIL, project_id=PROJECT)
+
+
+@pytest.fixture
+async def token(http: aiohttp.ClientSession, settings: Settings, account: FakeAccount) -> str:
+    return (await OAuthClient(http, settings.oauth).refresh(account.refresh_token)).access_token
+
+
+async def collect(stream: AsyncIterator[JSON]) -> list[JSON]:
+    return [chunk async for chunk in stream]
+
+
+# ---------------------------------------------------------------------------------------- request shape
+
+
+@pytest.mark.parametrize(
+    ("system", "machine", "tag"),
+    [
+        ("win32", "AMD64", "windows/amd64"),
+        ("darwin", "arm64", "darwin/arm64"),
+        ("darwin", "x86_64", "darwin/amd64"),
+        ("linux", "x86_64", "linux/amd64"),
+        ("linux", "aarch64", "linux/arm64"),
+        ("linux", "i686", "linux/386"),
+    ],
+)
+def test_platform_tag_uses_go_names(system: str, machine: str, tag: str) -> None:
+    assert platform_tag(system, machine) == tag
+
+
+async def test_generate_sends_envelope_and_headers_and_unwraps(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    request = ask("hello there")
+    reply = await client.generate(token, PROJECT, "gemini-2.5-pro", request, session_id="conv-42")
+    assert answer_text([reply]) == "Echo: hello there"
+    assert "traceId" not in reply and reply["candidates"][0]["finishReason"] == "STOP"
+    assert "sessionId" not in request  # the caller's request is left as it was
+
+    call = fake_google.calls("generateContent")[0]
+    assert call.endpoint == "sandbox" and call.path.endswith("/v1internal:generateContent")
+    assert call.headers["Authorization"] == f"Bearer {token}"
+    assert call.headers["Content-Type"] == "application/json"
+    assert re.fullmatch(
+        r"antigravity/1\.15\.8 (windows|darwin|linux)/(amd64|arm64|386)", call.headers["User-Agent"]
+    )
+    assert call.headers["X-Goog-Api-Client"]
+    metadata = json.loads(call.headers["Client-Metadata"])
+    assert metadata["ideType"] == "ANTIGRAVITY" and metadata["pluginType"] == "GEMINI"
+    body = call.body
+    assert body["project"] == PROJECT and body["model"] == "gemini-2.5-pro"
+    assert body["userAgent"] == "antigravity"
+    assert re.fullmatch(r"agent-[0-9a-f-]{36}", body["requestId"])
+    assert body["request"]["sessionId"] == "conv-42"
+    assert body["request"]["contents"] == request["contents"]
+
+
+async def test_request_ids_are_unique_and_session_id_is_optional(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("one"))
+    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("two"))
+    first, second = (call.body for call in fake_google.calls("generateContent"))
+    assert first["requestId"] != second["requestId"]
+    assert "sessionId" not in first["request"]
+
+
+async def test_settings_changes_apply_to_the_next_request(
+    fake_google: FakeGoogle, client: CloudCodeClient, settings: Settings, token: str
+) -> None:
+    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
+    settings.upstream.client_version = "1.99.0"
+    settings.upstream.endpoints = fake_google.endpoints[2:]
+    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
+    later = fake_google.calls("generateContent")[1]
+    assert later.headers["User-Agent"].startswith("antigravity/1.99.0 ")
+    assert later.endpoint == "prod"
+
+
+async def test_stale_client_version_is_a_configuration_error(
+    fake_google: FakeGoogle, client: CloudCodeClient, settings: Settings, token: str
+) -> None:
+    settings.upstream.client_version = "1.0.0"  # the fake wants at least 1.10.0
+    with pytest.raises(UpstreamError) as caught:
+        await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
+    assert caught.value.kind is ErrorKind.CLIENT_CONFIG
+    assert "client_version" in caught.value.message
+    assert len(fake_google.calls("generateContent")) == 1  # every endpoint would say the same
+
+
+# ---------------------------------------------------------------------------------------- endpoint fallback
+
+
+@pytest.mark.parametrize("kind", ["server", "unavailable", "not_found", "capacity"])
+async def test_generate_falls_back_to_the_next_endpoint(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str, kind: str
+) -> None:
+    fake_google.inject(Fault(kind, endpoint="sandbox"))
+    reply = await client.generate(token, PROJECT, "gemini-2.5-pro", ask("fallback works"))
+    assert answer_text([reply]) == "Echo: fallback works"
+    assert [call.endpoint for call in fake_google.calls("generateContent")] == ["sandbox", "daily"]
+
+
+async def test_unreachable_endpoint_falls_back(
+    fake_google: FakeGoogle, client: CloudCodeClient, settings: Settings, token: str
+) -> None:
+    settings.upstream.endpoints = [f"http://127.0.0.1:{free_port()}", *fake_google.endpoints]
+    reply = await client.generate(token, PROJECT, "gemini-2.5-pro", ask("still here"))
+    assert answer_text([reply]) == "Echo: still here"
+    assert [call.endpoint for call in fake_google.calls("generateContent")] == ["sandbox"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("bad_request", ErrorKind.INVALID_REQUEST),
+        ("forbidden", ErrorKind.FORBIDDEN),
+        ("rate_limit", ErrorKind.RATE_LIMITED),
+        ("quota", ErrorKind.QUOTA_EXHAUSTED),
+        ("unauthenticated", ErrorKind.UNAUTHENTICATED),
+    ],
+)
+async def test_no_fallback_when_the_request_or_account_is_at_fault(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str, kind: str, expected: ErrorKind
+) -> None:
+    fake_google.inject(Fault(kind, endpoint="sandbox"))
+    with pytest.raises(UpstreamError) as caught:
+        await client.generate(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+    assert caught.value.kind is expected
+    assert caught.value.model == "gemini-2.5-pro"
+    assert [call.endpoint for call in fake_google.calls("generateContent")] == ["sandbox"]
+
+
+async def test_forbidden_carries_the_validation_url(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    url = "https://accounts.google.com/signin/continue?fake=verify-123"
+    fake_google.inject(Fault("forbidden", validation_url=url))
+    with pytest.raises(UpstreamError) as caught:
+        await client.generate(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+    assert url in caught.value.message
+    assert token not in caught.value.message
+
+
+async def test_quota_error_says_when_the_model_is_back(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.inject(Fault("quota", model="gemini-2.5-pro"))
+    with pytest.raises(UpstreamError) as caught:
+        await client.generate(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+    error = caught.value
+    assert error.reset_at is not None
+    expected = datetime.now(UTC) + timedelta(hours=3)
+    assert abs((error.reset_at - expected).total_seconds()) < 60
+    assert error.retry_after is not None and 3 * 3600 - 60 < error.retry_after <= 3 * 3600 + 1
+
+
+async def test_all_endpoints_failing_raises_the_last_error(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.inject(Fault("server", times=3))
+    with pytest.raises(UpstreamError) as caught:
+        await client.generate(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+    assert caught.value.kind is ErrorKind.SERVER
+    assert [call.endpoint for call in fake_google.calls("generateContent")] == ["sandbox", "daily", "prod"]
+
+
+async def test_unknown_model_is_not_found_after_trying_every_endpoint(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        await client.generate(token, PROJECT, "no-such-model", ask("hi"))
+    assert caught.value.kind is ErrorKind.NOT_FOUND
+    assert len(fake_google.calls("generateContent")) == 3
+
+
+async def test_invalid_access_token_is_unauthenticated(
+    fake_google: FakeGoogle, client: CloudCodeClient
+) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        await client.generate("ya29.not-a-live-token-at-all", PROJECT, "gemini-2.5-pro", ask("hi"))
+    assert caught.value.kind is ErrorKind.UNAUTHENTICATED
+    assert "ya29.not-a-live-token-at-all" not in caught.value.message
+    assert len(fake_google.calls("generateContent")) == 1
+
+
+# ---------------------------------------------------------------------------------------- streaming
+
+
+async def test_stream_yields_unwrapped_chunks(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    chunks = await collect(
+        client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("one two three four"), session_id="s-1")
+    )
+    assert len(chunks) >= 4  # a word per chunk
+    assert answer_text(chunks) == "Echo: one two three four"
+    assert all("response" not in chunk and "traceId" not in chunk for chunk in chunks)
+    assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
+    assert "usageMetadata" in chunks[-1]
+    call = fake_google.calls("streamGenerateContent")[0]
+    assert call.query == {"alt": "sse"}
+    assert call.headers["Accept"] == "text/event-stream"
+    assert call.body["request"]["sessionId"] == "s-1"
+
+
+async def test_stream_falls_back_before_the_first_chunk(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.inject(Fault("unavailable", method="streamGenerateContent", endpoint="sandbox"))
+    chunks = await collect(client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("served by daily")))
+    assert answer_text(chunks) == "Echo: served by daily"
+    assert [call.endpoint for call in fake_google.calls("streamGenerateContent")] == ["sandbox", "daily"]
+
+
+async def test_stream_does_not_fall_back_on_bad_request(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.inject(Fault("bad_request", method="streamGenerateContent", endpoint="sandbox"))
+    with pytest.raises(UpstreamError) as caught:
+        await collect(client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("hi")))
+    assert caught.value.kind is ErrorKind.INVALID_REQUEST
+    assert len(fake_google.calls("streamGenerateContent")) == 1
+
+
+async def test_stream_cut_mid_answer_is_a_network_error_without_fallback(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.inject(Fault("stream_cut", after=2))
+    received: list[JSON] = []
+    with pytest.raises(UpstreamError) as caught:
+        async for chunk in client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("a b c d e f")):
+            received.append(chunk)
+    assert caught.value.kind is ErrorKind.NETWORK
+    assert len(received) == 2
+    assert len(fake_google.calls("streamGenerateContent")) == 1  # chunks were out: no second try
+
+
+async def test_stream_cut_before_any_chunk_falls_back(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.inject(Fault("stream_cut", endpoint="sandbox", after=0))
+    chunks = await collect(client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("second try")))
+    assert answer_text(chunks) == "Echo: second try"
+    assert [call.endpoint for call in fake_google.calls("streamGenerateContent")] == ["sandbox", "daily"]
+
+
+async def test_error_event_inside_the_stream_is_raised(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.inject(Fault("stream_error", after=1, status=503, message="Stream interrupted"))
+    received: list[JSON] = []
+    with pytest.raises(UpstreamError) as caught:
+        async for chunk in client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("a b c d")):
+            received.append(chunk)
+    assert caught.value.kind is ErrorKind.CAPACITY
+    assert "Stream interrupted" in caught.value.message
+    assert len(received) == 1
+
+
+async def test_slow_stream_is_delivered_incrementally(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.inject(Fault("slow", delay=0.15))
+    started = time.monotonic()
+    arrivals: list[float] = []
+    async for _ in client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("w1 w2 w3 w4")):
+        arrivals.append(time.monotonic() - started)
+    assert len(arrivals) >= 5  # "Echo:" and four words
+    # The fake waits 0.15 s before each chunk: the first must arrive long before the last was even sent.
+    assert arrivals[0] < arrivals[-1] - 0.4
+    assert all(later > earlier for earlier, later in itertools.pairwise(arrivals))
+
+
+async def test_stream_idle_timeout_is_a_network_error(
+    fake_google: FakeGoogle, client: CloudCodeClient, settings: Settings, token: str
+) -> None:
+    settings.upstream.request_timeout_s = 0.1
+    fake_google.inject(Fault("slow", delay=0.45, times=3))
+    started = time.monotonic()
+    with pytest.raises(UpstreamError) as caught:
+        await collect(client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("hi")))
+    assert caught.value.kind is ErrorKind.NETWORK
+    assert time.monotonic() - started < 1.2
+    assert (
+        len(fake_google.calls("streamGenerateContent")) == 3
+    )  # silent before any chunk: each endpoint tried
+
+
+async def test_closing_a_stream_early_hangs_up_on_the_upstream(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.inject(Fault("slow", delay=0.1))
+    stream = client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("a b c d e f g h"))
+    assert await anext(stream)
+    await stream.aclose()  # type: ignore[attr-defined]
+    for _ in range(50):
+        if fake_google.streams_cancelled:
+            break
+        await asyncio.sleep(0.01)
+    assert fake_google.streams_cancelled == 1
+
+
+# ---------------------------------------------------------------------------------------- project, models, tokens
+
+
+async def test_discover_project_of_an_onboarded_account(client: CloudCodeClient, token: str) -> None:
+    info = await client.discover_project(token)
+    assert info.project_id == PROJECT
+    assert info.tier == "Gemini Code Assist for individuals"
+
+
+async def test_paid_tier_is_shown_first(
+    fake_google: FakeGoogle, http: aiohttp.ClientSession, settings: Settings, client: CloudCodeClient
+) -> None:
+    paid = fake_google.add_google_account("bob@example.com", project_id="proj-bob", paid_tier="standard-tier")
+    access = (await OAuthClient(http, settings.oauth).refresh(paid.refresh_token)).access_token
+    info = await client.discover_project(access)
+    assert info == type(info)("proj-bob", "Gemini Code Assist Standard")
+
+
+async def test_discover_project_onboards_a_new_account(
+    fake_google: FakeGoogle, http: aiohttp.ClientSession, settings: Settings, client: CloudCodeClient
+) -> None:
+    fresh = fake_google.add_google_account("new@example.com", project_id=None)
+    access = (await OAuthClient(http, settings.oauth).refresh(fresh.refresh_token)).access_token
+    info = await client.discover_project(access)
+    assert fresh.project_id is not None and info.project_id == fresh.project_id
+    assert info.tier == "Gemini Code Assist for individuals"
+    onboard_calls = fake_google.calls("onboardUser")
+    assert len(onboard_calls) == 2  # the operation is done on the second poll
+    assert all(call.body["tierId"] == "free-tier" for call in onboard_calls)
+    # The project works for generation right away.
+    reply = await client.generate(access, info.project_id, "gemini-2.5-flash", ask("ready"))
+    assert answer_text([reply]) == "Echo: ready"
+
+
+async def test_fetch_models_reads_quota_and_renames(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    fake_google.set_remaining(EMAIL, "gemini-2.5-flash", 0.4, reset_in_s=1200)
+    fake_google.set_remaining(EMAIL, "claude-sonnet-4-5", 0.0, reset_in_s=600)
+    catalogue = await client.fetch_models(token, PROJECT)
+    assert set(catalogue.models) == {
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+        "gemini-3-pro-preview",
+        "claude-sonnet-4-5",
+        "claude-sonnet-4-5-thinking",
+    }
+    flash = catalogue.models["gemini-2.5-flash"]
+    assert flash.remaining_fraction == pytest.approx(0.4)
+    assert flash.reset_at is not None
+    assert abs((flash.reset_at - datetime.now(UTC)).total_seconds() - 1200) < 5
+    claude = catalogue.models["claude-sonnet-4-5"]
+    assert claude.remaining_fraction == 0.0 and claude.exhausted  # the fake leaves the fraction out
+    pro = catalogue.models["gemini-2.5-pro"]
+    assert pro.remaining_fraction == 1.0 and pro.display_name == "Gemini 2.5 Pro"
+    assert pro.max_output_tokens == 65_536 and pro.supports_thinking and pro.supports_images
+    assert not catalogue.models["claude-sonnet-4-5"].supports_thinking
+    assert catalogue.deprecated["claude-sonnet-4"] == "claude-sonnet-4-5"
+    assert fake_google.calls("fetchAvailableModels")[0].body == {"project": PROJECT}
+
+
+def test_parse_model_catalogue_tolerates_odd_entries() -> None:
+    catalogue = parse_model_catalogue(
+        {
+            "models": {
+                "m-no-quota": {},
+                "m-reset-only": {"quotaInfo": {"resetTime": "2026-01-01T00:00:00Z"}},
+                "m-over": {"quotaInfo": {"remainingFraction": 1.5}},
+                "broken": "not an object",
+            },
+            "deprecatedModelIds": {"old": "new", "older": {"newModelId": "newer"}, "bad": {}},
+        }
+    )
+    assert catalogue.models["m-no-quota"].remaining_fraction is None
+    assert catalogue.models["m-reset-only"].remaining_fraction == 0.0
+    assert catalogue.models["m-reset-only"].reset_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert catalogue.models["m-over"].remaining_fraction == 1.0
+    assert "broken" not in catalogue.models
+    assert catalogue.deprecated == {"old": "new", "older": "newer"}
+    assert parse_model_catalogue({}).models == {}
+
+
+async def test_count_tokens_counts_the_whole_request(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    short = await client.count_tokens(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+    request = ask("hi") | {
+        "systemInstruction": {"parts": [{"text": "You are a very careful assistant. " * 20}]}
+    }
+    longer = await client.count_tokens(token, PROJECT, "gemini-2.5-pro", request)
+    assert set(short) == {"totalTokens"}
+    assert longer["totalTokens"] > short["totalTokens"] >= 1
+    assert fake_google.calls("countTokens")[0].body["request"]["model"] == "models/gemini-2.5-pro"
