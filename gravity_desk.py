@@ -9,7 +9,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,8 +71,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gravity-desk: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        return asyncio.run(_serve(settings, args.host, args.port))
+        return asyncio.run(_serve(settings, args.host, args.port), loop_factory=_fast_loop_factory())
     return asyncio.run(_accounts(settings, args))
+
+
+def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it exists (Linux, macOS): the headless server does not share its loop with Qt."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _run_desktop() -> int:
@@ -85,7 +94,7 @@ def _run_desktop() -> int:
             file=sys.stderr,
         )
         return main(["serve"])
-    return run()
+    return int(run())
 
 
 async def _start(settings: Settings) -> Services:

@@ -82,9 +82,8 @@ class AccountPool:
         self._sticky_entries = sticky_entries
         self._cooldowns: dict[tuple[str, str], _Cooldown] = {}
         self._sticky: OrderedDict[str, str] = OrderedDict()
-        self._picked_seq: dict[
-            str, int
-        ] = {}  # account id -> sequence number of its last pick (LRU tie-break)
+        # account id -> sequence number of its last pick, for the least-recently-picked tie-break
+        self._picked_seq: dict[str, int] = {}
         self._seq = 0
         self._capacity_until: dict[str, float] = {}  # model -> clock() until which callers should wait
         self._capacity_failures: dict[str, int] = {}  # model -> consecutive capacity failures

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -292,6 +292,10 @@ class Database:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._closed = False
+        # Operations in progress, so close() can wait for them: closing a connection while its thread
+        # is inside sqlite crashes the interpreter (seen when a cancelled to_thread write was still running).
+        self._active = 0
+        self._idle = threading.Condition()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._migrate(self._connection())
 
@@ -321,8 +325,30 @@ class Database:
         return connection
 
     @contextmanager
+    def _in_use(self) -> Iterator[sqlite3.Connection]:
+        with self._idle:
+            if self._closed:
+                raise DatabaseError("The database is closed")
+            self._active += 1
+        try:
+            yield self._connection()
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def _fetch(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._in_use() as connection:
+            return connection.execute(sql, params).fetchall()
+
+    @contextmanager
     def _transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
+        with self._in_use() as connection:
+            yield from self._transaction_on(connection, immediate=immediate)
+
+    def _transaction_on(
+        self, connection: sqlite3.Connection, *, immediate: bool
+    ) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front, so two writers wait on busy_timeout instead of deadlocking.
         connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
@@ -346,12 +372,12 @@ class Database:
             connection.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
     def schema_version(self) -> int:
-        version: int = self._connection().execute("PRAGMA user_version").fetchone()[0]
+        version: int = self._fetch("PRAGMA user_version")[0][0]
         return version
 
     def list_accounts(self) -> list[Account]:
         """Every account, in the order they were added."""
-        rows = self._connection().execute("SELECT * FROM accounts ORDER BY created_at, rowid").fetchall()
+        rows = self._fetch("SELECT * FROM accounts ORDER BY created_at, rowid")
         return [_account_from_row(row) for row in rows]
 
     def save_account(self, account: Account) -> None:
@@ -384,17 +410,18 @@ class Database:
     ) -> list[LogEntry]:
         """Newest first."""
         sql, params = _page_query(log_filter, limit, offset)
-        rows = self._connection().execute(sql, params).fetchall()
+        rows = self._fetch(sql, params)
         return [_log_entry_from_row(row) for row in rows]
 
     def get_log_entry(self, entry_id: int) -> LogEntry | None:
-        row = self._connection().execute(f"{_SELECT_LOG} WHERE id = ?", (entry_id,)).fetchone()
+        found = self._fetch(f"{_SELECT_LOG} WHERE id = ?", (entry_id,))
+        row = found[0] if found else None
         return _log_entry_from_row(row) if row is not None else None
 
     def count_log(self, log_filter: LogFilter | None = None) -> int:
         clauses, params = _conditions(log_filter)
         sql = "SELECT COUNT(*) FROM request_log" + _where(clauses)  # noqa: S608 (constants only)
-        count: int = self._connection().execute(sql, params).fetchone()[0]
+        count: int = self._fetch(sql, params)[0][0]
         return count
 
     def prune_log(self, retention_days: int, max_rows: int) -> int:
@@ -415,9 +442,11 @@ class Database:
         with self._transaction(immediate=True) as connection:
             connection.execute("DELETE FROM request_log")
 
-    def close(self) -> None:
-        """Close every thread's connection; later calls from any thread raise DatabaseError."""
-        self._closed = True
+    def close(self, timeout: float = 10.0) -> None:
+        """Wait for operations in progress, then close every thread's connection; later calls raise."""
+        with self._idle:
+            self._closed = True
+            self._idle.wait_for(lambda: self._active == 0, timeout)
         with self._connections_lock:
             connections, self._connections = self._connections, []
         for connection in connections:

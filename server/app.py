@@ -51,8 +51,10 @@ GEMINI = Protocol_("gemini", gemini.error_body)
 def protocol_for(request: web.Request) -> Protocol_:
     """Which protocol's error shape a request expects, from its path (and headers where paths are shared)."""
     path = request.path
-    if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
+    if path.startswith(("/v1beta/", "/v1alpha/")) or (path.startswith("/v1/models/") and ":" in path):
         return GEMINI
+    if path.startswith("/v1/models") and "x-goog-api-key" in request.headers:
+        return GEMINI  # google-genai's default api_version is v1, whose model list shares OpenAI's path
     if path.startswith("/v1/messages") or "anthropic-version" in request.headers:
         return ANTHROPIC
     return OPENAI
@@ -250,14 +252,19 @@ async def openai_chat(request: web.Request) -> web.StreamResponse:
 
 async def list_models(request: web.Request) -> web.Response:
     models: list[ModelInfo] = request.app[SERVICES].gateway.models()
-    if protocol_for(request) is ANTHROPIC:
+    protocol = protocol_for(request)
+    if protocol is ANTHROPIC:
         return web.json_response(anthropic.encode_models(models))
+    if protocol is GEMINI:
+        return web.json_response(gemini.encode_models(models))
     return web.json_response(openai.encode_models(models))
 
 
 async def get_model(request: web.Request) -> web.Response:
-    name = request.match_info["model"]
     protocol = protocol_for(request)
+    if protocol is GEMINI:
+        return await gemini_get_model(request)
+    name = request.match_info["model"]
     models = [m for m in request.app[SERVICES].gateway.models() if m.id == name]
     if not models:
         raise ApiError(404, ApiErrorType.NOT_FOUND, f"The model '{name}' does not exist")
@@ -290,7 +297,7 @@ async def gemini_list_models(request: web.Request) -> web.Response:
 
 
 async def gemini_get_model(request: web.Request) -> web.Response:
-    name = request.match_info["model"]
+    name = request.match_info.get("model") or request.match_info["target"]
     models = [m for m in request.app[SERVICES].gateway.models() if m.id == name]
     if not models:
         raise ApiError(404, ApiErrorType.NOT_FOUND, f"models/{name} is not found")
@@ -340,7 +347,9 @@ def make_app(services: Services) -> web.Application:
         app.router.add_get(f"{prefix}/models/{{model}}", get_model)
         app.router.add_post(f"{prefix}/messages", anthropic_messages)
         app.router.add_post(f"{prefix}/messages/count_tokens", anthropic_count_tokens)
-    app.router.add_get("/v1beta/models", gemini_list_models)
-    app.router.add_get("/v1beta/models/{model}", gemini_get_model)
-    app.router.add_post("/v1beta/models/{target}", gemini_method)
+    for version in ("v1beta", "v1alpha"):
+        app.router.add_get(f"/{version}/models", gemini_list_models)
+        app.router.add_get(f"/{version}/models/{{model}}", gemini_get_model)
+        app.router.add_post(f"/{version}/models/{{target}}", gemini_method)
+    app.router.add_post("/v1/models/{target}", gemini_method)  # google-genai with api_version="v1"
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 
@@ -10,6 +11,7 @@ from aiohttp import web
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback_host(host: str) -> bool:
     """True for loopback names and addresses (127.0.0.0/8, ::1)."""
     name = host.strip().lower().rstrip(".")
@@ -23,6 +25,7 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=256)
 def host_header_allowed(host_header: str | None, bind_host: str) -> bool:
     """Refuse requests whose Host is not a loopback name while we listen on loopback only.
 

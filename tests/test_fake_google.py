@@ -882,7 +882,7 @@ async def test_faults_fire_their_times_then_expire(fake_google: FakeGoogle, call
 async def test_fault_filters(
     fake_google: FakeGoogle, caller: Caller, filters: dict[str, str], hit: bool
 ) -> None:
-    fault = fake_google.inject(Fault("server", **filters))
+    fault = fake_google.inject(Fault("server", **filters))  # type: ignore[arg-type]  # only str filters here
     answer = await caller.via("cloudcode", {"contents": [user("hi")]})
     assert answer.status == (500 if hit else 200)
     assert fault.fired == int(hit)
@@ -1019,7 +1019,10 @@ async def test_api_lists_models_in_pages(fake_google: FakeGoogle, http: aiohttp.
 
 async def test_api_embeddings_and_images(fake_google: FakeGoogle, caller: Caller) -> None:
     caller.api_key = fake_google.add_api_key(["gemini-embedding-001", "imagen-4.0-generate-001"])
-    request = lambda text: {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": text}]}}  # noqa: E731
+
+    def request(text: str) -> Json:
+        return {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": text}]}}
+
     batch = await caller.api(
         "gemini-embedding-001", "batchEmbedContents", {"requests": [request("a"), request("b"), request("a")]}
     )

@@ -23,7 +23,7 @@ from core.oauth import OAuthClient, new_pkce, new_state
 from core.secrets import SecretStore
 from core.store import Database
 from core.types import AccountKind, AccountStatus, ModelQuota
-from tests.fake_google import _TIER_NAMES, Fault, FakeGoogle
+from tests.fake_google import _TIER_NAMES, FakeGoogle, Fault
 
 
 @dataclass
@@ -291,9 +291,7 @@ async def test_refresh_quota_updates_quota_and_tier(fake_google: FakeGoogle, sta
     assert stored.quotas["gemini-2.5-pro"].remaining_fraction == pytest.approx(0.1)
 
 
-async def test_quota_refresh_marks_needs_signin_after_revoke(
-    fake_google: FakeGoogle, stack: Stack
-) -> None:
+async def test_quota_refresh_marks_needs_signin_after_revoke(fake_google: FakeGoogle, stack: Stack) -> None:
     fake_account = fake_google.add_google_account("r@example.com")
     account = await stack.service.add_google(fake_account.refresh_token)
     fake_google.revoke(fake_account.refresh_token)

@@ -30,6 +30,15 @@ class Env:
     services: Services
     pool: AccountPool
     gateway: Gateway
+    changes: list[str]  # account ids, one per AccountService change notification
+
+    async def changed(self, account_id: str, times: int) -> None:
+        """Wait until the account was reported changed `times` times (background work ends with one)."""
+        for _ in range(500):
+            if self.changes.count(account_id) >= times:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{account_id} changed {self.changes.count(account_id)} times, not {times}")
 
     async def google(self, email: str, **options: object) -> Account:
         fake_account = self.fake.add_google_account(email, **options)  # type: ignore[arg-type]
@@ -64,7 +73,9 @@ async def env(fake_google: FakeGoogle, tmp_path: Path) -> AsyncIterator[Env]:
         services.gemini_api,
         SignatureCache(),
     )
-    yield Env(fake_google, services, pool, gateway)
+    changes: list[str] = []
+    services.accounts.add_listener(changes.append)
+    yield Env(fake_google, services, pool, gateway, changes)
     await pool.close()
     await services.close()
 
@@ -139,9 +150,8 @@ async def test_quota_rotates_persists_the_reset_time_and_refreshes_quota(env: En
     await env.google("b@example.com")
     models_reads = len(env.fake.calls("fetchAvailableModels"))
     env.fake.inject(Fault("quota", method="generateContent", who="a@example.com"))
+    env.changes.clear()
     await env.gateway.generate(ask("out of quota"))
-    refreshed = asyncio.Event()  # the background refresh notifies once it has stored what it read
-    env.services.accounts.add_listener(lambda account_id: account_id == first.id and refreshed.set())
     assert env.generated_by() == ["a@example.com", "b@example.com"]
     quota = env.account(first.id).quotas[PRO]
     assert quota.remaining_fraction == 0.0
@@ -149,7 +159,7 @@ async def test_quota_rotates_persists_the_reset_time_and_refreshes_quota(env: En
     assert 2.9 * 3600 < (quota.reset_at - datetime.now(UTC)).total_seconds() <= 3 * 3600
     stored = {a.id: a for a in await asyncio.to_thread(env.services.db.list_accounts)}
     assert stored[first.id].quotas[PRO].remaining_fraction == 0.0
-    await asyncio.wait_for(refreshed.wait(), 5)
+    await env.changed(first.id, 2)  # the quota learnt from the 429, then the background refresh's result
     assert len(env.fake.calls("fetchAvailableModels")) == models_reads + 1
     assert env.account(first.id).quotas[PRO].remaining_fraction == 0.0  # the upstream agrees
 
@@ -264,11 +274,14 @@ async def test_all_accounts_exhausted_is_429_with_the_earliest_reset(env: Env) -
 
 
 async def test_quota_on_every_account_ends_in_429_naming_what_was_tried(env: Env) -> None:
-    await env.google("a@example.com")
-    await env.google("b@example.com")
+    first = await env.google("a@example.com")
+    second = await env.google("b@example.com")
     env.fake.inject(Fault("quota", method="generateContent", times=2))
+    env.changes.clear()
     with pytest.raises(ApiError) as caught:
         await env.gateway.generate(ask("nothing left"))
+    await env.changed(first.id, 2)  # let the background quota refreshes finish before the teardown
+    await env.changed(second.id, 2)
     assert caught.value.status == 429
     assert "a@example.com: out of quota" in caught.value.message
     assert "b@example.com: out of quota" in caught.value.message

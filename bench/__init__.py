@@ -1,0 +1,1 @@
+"""Benchmarks: run on purpose (`./dev bench`), never in the test suite."""

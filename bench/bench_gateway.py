@@ -1,0 +1,282 @@
+"""Gateway overhead: the same requests sent to the fake Google directly and through the gateway, side by side.
+
+The fake upstream and the gateway (`gravity-desk serve`) each run in their own process; this process is the
+client. Added latency = gateway figure - direct figure, measured in one run on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.config import Settings, save_settings  # noqa: E402
+
+API_KEY = "sk-bench-0123456789abcdef"
+MODEL = "gemini-2.5-flash"
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+class Processes:
+    """The fake upstream and the gateway, each in a child process, stopped on exit."""
+
+    def __init__(self) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="gd-bench-"))
+        self.env = {**os.environ, "GRAVITY_DESK_HOME": str(self.home), "GRAVITY_DESK_KEYRING": "file"}
+        self.env["PYTHONPATH"] = str(ROOT)
+        self.children: list[subprocess.Popen[str]] = []
+        # GD_BENCH_PROFILE=FILE profiles the gateway process with cProfile into FILE.
+        profile = os.environ.get("GD_BENCH_PROFILE")
+        self.profile = ["-m", "cProfile", "-o", profile] if profile else []
+
+    def start_fake(self) -> dict[str, str]:
+        fake = subprocess.Popen(
+            [sys.executable, "-m", "bench.fake_server"],
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.children.append(fake)
+        assert fake.stdout is not None
+        info: dict[str, str] = json.loads(fake.stdout.readline())
+        return info
+
+    def configure(self, fake: dict[str, str]) -> None:
+        base = fake["base_url"]
+        settings = Settings(home=self.home)
+        settings.server.api_keys = [API_KEY]
+        settings.upstream.endpoints = [f"{base}/sandbox", f"{base}/daily", f"{base}/prod"]
+        settings.oauth.auth_url = f"{base}/o/oauth2/v2/auth"
+        settings.oauth.token_url = f"{base}/token"
+        settings.oauth.userinfo_url = f"{base}/oauth2/v2/userinfo"
+        from tests.fake_google import CLIENT_ID, CLIENT_SECRET
+
+        settings.oauth.client_id, settings.oauth.client_secret = CLIENT_ID, CLIENT_SECRET
+        settings.gemini_api.base_url = base
+        save_settings(settings)
+        subprocess.run(
+            [sys.executable, str(ROOT / "gravity_desk.py"), "accounts", "add", "--refresh-token", "-"],
+            input=fake["refresh_token"] + "\n",
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+    def start_gateway(self) -> str:
+        gateway = subprocess.Popen(
+            [sys.executable, *self.profile, str(ROOT / "gravity_desk.py"), "serve", "--port", "0"],
+            env=self.env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        self.children.append(gateway)
+        assert gateway.stderr is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = gateway.stderr.readline()
+            if match := re.search(r"listening on (http://\S+)", line):
+                return match.group(1)
+            if not line and gateway.poll() is not None:
+                break
+        raise RuntimeError("the gateway did not start")
+
+    def stop(self) -> None:
+        for child in self.children:
+            if child.stdin:
+                with contextlib.suppress(OSError):
+                    child.stdin.close()
+            child.terminate()
+        for child in self.children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(10)
+
+
+class Targets:
+    """One request of each kind, sent directly to the fake or through the gateway."""
+
+    def __init__(self, http: aiohttp.ClientSession, fake_base: str, gateway: str, token: str) -> None:
+        self.http = http
+        self.fake = fake_base
+        self.gateway = gateway
+        self.fake_headers = {"Authorization": f"Bearer {token}", "User-Agent": "antigravity/1.15.8 linux/amd64"}
+        self.gateway_headers = {"Authorization": f"Bearer {API_KEY}"}
+
+    def _envelope(self, text: str) -> dict[str, object]:
+        return {
+            "project": "proj-bench",
+            "model": MODEL,
+            "userAgent": "antigravity",
+            "requestId": f"agent-{uuid.uuid4()}",
+            "request": {"contents": [{"role": "user", "parts": [{"text": text}]}]},
+        }
+
+    async def direct(self, text: str = "hello world") -> None:
+        url = f"{self.fake}/sandbox/v1internal:generateContent"
+        async with self.http.post(url, json=self._envelope(text), headers=self.fake_headers) as response:
+            assert response.status == 200, await response.text()
+            await response.read()
+
+    async def via_gemini(self, text: str = "hello world") -> None:
+        url = f"{self.gateway}/v1beta/models/{MODEL}:generateContent"
+        body = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+        async with self.http.post(url, json=body, headers=self.gateway_headers) as response:
+            assert response.status == 200, await response.text()
+            await response.read()
+
+    async def via_openai(self, text: str = "hello world") -> None:
+        body = {"model": MODEL, "messages": [{"role": "user", "content": text}]}
+        url = f"{self.gateway}/v1/chat/completions"
+        async with self.http.post(url, json=body, headers=self.gateway_headers) as response:
+            assert response.status == 200, await response.text()
+            await response.read()
+
+    async def stream_direct(self, text: str) -> tuple[float, float, int]:
+        url = f"{self.fake}/sandbox/v1internal:streamGenerateContent?alt=sse"
+        return await self._stream(url, self._envelope(text), self.fake_headers)
+
+    async def stream_openai(self, text: str) -> tuple[float, float, int]:
+        body = {"model": MODEL, "messages": [{"role": "user", "content": text}], "stream": True}
+        return await self._stream(f"{self.gateway}/v1/chat/completions", body, self.gateway_headers)
+
+    async def _stream(self, url: str, body: object, headers: dict[str, str]) -> tuple[float, float, int]:
+        """(time to first event, total time, events) for one streamed answer."""
+        started = time.perf_counter()
+        first = 0.0
+        events = 0
+        async with self.http.post(url, json=body, headers=headers) as response:
+            assert response.status == 200, await response.text()
+            async for line in response.content:
+                if line.startswith(b"data:"):
+                    events += 1
+                    if events == 1:
+                        first = time.perf_counter() - started
+        return first, time.perf_counter() - started, events
+
+
+async def _latencies(call: Callable[[], Awaitable[None]], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - started) * 1000.0)
+    return samples
+
+
+async def _throughput(call: Callable[[], Awaitable[None]], workers: int, seconds: float) -> float:
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await call()
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return done / (time.perf_counter() - started)
+
+
+async def measure(fake_base: str, gateway: str, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        token_form = {
+            "grant_type": "refresh_token",
+            "refresh_token": args.refresh_token,
+            "client_id": args.client_id,
+            "client_secret": args.client_secret,
+        }
+        async with http.post(f"{fake_base}/token", data=token_form) as response:
+            token = (await response.json())["access_token"]
+        targets = Targets(http, fake_base, gateway, token)
+        for call in (targets.direct, targets.via_gemini, targets.via_openai):  # warm up connections and caches
+            for _ in range(200):
+                await call()
+
+        rows: list[tuple[str, str, str, str]] = []
+        direct, gemini, openai = [], [], []
+        for _ in range(args.requests):  # interleaved, so drift in machine load hits all three alike
+            direct += await _latencies(targets.direct, 1)
+            gemini += await _latencies(targets.via_gemini, 1)
+            openai += await _latencies(targets.via_openai, 1)
+        for name, samples in (("Gemini passthrough", gemini), ("OpenAI chat", openai)):
+            for label, fraction in (("p50", 0.5), ("p99", 0.99)):
+                base = _percentile(direct, fraction)
+                value = _percentile(samples, fraction)
+                rows.append(
+                    (f"latency {label}, non-streaming, {name}", f"{base:.2f} ms", f"{value:.2f} ms", f"+{value - base:.2f} ms")
+                )
+
+        words = " ".join(f"w{i}" for i in range(args.stream_words))
+        direct_streams = [await targets.stream_direct(words) for _ in range(args.streams)]
+        gateway_streams = [await targets.stream_openai(words) for _ in range(args.streams)]
+        d_first = statistics.median(s[0] for s in direct_streams) * 1000
+        g_first = statistics.median(s[0] for s in gateway_streams) * 1000
+        rows.append(("time to first event, streaming", f"{d_first:.2f} ms", f"{g_first:.2f} ms", f"+{g_first - d_first:.2f} ms"))
+        d_total = statistics.median(s[1] for s in direct_streams)
+        g_total = statistics.median(s[1] for s in gateway_streams)
+        events = statistics.median(s[2] for s in direct_streams)
+        per_event = (g_total - d_total) / events * 1e6
+        rows.append(
+            (f"whole stream ({int(events)} events)", f"{d_total * 1000:.1f} ms", f"{g_total * 1000:.1f} ms", f"+{per_event:.1f} µs/event")
+        )
+
+        for name, call in (("direct", targets.direct), ("Gemini", targets.via_gemini), ("OpenAI", targets.via_openai)):
+            rate = await _throughput(call, args.concurrency, args.seconds)
+            rows.append((f"requests/s at {args.concurrency} concurrent, {name}", "", f"{rate:,.0f}", ""))
+        return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=1000, help="sequential requests per target")
+    parser.add_argument("--streams", type=int, default=30)
+    parser.add_argument("--stream-words", type=int, default=300, help="events per streamed answer")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
+    args = parser.parse_args()
+
+    from tests.fake_google import CLIENT_ID, CLIENT_SECRET
+
+    processes = Processes()
+    try:
+        fake = processes.start_fake()
+        processes.configure(fake)
+        gateway = processes.start_gateway()
+        args.refresh_token, args.client_id, args.client_secret = fake["refresh_token"], CLIENT_ID, CLIENT_SECRET
+        rows = asyncio.run(measure(fake["base_url"], gateway, args))
+    finally:
+        processes.stop()
+    print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} cores, fake upstream and gateway in separate processes\n")
+    print("| measure | direct to fake | through gateway | added |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
