@@ -232,7 +232,10 @@ class Gateway:
         model = resolve_model(request.client_model, self._settings.models, self._offered())
         if request.log is not None:
             request.log.upstream_model = model
-        key = request.conversation_key or conversation_key_of(request.body)
+        # A client-given key (OpenAI `user`, Claude `metadata.user_id`) is hashed: it becomes the upstream
+        # sessionId, and a user's own identifier has no business leaving the machine.
+        explicit = request.conversation_key
+        key = _hashed_key("user", explicit) if explicit else conversation_key_of(request.body)
         body, names = prepare_request(request.body, self._signatures, key)
         return _Prepared(model, key, body, names)
 
@@ -350,8 +353,11 @@ def conversation_key_of(body: JSON) -> str | None:
             break
     if not system and not first_user:
         return None
-    digest = hashlib.sha256(f"{system}\x00{first_user}".encode()).hexdigest()
-    return f"conv-{digest[:32]}"
+    return _hashed_key("conv", f"{system}\x00{first_user}")
+
+
+def _hashed_key(prefix: str, value: str) -> str:
+    return f"{prefix}-{hashlib.sha256(value.encode()).hexdigest()[:32]}"
 
 
 def estimate_tokens(body: JSON) -> int:

@@ -25,6 +25,8 @@ from server.security import host_header_allowed, key_matches, presented_key
 log = logging.getLogger(__name__)
 
 SERVICES = web.AppKey("services", Services)
+LOG_ENTRY = web.RequestKey("log_entry", LogEntry)  # request-local: the request-log row the middleware records at the end
+STARTED = web.RequestKey("started", float)  # request-local: time.perf_counter() when the request arrived
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -69,53 +71,74 @@ def error_response(protocol: Protocol_, error: ApiError) -> web.Response:
 
 @web.middleware
 async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Host check, API key, and turning every failure into the protocol's own error shape."""
+    """Host check, API key, the protocol's own error shape for every failure, and the request log."""
     services = request.app[SERVICES]
+    if request.path in PUBLIC_PATHS:
+        return await handler(request)
     protocol = protocol_for(request)
-    if not host_header_allowed(request.host, services.settings.server.host):
-        return error_response(
-            protocol,
-            ApiError(403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name"),
-        )
-    keys = services.settings.server.api_keys
-    if keys and request.path not in PUBLIC_PATHS and not key_matches(presented_key(request), keys):
-        return error_response(
-            protocol,
-            ApiError(
+    entry = LogEntry(protocol=protocol.name, path=request.path)
+    request[LOG_ENTRY] = entry
+    request[STARTED] = time.perf_counter()
+    try:
+        response = await _guarded(request, handler, services, protocol, entry)
+        entry.status = entry.status or response.status
+        return response
+    except (ConnectionResetError, asyncio.CancelledError):
+        # Handlers are cancelled when the client goes away (or the server stops mid-request).
+        entry.status, entry.error = 499, entry.error or "client disconnected"
+        raise
+    finally:
+        entry.latency_ms = (time.perf_counter() - request[STARTED]) * 1000.0
+        services.request_log.record(entry)
+
+
+async def _guarded(
+    request: web.Request, handler: Handler, services: Services, protocol: Protocol_, entry: LogEntry
+) -> web.StreamResponse:
+    try:
+        if not host_header_allowed(request.host, services.settings.server.host):
+            raise ApiError(
+                403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name"
+            )
+        keys = services.settings.server.api_keys
+        if keys and not key_matches(presented_key(request), keys):
+            raise ApiError(
                 401,
                 ApiErrorType.AUTHENTICATION,
                 "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
                 "(Authorization: Bearer, x-api-key or x-goog-api-key)",
-            ),
-        )
-    try:
+            )
         return await handler(request)
     except ApiError as error:
-        return error_response(protocol, error)
+        return _failed(protocol, entry, error)
     except web.HTTPRequestEntityTooLarge as exc:
         limit = services.settings.server.max_body_mb
-        return error_response(
-            protocol,
-            ApiError(413, ApiErrorType.TOO_LARGE, f"Request body too large (limit {limit} MB): {exc.text}"),
-        )
+        message = f"Request body too large (limit {limit} MB): {exc.text}"
+        return _failed(protocol, entry, ApiError(413, ApiErrorType.TOO_LARGE, message))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         kind = ApiErrorType.NOT_FOUND if exc.status == 404 else ApiErrorType.INVALID_REQUEST
         if exc.status == 405:
             message = f"Method {request.method} is not allowed on {request.path}"
+        elif exc.status == 404:
+            message = f"No such endpoint: {request.method} {request.path}"
         else:
-            message = (
-                f"No such endpoint: {request.method} {request.path}" if exc.status == 404 else exc.reason
-            )
-        return error_response(protocol, ApiError(exc.status, kind, message))
+            message = exc.reason
+        return _failed(protocol, entry, ApiError(exc.status, kind, message))
     except (ConnectionResetError, asyncio.CancelledError):
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(
-            protocol, ApiError(500, ApiErrorType.API_ERROR, "Internal error in Gravity Desk")
+        return _failed(
+            protocol, entry, ApiError(500, ApiErrorType.API_ERROR, "Internal error in Gravity Desk")
         )
+
+
+def _failed(protocol: Protocol_, entry: LogEntry, error: ApiError) -> web.Response:
+    entry.status = error.status
+    entry.error = entry.error or redact(error.message)
+    return error_response(protocol, error)
 
 
 PUBLIC_PATHS = frozenset({"/", "/healthz"})
@@ -132,16 +155,6 @@ async def read_json(request: web.Request) -> Any:
         raise invalid_request(f"Request body is not valid JSON: {exc}") from None
 
 
-def _capture(services: Services, entry: LogEntry, body: object) -> None:
-    if services.settings.log.capture_bodies:
-        entry.request_body = redact(json.dumps(body, ensure_ascii=False)[:200_000])
-
-
-def _log_finish(services: Services, entry: LogEntry, started: float) -> None:
-    entry.latency_ms = (time.perf_counter() - started) * 1000.0
-    services.request_log.record(entry)
-
-
 async def generate(
     request: web.Request,
     protocol: Protocol_,
@@ -150,33 +163,20 @@ async def generate(
     new_encoder: Callable[[Decoded], StreamEncoder],
     payload: object,
 ) -> web.StreamResponse:
-    """The one path every chat-style request takes: gateway, then encode or stream back, then log."""
+    """The one path every chat-style request takes: gateway, then encode or stream back."""
     services = request.app[SERVICES]
-    started = time.perf_counter()
-    entry = LogEntry(
-        protocol=protocol.name, path=request.path, client_model=decoded.model, stream=decoded.stream
-    )
-    _capture(services, entry, payload)
+    entry: LogEntry = request[LOG_ENTRY]
+    entry.client_model, entry.stream = decoded.model, decoded.stream
+    if services.settings.log.capture_bodies:
+        entry.request_body = redact(json.dumps(payload, ensure_ascii=False)[:200_000])
     call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
-    try:
-        if not decoded.stream:
-            try:
-                answer = encode(await services.gateway.generate(call), decoded)
-            except ApiError as error:
-                entry.status, entry.error = error.status, redact(error.message)
-                raise
-            entry.status = 200
-            entry.ttfb_ms = (time.perf_counter() - started) * 1000.0
-            if services.settings.log.capture_bodies:
-                entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:200_000])
-            return web.json_response(answer, dumps=_dumps)
-        return await _stream(request, services, entry, started, call, decoded, new_encoder)
-    except asyncio.CancelledError:
-        # Handlers are cancelled when the client goes away (or the server stops mid-request).
-        entry.status, entry.error = 499, entry.error or "client disconnected"
-        raise
-    finally:
-        _log_finish(services, entry, started)
+    if decoded.stream:
+        return await _stream(request, services, entry, call, decoded, new_encoder)
+    answer = encode(await services.gateway.generate(call), decoded)
+    entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
+    if services.settings.log.capture_bodies:
+        entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:200_000])
+    return web.json_response(answer, dumps=_dumps)
 
 
 def _dumps(value: object) -> str:
@@ -187,7 +187,6 @@ async def _stream(
     request: web.Request,
     services: Services,
     entry: LogEntry,
-    started: float,
     call: GatewayRequest,
     decoded: Decoded,
     new_encoder: Callable[[Decoded], StreamEncoder],
@@ -198,14 +197,10 @@ async def _stream(
         # so everything up to here still gets a proper HTTP status instead of a 200 stream.
         encoder = new_encoder(decoded)
         try:
-            try:
-                first: JSON | None = await anext(chunks)
-            except StopAsyncIteration:
-                first = None
-            head = encoder.start() + (encoder.feed(first) if first is not None else b"")
-        except ApiError as error:
-            entry.status, entry.error = error.status, redact(error.message)
-            raise
+            first: JSON | None = await anext(chunks)
+        except StopAsyncIteration:
+            first = None
+        head = encoder.start() + (encoder.feed(first) if first is not None else b"")
         response = web.StreamResponse(
             status=200,
             headers={
@@ -218,7 +213,7 @@ async def _stream(
         entry.status = 200
         if head:
             await response.write(head)
-        entry.ttfb_ms = (time.perf_counter() - started) * 1000.0
+        entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
         try:
             async for chunk in chunks:
                 data = encoder.feed(chunk)
@@ -234,9 +229,6 @@ async def _stream(
         entry.tokens_in, entry.tokens_out = encoder.usage
         await response.write_eof()
         return response
-    except ConnectionResetError:
-        entry.status, entry.error = 499, "client disconnected"
-        raise
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
 
@@ -285,7 +277,10 @@ async def anthropic_messages(request: web.Request) -> web.StreamResponse:
 
 async def anthropic_count_tokens(request: web.Request) -> web.Response:
     decoded = anthropic.decode_count_tokens(await read_json(request))
-    total = await request.app[SERVICES].gateway.count_tokens(GatewayRequest(decoded.model, decoded.body))
+    request[LOG_ENTRY].client_model = decoded.model
+    total = await request.app[SERVICES].gateway.count_tokens(
+        GatewayRequest(decoded.model, decoded.body, log=request[LOG_ENTRY])
+    )
     return web.json_response(anthropic.encode_count_tokens(total))
 
 
@@ -317,7 +312,10 @@ async def gemini_method(request: web.Request) -> web.StreamResponse:
         )
     if method == "countTokens":
         decoded = gemini.decode_count_tokens(await read_json(request), model=model)
-        total = await request.app[SERVICES].gateway.count_tokens(GatewayRequest(decoded.model, decoded.body))
+        request[LOG_ENTRY].client_model = decoded.model
+        total = await request.app[SERVICES].gateway.count_tokens(
+            GatewayRequest(decoded.model, decoded.body, log=request[LOG_ENTRY])
+        )
         return web.json_response(gemini.encode_count_tokens(total))
     if not method:
         return await gemini_get_model(request)

@@ -231,3 +231,19 @@ async def test_serve_restart_on_same_services(tmp_path, fake_google) -> None:  #
         await server.stop()
     finally:
         await services.close()
+
+
+async def test_refused_and_auxiliary_requests_are_logged_too(gateway: Gateway) -> None:
+    async with gateway.http.get(gateway.url + "/v1/models", headers={"Authorization": "Bearer nope"}) as r:
+        assert r.status == 401
+    body = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "count me"}]}
+    headers = gateway.headers(**{"anthropic-version": "2023-06-01"})
+    async with gateway.http.post(gateway.url + "/v1/messages/count_tokens", json=body, headers=headers) as r:
+        assert r.status == 200
+    async with gateway.http.get(gateway.url + "/healthz") as r:
+        assert r.status == 200
+    await gateway.flush_log()
+    counted, refused = await asyncio.to_thread(gateway.services.db.query_log, None)
+    assert (refused.status, refused.path, refused.protocol) == (401, "/v1/models", "openai")
+    assert "API key" in refused.error and "nope" not in refused.error
+    assert (counted.status, counted.protocol, counted.client_model) == (200, "anthropic", "claude-sonnet-4-5")

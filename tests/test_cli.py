@@ -1,0 +1,181 @@
+"""The `gravity-desk` command as users run it: a real subprocess against the fake Google."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from core.config import save_settings
+from tests.fake_google import FakeGoogle
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "sk-cli-test-key-0123456789"
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAVITY_DESK_")}
+    env.update(GRAVITY_DESK_HOME=str(home), GRAVITY_DESK_KEYRING="file", PYTHONPATH=str(ROOT))
+    return env
+
+
+def _configure(fake: FakeGoogle, home: Path) -> None:
+    settings = fake.settings(home)
+    settings.server.api_keys = [KEY]
+    save_settings(settings)
+
+
+async def _run(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "gravity_desk.py"),
+        *args,
+        env=_env(home),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_accounts_add_list_remove(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _configure(fake_google, tmp_path)
+    alice = fake_google.add_google_account("alice@example.com", project_id=None, paid_tier="g1-pro-tier")
+    code, out, err = await _run(tmp_path, "accounts", "add", "--refresh-token", "-", stdin=alice.refresh_token)
+    assert code == 0, err
+    assert out.strip() == "alice@example.com"
+    assert fake_google.calls("onboardUser")  # no project yet: it was onboarded
+    key = fake_google.add_api_key()
+    code, out, err = await _run(tmp_path, "accounts", "add", "--api-key", key, "--label", "studio")
+    assert code == 0, err
+
+    code, out, err = await _run(tmp_path, "accounts", "list", "--json")
+    assert code == 0, err
+    listed = json.loads(out)
+    assert [entry["kind"] for entry in listed] == ["google", "api_key"]
+    google = listed[0]
+    assert google["email"] == "alice@example.com" and google["status"] == "ok" and google["tier"]
+    assert google["models"]["gemini-2.5-pro"]["remaining_percent"] == 100.0
+    assert google["models"]["gemini-2.5-pro"]["reset_at"].endswith("Z")
+    assert listed[1]["label"] == "studio"
+    for secret in (alice.refresh_token, key):
+        assert secret not in out  # listing never prints secrets
+
+    code, out, _ = await _run(tmp_path, "accounts", "list")
+    assert "alice@example.com" in out and "gemini-2.5-pro" in out and "100%" in out
+
+    code, out, err = await _run(tmp_path, "accounts", "remove", "ALICE@example.com")
+    assert code == 0 and "removed alice@example.com" in out
+    code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
+    assert [entry["kind"] for entry in json.loads(out)] == ["api_key"]
+    code, _, err = await _run(tmp_path, "accounts", "remove", "nobody@example.com")
+    assert code == 1 and "no account" in err
+
+
+async def test_revoked_token_exits_nonzero_and_stores_nothing(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _configure(fake_google, tmp_path)
+    bob = fake_google.add_google_account("bob@example.com")
+    fake_google.revoke(bob.refresh_token)
+    code, out, err = await _run(tmp_path, "accounts", "add", "--refresh-token", bob.refresh_token)
+    assert code != 0
+    assert "sign" in err.lower() or "revoked" in err.lower()
+    assert "Traceback" not in err and bob.refresh_token not in err
+    code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
+    assert json.loads(out) == []
+
+
+async def test_import_merges_duplicates(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _configure(fake_google, tmp_path)
+    one = fake_google.add_google_account("one@example.com")
+    two = fake_google.add_google_account("two@example.com")
+    entries = [
+        {"refresh_token": one.refresh_token, "email": "one@example.com"},
+        {"refresh_token": two.refresh_token},
+        {"refresh_token": one.refresh_token, "email": "ONE@example.com"},
+        {"email": "broken@example.com"},
+    ]
+    path = tmp_path / "accounts.json"
+    path.write_text(json.dumps(entries))
+    code, out, err = await _run(tmp_path, "accounts", "import", str(path))
+    assert code == 0, err
+    assert "added one@example.com" in out and "added two@example.com" in out
+    assert "failed" in err
+    code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
+    assert sorted(entry["email"] for entry in json.loads(out)) == ["one@example.com", "two@example.com"]
+    path.write_text("not json")
+    code, _, err = await _run(tmp_path, "accounts", "import", str(path))
+    assert code == 1 and "cannot import" in err and "Traceback" not in err
+
+
+async def test_broken_config_is_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[server]\nport = 'x'\n")
+    code, _, err = await _run(tmp_path, "accounts", "list")
+    assert code == 2
+    assert "config.toml, line 2" in err and "Traceback" not in err
+
+
+async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _configure(fake_google, tmp_path)
+    carol = fake_google.add_google_account("carol@example.com")
+    code, _, err = await _run(tmp_path, "accounts", "add", "--refresh-token", carol.refresh_token)
+    assert code == 0, err
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-X",
+        "importtime",  # lists every module imported, to prove the headless server never loads Qt
+        str(ROOT / "gravity_desk.py"),
+        "serve",
+        "--port",
+        "0",
+        env=_env(tmp_path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    seen: list[str] = []
+    url = ""
+    while not url:
+        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
+        assert line, "serve exited early:\n" + "".join(seen[-20:])
+        seen.append(line)
+        if match := re.search(r"listening on (http://\S+)", line):
+            url = match.group(1)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}) as response:
+            assert response.status == 200
+            ids = {model["id"] for model in (await response.json())["data"]}
+        assert "gemini-2.5-pro" in ids
+        body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "last words"}]}
+        async with http.post(url + "/v1/chat/completions", json=body, headers={"x-api-key": KEY}) as response:
+            assert response.status == 200
+    process.send_signal(signal.SIGTERM)
+    rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+    assert await process.wait() == 0, rest[-2000:]
+    imported = "".join(seen) + rest
+    assert "PySide6" not in imported and "qasync" not in imported
+    assert "Traceback" not in rest
+    with sqlite3.connect(tmp_path / "gravity-desk.sqlite3") as db:  # the log was flushed on the way out
+        rows = db.execute("SELECT status, client_model FROM request_log").fetchall()
+    assert (200, "gemini-2.5-flash") in rows
+
+
+async def test_busy_port_is_a_message_not_a_traceback(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _configure(fake_google, tmp_path)
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = blocker.sockets[0].getsockname()[1]
+    try:
+        code, _, err = await _run(tmp_path, "serve", "--port", str(port))
+    finally:
+        blocker.close()
+        await blocker.wait_closed()
+    assert code == 1
+    assert "already in use" in err and "Traceback" not in err
