@@ -122,7 +122,10 @@ class Targets:
         self.http = http
         self.fake = fake_base
         self.gateway = gateway
-        self.fake_headers = {"Authorization": f"Bearer {token}", "User-Agent": "antigravity/1.15.8 linux/amd64"}
+        self.fake_headers = {
+            "Authorization": f"Bearer {token}",
+            "User-Agent": "antigravity/1.15.8 linux/amd64",
+        }
         self.gateway_headers = {"Authorization": f"Bearer {API_KEY}"}
 
     def _envelope(self, text: str) -> dict[str, object]:
@@ -213,7 +216,11 @@ async def measure(fake_base: str, gateway: str, args: argparse.Namespace) -> lis
         async with http.post(f"{fake_base}/token", data=token_form) as response:
             token = (await response.json())["access_token"]
         targets = Targets(http, fake_base, gateway, token)
-        for call in (targets.direct, targets.via_gemini, targets.via_openai):  # warm up connections and caches
+        for call in (
+            targets.direct,
+            targets.via_gemini,
+            targets.via_openai,
+        ):  # warm up connections and caches
             for _ in range(200):
                 await call()
 
@@ -228,7 +235,12 @@ async def measure(fake_base: str, gateway: str, args: argparse.Namespace) -> lis
                 base = _percentile(direct, fraction)
                 value = _percentile(samples, fraction)
                 rows.append(
-                    (f"latency {label}, non-streaming, {name}", f"{base:.2f} ms", f"{value:.2f} ms", f"+{value - base:.2f} ms")
+                    (
+                        f"latency {label}, non-streaming, {name}",
+                        f"{base:.2f} ms",
+                        f"{value:.2f} ms",
+                        f"+{value - base:.2f} ms",
+                    )
                 )
 
         words = " ".join(f"w{i}" for i in range(args.stream_words))
@@ -236,16 +248,32 @@ async def measure(fake_base: str, gateway: str, args: argparse.Namespace) -> lis
         gateway_streams = [await targets.stream_openai(words) for _ in range(args.streams)]
         d_first = statistics.median(s[0] for s in direct_streams) * 1000
         g_first = statistics.median(s[0] for s in gateway_streams) * 1000
-        rows.append(("time to first event, streaming", f"{d_first:.2f} ms", f"{g_first:.2f} ms", f"+{g_first - d_first:.2f} ms"))
+        rows.append(
+            (
+                "time to first event, streaming",
+                f"{d_first:.2f} ms",
+                f"{g_first:.2f} ms",
+                f"+{g_first - d_first:.2f} ms",
+            )
+        )
         d_total = statistics.median(s[1] for s in direct_streams)
         g_total = statistics.median(s[1] for s in gateway_streams)
         events = statistics.median(s[2] for s in direct_streams)
         per_event = (g_total - d_total) / events * 1e6
         rows.append(
-            (f"whole stream ({int(events)} events)", f"{d_total * 1000:.1f} ms", f"{g_total * 1000:.1f} ms", f"+{per_event:.1f} µs/event")
+            (
+                f"whole stream ({int(events)} events)",
+                f"{d_total * 1000:.1f} ms",
+                f"{g_total * 1000:.1f} ms",
+                f"+{per_event:.1f} µs/event",
+            )
         )
 
-        for name, call in (("direct", targets.direct), ("Gemini", targets.via_gemini), ("OpenAI", targets.via_openai)):
+        for name, call in (
+            ("direct", targets.direct),
+            ("Gemini", targets.via_gemini),
+            ("OpenAI", targets.via_openai),
+        ):
             rate = await _throughput(call, args.concurrency, args.seconds)
             rows.append((f"requests/s at {args.concurrency} concurrent, {name}", "", f"{rate:,.0f}", ""))
         return rows
@@ -267,11 +295,17 @@ def main() -> None:
         fake = processes.start_fake()
         processes.configure(fake)
         gateway = processes.start_gateway()
-        args.refresh_token, args.client_id, args.client_secret = fake["refresh_token"], CLIENT_ID, CLIENT_SECRET
+        args.refresh_token, args.client_id, args.client_secret = (
+            fake["refresh_token"],
+            CLIENT_ID,
+            CLIENT_SECRET,
+        )
         rows = asyncio.run(measure(fake["base_url"], gateway, args))
     finally:
         processes.stop()
-    print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} cores, fake upstream and gateway in separate processes\n")
+    print(
+        f"\nPython {sys.version.split()[0]}, {os.cpu_count()} cores, fake upstream and gateway in separate processes\n"
+    )
     print("| measure | direct to fake | through gateway | added |")
     print("|---|---|---|---|")
     for row in rows:

@@ -15,7 +15,9 @@ async def main() -> None:
     account = fake.add_google_account("bench@example.com", project_id="proj-bench")
     print(json.dumps({"base_url": fake.base_url, "refresh_token": account.refresh_token}), flush=True)
     try:
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
+        await asyncio.get_running_loop().run_in_executor(
+            None, sys.stdin.read
+        )  # until the parent closes stdin
     finally:
         await fake.close()
 

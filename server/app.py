@@ -25,7 +25,9 @@ from server.security import host_header_allowed, key_matches, presented_key
 log = logging.getLogger(__name__)
 
 SERVICES = web.AppKey("services", Services)
-LOG_ENTRY = web.RequestKey("log_entry", LogEntry)  # request-local: the request-log row the middleware records at the end
+LOG_ENTRY = web.RequestKey(
+    "log_entry", LogEntry
+)  # request-local: the request-log row the middleware records at the end
 STARTED = web.RequestKey("started", float)  # request-local: time.perf_counter() when the request arrived
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

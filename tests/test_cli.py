@@ -50,7 +50,9 @@ async def _run(home: Path, *args: str, stdin: str | None = None) -> tuple[int, s
 async def test_accounts_add_list_remove(fake_google: FakeGoogle, tmp_path: Path) -> None:
     _configure(fake_google, tmp_path)
     alice = fake_google.add_google_account("alice@example.com", project_id=None, paid_tier="g1-pro-tier")
-    code, out, err = await _run(tmp_path, "accounts", "add", "--refresh-token", "-", stdin=alice.refresh_token)
+    code, out, err = await _run(
+        tmp_path, "accounts", "add", "--refresh-token", "-", stdin=alice.refresh_token
+    )
     assert code == 0, err
     assert out.strip() == "alice@example.com"
     assert fake_google.calls("onboardUser")  # no project yet: it was onboarded
@@ -81,7 +83,9 @@ async def test_accounts_add_list_remove(fake_google: FakeGoogle, tmp_path: Path)
     assert code == 1 and "no account" in err
 
 
-async def test_revoked_token_exits_nonzero_and_stores_nothing(fake_google: FakeGoogle, tmp_path: Path) -> None:
+async def test_revoked_token_exits_nonzero_and_stores_nothing(
+    fake_google: FakeGoogle, tmp_path: Path
+) -> None:
     _configure(fake_google, tmp_path)
     bob = fake_google.add_google_account("bob@example.com")
     fake_google.revoke(bob.refresh_token)
