@@ -1,11 +1,14 @@
-"""Shared fixtures: a started fake Google upstream for every suite."""
+"""Shared fixtures: a started fake Google upstream, settings pointed at it, and a client session."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import aiohttp
 import pytest
 
+from core.config import Settings
 from tests.fake_google import FakeGoogle
 
 
@@ -18,3 +21,16 @@ async def fake_google() -> AsyncIterator[FakeGoogle]:
         yield fake
     finally:
         await fake.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain client session for tests that call the fake (or a client under test) directly."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(fake_google: FakeGoogle, tmp_path: Path) -> Settings:
+    """Gateway settings pointed at the fake, with a temporary data folder."""
+    return fake_google.settings(tmp_path)

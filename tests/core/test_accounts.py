@@ -43,17 +43,6 @@ class Stack:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def settings(fake_google: FakeGoogle, tmp_path: Path) -> Settings:
-    return fake_google.settings(tmp_path)
-
-
-@pytest.fixture
 async def build(
     settings: Settings, http: aiohttp.ClientSession
 ) -> AsyncIterator[Callable[..., Awaitable[Stack]]]:

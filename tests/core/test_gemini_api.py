@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import aiohttp
 import pytest
 
@@ -27,17 +24,6 @@ def answer_text(responses: list[JSON]) -> str:
         for candidate in response.get("candidates", [])
         for part in candidate["content"]["parts"]
     )
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def settings(fake_google: FakeGoogle, tmp_path: Path) -> Settings:
-    return fake_google.settings(tmp_path)
 
 
 @pytest.fixture

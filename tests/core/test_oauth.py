@@ -6,8 +6,6 @@ import base64
 import hashlib
 import re
 import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -20,17 +18,6 @@ from tests.fake_google import FakeGoogle
 
 REDIRECT = "http://127.0.0.1:53682/oauth-callback"
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def settings(fake_google: FakeGoogle, tmp_path: Path) -> Settings:
-    return fake_google.settings(tmp_path)
 
 
 @pytest.fixture

@@ -199,6 +199,7 @@ async def test_client_disconnect_cancels_the_upstream_stream(gateway: Gateway) -
     (row,) = await asyncio.to_thread(gateway.services.db.query_log, None)
     assert row.status == 499 and "disconnected" in row.error
     assert row.latency_ms < 1500  # did not wait for the whole slow stream (6 chunks x 0.3 s)
+    assert gateway.fake.streams_cancelled == 1  # the upstream request was hung up, not left running
 
 
 async def test_graceful_stop_lets_inflight_requests_finish(gateway: Gateway) -> None:
