@@ -196,7 +196,7 @@ class Gateway:
             )
 
         try:
-            _, answer = await self._with_failover(prepared, None, call)
+            _, answer = await self._with_failover(prepared, request.log, call)
         except ApiError:
             return estimate_tokens(request.body)
         total = answer.get("totalTokens")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -15,7 +17,9 @@ from google.genai import types
 from pydantic import BaseModel, Field
 
 from core.request_log import LogEntry
+from core.services import create_services
 from core.types import Account, AccountKind, AccountStatus
+from server.runner import GatewayServer
 from tests.fake_google import Fault, prompt_tokens
 from tests.server.conftest import Gateway
 
@@ -35,8 +39,8 @@ WEATHER = types.FunctionDeclaration(
     description="Current weather in a city",
     parameters_json_schema={
         "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
+        "properties": {"city_name": {"type": "string"}},  # snake_case: client data, never re-cased
+        "required": ["city_name"],
     },
 )
 NO_AUTOMATIC_CALLS = types.AutomaticFunctionCallingConfig(disable=True)
@@ -108,6 +112,34 @@ async def add_google_account(gateway: Gateway, email: str = BOB) -> Account:
     return await gateway.services.accounts.add_google(fake_account.refresh_token)
 
 
+@contextlib.asynccontextmanager
+async def another_gateway(gateway: Gateway, home: Path) -> AsyncIterator[genai.Client]:
+    """An SDK client on a second gateway (fresh services, so an empty signature cache) with alice's account:
+    what a client sees after Gravity Desk restarts."""
+    settings = gateway.fake.settings(home)
+    settings.server.api_keys = [gateway.key]
+    services = await create_services(settings, use_keyring=False)
+    server = GatewayServer(services, shutdown_timeout=1.0)
+    try:
+        await services.accounts.add_google(gateway.fake.accounts[ALICE].refresh_token)
+        result = await server.start("127.0.0.1", 0)
+        assert result.ok, result.error
+        sdk = genai.Client(
+            api_key=gateway.key,
+            http_options=types.HttpOptions(
+                base_url=result.url, api_version="v1beta", retry_options=types.HttpRetryOptions(attempts=1)
+            ),
+        )
+        try:
+            yield sdk
+        finally:
+            await sdk.aio.aclose()
+            sdk.close()
+    finally:
+        await server.stop()
+        await services.close()
+
+
 def echo_of(text: str) -> str:
     """What the fake answers to a last user turn holding only `text`."""
     return f"Echo: {text}"
@@ -126,6 +158,13 @@ def schema_keys(node: Any) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from schema_keys(item)
+
+
+def declared_schema(declaration: dict[str, Any]) -> dict[str, Any]:
+    """A declaration's parameter schema as the upstream got it (either field the upstream knows)."""
+    schema = declaration.get("parameters") or declaration.get("parametersJsonSchema")
+    assert isinstance(schema, dict)
+    return schema
 
 
 def wire_signature(signature: bytes | None) -> str:
@@ -179,7 +218,9 @@ async def test_generate_content_stream(gateway: Gateway, any_client: genai.Clien
     texts = [chunk.text for chunk in chunks if chunk.text]
     assert len(texts) > 1, "the answer should arrive in several chunks"
     assert "".join(texts) == echo_of(prompt)
-    finishes = [c.candidates[0].finish_reason for c in chunks if c.candidates and c.candidates[0].finish_reason]
+    finishes = [
+        c.candidates[0].finish_reason for c in chunks if c.candidates and c.candidates[0].finish_reason
+    ]
     assert finishes == [types.FinishReason.STOP]
     last_usage = chunks[-1].usage_metadata
     assert last_usage is not None and last_usage.candidates_token_count == len(echo_of(prompt).split())
@@ -236,6 +277,9 @@ async def test_count_tokens(gateway: Gateway, any_client: genai.Client) -> None:
     assert inner["contents"][0]["parts"] == [{"text": text}]
     assert counted.total_tokens == prompt_tokens(inner)
     assert gateway.fake.calls("generateContent") == []
+    (row,) = await log_rows(gateway)
+    assert (row.protocol, row.status, row.client_model, row.upstream_model) == ("gemini", 200, MODEL, MODEL)
+    assert row.path == f"/{version_of(any_client)}/models/{MODEL}:countTokens"
 
 
 async def test_models_list_and_get(gateway: Gateway, any_client: genai.Client) -> None:
@@ -259,7 +303,9 @@ async def test_models_list_and_get(gateway: Gateway, any_client: genai.Client) -
 
 
 async def test_inline_image_bytes(gateway: Gateway, client: genai.Client) -> None:
-    picture = b"\x89PNG\r\n\x1a\n\xfb\xff\xfe not really a picture"  # \xfb\xff: '-' and '_' in URL-safe base64
+    picture = (
+        b"\x89PNG\r\n\x1a\n\xfb\xff\xfe not really a picture"  # \xfb\xff: '-' and '_' in URL-safe base64
+    )
     contents = [types.Part.from_bytes(data=picture, mime_type="image/png"), "what is this"]
     reply = await client.aio.models.generate_content(model=MODEL, contents=contents)
 
@@ -307,11 +353,11 @@ async def test_thinking_returns_thought_parts(gateway: Gateway, client: genai.Cl
 
 async def test_chat_function_call_round_trip_with_sdk_history(gateway: Gateway, client: genai.Client) -> None:
     chat = client.aio.chats.create(model=MODEL, config=WEATHER_CONFIG)
-    first = await chat.send_message('Weather? CALL:get_weather{"city": "Paris"}')
+    first = await chat.send_message('Weather? CALL:get_weather{"city_name": "Paris"}')
 
     assert first.function_calls is not None
     (call,) = first.function_calls
-    assert call.name == "get_weather" and call.args == {"city": "Paris"}
+    assert call.name == "get_weather" and call.args == {"city_name": "Paris"}
     assert call.id, "the fake gives Gemini models' calls no id; the gateway must assign one"
     (call_part,) = parts_of(first)
     signature = wire_signature(call_part.thought_signature)
@@ -326,11 +372,13 @@ async def test_chat_function_call_round_trip_with_sdk_history(gateway: Gateway, 
     second = await chat.send_message(answer)
 
     first_request, follow_up = sent(gateway)
-    assert first_request["tools"][0]["functionDeclarations"][0]["name"] == "get_weather"
+    (declared,) = first_request["tools"][0]["functionDeclarations"]
+    assert declared["name"] == "get_weather"
+    assert set(declared_schema(declared)["properties"]) == {"city_name"}
     user_turn, model_turn, answer_turn = follow_up["contents"]
     assert user_turn["parts"][0]["text"].startswith("Weather?")
     (sent_call,) = model_turn["parts"]
-    assert sent_call["functionCall"]["id"] == call.id
+    assert sent_call["functionCall"] == {"name": "get_weather", "args": {"city_name": "Paris"}, "id": call.id}
     assert sent_call["thoughtSignature"] == signature  # kept by the SDK, passed through unchanged
     (sent_answer,) = answer_turn["parts"]
     assert sent_answer["functionResponse"]["id"] == call.id
@@ -339,21 +387,52 @@ async def test_chat_function_call_round_trip_with_sdk_history(gateway: Gateway, 
     assert [content.role for content in chat.get_history()] == ["user", "model", "user", "model"]
 
 
+async def test_signatures_kept_by_the_sdk_work_after_a_gateway_restart(
+    gateway: Gateway, client: genai.Client, tmp_path: Path
+) -> None:
+    chat = client.aio.chats.create(model=MODEL, config=WEATHER_CONFIG)
+    first = await chat.send_message('CALL:get_weather{"city_name": "Rome"}')
+    assert first.function_calls is not None
+    (call,) = first.function_calls
+    (call_part,) = parts_of(first)
+    signature = wire_signature(call_part.thought_signature)
+    answer = types.Part(
+        function_response=types.FunctionResponse(id=call.id, name="get_weather", response={"temp_c": 30})
+    )
+
+    history: list[types.ContentOrDict] = list(chat.get_history())
+    # Only the SDK's history can carry the signature now: the new gateway's cache has never seen it.
+    async with another_gateway(gateway, tmp_path / "restarted") as restarted:
+        resumed = restarted.aio.chats.create(model=MODEL, config=WEATHER_CONFIG, history=history)
+        second = await resumed.send_message(answer)
+
+    _, follow_up = sent(gateway)
+    (sent_call,) = follow_up["contents"][1]["parts"]
+    assert sent_call["thoughtSignature"] == signature
+    assert second.text == echo_of('get_weather -> {"temp_c":30}')
+
+
 @pytest.mark.parametrize("keep_id", [True, False], ids=["with-id", "without-id"])
 async def test_rebuilt_history_without_signatures_gets_them_back(
     gateway: Gateway, client: genai.Client, keep_id: bool
 ) -> None:
-    prompt = 'Weather? CALL:get_weather{"city": "Oslo"}'
-    stream = await client.aio.models.generate_content_stream(model=MODEL, contents=prompt, config=WEATHER_CONFIG)
+    prompt = 'Weather? CALL:get_weather{"city_name": "Oslo"}'
+    stream = await client.aio.models.generate_content_stream(
+        model=MODEL, contents=prompt, config=WEATHER_CONFIG
+    )
     chunks = await collect(stream)
     calls = [call for chunk in chunks for call in chunk.function_calls or []]
     (call,) = calls
-    assert call.id and call.args == {"city": "Oslo"}
-    issued = [wire_signature(part.thought_signature) for chunk in chunks for part in parts_of(chunk)]
-    (signature,) = [sig for sig in issued if sig]
+    assert call.id and call.args == {"city_name": "Oslo"}
+    (signature,) = [
+        wire_signature(part.thought_signature)
+        for chunk in chunks
+        for part in parts_of(chunk)
+        if part.thought_signature
+    ]
 
     # What a client that stores its own history as plain JSON sends back: no thoughtSignature anywhere.
-    function_call: dict[str, Any] = {"name": "get_weather", "args": {"city": "Oslo"}}
+    function_call: dict[str, Any] = {"name": "get_weather", "args": {"city_name": "Oslo"}}
     function_response: dict[str, Any] = {"name": "get_weather", "response": {"temp_c": -3}}
     if keep_id:
         function_call["id"] = function_response["id"] = call.id
@@ -396,8 +475,7 @@ async def test_pydantic_json_schema_with_defs_is_cleaned(gateway: Gateway, clien
 
     (request,) = sent(gateway)
     (sent_declaration,) = request["tools"][0]["functionDeclarations"]
-    parameters = sent_declaration.get("parameters") or sent_declaration.get("parametersJsonSchema")
-    assert isinstance(parameters, dict)
+    parameters = declared_schema(sent_declaration)
     assert not FORBIDDEN_SCHEMA_KEYS & set(schema_keys(sent_declaration))
     assert parameters["properties"]["place"]["properties"]["city"]["type"] == "string"  # $ref inlined
     assert parameters["properties"]["unit"]["enum"] == ["celsius"]  # const as a one-value enum
@@ -431,9 +509,8 @@ async def test_api_key_account_serves_when_the_google_account_is_disabled(
     generate, stream, count = served
     assert generate.body["contents"] == [{"role": "user", "parts": [{"text": "via a key"}]}]
     assert stream.query.get("alt") == "sse" and MODEL in stream.path
-    assert counted.total_tokens == prompt_tokens({"contents": [{"parts": [{"text": "count these words please"}]}]})
-    assert count.service == "gemini_api"
-    assert all(call.service != "cloudcode" for call in gateway.fake.requests if call.method.endswith("Content"))
+    assert counted.total_tokens == prompt_tokens(count.body.get("generateContentRequest", count.body))
+    assert not sent(gateway) and not sent(gateway, "streamGenerateContent")  # Cloud Code saw none of it
     rows = await log_rows(gateway)
     generated = [row for row in rows if row.path.endswith(("generateContent", "streamGenerateContent"))]
     assert len(generated) == 2 and all(row.status == 200 for row in generated)
@@ -470,7 +547,9 @@ async def test_all_accounts_exhausted_is_a_429_saying_when(
 
 async def test_upstream_bad_request_is_returned_not_rotated(gateway: Gateway, client: genai.Client) -> None:
     await add_google_account(gateway)
-    gateway.fake.inject(Fault("bad_request", method="generateContent", times=1, message="Bad field frobnicate"))
+    gateway.fake.inject(
+        Fault("bad_request", method="generateContent", times=1, message="Bad field frobnicate")
+    )
 
     with pytest.raises(genai_errors.ClientError) as caught:
         await client.aio.models.generate_content(model=MODEL, contents="hi")
@@ -484,7 +563,9 @@ async def test_upstream_bad_request_is_returned_not_rotated(gateway: Gateway, cl
 
 
 @pytest.mark.parametrize("kind", ["stream_cut", "stream_error"])
-async def test_broken_stream_raises_never_ends_cleanly(gateway: Gateway, client: genai.Client, kind: str) -> None:
+async def test_broken_stream_raises_never_ends_cleanly(
+    gateway: Gateway, client: genai.Client, kind: str
+) -> None:
     prompt = "a b c d e f"
     gateway.fake.inject(Fault(kind, after=2))
     stream = await client.aio.models.generate_content_stream(model=MODEL, contents=prompt)
