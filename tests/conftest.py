@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# Before anything creates a QApplication: GUI tests run without a screen.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 from collections.abc import AsyncIterator
 from pathlib import Path
 

@@ -1,0 +1,44 @@
+"""GUI tests run inside the real qasync loop, so Qt events and asyncio tasks both move while a test awaits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from core.services import create_services
+from gui.controller import AppController
+from tests.fake_google import FakeGoogle
+
+API_KEY = "sk-gui-test-key-0123456789"
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    app = QApplication.instance() or QApplication([])
+    return qasync.QEventLoop(app)
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+    """Every async test in this folder runs in a qasync QEventLoop, as the app itself does."""
+    return {"qasync": _qasync_loop}
+
+
+@pytest.fixture
+async def controller(fake_google: FakeGoogle, tmp_path: Path) -> AsyncIterator[AppController]:
+    """A controller over real services (SQLite, file secrets) pointed at the fake, with one Google account
+    and its server listening on 127.0.0.1, a free port."""
+    settings = fake_google.settings(tmp_path)
+    settings.server.api_keys = [API_KEY]
+    services = await create_services(settings, use_keyring=False)
+    account = fake_google.add_google_account("alice@example.com", project_id="proj-alice")
+    await services.accounts.add_google(account.refresh_token)
+    controller = AppController(services)
+    await controller.start_server()
+    try:
+        yield controller
+    finally:
+        await controller.shutdown()
