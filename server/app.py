@@ -1,58 +1,42 @@
-"""The aiohttp application: routes for every protocol, guards, and the one generic generate path."""
+"""The aiohttp application: guards and the request log (middleware), and the routes of every protocol."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from core.errors import ApiError, ApiErrorType, invalid_request
+from core.errors import ApiError, ApiErrorType
 from core.gateway import GatewayRequest, ModelInfo
 from core.redact import redact
 from core.request_log import LogEntry
 from core.services import Services
-from core.types import JSON
 from server import anthropic, gemini, openai
-from server.protocol import Decoded, StreamEncoder
+from server.handling import (
+    LOG_ENTRY,
+    SERVICES,
+    STARTED,
+    ClientProtocol,
+    error_response,
+    generate,
+    read_json,
+)
 from server.security import host_header_allowed, key_matches, presented_key
 
 log = logging.getLogger(__name__)
 
-SERVICES = web.AppKey("services", Services)
-LOG_ENTRY = web.RequestKey(
-    "log_entry", LogEntry
-)  # request-local: the request-log row the middleware records at the end
-STARTED = web.RequestKey("started", float)  # request-local: time.perf_counter() when the request arrived
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class Adapter(Protocol):
-    """The functions every protocol package exposes (see server/protocol.py for the stream side)."""
-
-    def encode(self, response: JSON, decoded: Decoded) -> JSON: ...
-    def error_body(self, error: ApiError) -> JSON: ...
+OPENAI = ClientProtocol("openai", openai.error_body)
+ANTHROPIC = ClientProtocol("anthropic", anthropic.error_body)
+GEMINI = ClientProtocol("gemini", gemini.error_body)
 
 
-@dataclass(frozen=True)
-class Protocol_:
-    """How one client protocol is spoken: its name in the log and its error shape."""
-
-    name: str
-    error_body: Callable[[ApiError], JSON]
-
-
-OPENAI = Protocol_("openai", openai.error_body)
-ANTHROPIC = Protocol_("anthropic", anthropic.error_body)
-GEMINI = Protocol_("gemini", gemini.error_body)
-
-
-def protocol_for(request: web.Request) -> Protocol_:
+def protocol_for(request: web.Request) -> ClientProtocol:
     """Which protocol's error shape a request expects, from its path (and headers where paths are shared)."""
     path = request.path
     if path.startswith(("/v1beta/", "/v1alpha/")) or (path.startswith("/v1/models/") and ":" in path):
@@ -62,13 +46,6 @@ def protocol_for(request: web.Request) -> Protocol_:
     if path.startswith("/v1/messages") or "anthropic-version" in request.headers:
         return ANTHROPIC
     return OPENAI
-
-
-def error_response(protocol: Protocol_, error: ApiError) -> web.Response:
-    headers = {}
-    if error.retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(error.retry_after)))
-    return web.json_response(protocol.error_body(error), status=error.status, headers=headers)
 
 
 @web.middleware
@@ -95,7 +72,7 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def _guarded(
-    request: web.Request, handler: Handler, services: Services, protocol: Protocol_, entry: LogEntry
+    request: web.Request, handler: Handler, services: Services, protocol: ClientProtocol, entry: LogEntry
 ) -> web.StreamResponse:
     try:
         if not host_header_allowed(request.host, services.settings.server.host):
@@ -137,102 +114,13 @@ async def _guarded(
         )
 
 
-def _failed(protocol: Protocol_, entry: LogEntry, error: ApiError) -> web.Response:
+def _failed(protocol: ClientProtocol, entry: LogEntry, error: ApiError) -> web.Response:
     entry.status = error.status
     entry.error = entry.error or redact(error.message)
     return error_response(protocol, error)
 
 
 PUBLIC_PATHS = frozenset({"/", "/healthz"})
-
-
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a clear 400."""
-    body = await request.read()
-    if not body:
-        raise invalid_request("Request body is empty; expected a JSON object")
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise invalid_request(f"Request body is not valid JSON: {exc}") from None
-
-
-async def generate(
-    request: web.Request,
-    protocol: Protocol_,
-    decoded: Decoded,
-    encode: Callable[[JSON, Decoded], JSON],
-    new_encoder: Callable[[Decoded], StreamEncoder],
-    payload: object,
-) -> web.StreamResponse:
-    """The one path every chat-style request takes: gateway, then encode or stream back."""
-    services = request.app[SERVICES]
-    entry: LogEntry = request[LOG_ENTRY]
-    entry.client_model, entry.stream = decoded.model, decoded.stream
-    if services.settings.log.capture_bodies:
-        entry.request_body = redact(json.dumps(payload, ensure_ascii=False)[:200_000])
-    call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
-    if decoded.stream:
-        return await _stream(request, services, entry, call, decoded, new_encoder)
-    answer = encode(await services.gateway.generate(call), decoded)
-    entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
-    if services.settings.log.capture_bodies:
-        entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:200_000])
-    return web.json_response(answer, dumps=_dumps)
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-async def _stream(
-    request: web.Request,
-    services: Services,
-    entry: LogEntry,
-    call: GatewayRequest,
-    decoded: Decoded,
-    new_encoder: Callable[[Decoded], StreamEncoder],
-) -> web.StreamResponse:
-    chunks: AsyncIterator[JSON] = services.gateway.stream(call)
-    try:
-        # Failover happens before the first chunk, and an encoder may refuse that chunk (a blocked prompt),
-        # so everything up to here still gets a proper HTTP status instead of a 200 stream.
-        encoder = new_encoder(decoded)
-        try:
-            first: JSON | None = await anext(chunks)
-        except StopAsyncIteration:
-            first = None
-        head = encoder.start() + (encoder.feed(first) if first is not None else b"")
-        response = web.StreamResponse(
-            status=200,
-            headers={
-                "Content-Type": encoder.content_type,
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-            },
-        )
-        await response.prepare(request)
-        entry.status = 200
-        if head:
-            await response.write(head)
-        entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
-        try:
-            async for chunk in chunks:
-                data = encoder.feed(chunk)
-                if data:
-                    await response.write(data)
-            tail = encoder.finish()
-        except ApiError as error:
-            # Mid-stream failure: the status line is gone, so the protocol's stream error event says it.
-            entry.status, entry.error = error.status, redact(error.message)
-            tail = encoder.error(error)
-        if tail:
-            await response.write(tail)
-        entry.tokens_in, entry.tokens_out = encoder.usage
-        await response.write_eof()
-        return response
-    finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
 
 
 # --- OpenAI ---------------------------------------------------------------------------------------------
@@ -352,4 +240,5 @@ def make_app(services: Services) -> web.Application:
         app.router.add_get(f"/{version}/models/{{model}}", gemini_get_model)
         app.router.add_post(f"/{version}/models/{{target}}", gemini_method)
     app.router.add_post("/v1/models/{target}", gemini_method)  # google-genai with api_version="v1"
+    # Further API families (each a package with `add_routes(app)`) are registered below, one line each.
     return app

@@ -1,0 +1,128 @@
+"""What every route shares: the app's services, the request-log row, JSON bodies, and the generate path."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from core.errors import ApiError, invalid_request
+from core.gateway import GatewayRequest
+from core.redact import redact
+from core.request_log import LogEntry
+from core.services import Services
+from core.types import JSON
+from server.protocol import Decoded, StreamEncoder
+
+SERVICES = web.AppKey("services", Services)
+# Request-local: the request-log row the middleware records when the request ends, and when it arrived.
+LOG_ENTRY = web.RequestKey("log_entry", LogEntry)
+STARTED = web.RequestKey("started", float)
+
+
+@dataclass(frozen=True)
+class ClientProtocol:
+    """How one client protocol is spoken: its name in the request log and its error shape."""
+
+    name: str
+    error_body: Callable[[ApiError], JSON]
+
+
+def error_response(protocol: ClientProtocol, error: ApiError) -> web.Response:
+    headers = {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    return web.json_response(protocol.error_body(error), status=error.status, headers=headers)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a clear 400."""
+    body = await request.read()
+    if not body:
+        raise invalid_request("Request body is empty; expected a JSON object")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise invalid_request(f"Request body is not valid JSON: {exc}") from None
+
+
+async def generate(
+    request: web.Request,
+    protocol: ClientProtocol,
+    decoded: Decoded,
+    encode: Callable[[JSON, Decoded], JSON],
+    new_encoder: Callable[[Decoded], StreamEncoder],
+    payload: object,
+) -> web.StreamResponse:
+    """The one path every chat-style request takes: gateway, then encode or stream back."""
+    services = request.app[SERVICES]
+    entry: LogEntry = request[LOG_ENTRY]
+    entry.client_model, entry.stream = decoded.model, decoded.stream
+    if services.settings.log.capture_bodies:
+        entry.request_body = redact(json.dumps(payload, ensure_ascii=False)[:200_000])
+    call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
+    if decoded.stream:
+        return await _stream(request, services, entry, call, decoded, new_encoder)
+    answer = encode(await services.gateway.generate(call), decoded)
+    entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
+    if services.settings.log.capture_bodies:
+        entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:200_000])
+    return web.json_response(answer, dumps=_dumps)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _stream(
+    request: web.Request,
+    services: Services,
+    entry: LogEntry,
+    call: GatewayRequest,
+    decoded: Decoded,
+    new_encoder: Callable[[Decoded], StreamEncoder],
+) -> web.StreamResponse:
+    chunks: AsyncIterator[JSON] = services.gateway.stream(call)
+    try:
+        # Failover happens before the first chunk, and an encoder may refuse that chunk (a blocked prompt),
+        # so everything up to here still gets a proper HTTP status instead of a 200 stream.
+        encoder = new_encoder(decoded)
+        try:
+            first: JSON | None = await anext(chunks)
+        except StopAsyncIteration:
+            first = None
+        head = encoder.start() + (encoder.feed(first) if first is not None else b"")
+        response = web.StreamResponse(
+            status=200,
+            headers={
+                "Content-Type": encoder.content_type,
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            },
+        )
+        await response.prepare(request)
+        entry.status = 200
+        if head:
+            await response.write(head)
+        entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
+        try:
+            async for chunk in chunks:
+                data = encoder.feed(chunk)
+                if data:
+                    await response.write(data)
+            tail = encoder.finish()
+        except ApiError as error:
+            # Mid-stream failure: the status line is gone, so the protocol's stream error event says it.
+            entry.status, entry.error = error.status, redact(error.message)
+            tail = encoder.error(error)
+        if tail:
+            await response.write(tail)
+        entry.tokens_in, entry.tokens_out = encoder.usage
+        await response.write_eof()
+        return response
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
