@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Your Google AI accounts behind OpenAI, Claude, Gemini and Ollama APIs on localhost.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    parser.add_argument("--minimized", action="store_true", help="desktop app: start in the tray, no window")
     commands = parser.add_subparsers(dest="command")
 
     serve = commands.add_parser("serve", help="run the gateway without a window")
@@ -64,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.command is None:
-        return _run_desktop()
+        return _run_desktop(args.minimized)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -85,17 +87,30 @@ def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
-def _run_desktop() -> int:
-    try:
-        from gui.app import run  # Qt is imported only for the desktop app
-    except ImportError:
+def _has_screen() -> bool:
+    """False on a Linux/BSD box with no display server (ssh, containers), where Qt cannot open a window."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _run_desktop(minimized: bool) -> int:
+    if not _has_screen():
         print(
-            "gravity-desk: the desktop window is not part of this build yet; running the headless server.\n"
-            "              (use `gravity-desk serve` to say so explicitly)",
+            "gravity-desk: no screen here (neither DISPLAY nor WAYLAND_DISPLAY is set), so the desktop window\n"
+            "              cannot open; running the headless server instead (`gravity-desk serve`).",
             file=sys.stderr,
         )
         return main(["serve"])
-    return int(run())
+    try:
+        from gui.app import run  # Qt is imported only for the desktop app
+    except ImportError as exc:
+        print(
+            f"gravity-desk: the desktop window cannot start ({exc}); use `gravity-desk serve`.",
+            file=sys.stderr,
+        )
+        return 1
+    return int(run(["gravity-desk", "--minimized"] if minimized else ["gravity-desk"]))
 
 
 async def _start(settings: Settings) -> Services:

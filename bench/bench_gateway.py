@@ -165,15 +165,21 @@ class Targets:
         body = {"model": MODEL, "messages": [{"role": "user", "content": text}], "stream": True}
         return await self._stream(f"{self.gateway}/v1/chat/completions", body, self.gateway_headers)
 
-    async def _stream(self, url: str, body: object, headers: dict[str, str]) -> tuple[float, float, int]:
-        """(time to first event, total time, events) for one streamed answer."""
+    async def stream_ollama(self, text: str) -> tuple[float, float, int]:
+        body = {"model": MODEL, "messages": [{"role": "user", "content": text}]}  # Ollama streams by default
+        return await self._stream(f"{self.gateway}/api/chat", body, self.gateway_headers, ndjson=True)
+
+    async def _stream(
+        self, url: str, body: object, headers: dict[str, str], *, ndjson: bool = False
+    ) -> tuple[float, float, int]:
+        """(time to first event, total time, events) for one streamed answer (SSE events or NDJSON lines)."""
         started = time.perf_counter()
         first = 0.0
         events = 0
         async with self.http.post(url, json=body, headers=headers) as response:
             assert response.status == 200, await response.text()
             async for line in response.content:
-                if line.startswith(b"data:"):
+                if line.startswith(b"{" if ndjson else b"data:"):
                     events += 1
                     if events == 1:
                         first = time.perf_counter() - started
@@ -244,36 +250,44 @@ async def measure(fake_base: str, gateway: str, args: argparse.Namespace) -> lis
                 )
 
         # Time to first event on short answers: during a long burst the three processes fight over two
-        # cores, and the figure would measure the scheduler rather than the gateway.
-        firsts = [
-            (await targets.stream_direct("hello world"), await targets.stream_openai("hello world"))
-            for _ in range(args.streams)
-        ]
-        d_first = statistics.median(pair[0][0] for pair in firsts) * 1000
-        g_first = statistics.median(pair[1][0] for pair in firsts) * 1000
-        rows.append(
-            (
-                "time to first event, streaming",
-                f"{d_first:.2f} ms",
-                f"{g_first:.2f} ms",
-                f"+{g_first - d_first:.2f} ms",
+        # cores, and the figure would measure the scheduler rather than the gateway. Direct, OpenAI and
+        # Ollama streams are interleaved, so drift in machine load hits them alike.
+        streamers = {"OpenAI": targets.stream_openai, "Ollama": targets.stream_ollama}
+
+        async def interleaved(text: str) -> list[list[tuple[float, float, int]]]:
+            runs: list[list[tuple[float, float, int]]] = [[] for _ in range(len(streamers) + 1)]
+            for _ in range(args.streams):
+                runs[0].append(await targets.stream_direct(text))
+                for index, stream in enumerate(streamers.values(), start=1):
+                    runs[index].append(await stream(text))
+            return runs
+
+        direct_short, *gateway_short = await interleaved("hello world")
+        d_first = statistics.median(run[0] for run in direct_short) * 1000
+        for name, runs in zip(streamers, gateway_short, strict=True):
+            g_first = statistics.median(run[0] for run in runs) * 1000
+            rows.append(
+                (
+                    f"time to first event, streaming, {name}",
+                    f"{d_first:.2f} ms",
+                    f"{g_first:.2f} ms",
+                    f"+{g_first - d_first:.2f} ms",
+                )
             )
-        )
-        words = " ".join(f"w{i}" for i in range(args.stream_words))
-        direct_streams = [await targets.stream_direct(words) for _ in range(args.streams)]
-        gateway_streams = [await targets.stream_openai(words) for _ in range(args.streams)]
-        d_total = statistics.median(s[1] for s in direct_streams)
-        g_total = statistics.median(s[1] for s in gateway_streams)
-        events = statistics.median(s[2] for s in direct_streams)
-        per_event = (g_total - d_total) / events * 1e6
-        rows.append(
-            (
-                f"whole stream ({int(events)} events)",
-                f"{d_total * 1000:.1f} ms",
-                f"{g_total * 1000:.1f} ms",
-                f"+{per_event:.1f} µs/event",
+        direct_long, *gateway_long = await interleaved(" ".join(f"w{i}" for i in range(args.stream_words)))
+        d_total = statistics.median(run[1] for run in direct_long)
+        events = statistics.median(run[2] for run in direct_long)
+        for name, runs in zip(streamers, gateway_long, strict=True):
+            g_total = statistics.median(run[1] for run in runs)
+            per_event = (g_total - d_total) / events * 1e6
+            rows.append(
+                (
+                    f"whole stream ({int(events)} events), {name}",
+                    f"{d_total * 1000:.1f} ms",
+                    f"{g_total * 1000:.1f} ms",
+                    f"+{per_event:.1f} µs/event",
+                )
             )
-        )
 
         targets_by_name = {
             "direct": targets.direct,

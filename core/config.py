@@ -13,6 +13,8 @@ import platformdirs
 import tomli_w
 
 APP_NAME = "gravity-desk"
+# How OpenAI chat shows a generated image: markdown text with a data URL, or an image_url content part.
+IMAGE_OUTPUTS = ("markdown", "part")
 CONFIG_FILE = "config.toml"
 
 # Google's "installed application" client used by Antigravity. Google documents that such a client's
@@ -50,6 +52,7 @@ class ServerSettings:
     port: int = 8045
     api_keys: list[str] = field(default_factory=list)
     max_body_mb: int = 64  # admits a few large base64 images; bigger bodies get a 413 in the protocol's shape
+    image_output: str = "markdown"  # generated images in OpenAI chat: "markdown" (data-URL image) or "part"
 
 
 @dataclass
@@ -93,6 +96,16 @@ class LogSettings:
     capture_bodies: bool = False
 
 
+THEMES = ("system", "light", "dark")
+
+
+@dataclass
+class UiSettings:
+    start_minimized: bool = False  # start in the tray without showing the window
+    start_at_login: bool = False  # mirrors the OS autostart entry (core.autostart) the app writes
+    theme: str = "system"  # one of THEMES; "system" follows the desktop's light/dark setting
+
+
 @dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -100,8 +113,12 @@ class Settings:
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     gemini_api: GeminiApiSettings = field(default_factory=GeminiApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
     models: dict[str, str] = field(default_factory=dict)  # client model (wildcards allowed) -> upstream model
     home: Path = field(default_factory=data_dir)
+    # server field -> (value in the file, value from the environment): saving writes the file's value back
+    # for fields the environment still decides, so an env override never ends up in config.toml.
+    env_overrides: dict[str, tuple[Any, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def config_path(self) -> Path:
@@ -118,6 +135,7 @@ _SECTIONS: dict[str, type] = {
     "oauth": OAuthSettings,
     "gemini_api": GeminiApiSettings,
     "log": LogSettings,
+    "ui": UiSettings,
 }
 
 
@@ -204,12 +222,23 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
             raise ConfigError(f"{where}: unknown section [{name}]")
     if not 0 <= settings.server.port <= 65535:
         raise ConfigError(f"{path}: server.port must be between 0 and 65535")
+    if settings.server.image_output not in IMAGE_OUTPUTS:
+        line = _line_of(text, "server", "image_output")
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigError(f"{where}: server.image_output must be one of {', '.join(IMAGE_OUTPUTS)}")
+    if settings.ui.theme not in THEMES:
+        line = _line_of(text, "ui", "theme")
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigError(f"{where}: ui.theme must be one of {', '.join(repr(t) for t in THEMES)}")
     return settings
 
 
 def _to_toml(settings: Settings) -> dict[str, Any]:
     document: dict[str, Any] = {name: asdict(getattr(settings, name)) for name in _SECTIONS}
     document["models"] = dict(settings.models)
+    for name, (file_value, env_value) in settings.env_overrides.items():
+        if document["server"][name] == env_value:  # unchanged since start: the environment's, not the user's
+            document["server"][name] = file_value
     return document
 
 
@@ -223,14 +252,18 @@ def save_settings(settings: Settings) -> None:
 
 
 def _apply_env(settings: Settings) -> None:
+    overrides: dict[str, Any] = {}
     if host := os.environ.get("GRAVITY_DESK_HOST"):
-        settings.server.host = host
+        overrides["host"] = host
     if port := os.environ.get("GRAVITY_DESK_PORT"):
         if not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ConfigError(f"GRAVITY_DESK_PORT must be a port number, not {port!r}")
-        settings.server.port = int(port)
+        overrides["port"] = int(port)
     if key := os.environ.get("GRAVITY_DESK_API_KEY"):
-        settings.server.api_keys = [key]
+        overrides["api_keys"] = [key]
+    for name, value in overrides.items():
+        settings.env_overrides[name] = (getattr(settings.server, name), value)
+        setattr(settings.server, name, value)
 
 
 def _has_api_keys_setting(text: str) -> bool:

@@ -7,7 +7,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,9 @@ from core.accounts import AccountService
 from core.cloudcode import CloudCodeClient
 from core.config import Settings
 from core.credentials import Credentials
-from core.errors import ApiError, ErrorKind, UpstreamError, api_error_from_upstream
+from core.errors import ApiError, ApiErrorType, ErrorKind, UpstreamError, api_error_from_upstream
 from core.gemini_api import GeminiApiClient
+from core.media import apply_model_suffixes, capabilities_of
 from core.models import model_aliases, resolve_model
 from core.pool import AccountPool, NoAccount, Step
 from core.request_log import LogEntry
@@ -202,6 +203,48 @@ class Gateway:
         total = answer.get("totalTokens")
         return total if isinstance(total, int) else estimate_tokens(request.body)
 
+    async def call_with_failover[T](
+        self,
+        client_model: str,
+        call: Callable[[Account, str, str], Awaitable[T]],
+        *,
+        log: LogEntry | None = None,
+        kinds: Collection[AccountKind] | None = None,
+        conversation_key: str | None = None,
+        purpose: str = "This request",
+    ) -> T:
+        """Any upstream call (embeddings, Imagen, TTS, ...) with the same failover as generate.
+
+        `call(account, credential, upstream_model)` does the work; a classified UpstreamError from it makes
+        the pool rotate, retry or give up exactly as for chat. `kinds` limits the accounts tried (e.g. API
+        keys only); when none of those kinds is usable the ApiError says which kind of account is needed,
+        starting with `purpose` ("Embeddings").
+        """
+        model = self.resolve_model(client_model)
+        if log is not None:
+            log.upstream_model = model
+        exclude = self._excluded_kinds(model, kinds, purpose) if kinds is not None else set()
+        prepared = _Prepared(model, conversation_key, {}, NameMap())
+
+        async def bound(account: Account, credential: str) -> T:
+            return await call(account, credential, model)
+
+        account, result = await self._with_failover(prepared, log, bound, exclude=exclude)
+        await self._accounts.touch(account.id)
+        return result
+
+    def resolve_model(self, client_model: str) -> str:
+        """The upstream model a client's model name is served by (user rules, built-ins, catalogue)."""
+        return resolve_model(client_model, self._settings.models, self._offered())
+
+    def offered_models(self, kind: AccountKind | None = None) -> list[str]:
+        """Models offered by enabled accounts (of one kind, when given), sorted."""
+        return sorted(
+            model
+            for model, accounts in self._offered().items()
+            if kind is None or any(account.kind is kind for account in accounts)
+        )
+
     def models(self) -> list[ModelInfo]:
         """Models offered by enabled accounts (with how many offer each), then aliases whose target is offered."""
         rules = self._settings.models
@@ -229,21 +272,55 @@ class Gateway:
     # -- failover ---------------------------------------------------------------------------------------
 
     def _prepare(self, request: GatewayRequest) -> _Prepared:
-        model = resolve_model(request.client_model, self._settings.models, self._offered())
+        client_model, client_body = request.client_model, request.body
+        if not self._names_a_model(client_model):
+            # `…-search`, `…-image-16x9`, `…-4k`: settings carried in the model name (core.media).
+            client_model, client_body = apply_model_suffixes(client_model, client_body)
+        model = resolve_model(client_model, self._settings.models, self._offered())
         if request.log is not None:
             request.log.upstream_model = model
         # A client-given key (OpenAI `user`, Claude `metadata.user_id`) is hashed: it becomes the upstream
         # sessionId, and a user's own identifier has no business leaving the machine.
         explicit = request.conversation_key
-        key = _hashed_key("user", explicit) if explicit else conversation_key_of(request.body)
-        body, names = prepare_request(request.body, self._signatures, key)
+        key = _hashed_key("user", explicit) if explicit else conversation_key_of(client_body)
+        body, names = prepare_request(client_body, self._signatures, key)
         return _Prepared(model, key, body, names)
+
+    def _names_a_model(self, client_model: str) -> bool:
+        """True when the name is served or mapped as it stands, so no suffix of it means a setting."""
+        name = client_model.strip().removeprefix("models/")
+        rules = {pattern.strip().removeprefix("models/").lower() for pattern in self._settings.models}
+        return name in self._offered() or name.lower() in rules
+
+    def _excluded_kinds(self, model: str, kinds: Collection[AccountKind], purpose: str) -> set[str]:
+        """Ids of the accounts of other kinds; a clear error when no account of the wanted kinds can serve."""
+        wanted = [a for a in self._accounts.accounts() if a.kind in kinds]
+        needed = " or ".join(_KIND_NAMES[kind] for kind in kinds)
+        usable = [a for a in wanted if a.enabled]
+        if not usable:
+            raise ApiError(
+                503,
+                ApiErrorType.OVERLOADED,
+                f"{purpose} needs a {needed} account, and none is set up (Google sign-in accounts cannot "
+                "serve it): add one with `gravity-desk accounts add --api-key KEY` or in the Accounts window.",
+            )
+        if not any(not a.quotas or model in a.quotas for a in usable):
+            offered = sorted({m for a in usable for m in a.quotas})
+            raise ApiError(
+                404,
+                ApiErrorType.NOT_FOUND,
+                f"Model {model} is not offered by any {needed} account; they offer: "
+                f"{', '.join(offered) or 'nothing'}.",
+            )
+        return {a.id for a in self._accounts.accounts() if a.kind not in kinds}
 
     async def _with_failover[T](
         self,
         prepared: _Prepared,
         log: LogEntry | None,
         call: Callable[[Account, str], Awaitable[T]],
+        *,
+        exclude: set[str] | None = None,
     ) -> tuple[Account, T]:
         upstream = self._settings.upstream
         state = _Failover(
@@ -252,6 +329,7 @@ class Gateway:
             deadline=self._clock() + upstream.retry_budget_s,
             attempts_left=max(1, upstream.max_attempts),
             log=log,
+            exclude=set(exclude or ()),
         )
         while True:
             account = self._next_account(state)
@@ -446,17 +524,16 @@ def _owner(model: str) -> str:
     return "google"
 
 
+_KIND_NAMES = {AccountKind.API_KEY: "Gemini API key", AccountKind.GOOGLE: "Google sign-in"}
+
+
 def _capabilities(model: str, accounts: list[Account]) -> tuple[str, ...]:
-    """What the model does, from its name and the catalogue: "chat" (+ "thinking", "vision"), "embeddings",
-    "images" (generation) or "tts"."""
-    if "embedding" in model:
-        return ("embeddings",)
-    if model.startswith("imagen") or model.endswith("-image") or "-image-" in model:
-        return ("images",)
-    if model.endswith("-tts") or "-tts-" in model:
-        return ("tts",)
+    """What the model does (core.media.capabilities_of: "chat", "embeddings", "images", "speech"), plus
+    "thinking" and "vision" for chat models from the catalogue."""
+    capabilities = list(capabilities_of(model))
+    if "chat" not in capabilities:
+        return tuple(capabilities)
     quotas = [account.quotas[model] for account in accounts]
-    capabilities = ["chat"]
     if "thinking" in model or any(quota.supports_thinking for quota in quotas):
         capabilities.append("thinking")
     if any(quota.supports_images for quota in quotas):

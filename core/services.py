@@ -50,13 +50,13 @@ class Services:
             self._quota_task = asyncio.create_task(self._refresh_quotas_forever(), name="quota-refresh")
 
     async def _refresh_quotas_forever(self) -> None:
-        interval = max(60.0, self.settings.upstream.quota_refresh_minutes * 60.0)
         while True:
             try:
                 await self.accounts.refresh_all_quotas()
             except Exception:  # a failed round must not end the loop; the next one retries
                 log.exception("quota refresh failed")
-            await asyncio.sleep(interval)
+            # Read each round, so a changed interval applies without a restart.
+            await asyncio.sleep(max(60.0, self.settings.upstream.quota_refresh_minutes * 60.0))
 
     async def close(self) -> None:
         """Stop background work, persist what is pending, flush the request log, close connections."""

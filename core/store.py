@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.request_log import LogEntry
 from core.types import Account, AccountKind, AccountStatus, ModelQuota
@@ -98,6 +98,55 @@ class LogFilter:
     account: str | None = None
     protocol: str | None = None
     text: str | None = None  # substring of path, models, account or error
+
+    def matches(self, entry: LogEntry) -> bool:
+        """Whether `entry` is a row query_log would return for this filter (for rows not read from the DB)."""
+        if self.status and not _status_matches(self.status, entry.status):
+            return False
+        if self.model and self.model not in (entry.client_model, entry.upstream_model):
+            return False
+        if self.account and entry.account != self.account:
+            return False
+        if self.protocol and entry.protocol != self.protocol:
+            return False
+        if self.text:
+            # LIKE ignores the case of ASCII letters only; lower() is the same for every text people type.
+            needle = self.text.lower()
+            fields = (entry.path, entry.client_model, entry.upstream_model, entry.account, entry.error)
+            return any(needle in field.lower() for field in fields)
+        return True
+
+
+def _status_matches(wanted: str, status: int) -> bool:
+    wanted = wanted.strip().lower()
+    if wanted == "ok":
+        return status < 400
+    if wanted == "error":
+        return status >= 400
+    if wanted.isdigit():
+        return status == int(wanted)
+    raise ValueError(f"status filter must be 'ok', 'error' or a code, not {wanted!r}")
+
+
+class HistogramBucket(NamedTuple):
+    """Request-log totals for one time bucket (a plain tuple: start, requests, errors, tokens in, tokens out)."""
+
+    start: datetime  # UTC, a multiple of the bucket size since the Unix epoch
+    requests: int
+    errors: int  # status >= 400, as LogFilter(status="error") counts them
+    tokens_in: int
+    tokens_out: int
+
+
+# Buckets are counted in whole seconds since the epoch. started_at is fixed-width UTC, so its first 19
+# characters are the whole seconds: cutting there keeps SQLite from rounding .9995 s up into the next
+# bucket. strftime('%s'), not unixepoch() (SQLite 3.38+), for the older SQLite some Linux Pythons ship.
+# The WHERE is a range on the started_at index.
+_HISTOGRAM = """
+    SELECT (CAST(strftime('%s', substr(started_at, 1, 19)) AS INTEGER) / ?) * ? AS bucket,
+        COUNT(*), SUM(status >= 400), SUM(tokens_in), SUM(tokens_out)
+    FROM request_log WHERE started_at >= ?
+    GROUP BY bucket ORDER BY bucket"""
 
 
 def to_db_time(value: datetime) -> str:
@@ -423,6 +472,21 @@ class Database:
         sql = "SELECT COUNT(*) FROM request_log" + _where(clauses)  # noqa: S608 (constants only)
         count: int = self._fetch(sql, params)[0][0]
         return count
+
+    def log_histogram(self, since: datetime, bucket_seconds: int) -> list[HistogramBucket]:
+        """Totals per `bucket_seconds` of the requests started at or after `since`, oldest first.
+
+        Buckets are aligned to multiples of `bucket_seconds` since the epoch (hours start on the hour), and
+        only buckets with requests are returned: the caller fills the gaps it wants to draw.
+        """
+        if bucket_seconds <= 0:
+            raise ValueError("bucket_seconds must be positive")
+        size = int(bucket_seconds)
+        rows = self._fetch(_HISTOGRAM, (size, size, to_db_time(since)))
+        return [
+            HistogramBucket(datetime.fromtimestamp(row[0], UTC), row[1], row[2], row[3], row[4])
+            for row in rows
+        ]
 
     def prune_log(self, retention_days: int, max_rows: int) -> int:
         """Delete rows older than retention_days and beyond the newest max_rows; returns rows deleted.

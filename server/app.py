@@ -14,7 +14,7 @@ from core.gateway import GatewayRequest, ModelInfo
 from core.redact import redact
 from core.request_log import LogEntry
 from core.services import Services
-from server import anthropic, gemini, openai
+from server import anthropic, gemini, ollama, openai, openai_completions, openai_media, openai_responses
 from server.handling import (
     LOG_ENTRY,
     SERVICES,
@@ -39,6 +39,8 @@ GEMINI = ClientProtocol("gemini", gemini.error_body)
 def protocol_for(request: web.Request) -> ClientProtocol:
     """Which protocol's error shape a request expects, from its path (and headers where paths are shared)."""
     path = request.path
+    if path.startswith("/api/"):
+        return ollama.PROTOCOL
     if path.startswith(("/v1beta/", "/v1alpha/")) or (path.startswith("/v1/models/") and ":" in path):
         return GEMINI
     if path.startswith("/v1/models") and "x-goog-api-key" in request.headers:
@@ -129,6 +131,7 @@ PUBLIC_PATHS = frozenset({"/", "/healthz"})
 async def openai_chat(request: web.Request) -> web.StreamResponse:
     payload = await read_json(request)
     decoded = openai.decode(payload)
+    decoded.options["image_output"] = request.app[SERVICES].settings.server.image_output
     return await generate(request, OPENAI, decoded, openai.encode, openai.ChatStreamEncoder, payload)
 
 
@@ -200,6 +203,8 @@ async def gemini_method(request: web.Request) -> web.StreamResponse:
         return await generate(
             request, GEMINI, decoded, gemini.encode, lambda d: gemini.GeminiStreamEncoder(d, sse=sse), payload
         )
+    if method in gemini.MEDIA_METHODS:
+        return await gemini.media_method(request, model, method)
     if method == "countTokens":
         decoded = gemini.decode_count_tokens(await read_json(request), model=model)
         request[LOG_ENTRY].client_model = decoded.model
@@ -227,7 +232,6 @@ def make_app(services: Services) -> web.Application:
         middlewares=[guard_middleware], client_max_size=services.settings.server.max_body_mb * 1024 * 1024
     )
     app[SERVICES] = services
-    app.router.add_get("/", health)
     app.router.add_get("/healthz", health)
     for prefix in ("/v1", ""):  # some clients are configured without the /v1 part of the base URL
         app.router.add_post(f"{prefix}/chat/completions", openai_chat)
@@ -241,4 +245,8 @@ def make_app(services: Services) -> web.Application:
         app.router.add_post(f"/{version}/models/{{target}}", gemini_method)
     app.router.add_post("/v1/models/{target}", gemini_method)  # google-genai with api_version="v1"
     # Further API families (each a package with `add_routes(app)`) are registered below, one line each.
+    ollama.add_routes(app)  # also "/" (the Ollama probe); health is /healthz
+    openai_completions.add_routes(app)
+    openai_responses.add_routes(app)
+    openai_media.add_routes(app)
     return app

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from yarl import URL
@@ -146,6 +147,44 @@ FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
 _CALL_MARK = re.compile(r"CALL:([A-Za-z_][A-Za-z0-9_.:-]*)")
 _USER_AGENT = re.compile(r"^antigravity/(\d+(?:\.\d+)*)")
 _THOUGHT_TEXT = "Thinking about it."
+# Gemini's prebuilt TTS voices; speechConfig must name one of them.
+TTS_VOICES = frozenset(
+    [
+        "Zephyr",
+        "Puck",
+        "Charon",
+        "Kore",
+        "Fenrir",
+        "Leda",
+        "Orus",
+        "Aoede",
+        "Callirrhoe",
+        "Autonoe",
+        "Enceladus",
+        "Iapetus",
+        "Umbriel",
+        "Algieba",
+        "Despina",
+        "Erinome",
+        "Algenib",
+        "Rasalgethi",
+        "Laomedeia",
+        "Achernar",
+        "Alnilam",
+        "Schedar",
+        "Gacrux",
+        "Pulcherrima",
+        "Achird",
+        "Zubenelgenubi",
+        "Vindemiatrix",
+        "Sadachbia",
+        "Sadaltager",
+        "Sulafat",
+    ]
+)
+_MODALITIES = frozenset({"TEXT", "IMAGE", "AUDIO"})
+_ASPECT_RATIOS = frozenset({"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"})
+_IMAGE_SIZES = frozenset({"1K", "2K", "4K"})
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -307,6 +346,7 @@ class _Answer:
     finish_reason: str | None
     usage: JSON
     prompt_feedback: JSON | None = None
+    grounding: JSON | None = None  # groundingMetadata of the last chunk (googleSearch answers)
 
 
 class Rejected(Exception):
@@ -482,9 +522,54 @@ def _check_tools(tools: Any) -> None:
         raise _bad("Multiple tools are supported only when they are all search tools.")
 
 
+def _voice_name(voice_config: Any, where: str) -> None:
+    prebuilt = voice_config.get("prebuiltVoiceConfig") if isinstance(voice_config, dict) else None
+    name = prebuilt.get("voiceName") if isinstance(prebuilt, dict) else None
+    if name not in TTS_VOICES:
+        raise _bad(f"Invalid value at '{where}.prebuilt_voice_config.voice_name': unknown voice {name!r}")
+
+
+def _check_speech_config(speech: Any) -> None:
+    where = "generation_config.speech_config"
+    if not isinstance(speech, dict):
+        raise _bad(f"Invalid value at '{where}': must be an object")
+    single, multi = speech.get("voiceConfig"), speech.get("multiSpeakerVoiceConfig")
+    if (single is None) == (multi is None):
+        raise _bad(f"{where}: give exactly one of voice_config and multi_speaker_voice_config")
+    if single is not None:
+        _voice_name(single, f"{where}.voice_config")
+        return
+    speakers = multi.get("speakerVoiceConfigs") if isinstance(multi, dict) else None
+    if not isinstance(speakers, list) or len(speakers) != 2:
+        raise _bad(f"{where}.multi_speaker_voice_config: exactly 2 speaker_voice_configs are supported")
+    for index, speaker in enumerate(speakers):
+        at = f"{where}.multi_speaker_voice_config.speaker_voice_configs[{index}]"
+        if not isinstance(speaker, dict) or not speaker.get("speaker"):
+            raise _bad(f"{at}.speaker: a speaker name is required")
+        _voice_name(speaker.get("voiceConfig"), f"{at}.voice_config")
+
+
+def _check_image_config(image: Any) -> None:
+    if not isinstance(image, dict):
+        raise _bad("Invalid value at 'generation_config.image_config': must be an object")
+    if "aspectRatio" in image and image["aspectRatio"] not in _ASPECT_RATIOS:
+        raise _bad(f"generation_config.image_config.aspect_ratio {image['aspectRatio']!r} is not supported")
+    if "imageSize" in image and image["imageSize"] not in _IMAGE_SIZES:
+        raise _bad(f"generation_config.image_config.image_size {image['imageSize']!r} is not supported")
+
+
 def _check_generation_config(config: Any) -> None:
     if not isinstance(config, dict):
         raise _bad("Invalid value at 'generation_config': must be an object")
+    modalities = config.get("responseModalities")
+    if modalities is not None and (
+        not isinstance(modalities, list) or not set(map(str, modalities)) <= _MODALITIES
+    ):
+        raise _bad("Invalid value at 'generation_config.response_modalities': use TEXT, IMAGE or AUDIO")
+    if "speechConfig" in config:
+        _check_speech_config(config["speechConfig"])
+    if "imageConfig" in config:
+        _check_image_config(config["imageConfig"])
     thinking = config.get("thinkingConfig")
     if thinking is None:
         return
@@ -697,6 +782,34 @@ def _wants_thoughts(request: JSON) -> bool:
     config = request.get("generationConfig") or {}
     thinking = config.get("thinkingConfig") or {}
     return bool(thinking.get("includeThoughts"))
+
+
+def _wants_search(request: JSON) -> bool:
+    return any(isinstance(t, dict) and "googleSearch" in t for t in request.get("tools") or ())
+
+
+def _grounding(request: JSON, chunks: list[list[JSON]]) -> JSON:
+    """groundingMetadata for a searched answer: two made-up web sources for the last user text; one
+    support cites the first source for the echoed part of the answer (offsets in UTF-8 bytes, as Google's)."""
+    query = " ".join(p["text"] for p in _last_user_turn(request) if "text" in p)
+    answer = "".join(part.get("text", "") for chunk in chunks for part in chunk if not part.get("thought"))
+    slug = quote(query[:60])
+    echoed = answer.removeprefix("Echo: ") if answer.startswith("Echo: ") else answer
+    start = len(answer.encode()) - len(echoed.encode())
+    return {
+        "webSearchQueries": [query],
+        "groundingChunks": [
+            {"web": {"uri": f"https://news.example/result-1?q={slug}", "title": "news.example"}},
+            {"web": {"uri": f"https://wiki.example/result-2?q={slug}", "title": "wiki.example"}},
+        ],
+        "groundingSupports": [
+            {
+                "segment": {"startIndex": start, "endIndex": len(answer.encode()), "text": echoed},
+                "groundingChunkIndices": [0],
+            }
+        ],
+        "searchEntryPoint": {"renderedContent": "<div>search suggestions</div>"},
+    }
 
 
 def _modalities(request: JSON) -> set[str]:
@@ -1036,7 +1149,8 @@ class FakeGoogle:
         else:
             chunks.extend([{"text": word}] for word in _words(_echo_text(last_turn)))
         usage = _usage(prompt, (part for chunk in chunks for part in chunk))
-        return _Answer(chunks, "STOP", usage)
+        grounding = _grounding(request, chunks) if _wants_search(request) and not calls else None
+        return _Answer(chunks, "STOP", usage, grounding=grounding)
 
     def _scripted_answer(self, scripted: Reply, prompt: int, model: str, book: _SignatureBook) -> _Answer:
         parts = [
@@ -1063,11 +1177,18 @@ class FakeGoogle:
 
     @staticmethod
     def _response(
-        parts: list[JSON], finish: str | None, usage: JSON | None, model: str, response_id: str
+        parts: list[JSON],
+        finish: str | None,
+        usage: JSON | None,
+        model: str,
+        response_id: str,
+        grounding: JSON | None = None,
     ) -> JSON:
         candidate: JSON = {"content": {"role": "model", "parts": parts}, "index": 0}
         if finish is not None:
             candidate["finishReason"] = finish
+        if grounding is not None:
+            candidate["groundingMetadata"] = grounding
         response: JSON = {"candidates": [candidate], "modelVersion": model, "responseId": response_id}
         if usage is not None:
             response["usageMetadata"] = usage
@@ -1075,7 +1196,9 @@ class FakeGoogle:
 
     def _whole(self, answer: _Answer, model: str) -> JSON:
         parts = [part for chunk in answer.chunks for part in chunk]
-        response = self._response(parts, answer.finish_reason, answer.usage, model, secrets.token_urlsafe(9))
+        response = self._response(
+            parts, answer.finish_reason, answer.usage, model, secrets.token_urlsafe(9), answer.grounding
+        )
         self._apply_feedback(response, answer, parts)
         return response
 
@@ -1098,6 +1221,7 @@ class FakeGoogle:
                 answer.usage if final else None,
                 model,
                 response_id,
+                answer.grounding if final else None,
             )
             if final:
                 self._apply_feedback(chunk, answer, parts)

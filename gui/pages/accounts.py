@@ -1,15 +1,534 @@
-"""The accounts page (placeholder until it is built)."""
+"""The accounts page: the account table with quota bars, and sign-in, add, import, refresh, enable, remove."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import html
+import logging
+import re
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.accounts import ImportFileError, ImportResult
+from core.errors import UpstreamError
+from core.types import Account, AccountKind
 from gui.controller import AppController
+from gui.dialogs.signin import SignInDialog
+from gui.models.accounts_model import (
+    HEALTH_ROLE,
+    QUOTA,
+    QUOTA_ROLE,
+    STATUS,
+    AccountsModel,
+    Health,
+    QuotaBar,
+)
+from gui.tasks import run_task
+
+log = logging.getLogger(__name__)
+
+BAR_HEIGHT = 14
+BAR_GAP = 4
+GROUP_LABEL_WIDTH = 92
+QUOTA_COLUMN_WIDTH = 340
+_HEALTH_COLOURS = {
+    Health.OK: "#2e7d32",
+    Health.COOLING_DOWN: "#ef6c00",
+    Health.EXHAUSTED: "#c62828",
+    Health.NEEDS_SIGNIN: "#c62828",
+    Health.BLOCKED: "#c62828",
+    Health.DISABLED: "#757575",
+}
+
+
+def _bar_colour(fraction: float) -> QColor:
+    if fraction <= 0.1:
+        return QColor("#e53935")
+    if fraction <= 0.3:
+        return QColor("#fb8c00")
+    return QColor("#43a047")
+
+
+class QuotaDelegate(QStyledItemDelegate):
+    """Draws the QUOTA column as one bar per model group (QUOTA_ROLE), with its % and reset countdown, and
+    colours the STATUS column by health (HEALTH_ROLE)."""
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        if index.column() != QUOTA:
+            if index.column() == STATUS:
+                colour = _HEALTH_COLOURS.get(index.data(HEALTH_ROLE))
+                if colour is not None:
+                    option = QStyleOptionViewItem(option)
+                    self.initStyleOption(option, index)
+                    option.palette.setColor(QPalette.ColorRole.Text, QColor(colour))
+            super().paint(painter, option, index)
+            return
+        bars: list[QuotaBar] = index.data(QUOTA_ROLE) or []
+        # The selection background and focus frame, without the cell's text.
+        background = QStyleOptionViewItem(option)
+        self.initStyleOption(background, index)
+        background.text = ""
+        style = background.widget.style() if background.widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, background, painter, background.widget)
+        painter.save()
+        try:
+            self._paint_bars(painter, option, bars)
+        finally:
+            painter.restore()
+
+    @staticmethod
+    def _paint_bars(painter: QPainter, option: QStyleOptionViewItem, bars: list[QuotaBar]) -> None:
+        now = datetime.now(UTC)
+        rect = option.rect.adjusted(4, BAR_GAP // 2 + 1, -4, 0)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        text_colour = option.palette.color(
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        )
+        if not bars:
+            painter.setPen(text_colour)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, "no models yet")
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for position, bar in enumerate(bars):
+            top = rect.top() + position * (BAR_HEIGHT + BAR_GAP)
+            label_rect = QRect(rect.left(), top, GROUP_LABEL_WIDTH, BAR_HEIGHT)
+            bar_rect = QRect(
+                label_rect.right() + 6, top, max(rect.width() - GROUP_LABEL_WIDTH - 6, 40), BAR_HEIGHT
+            )
+            painter.setPen(text_colour)
+            painter.drawText(
+                label_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, bar.group
+            )
+            track = QColor(option.palette.color(QPalette.ColorRole.Mid))
+            track.setAlpha(70)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(track)
+            painter.drawRoundedRect(bar_rect, 3, 3)
+            if bar.fraction is not None and bar.fraction > 0:
+                filled = QRect(bar_rect)
+                filled.setWidth(max(2, round(bar_rect.width() * min(bar.fraction, 1.0))))
+                painter.setBrush(_bar_colour(bar.fraction))
+                painter.drawRoundedRect(filled, 3, 3)
+            painter.setPen(option.palette.color(QPalette.ColorRole.Text))
+            painter.drawText(bar_rect.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter, bar.text(now))
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        if index.column() != QUOTA:
+            return super().sizeHint(option, index)
+        count = max(1, len(index.data(QUOTA_ROLE) or []))
+        return QSize(QUOTA_COLUMN_WIDTH, count * (BAR_HEIGHT + BAR_GAP) + BAR_GAP)
+
+
+class ApiKeyDialog(QDialog):
+    """Asks for a Gemini API key and an optional label; the page checks the key and reports back.
+
+    Signals:
+        submitted(str, str): the key and the label, when Add is pressed with a key filled in.
+    """
+
+    submitted = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add a Gemini API key")
+        self.setMinimumWidth(460)
+        intro = QLabel(
+            'Paste a key from <a href="https://aistudio.google.com/apikey">Google AI Studio</a>. '
+            "Gravity Desk checks it with Google before adding it and keeps it in your system's keyring."
+        )
+        intro.setWordWrap(True)
+        intro.setOpenExternalLinks(True)
+        self.key_edit = QLineEdit()
+        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_edit.setPlaceholderText("AIza…")
+        self.label_edit = QLineEdit()
+        self.label_edit.setPlaceholderText("e.g. Work key (optional)")
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c62828;")
+        self.error_label.hide()
+        form = QFormLayout()
+        form.addRow("API key", self.key_edit)
+        form.addRow("Label", self.label_edit)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.add_button = self.buttons.addButton("Add", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.add_button.setEnabled(False)
+        self.buttons.accepted.connect(self._submit)
+        self.buttons.rejected.connect(self.reject)
+        self.key_edit.textChanged.connect(lambda text: self.add_button.setEnabled(bool(text.strip())))
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+
+    def _submit(self) -> None:
+        key = self.key_edit.text().strip()
+        if not key:
+            return
+        self.set_busy(True)
+        self.error_label.hide()
+        self.submitted.emit(key, self.label_edit.text().strip())
+
+    def set_busy(self, busy: bool) -> None:
+        self.add_button.setEnabled(not busy)
+        self.add_button.setText("Checking…" if busy else "Add")
+        self.key_edit.setEnabled(not busy)
+        self.label_edit.setEnabled(not busy)
+
+    def show_error(self, message: str) -> None:
+        self.set_busy(False)
+        self.error_label.setText(message)
+        self.error_label.show()
+
+
+def _import_summary(result: ImportResult) -> tuple[str, bool]:
+    """(HTML text, whether something failed) for the message area."""
+    parts: list[str] = []
+    if result.added:
+        parts.append(f"Added {len(result.added)}: {html.escape(', '.join(result.added))}.")
+    if result.updated:
+        parts.append(f"Updated {len(result.updated)}: {html.escape(', '.join(result.updated))}.")
+    if result.failed:
+        failures = "".join(
+            f"<li>{html.escape(where)}: {html.escape(reason)}</li>" for where, reason in result.failed
+        )
+        parts.append(f"{len(result.failed)} could not be imported:<ul>{failures}</ul>")
+    if not parts:
+        parts.append("The file lists no accounts.")
+    return " ".join(parts), bool(result.failed)
 
 
 class AccountsPage(QWidget):
+    """The Accounts page. Slots stay thin: they start core calls with run_task and show the outcome in the
+    message line above the table (or in the dialog that asked).
+
+    Signals:
+        message_shown(str): a message was shown to the user (plain text; for the tray and tests).
+    """
+
+    message_shown = Signal(str)
+
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self._accounts = controller.services.accounts
+        self.model = AccountsModel(controller, self)
+        self.sign_in_dialog: SignInDialog | None = None
+        self.api_key_dialog: ApiKeyDialog | None = None
+        self._busy: set[QPushButton] = set()  # buttons whose action is still running
+        self._build()
+        self.model.rowsInserted.connect(self._update_empty_state)
+        self.model.rowsRemoved.connect(self._update_empty_state)
+        self.model.modelReset.connect(self._update_empty_state)
+        self.model.dataChanged.connect(lambda *_: self._update_actions())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self._update_empty_state()
+
+    # -- layout ---------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.sign_in_button = QPushButton("Sign in with Google")
+        self.sign_in_button.setDefault(True)
+        self.sign_in_button.setToolTip("Add a Google account: your browser opens Google's sign-in page")
+        self.add_key_button = QPushButton("Add API key…")
+        self.add_key_button.setToolTip("Add a Gemini API key from Google AI Studio")
+        self.import_button = QPushButton("Import JSON file…")
+        self.import_button.setToolTip('A JSON list of {"email": …, "refresh_token": …} objects')
+        self.refresh_button = QPushButton("Refresh all quotas")
+        self.enable_button = QPushButton("Disable")
+        self.resign_button = QPushButton("Sign in again")
+        self.resign_button.setToolTip("Sign in to the selected Google account again (when it needs sign-in)")
+        self.remove_button = QPushButton("Remove…")
+        self.sign_in_button.clicked.connect(lambda: self.start_sign_in())
+        self.add_key_button.clicked.connect(self.open_api_key_dialog)
+        self.import_button.clicked.connect(self.import_file)
+        self.refresh_button.clicked.connect(self.refresh_quota)
+        self.enable_button.clicked.connect(self.toggle_enabled)
+        self.resign_button.clicked.connect(self.sign_in_again)
+        self.remove_button.clicked.connect(self.remove_selected)
+        toolbar = QHBoxLayout()
+        for button in (self.sign_in_button, self.add_key_button, self.import_button):
+            toolbar.addWidget(button)
+        toolbar.addStretch(1)
+        for button in (self.refresh_button, self.enable_button, self.resign_button, self.remove_button):
+            toolbar.addWidget(button)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.message.hide()
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setItemDelegate(QuotaDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QUOTA, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(60)
+
+        self.empty_panel = self._build_empty_panel()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_panel)
+        self.stack.addWidget(self.table)
+
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("accounts"))
+        layout.addLayout(toolbar)
+        layout.addWidget(self.message)
+        layout.addWidget(self.stack, 1)
+
+    def _build_empty_panel(self) -> QWidget:
+        panel = QWidget()
+        title = QLabel("Add your first account")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        title.setFont(font)
+        text = QLabel(
+            "Gravity Desk answers your apps with the Google AI accounts you add here. Sign in with a Google "
+            "account (your browser opens Google's page), or add a Gemini API key from Google AI Studio. "
+            "Then point your app at the address shown on the Dashboard."
+        )
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        # A centred, word-wrapped label gets no height-for-width from the layout: fix both explicitly.
+        text.setFixedWidth(520)
+        text.setMinimumHeight(text.heightForWidth(520))
+        self.empty_sign_in_button = QPushButton("Sign in with Google")
+        self.empty_sign_in_button.clicked.connect(lambda: self.start_sign_in())
+        self.empty_add_key_button = QPushButton("Add an API key")
+        self.empty_add_key_button.clicked.connect(self.open_api_key_dialog)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.empty_sign_in_button)
+        buttons.addWidget(self.empty_add_key_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(panel)
+        layout.addStretch(1)
+        layout.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(buttons)
+        layout.addStretch(2)
+        return panel
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    def selected_account(self) -> Account | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.account_at(rows[0].row()) if rows else None
+
+    def select_account(self, account_id: str) -> None:
+        row = self.model.row_of(account_id)
+        if row >= 0:
+            self.table.selectRow(row)
+
+    def _update_empty_state(self, *_: Any) -> None:
+        empty = self.model.rowCount() == 0
+        self.stack.setCurrentWidget(self.empty_panel if empty else self.table)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        account = self.selected_account()
+        self.refresh_button.setText("Refresh quota" if account is not None else "Refresh all quotas")
+        self.refresh_button.setEnabled(self.model.rowCount() > 0)
+        self.enable_button.setEnabled(account is not None)
+        self.enable_button.setText("Enable" if account is not None and not account.enabled else "Disable")
+        self.resign_button.setEnabled(account is not None and account.kind is AccountKind.GOOGLE)
+        self.remove_button.setEnabled(account is not None)
+        for button in self._busy:
+            button.setEnabled(False)
+
+    def show_message(self, text: str, *, error: bool = False, rich: bool = False) -> None:
+        """One line (or a short list) above the table: what happened, or what went wrong and what to do."""
+        body = text if rich else html.escape(text).replace("\n", "<br>")
+        colour = "#c62828" if error else "palette(text)"
+        self.message.setText(f'<span style="color: {colour};">{body}</span>')
+        self.message.show()
+        self.message_shown.emit(html.unescape(re.sub(r"<[^>]+>", " ", text)) if rich else text)
+
+    def _run(self, coroutine: Coroutine[Any, Any, Any], *, busy: QPushButton | None = None) -> None:
+        """Start a core call; `busy` is disabled until it ends. Expected failures become messages."""
+        if busy is not None:
+            self._busy.add(busy)
+            busy.setEnabled(False)
+
+        async def guarded() -> None:
+            try:
+                await coroutine
+            except UpstreamError as exc:
+                self.show_message(f"{exc.message}", error=True)
+            except (ValueError, KeyError, OSError) as exc:
+                self.show_message(str(exc) or type(exc).__name__, error=True)
+            finally:
+                if busy is not None:
+                    self._busy.discard(busy)
+                    busy.setEnabled(True)
+                self._update_actions()
+
+        run_task(guarded())
+
+    # -- sign in ----------------------------------------------------------------------------------------
+
+    def start_sign_in(self, login_hint: str | None = None) -> SignInDialog:
+        """Open the sign-in dialog (the browser opens Google's page); the result lands in the message line."""
+        if self.sign_in_dialog is not None and self.sign_in_dialog.isVisible():
+            self.sign_in_dialog.raise_()
+            return self.sign_in_dialog
+        if self.sign_in_dialog is not None:
+            self.sign_in_dialog.deleteLater()  # the last one is kept until now, so callers may still read it
+        dialog = SignInDialog(self.controller, self, login_hint=login_hint)
+        dialog.signed_in.connect(lambda account: self._signed_in(account, login_hint))
+        self.sign_in_dialog = dialog
+        dialog.start()
+        return dialog
+
+    def sign_in_again(self) -> None:
+        account = self.selected_account()
+        if account is not None and account.kind is AccountKind.GOOGLE:
+            self.start_sign_in(login_hint=account.email)
+
+    def _signed_in(self, account: Account, expected: str | None) -> None:
+        self.select_account(account.id)
+        if expected and (account.email or "").casefold() != expected.casefold():
+            self.show_message(
+                f"You signed in as {account.name}, not {expected}, so {account.name} was added. "
+                f"To fix {expected}, choose it on Google's page when you sign in again."
+            )
+        else:
+            self.show_message(f"Signed in: {account.name} is ready to use.")
+
+    # -- API key ------------------------------------------------------------------------------------------
+
+    def open_api_key_dialog(self) -> ApiKeyDialog:
+        if self.api_key_dialog is not None:
+            self.api_key_dialog.deleteLater()
+        dialog = ApiKeyDialog(self)
+        dialog.submitted.connect(lambda key, label: self._add_api_key(dialog, key, label))
+        self.api_key_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _add_api_key(self, dialog: ApiKeyDialog, key: str, label: str) -> None:
+        async def add() -> None:
+            try:
+                account = await self._accounts.add_api_key(key, label or None)
+            except UpstreamError as exc:
+                dialog.show_error(
+                    f"Google did not accept this key: {exc.message}\nCheck the key and try again."
+                )
+                return
+            except ValueError as exc:
+                dialog.show_error(str(exc))
+                return
+            dialog.accept()
+            self.select_account(account.id)
+            self.show_message(f"Added {account.name}.")
+
+        run_task(add())
+
+    # -- import ---------------------------------------------------------------------------------------------
+
+    def import_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import accounts from a JSON file", "", "JSON files (*.json);;All files (*)"
+        )
+        if not path:
+            return
+
+        async def run() -> None:
+            self.show_message("Importing… each account signs in with Google first.")
+            try:
+                result = await self._accounts.import_file(Path(path))
+            except ImportFileError as exc:
+                self.show_message(f"Nothing was imported: {exc}", error=True)
+                return
+            text, failed = _import_summary(result)
+            self.show_message(text, error=failed and not (result.added or result.updated), rich=True)
+
+        self._run(run(), busy=self.import_button)
+
+    # -- selected account ------------------------------------------------------------------------------
+
+    def refresh_quota(self) -> None:
+        account = self.selected_account()
+        if account is None:
+            self._run(self._refresh_all(), busy=self.refresh_button)
+        else:
+            self._run(self._refresh_one(account), busy=self.refresh_button)
+
+    async def _refresh_all(self) -> None:
+        await self.controller.refresh_quotas()
+        troubled = [a.name for a in self._accounts.accounts() if a.enabled and a.status.value != "ok"]
+        if troubled:
+            self.show_message(f"Quotas refreshed. Needs attention: {', '.join(troubled)}.", error=True)
+        else:
+            self.show_message("Quotas refreshed.")
+
+    async def _refresh_one(self, account: Account) -> None:
+        try:
+            await self._accounts.refresh_quota(account.id)
+        except UpstreamError as exc:
+            self.show_message(f"{account.name}: {exc.message}", error=True)
+            return
+        self.show_message(f"Quota of {account.name} refreshed.")
+
+    def toggle_enabled(self) -> None:
+        account = self.selected_account()
+        if account is not None:
+            self._run(self._accounts.set_enabled(account.id, not account.enabled), busy=self.enable_button)
+
+    def remove_selected(self) -> None:
+        account = self.selected_account()
+        if account is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remove account?",
+            f"Remove {account.name} from Gravity Desk?\n\nIts stored sign-in or key is deleted from this "
+            "computer. Your Google account itself is not changed, and you can add it again later.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        name = account.name
+
+        async def remove() -> None:
+            await self._accounts.remove(account.id)
+            self.show_message(f"Removed {name}.")
+
+        self._run(remove(), busy=self.remove_button)

@@ -1,15 +1,537 @@
-"""The dashboard page (placeholder until it is built)."""
+"""The Dashboard page: how to connect an app (address, key, snippets), activity charts and quota left."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import asyncio
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from gui.controller import AppController
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.request_log import LogEntry
+from core.store import HistogramBucket
+from core.types import Account, AccountStatus
+from gui.controller import AppController, ServerState, ServerStatus
+from gui.tasks import run_task
+from gui.widgets.chart import ChartSeries, TimeChart
+
+EXAMPLE_MODEL = "gemini-2.5-flash"
+REFRESH_INTERVAL_MS = 60_000  # the charts move on even when no request comes in
+NEW_ROWS_THROTTLE_MS = 2_000  # under load, rows arrive ten times a second: redraw at most this often
+
+SUCCEEDED_COLOUR = QColor("#16a34a")
+FAILED_COLOUR = QColor("#dc2626")
+TOKENS_IN_COLOUR = QColor("#2563eb")
+TOKENS_OUT_COLOUR = QColor("#9333ea")
+
+
+@dataclass(frozen=True)
+class ChartRange:
+    label: str
+    span: timedelta
+    bucket: timedelta
+
+
+LAST_DAY = ChartRange("Last 24 hours", timedelta(hours=24), timedelta(hours=1))
+LAST_HOUR = ChartRange("Last hour", timedelta(hours=1), timedelta(minutes=1))
+
+
+# --- connection snippets --------------------------------------------------------------------------------
+
+
+def local_url(host: str, port: int) -> str:
+    """The address apps on this computer use (a wildcard bind is reached through loopback)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def mask_key(key: str) -> str:
+    return key[:6] + "•" * 8 + key[-4:] if len(key) > 12 else "•" * len(key)
+
+
+def _set_env(name: str, value: str, windows: bool) -> str:
+    return f'$env:{name} = "{value}"' if windows else f"export {name}={value}"
+
+
+def snippets(url: str, key: str | None, *, windows: bool = sys.platform == "win32") -> dict[str, str]:
+    """Ready-to-paste set-ups, by tab title. Without a key the gateway takes any (the SDKs insist on one)."""
+    token = key or "no-key-needed"
+    openai_python = f'''from openai import OpenAI
+
+client = OpenAI(base_url="{url}/v1", api_key="{token}")
+reply = client.chat.completions.create(
+    model="{EXAMPLE_MODEL}",
+    messages=[{{"role": "user", "content": "Say hello"}}],
+)
+print(reply.choices[0].message.content)
+'''
+    shell = "PowerShell" if windows else "shell"
+    openai_env = "\n".join(
+        [
+            f"# In a {shell}, before starting an app that uses the OpenAI SDK:",
+            _set_env("OPENAI_BASE_URL", f"{url}/v1", windows),
+            _set_env("OPENAI_API_KEY", token, windows),
+        ]
+    )
+    claude_code = "\n".join(
+        [
+            f"# In a {shell}, then start Claude Code (claude) from it:",
+            _set_env("ANTHROPIC_BASE_URL", url, windows),
+            _set_env("ANTHROPIC_AUTH_TOKEN", token, windows),
+            "# Tools that send an x-api-key header read ANTHROPIC_API_KEY instead (set one of the two):",
+            "# " + _set_env("ANTHROPIC_API_KEY", token, windows),
+            "claude",
+        ]
+    )
+    gemini_python = f'''from google import genai
+from google.genai import types
+
+client = genai.Client(
+    api_key="{token}",
+    http_options=types.HttpOptions(base_url="{url}"),
+)
+reply = client.models.generate_content(model="{EXAMPLE_MODEL}", contents="Say hello")
+print(reply.text)
+'''
+    body = f'{{"model": "{EXAMPLE_MODEL}", "messages": [{{"role": "user", "content": "Say hello"}}]}}'
+    if windows:  # cmd and PowerShell both run curl.exe; double quotes inside are escaped
+        escaped = body.replace('"', '\\"')
+        curl = (
+            f'curl.exe {url}/v1/chat/completions -H "Authorization: Bearer {token}" '
+            f'-H "Content-Type: application/json" -d "{escaped}"'
+        )
+    else:
+        curl = (
+            f"curl {url}/v1/chat/completions \\\n"
+            f'  -H "Authorization: Bearer {token}" \\\n'
+            '  -H "Content-Type: application/json" \\\n'
+            f"  -d '{body}'"
+        )
+    return {
+        "OpenAI (Python)": openai_python,
+        "OpenAI (environment)": openai_env,
+        "Claude Code": claude_code,
+        "Gemini (Python)": gemini_python,
+        "curl": curl,
+    }
+
+
+# --- activity -------------------------------------------------------------------------------------------
+
+
+def bucket_floor(moment: datetime, bucket: timedelta) -> datetime:
+    size = int(bucket.total_seconds())
+    return datetime.fromtimestamp(int(moment.timestamp()) // size * size, UTC)
+
+
+def chart_window(chart_range: ChartRange, now: datetime) -> list[datetime]:
+    """The bucket starts to draw, oldest first, ending with the bucket that holds `now`."""
+    last = bucket_floor(now, chart_range.bucket)
+    count = round(chart_range.span / chart_range.bucket)
+    return [last - chart_range.bucket * (count - 1 - i) for i in range(count)]
+
+
+def fill_buckets(rows: Iterable[HistogramBucket], starts: list[datetime]) -> list[HistogramBucket]:
+    """One bucket per start: the database returns only buckets that had requests."""
+    by_start = {row.start: row for row in rows}
+    return [by_start.get(start) or HistogramBucket(start, 0, 0, 0, 0) for start in starts]
+
+
+# --- quota overview -------------------------------------------------------------------------------------
+
+
+def model_group(model: str) -> str:
+    """The family a model's quota is counted in (Antigravity shares quota across a family)."""
+    name = model.lower()
+    if "claude" in name:
+        return "Claude"
+    if "gemini" in name and "image" in name:
+        return "Gemini Image"
+    if "gemini" in name and "flash" in name:
+        return "Gemini Flash"
+    if "gemini" in name and "pro" in name:
+        return "Gemini Pro"
+    return model
+
+
+@dataclass(frozen=True)
+class QuotaGroupSummary:
+    group: str
+    accounts: int  # usable accounts offering the group
+    accounts_with_quota: int
+    best_remaining: float | None  # the highest remaining fraction; None when no account says
+    earliest_reset: datetime | None
+
+
+def quota_overview(accounts: Iterable[Account], now: datetime) -> list[QuotaGroupSummary]:
+    """Per model group, over enabled accounts that can be used (not needing sign-in, not blocked)."""
+    per_group: dict[str, dict[str, list[tuple[float | None, datetime | None]]]] = {}
+    for account in accounts:
+        if not account.enabled or account.status is not AccountStatus.OK:
+            continue
+        for quota in account.quotas.values():
+            reset = quota.reset_at if quota.reset_at and quota.reset_at > now else None
+            per_group.setdefault(model_group(quota.model), {}).setdefault(account.id, []).append(
+                (quota.remaining_fraction, reset)
+            )
+    summaries = []
+    for group, by_account in sorted(per_group.items()):
+        with_quota = 0
+        known: list[float] = []
+        resets: list[datetime] = []
+        for quotas in by_account.values():
+            fractions = [f for f, _ in quotas if f is not None]
+            # An account counts when one model of the group has quota left, or when it does not say.
+            if len(fractions) < len(quotas) or any(f > 0 for f in fractions):
+                with_quota += 1
+            known += fractions
+            resets += [r for _, r in quotas if r is not None]
+        summaries.append(
+            QuotaGroupSummary(
+                group=group,
+                accounts=len(by_account),
+                accounts_with_quota=with_quota,
+                best_remaining=max(known) if known else None,
+                earliest_reset=min(resets) if resets else None,
+            )
+        )
+    return summaries
+
+
+def describe_reset(reset: datetime | None, now: datetime) -> str:
+    if reset is None:
+        return "—"
+    minutes = max(1, round((reset - now).total_seconds() / 60))
+    hours, minutes = divmod(minutes, 60)
+    wait = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f"in {wait} ({reset.astimezone():%H:%M})"
+
+
+# --- the page -------------------------------------------------------------------------------------------
 
 
 class DashboardPage(QWidget):
-    def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
+    """Everything needed to point an app at the gateway, what it has been doing, and what quota is left.
+
+    Signals:
+        copied(str): something was put on the clipboard; the text says what (not the value).
+        charts_updated(): the charts were redrawn with fresh numbers from the log.
+    """
+
+    copied = Signal(str)
+    charts_updated = Signal()
+
+    def __init__(
+        self,
+        controller: AppController,
+        parent: QWidget | None = None,
+        *,
+        throttle_ms: int = NEW_ROWS_THROTTLE_MS,
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("dashboard"))
+        self.key_visible = False
+        self.chart_range = LAST_DAY
+        self._refreshing = False
+        self._refresh_again = False
+        self.snippet_views: dict[str, QPlainTextEdit] = {}
+        self.snippet_copy_buttons: dict[str, QPushButton] = {}
+
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.addWidget(self._build_connection())
+        column.addWidget(self._build_activity(), 1)
+        column.addWidget(self._build_quota())
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        self._periodic = QTimer(self)
+        self._periodic.setInterval(REFRESH_INTERVAL_MS)
+        self._periodic.timeout.connect(self.refresh_charts)
+        self._periodic.timeout.connect(self.refresh_quota)  # countdowns move on
+        self._periodic.start()
+        self._throttle = QTimer(self)
+        self._throttle.setSingleShot(True)
+        self._throttle.setInterval(throttle_ms)
+        self._throttle.timeout.connect(self.refresh_charts)
+
+        controller.server_state_changed.connect(self._on_server_state)
+        controller.settings_changed.connect(self.refresh_connection)
+        controller.accounts_changed.connect(self.refresh_quota)
+        controller.log_rows_added.connect(self._on_log_rows)
+        self.refresh_connection()
+        self.refresh_quota()
+        self.refresh_charts()
+
+    # --- connection ---------------------------------------------------------------------------------------
+
+    def _build_connection(self) -> QGroupBox:
+        box = QGroupBox("Connect your apps", self)
+        grid = QGridLayout(box)
+        self.server_status = QLabel(box)
+        self.server_status.setWordWrap(True)
+        self.url_field = QLineEdit(box)
+        self.url_field.setReadOnly(True)
+        self.copy_url_button = QPushButton("Copy", box)
+        self.key_field = QLineEdit(box)
+        self.key_field.setReadOnly(True)
+        self.show_key_button = QPushButton("Show", box)
+        self.copy_key_button = QPushButton("Copy", box)
+        self.key_hint = QLabel(box)
+        self.key_hint.setWordWrap(True)
+        grid.addWidget(self.server_status, 0, 0, 1, 4)
+        grid.addWidget(QLabel("Server address", box), 1, 0)
+        grid.addWidget(self.url_field, 1, 1, 1, 2)
+        grid.addWidget(self.copy_url_button, 1, 3)
+        grid.addWidget(QLabel("API key", box), 2, 0)
+        grid.addWidget(self.key_field, 2, 1)
+        grid.addWidget(self.show_key_button, 2, 2)
+        grid.addWidget(self.copy_key_button, 2, 3)
+        grid.addWidget(self.key_hint, 3, 0, 1, 4)
+        self.snippet_tabs = QTabWidget(box)
+        monospace = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        for title in snippets("http://127.0.0.1", None):
+            tab = QWidget()
+            layout = QVBoxLayout(tab)
+            view = QPlainTextEdit(tab)
+            view.setReadOnly(True)
+            view.setFont(monospace)
+            view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+            copy = QPushButton(f"Copy {title} snippet", tab)
+            copy.clicked.connect(lambda _checked=False, name=title: self.copy_snippet(name))
+            layout.addWidget(view)
+            layout.addWidget(copy)
+            self.snippet_views[title] = view
+            self.snippet_copy_buttons[title] = copy
+            self.snippet_tabs.addTab(tab, title)
+        grid.addWidget(self.snippet_tabs, 4, 0, 1, 4)
+        self.copy_url_button.clicked.connect(lambda: self._copy(self.url, "The server address"))
+        self.copy_key_button.clicked.connect(lambda: self._copy(self.api_key or "", "The API key"))
+        self.show_key_button.clicked.connect(self.toggle_key)
+        return box
+
+    @property
+    def url(self) -> str:
+        state = self.controller.state
+        if state.status is ServerStatus.SERVING and state.url:
+            # The real listener (a wildcard bind still answers on loopback).
+            port = self.controller.server.port or self.controller.settings.server.port
+            return local_url(self.controller.server.host, port)
+        server = self.controller.settings.server
+        return local_url(server.host, server.port)
+
+    @property
+    def api_key(self) -> str | None:
+        keys = self.controller.settings.server.api_keys
+        return keys[0] if keys else None
+
+    def snippet(self, title: str) -> str:
+        """A snippet with the real address and key (what Copy puts on the clipboard)."""
+        return snippets(self.url, self.api_key)[title]
+
+    def copy_snippet(self, title: str) -> None:
+        self._copy(self.snippet(title), f"The {title} snippet")
+
+    def toggle_key(self) -> None:
+        self.key_visible = not self.key_visible
+        self.refresh_connection()
+
+    def _copy(self, text: str, what: str) -> None:
+        if not text:
+            return
+        QGuiApplication.clipboard().setText(text)
+        self.copied.emit(f"{what} is on the clipboard.")
+
+    def _on_server_state(self, _state: ServerState) -> None:
+        self.refresh_connection()
+
+    def refresh_connection(self) -> None:
+        state = self.controller.state
+        url = self.url
+        messages = {
+            ServerStatus.SERVING: f"Serving at {url}. Point your apps at this address.",
+            ServerStatus.STARTING: "Starting the server…",
+            ServerStatus.PAUSED: "Paused: apps get no answer until you resume the server from the tray menu.",
+            ServerStatus.FAILED: f"The server is not running: {state.error}",
+        }
+        self.server_status.setText(messages[state.status])
+        self.url_field.setText(url)
+        key = self.api_key
+        self.key_field.setText((key if self.key_visible else mask_key(key)) if key else "(none)")
+        self.show_key_button.setText("Hide" if self.key_visible else "Show")
+        self.show_key_button.setEnabled(key is not None)
+        self.copy_key_button.setEnabled(key is not None)
+        self.key_hint.setText(
+            ""
+            if key
+            else "No API key is set, so any program on this computer can use the gateway. "
+            "Generate one in Settings to require it."
+        )
+        # The snippets show the key only when it is shown above; Copy always copies the real one.
+        shown_key = key if (key is None or self.key_visible) else mask_key(key)
+        for title, text in snippets(url, shown_key).items():
+            self.snippet_views[title].setPlainText(text)
+
+    # --- activity -----------------------------------------------------------------------------------------
+
+    def _build_activity(self) -> QGroupBox:
+        box = QGroupBox("Activity", self)
+        layout = QVBoxLayout(box)
+        buttons = QHBoxLayout()
+        self.range_buttons = QButtonGroup(box)
+        self.day_button = QPushButton(LAST_DAY.label, box)
+        self.hour_button = QPushButton(LAST_HOUR.label, box)
+        for button, chart_range in ((self.day_button, LAST_DAY), (self.hour_button, LAST_HOUR)):
+            button.setCheckable(True)
+            button.clicked.connect(lambda _checked=False, r=chart_range: self.set_range(r))
+            self.range_buttons.addButton(button)
+            buttons.addWidget(button)
+        self.day_button.setChecked(True)
+        buttons.addStretch(1)
+        self.activity_summary = QLabel(box)
+        buttons.addWidget(self.activity_summary)
+        layout.addLayout(buttons)
+        self.requests_chart = TimeChart("Requests", box)
+        self.tokens_chart = TimeChart("Tokens", box)
+        self.tokens_chart.empty_text = "No tokens in this period"
+        layout.addWidget(self.requests_chart)
+        layout.addWidget(self.tokens_chart)
+        return box
+
+    def set_range(self, chart_range: ChartRange) -> None:
+        self.chart_range = chart_range
+        self.day_button.setChecked(chart_range is LAST_DAY)
+        self.hour_button.setChecked(chart_range is LAST_HOUR)
+        self.refresh_charts()
+
+    def _on_log_rows(self, _rows: list[LogEntry]) -> None:
+        if not self._throttle.isActive():
+            self._throttle.start()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh_charts()
+
+    def refresh_charts(self) -> None:
+        """Read the histogram in a worker thread and redraw (one read at a time; a request meanwhile
+        is served once the read ends)."""
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        run_task(self._refresh_charts(self.chart_range))
+
+    async def _refresh_charts(self, chart_range: ChartRange) -> None:
+        try:
+            starts = chart_window(chart_range, datetime.now(UTC))
+            size = int(chart_range.bucket.total_seconds())
+            try:
+                rows = await asyncio.to_thread(self.controller.services.db.log_histogram, starts[0], size)
+            except Exception as exc:  # the database closing at quit, a locked file: try at the next tick
+                self.activity_summary.setText(f"Activity could not be read ({exc}).")
+                return
+            self._draw(starts, fill_buckets(rows, starts), chart_range)
+        finally:
+            self._refreshing = False
+            if self._refresh_again:
+                self._refresh_again = False
+                self.refresh_charts()
+
+    def _draw(self, starts: list[datetime], buckets: list[HistogramBucket], chart_range: ChartRange) -> None:
+        succeeded = [float(b.requests - b.errors) for b in buckets]
+        failed = [float(b.errors) for b in buckets]
+        tokens_in = [float(b.tokens_in) for b in buckets]
+        tokens_out = [float(b.tokens_out) for b in buckets]
+        self.requests_chart.set_data(
+            starts,
+            [
+                ChartSeries("Succeeded", succeeded, SUCCEEDED_COLOUR),
+                ChartSeries("Failed", failed, FAILED_COLOUR),
+            ],
+            chart_range.bucket,
+        )
+        self.tokens_chart.set_data(
+            starts,
+            [
+                ChartSeries("In", tokens_in, TOKENS_IN_COLOUR),
+                ChartSeries("Out", tokens_out, TOKENS_OUT_COLOUR),
+            ],
+            chart_range.bucket,
+        )
+        requests, errors = sum(b.requests for b in buckets), sum(b.errors for b in buckets)
+        self.activity_summary.setText(
+            f"{chart_range.label}: {requests:,} requests, {errors:,} failed, "
+            f"{sum(tokens_in):,.0f} tokens in, {sum(tokens_out):,.0f} out"
+        )
+        self.charts_updated.emit()
+
+    # --- quota --------------------------------------------------------------------------------------------
+
+    def _build_quota(self) -> QGroupBox:
+        box = QGroupBox("Quota left", self)
+        layout = QVBoxLayout(box)
+        self.quota_table = QTableWidget(0, 4, box)
+        self.quota_table.setHorizontalHeaderLabels(
+            ["Models", "Accounts with quota", "Best remaining", "Earliest reset"]
+        )
+        self.quota_table.verticalHeader().hide()
+        self.quota_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.quota_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.quota_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.quota_hint = QLabel(box)
+        self.quota_hint.setWordWrap(True)
+        layout.addWidget(self.quota_table)
+        layout.addWidget(self.quota_hint)
+        return box
+
+    def refresh_quota(self, _account_id: str = "") -> None:
+        now = datetime.now(UTC)
+        accounts = self.controller.services.accounts.accounts()
+        summaries = quota_overview(accounts, now)
+        self.quota_table.setRowCount(len(summaries))
+        for row, summary in enumerate(summaries):
+            best = "unknown" if summary.best_remaining is None else f"{summary.best_remaining:.0%}"
+            cells = [
+                summary.group,
+                f"{summary.accounts_with_quota} of {summary.accounts}",
+                best,
+                describe_reset(summary.earliest_reset, now),
+            ]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column == 1 and summary.accounts_with_quota == 0:
+                    item.setForeground(FAILED_COLOUR)
+                self.quota_table.setItem(row, column, item)
+        if not accounts:
+            hint = "No accounts yet: add a Google account or an API key on the Accounts page."
+        elif not summaries:
+            hint = "No account can be used right now (disabled, blocked or needing sign-in): see Accounts."
+        else:
+            hint = "Quotas refresh in the background; Refresh on the Accounts page reads them now."
+        self.quota_hint.setText(hint)

@@ -45,6 +45,9 @@ def _decode(payload: object, *, require_max_tokens: bool) -> Decoded:
     declarations, ignored_tools = _function_declarations(payload.get("tools"))
     if declarations:
         body["tools"] = [{"functionDeclarations": declarations}]
+    elif _wants_search(payload.get("tools")):
+        # Claude's web search runs as Gemini's googleSearch; the upstream refuses it next to functions.
+        body["tools"] = [{"googleSearch": {}}]
     tool_config = _tool_config(payload.get("tool_choice"), {d["name"] for d in declarations}, ignored_tools)
     if tool_config is not None:
         body["toolConfig"] = tool_config
@@ -358,6 +361,13 @@ def _function_declarations(tools: object) -> tuple[list[JSON], list[str]]:
         declaration["parameters"] = _object(tool.get("input_schema"), f"{where}.input_schema")
         declarations.append(declaration)
     return declarations, ignored
+
+
+def _wants_search(tools: object) -> bool:
+    """A `web_search_…` server tool (web_search_20250305 and later versions) among the tools."""
+    return isinstance(tools, list) and any(
+        isinstance(tool, dict) and str(tool.get("type") or "").startswith("web_search") for tool in tools
+    )
 
 
 def _tool_config(tool_choice: object, declared: set[str], ignored: list[str]) -> JSON | None:

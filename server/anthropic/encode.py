@@ -213,6 +213,78 @@ def image_block(inline_data: JSON) -> JSON:
     }
 
 
+def search_citations(grounding: object) -> list[JSON]:
+    """Gemini groundingSupports as Claude `web_search_result_location` citations (one per cited source)."""
+    sources = _web_sources(grounding)
+    citations: list[JSON] = []
+    if not isinstance(grounding, dict):
+        return citations
+    for support in grounding.get("groundingSupports") or ():
+        segment = support.get("segment") if isinstance(support, dict) else None
+        cited_text = str(segment.get("text") or "") if isinstance(segment, dict) else ""
+        for index in support.get("groundingChunkIndices") or ():
+            source = sources.get(index) if isinstance(index, int) else None
+            if source is not None:
+                citations.append(
+                    {
+                        "type": "web_search_result_location",
+                        "url": source[0],
+                        "title": source[1],
+                        "cited_text": cited_text,
+                        "encrypted_index": "",  # Anthropic's opaque index; nothing to put in it here
+                    }
+                )
+    return citations
+
+
+def search_blocks(grounding: object) -> list[JSON]:
+    """The search Gemini ran, as Claude's `server_tool_use` + `web_search_tool_result` blocks."""
+    sources = _web_sources(grounding)
+    if not sources or not isinstance(grounding, dict):
+        return []
+    queries = [q for q in grounding.get("webSearchQueries") or () if isinstance(q, str)]
+    tool_id = "srvtoolu_" + secrets.token_hex(12)
+    results = [
+        {"type": "web_search_result", "url": url, "title": title, "encrypted_content": "", "page_age": None}
+        for url, title in sources.values()
+    ]
+    return [
+        {
+            "type": "server_tool_use",
+            "id": tool_id,
+            "name": "web_search",
+            "input": {"query": queries[0] if queries else ""},
+        },
+        {"type": "web_search_tool_result", "tool_use_id": tool_id, "content": results},
+    ]
+
+
+def _web_sources(grounding: object) -> dict[int, tuple[str, str]]:
+    """Index in groundingChunks -> (url, title), for the web chunks."""
+    if not isinstance(grounding, dict):
+        return {}
+    sources: dict[int, tuple[str, str]] = {}
+    for index, chunk in enumerate(grounding.get("groundingChunks") or ()):
+        web = chunk.get("web") if isinstance(chunk, dict) else None
+        if isinstance(web, dict) and isinstance(web.get("uri"), str):
+            sources[index] = (web["uri"], str(web.get("title") or web["uri"]))
+    return sources
+
+
+def _with_search(blocks: list[JSON], grounding: object) -> list[JSON]:
+    """The search blocks first, then the answer with each citation on the text block holding its text."""
+    citations = search_citations(grounding)
+    texts = [block for block in blocks if block["type"] == "text"]
+    for citation in citations:
+        holder = next(
+            (b for b in texts if citation["cited_text"] and citation["cited_text"] in b["text"]), None
+        )
+        holder = holder or (texts[-1] if texts else None)
+        if holder is not None:
+            holder.setdefault("citations", []).append(citation)
+    return search_blocks(grounding) + blocks
+
+
 def encode(response: JSON, decoded: Decoded) -> JSON:
     """A Gemini GenerateContentResponse as a Claude `message`; a blocked prompt raises ApiError 400."""
     response = unwrap(response)
@@ -223,6 +295,8 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
     candidate = candidates[0]
     content = candidate.get("content") or {}
     blocks = content_blocks(content.get("parts") or ())
+    if candidate.get("groundingMetadata"):
+        blocks = _with_search(blocks, candidate["groundingMetadata"])
     last_text = blocks[-1]["text"] if blocks and blocks[-1]["type"] == "text" else ""
     used_tools = any(block["type"] == "tool_use" for block in blocks)
     reason, sequence = stop_reason(

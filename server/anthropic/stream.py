@@ -13,6 +13,8 @@ from server.anthropic.encode import (
     error_body,
     image_block,
     new_message_id,
+    search_blocks,
+    search_citations,
     stop_reason,
     tool_use_blocks,
     unwrap,
@@ -57,6 +59,9 @@ class MessagesStreamEncoder:
         self._last_kind: str | None = None
         self._used_tools = False
         self._finish_reason: str | None = None
+        self._grounding: JSON | None = (
+            None  # search sources, told at the end (they arrive with the last chunk)
+        )
 
     @property
     def usage(self) -> tuple[int, int]:
@@ -85,6 +90,8 @@ class MessagesStreamEncoder:
                 self._part(part, out)
         if candidate.get("finishReason"):
             self._finish_reason = candidate["finishReason"]
+        if candidate.get("groundingMetadata"):
+            self._grounding = candidate["groundingMetadata"]
         return b"".join(out)
 
     def finish(self) -> bytes:
@@ -93,6 +100,8 @@ class MessagesStreamEncoder:
         out: list[bytes] = []
         if not self._started:
             self._message_start(out)
+        if self._grounding is not None:
+            self._search(self._grounding, out)
         self._close(out)
         last_text = self._text_tail if self._last_kind == "text" else ""
         reason, sequence = stop_reason(self._finish_reason, self._used_tools, last_text, self._stop_sequences)
@@ -152,6 +161,21 @@ class MessagesStreamEncoder:
             out.append(_event("content_block_start", start))
             out.append(self._stop_event())
             self._last_kind = "image"
+
+    def _search(self, grounding: JSON, out: list[bytes]) -> None:
+        """Citations onto the text block still open, then the search itself as blocks of their own."""
+        if self._open == "text":
+            for citation in search_citations(grounding):
+                delta = {"type": "citations_delta", "citation": citation}
+                event = {"type": "content_block_delta", "index": self._index, "delta": delta}
+                out.append(_event("content_block_delta", event))
+        self._close(out)
+        last_kind = self._last_kind
+        for block in search_blocks(grounding):
+            self._begin(block["type"], _dumps(block).encode(), out)
+            out.append(self._stop_event())
+            self._open = None
+        self._last_kind = last_kind  # stop_sequence detection still looks at the answer's text
 
     def _text(self, text: str, out: list[bytes]) -> None:
         if self._open != "text":

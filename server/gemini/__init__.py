@@ -1,5 +1,6 @@
 """Gemini-protocol adapter: /v1beta/models/{model}:generateContent, :streamGenerateContent and friends."""
 
+from server.gemini.media import MEDIA_METHODS, media_method
 from server.gemini.stream import GeminiStreamEncoder
 from server.gemini.translate import (
     decode,
@@ -14,6 +15,7 @@ from server.gemini.translate import (
 )
 
 __all__ = [
+    "MEDIA_METHODS",
     "GeminiStreamEncoder",
     "decode",
     "decode_count_tokens",
@@ -22,6 +24,7 @@ __all__ = [
     "encode_model",
     "encode_models",
     "error_body",
+    "media_method",
     "normalise_keys",
     "strip_model_prefix",
 ]

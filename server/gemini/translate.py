@@ -56,10 +56,8 @@ _STATUS_BY_TYPE: dict[ApiErrorType, str] = {
 
 _METHODS_BY_CAPABILITY: dict[str, tuple[str, ...]] = {
     "chat": ("generateContent", "streamGenerateContent", "countTokens"),
-    "image": ("generateContent",),
-    "images": ("generateContent",),
-    "tts": ("generateContent",),
-    "audio": ("generateContent",),
+    "speech": ("generateContent", "countTokens"),
+    "tts": ("generateContent", "countTokens"),
     "embedding": ("embedContent", "batchEmbedContents"),
     "embeddings": ("embedContent", "batchEmbedContents"),
     "imagen": ("predict",),
@@ -286,9 +284,12 @@ def encode_count_tokens(total: int) -> JSON:
 
 
 def _methods(capabilities: Iterable[str]) -> list[str]:
+    wanted = [capability.lower() for capability in capabilities]
+    if wanted == ["images"]:
+        wanted = ["imagen"]  # drawing only (Imagen) is `predict`; image chat models also list "chat"
     methods: dict[str, None] = {}
-    for capability in capabilities:
-        for method in _METHODS_BY_CAPABILITY.get(capability.lower(), ()):
+    for capability in wanted:
+        for method in _METHODS_BY_CAPABILITY.get(capability, ()):
             methods[method] = None
     return list(methods) or ["generateContent"]
 

@@ -43,6 +43,9 @@ AUDIO_TYPES: dict[str, str] = {"wav": "audio/wav", "mp3": "audio/mp3"}
 
 ROLES = "system, developer, user, assistant or tool"
 
+# OpenAI's hosted search tools; served by Gemini's googleSearch (dropped when functions are declared too).
+SEARCH_TOOL_TYPES = frozenset({"web_search", "web_search_preview"})
+
 
 @dataclass
 class _Conversation:
@@ -75,8 +78,11 @@ def decode(payload: object) -> Decoded:
     if conversation.system_parts:
         body["systemInstruction"] = {"parts": conversation.system_parts}
     declarations = _decode_tools(payload.get("tools"))
-    if declarations:
-        body["tools"] = [{"functionDeclarations": declarations}]
+    tools: list[JSON] = [{"functionDeclarations": declarations}] if declarations else []
+    if _wants_search(payload):
+        tools.append({"googleSearch": {}})
+    if tools:
+        body["tools"] = tools
     tool_config = _decode_tool_choice(payload.get("tool_choice"), {d["name"] for d in declarations})
     if tool_config:
         body["toolConfig"] = tool_config
@@ -358,9 +364,11 @@ def _decode_tools(tools: object) -> list[JSON]:
         where = f"tools[{position}]"
         if not isinstance(tool, dict):
             raise invalid_request(f"{where} must be an object.", where)
+        if tool.get("type") in SEARCH_TOOL_TYPES:
+            continue  # see _wants_search
         if tool.get("type") != "function":
             raise invalid_request(
-                f"{where}.type {_short(tool.get('type'))} is not supported; only 'function' tools are.",
+                f"{where}.type {_short(tool.get('type'))} is not supported; use 'function' or 'web_search'.",
                 f"{where}.type",
             )
         declaration = _function_declaration(tool.get("function"), f"{where}.function")
@@ -391,6 +399,16 @@ def _function_declaration(function: object, where: str) -> JSON:
         # Passed through as given: core.transform cleans schemas for the upstream.
         declaration["parameters"] = parameters
     return declaration
+
+
+def _wants_search(payload: JSON) -> bool:
+    """A web_search tool, or `web_search_options` (OpenAI's search models), asks for grounded answers."""
+    tools = payload.get("tools")
+    if isinstance(tools, list) and any(
+        isinstance(t, dict) and t.get("type") in SEARCH_TOOL_TYPES for t in tools
+    ):
+        return True
+    return payload.get("web_search_options") is not None
 
 
 def _decode_tool_choice(choice: object, declared: set[str]) -> JSON | None:

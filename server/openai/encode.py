@@ -56,13 +56,17 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": decoded.model,
-        "choices": [_choice(candidate, index) for index, candidate in enumerate(candidates)],
+        "choices": [
+            _choice(candidate, index, decoded.options.get("image_output") == "part")
+            for index, candidate in enumerate(candidates)
+        ],
         "usage": usage_from(response.get("usageMetadata")),
     }
 
 
-def _choice(candidate: JSON, index: int) -> JSON:
+def _choice(candidate: JSON, index: int, image_parts: bool = False) -> JSON:
     content = ""
+    images: list[JSON] = []
     reasoning: list[str] = []
     tool_calls: list[JSON] = []
     for part in (candidate.get("content") or {}).get("parts") or ():
@@ -73,12 +77,21 @@ def _choice(candidate: JSON, index: int) -> JSON:
         elif "text" in part:
             content += part["text"]
         elif "inlineData" in part:
-            content += image_markdown(part["inlineData"], content)
+            if image_parts:
+                images.append(image_part(part["inlineData"]))
+            else:
+                content += image_markdown(part["inlineData"], content)
     message: JSON = {
         "role": "assistant",
         "content": None if tool_calls and not content else content,
         "refusal": None,
     }
+    if images:
+        # image_output = "part": the text and each image as content parts, the shape user messages use.
+        message["content"] = ([{"type": "text", "text": content}] if content else []) + images
+    annotations = url_citations(candidate.get("groundingMetadata"), content)
+    if annotations:
+        message["annotations"] = annotations
     if any(reasoning):
         message["reasoning_content"] = "".join(reasoning)
     if tool_calls:
@@ -116,6 +129,69 @@ def image_markdown(inline_data: JSON, content_so_far: str) -> str:
     separator = "\n\n" if content_so_far and not content_so_far.endswith("\n") else ""
     mime_type = inline_data.get("mimeType") or "image/png"
     return f"{separator}![image](data:{mime_type};base64,{inline_data.get('data', '')})"
+
+
+def image_part(inline_data: JSON) -> JSON:
+    """A generated image as an `image_url` content part with a data URL."""
+    mime_type = inline_data.get("mimeType") or "image/png"
+    return {
+        "type": "image_url",
+        "image_url": {"url": f"data:{mime_type};base64,{inline_data.get('data', '')}"},
+    }
+
+
+def url_citations(grounding: object, content: str) -> list[JSON]:
+    """Gemini's groundingMetadata as OpenAI `url_citation` annotations on the answer text.
+
+    Each grounding support cites its web sources for its segment of the text; sources no support points at
+    are cited for the whole answer, so every source the search used reaches the client.
+    """
+    if not isinstance(grounding, dict):
+        return []
+    sources: list[tuple[str, str] | None] = []
+    for chunk in grounding.get("groundingChunks") or ():
+        web = chunk.get("web") if isinstance(chunk, dict) else None
+        uri = web.get("uri") if isinstance(web, dict) else None
+        sources.append(
+            (uri, str(web.get("title") or uri)) if isinstance(web, dict) and isinstance(uri, str) else None
+        )
+    annotations: list[JSON] = []
+    cited: set[int] = set()
+    for support in grounding.get("groundingSupports") or ():
+        if not isinstance(support, dict):
+            continue
+        start, end = _char_span(support.get("segment"), content)
+        for source_index in support.get("groundingChunkIndices") or ():
+            if isinstance(source_index, int) and 0 <= source_index < len(sources):
+                source = sources[source_index]
+                if source is not None:
+                    cited.add(source_index)
+                    annotations.append(_url_citation(source, start, end))
+    for source_index, source in enumerate(sources):
+        if source is not None and source_index not in cited:
+            annotations.append(_url_citation(source, 0, len(content)))
+    return annotations
+
+
+def _url_citation(source: tuple[str, str], start: int, end: int) -> JSON:
+    url, title = source
+    return {
+        "type": "url_citation",
+        "url_citation": {"start_index": start, "end_index": end, "url": url, "title": title},
+    }
+
+
+def _char_span(segment: object, content: str) -> tuple[int, int]:
+    """Character offsets of a grounding segment (Gemini counts UTF-8 bytes; OpenAI counts characters)."""
+    if not isinstance(segment, dict):
+        return 0, len(content)
+    text = segment.get("text")
+    if isinstance(text, str) and text and (found := content.find(text)) >= 0:
+        return found, found + len(text)
+    encoded = content.encode()
+    start, end = int(segment.get("startIndex") or 0), int(segment.get("endIndex") or len(encoded))
+    start_chars = len(encoded[:start].decode(errors="ignore"))
+    return start_chars, len(encoded[:end].decode(errors="ignore"))
 
 
 def finish_reason(gemini_reason: str | None, has_tool_calls: bool) -> str:
@@ -169,7 +245,13 @@ def encode_models(models: list[ModelInfo]) -> JSON:
     return {
         "object": "list",
         "data": [
-            {"id": model.id, "object": "model", "created": MODELS_CREATED, "owned_by": model.owned_by}
+            {
+                "id": model.id,
+                "object": "model",
+                "created": MODELS_CREATED,
+                "owned_by": model.owned_by,
+                "capabilities": list(model.capabilities),  # not OpenAI's; says chat/embeddings/images/speech
+            }
             for model in models
         ],
     }

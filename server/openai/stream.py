@@ -11,9 +11,11 @@ from server.openai.encode import (
     error_body,
     finish_reason,
     image_markdown,
+    image_part,
     new_completion_id,
     raise_if_blocked,
     tool_call,
+    url_citations,
     usage_from,
 )
 from server.protocol import Decoded
@@ -50,6 +52,9 @@ class ChatStreamEncoder:
         self._role_sent = False
         self._tool_calls = 0
         self._content_tail = ""  # the last content character sent, to place image markdown on its own line
+        self._texts: list[str] = []  # the answer so far, to place search citations in it at the end
+        self._grounding: JSON | None = None
+        self._image_parts = decoded.options.get("image_output") == "part"
         self._gemini_finish: str | None = None
         self._usage_metadata: JSON | None = None
         self._closed = False
@@ -76,6 +81,9 @@ class ChatStreamEncoder:
             reason = candidate.get("finishReason")
             if reason:
                 self._gemini_finish = reason
+            grounding = candidate.get("groundingMetadata")
+            if grounding:
+                self._grounding = grounding  # the latest is the whole picture; sent once, at the end
         return b"".join(events)
 
     def finish(self) -> bytes:
@@ -83,6 +91,9 @@ class ChatStreamEncoder:
             return b""
         self._closed = True
         events = [] if self._role_sent else [self._role_event()]
+        annotations = url_citations(self._grounding, "".join(self._texts))
+        if annotations:
+            events.append(self._delta_event({"annotations": annotations}))
         reason = finish_reason(self._gemini_finish, self._tool_calls > 0)
         events.append(
             f'{self._envelope},"choices":[{{"index":0,"delta":{{}},"finish_reason":"{reason}"}}]}}\n\n'.encode()
@@ -113,11 +124,15 @@ class ChatStreamEncoder:
             return {"reasoning_content": text} if text else None
         if text:
             self._content_tail = text[-1]
+            self._texts.append(text)
             return {"content": text}
         inline_data = part.get("inlineData")
+        if inline_data and self._image_parts:
+            return {"content": [image_part(inline_data)]}
         if inline_data:
             markdown = image_markdown(inline_data, self._content_tail)
             self._content_tail = markdown[-1]
+            self._texts.append(markdown)
             return {"content": markdown}
         return None
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, load_settings
+from core.config import ConfigError, load_settings, save_settings
 
 
 def test_first_start_writes_defaults_with_a_fresh_key(tmp_path: Path) -> None:
@@ -69,6 +70,8 @@ def test_home_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ("[sever]\nport = 1\n", r"line 1: unknown section \[sever\]"),
         ('[upstream]\nendpoints = "https://x"\n', r"line 2: upstream.endpoints must be a list of strings"),
         ("[server]\nport = 70000\n", r"server.port must be between 0 and 65535"),
+        ('[ui]\nstart_minimized = "yes"\n', r"line 2: ui.start_minimized must be a bool"),
+        ('[ui]\n\ntheme = "purple"\n', r"line 3: ui.theme must be one of 'system', 'light', 'dark'"),
     ],
 )
 def test_broken_file_names_the_line(tmp_path: Path, text: str, expected: str) -> None:
@@ -76,3 +79,54 @@ def test_broken_file_names_the_line(tmp_path: Path, text: str, expected: str) ->
     with pytest.raises(ConfigError, match=expected) as caught:
         load_settings(tmp_path, apply_env=False)
     assert str(tmp_path / "config.toml") in str(caught.value)
+
+
+def test_ui_section_defaults_are_written_on_first_start(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, apply_env=False)
+    written = tomllib.loads((tmp_path / "config.toml").read_text())
+    assert written["ui"] == {"start_minimized": False, "start_at_login": False, "theme": "system"}
+    assert (settings.ui.start_minimized, settings.ui.start_at_login, settings.ui.theme) == (
+        False,
+        False,
+        "system",
+    )
+
+
+def test_ui_section_is_read_and_round_trips(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[ui]\nstart_minimized = true\ntheme = "dark"\n')
+    settings = load_settings(tmp_path, apply_env=False)
+    assert settings.ui.start_minimized is True and settings.ui.theme == "dark"
+    assert settings.ui.start_at_login is False  # a key left out keeps its default
+    settings.ui.start_at_login = True
+    settings.ui.theme = "light"
+    save_settings(settings)
+    again = load_settings(tmp_path, apply_env=False)
+    assert (again.ui.start_minimized, again.ui.start_at_login, again.ui.theme) == (True, True, "light")
+
+
+def test_file_without_ui_section_still_loads(tmp_path: Path) -> None:
+    # Files written before [ui] existed must keep working.
+    (tmp_path / "config.toml").write_text("[server]\napi_keys = []\n")
+    settings = load_settings(tmp_path, apply_env=False)
+    assert settings.ui.theme == "system" and settings.ui.start_minimized is False
+
+
+def test_environment_overrides_are_never_written_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.config import save_settings
+
+    first = load_settings(tmp_path, apply_env=False)
+    monkeypatch.setenv("GRAVITY_DESK_API_KEY", "sk-from-env-secret")
+    monkeypatch.setenv("GRAVITY_DESK_PORT", "9999")
+    settings = load_settings(tmp_path)
+    settings.server.port = 9100  # the user changes the port in the window: that is theirs to keep
+    settings.log.retention_days = 7
+    save_settings(settings)
+    text = (tmp_path / "config.toml").read_text()
+    assert "sk-from-env-secret" not in text
+    monkeypatch.delenv("GRAVITY_DESK_API_KEY")
+    monkeypatch.delenv("GRAVITY_DESK_PORT")
+    again = load_settings(tmp_path)
+    assert again.server.api_keys == first.server.api_keys
+    assert again.server.port == 9100 and again.log.retention_days == 7

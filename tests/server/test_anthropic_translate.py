@@ -277,7 +277,8 @@ def test_unknown_top_level_fields_and_server_tools_are_tolerated() -> None:
     request["context_management"] = {"edits": []}
     request["service_tier"] = "auto"
     decoded = decode(request)
-    assert "tools" not in decoded.body and "toolConfig" not in decoded.body
+    # Web search runs as Gemini's googleSearch; choosing it by name needs no function config.
+    assert decoded.body["tools"] == [{"googleSearch": {}}] and "toolConfig" not in decoded.body
     assert decoded.options["ignored_tools"] == ["web_search"]
 
 

@@ -189,7 +189,9 @@ BAD_REQUESTS = [
     pytest.param(_request(n=0), "n", "must be 1", id="n-0"),
     pytest.param(_request(n=True), "n", "must be 1", id="n-bool"),
     pytest.param(_request(tools={"type": "function"}), "tools", "array", id="tools-not-list"),
-    pytest.param(_request(tools=[{"type": "web_search"}]), "tools[0].type", "web_search", id="tool-type"),
+    pytest.param(
+        _request(tools=[{"type": "code_interpreter"}]), "tools[0].type", "code_interpreter", id="tool-type"
+    ),
     pytest.param(
         _request(tools=[{"type": "function"}]), "tools[0].function", "object", id="tool-no-function"
     ),

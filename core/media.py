@@ -1,0 +1,522 @@
+"""Embeddings, image generation and speech on the account pool, plus the settings carried in model names.
+
+Embeddings (`embedContent` / `batchEmbedContents`), Imagen (`predict`) and TTS are served by Gemini API key
+accounts only (Google sign-in accounts have no such methods); every call goes through the gateway's
+failover (`Gateway.call_with_failover`), so a 429 on one key moves on to the next, as for chat.
+
+Model-name suffixes (applied by the gateway to every chat request whose model name is not itself served
+or mapped by a user rule; documented for users in README/docs):
+
+| suffix                         | effect                                                              |
+|--------------------------------|---------------------------------------------------------------------|
+| `-search`, `-search-preview`   | adds the `googleSearch` tool (dropped again when functions are declared) |
+| `-<w>x<h>` on image models     | `generationConfig.imageConfig.aspectRatio` "<w>:<h>" (1x1, 2x3, 3x2, 3x4, 4x3, 4x5, 5x4, 9x16, 16x9, 21x9) |
+| `-1k`, `-2k`, `-4k` on image models | `generationConfig.imageConfig.imageSize` "1K" / "2K" / "4K"      |
+
+Suffixes combine in any order, e.g. `gemini-3-pro-image-preview-16x9-4k`; settings the client sent itself win.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import math
+import re
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.errors import ApiError, ApiErrorType, invalid_request
+from core.gemini_api import GeminiApiClient
+from core.types import JSON, Account, AccountKind
+
+if TYPE_CHECKING:  # the gateway imports this module for the suffixes
+    from core.gateway import Gateway
+    from core.request_log import LogEntry
+
+API_KEYS_ONLY = frozenset({AccountKind.API_KEY})
+
+ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+IMAGE_SIZES = ("1K", "2K", "4K")
+MAX_IMAGES = 4  # Imagen's sampleCount limit, and OpenAI's `n` as this gateway serves it
+EMBED_BATCH_LIMIT = 100  # batchEmbedContents takes at most 100 requests per call
+CHARS_PER_TOKEN = 4
+
+_SEARCH_SUFFIXES = ("-search-preview", "-search")
+_RATIO_SUFFIX = re.compile(r"-(\d{1,2})x(\d{1,2})$")
+_SIZE_SUFFIX = re.compile(r"-([124])k$", re.IGNORECASE)
+_PCM_RATE = re.compile(r"rate=(\d+)")
+
+# Preferred models when a client names one of OpenAI's (text-embedding-3-small, dall-e-3, tts-1, ...).
+_PREFERRED: dict[str, tuple[str, ...]] = {
+    "embeddings": ("gemini-embedding-001", "text-embedding-004"),
+    "images": ("imagen-4.0-generate-001", "imagen-3.0-generate-002"),
+    "speech": ("gemini-2.5-flash-preview-tts", "gemini-2.5-pro-preview-tts"),
+}
+_OPENAI_FAMILIES: dict[str, tuple[str, ...]] = {
+    "embeddings": ("text-embedding-", "embedding"),
+    "images": ("dall-e", "gpt-image", "chatgpt-image"),
+    "speech": ("tts-", "gpt-4o-mini-tts", "gpt-4o-tts"),
+}
+
+# Gemini's prebuilt TTS voices (any of them may be named directly, in any case).
+GEMINI_VOICES = [
+    "Zephyr",
+    "Puck",
+    "Charon",
+    "Kore",
+    "Fenrir",
+    "Leda",
+    "Orus",
+    "Aoede",
+    "Callirrhoe",
+    "Autonoe",
+    "Enceladus",
+    "Iapetus",
+    "Umbriel",
+    "Algieba",
+    "Despina",
+    "Erinome",
+    "Algenib",
+    "Rasalgethi",
+    "Laomedeia",
+    "Achernar",
+    "Alnilam",
+    "Schedar",
+    "Gacrux",
+    "Pulcherrima",
+    "Achird",
+    "Zubenelgenubi",
+    "Vindemiatrix",
+    "Sadachbia",
+    "Sadaltager",
+    "Sulafat",
+]
+# OpenAI's voices mapped to a Gemini voice of a similar character (Google's own descriptions: Kore firm,
+# Puck upbeat, Charon informative, Fenrir excitable, Aoede breezy, Leda youthful, ...).
+OPENAI_VOICES: dict[str, str] = {
+    "alloy": "Kore",
+    "ash": "Orus",
+    "ballad": "Algieba",
+    "coral": "Aoede",
+    "echo": "Charon",
+    "fable": "Puck",
+    "onyx": "Fenrir",
+    "nova": "Leda",
+    "sage": "Sulafat",
+    "shimmer": "Zephyr",
+    "verse": "Enceladus",
+    "marin": "Despina",
+    "cedar": "Iapetus",
+}
+DEFAULT_VOICE = "Kore"
+
+
+# --- what a model can do ------------------------------------------------------------------------------
+
+
+def capabilities_of(model: str) -> tuple[str, ...]:
+    """ "chat", "embeddings", "images" (generation) and/or "speech", from the model id.
+
+    Image chat models (`gemini-*-image*`) chat *and* draw; Imagen only draws (through `predict`).
+    """
+    name = model.lower().removeprefix("models/")
+    if "embedding" in name:
+        return ("embeddings",)
+    if name.startswith("imagen"):
+        return ("images",)
+    if name.endswith("-tts") or "-tts-" in name:
+        return ("speech",)
+    if "image" in name:
+        return ("chat", "images")
+    return ("chat",)
+
+
+def is_imagen(model: str) -> bool:
+    return model.lower().removeprefix("models/").startswith("imagen")
+
+
+# --- settings in model names --------------------------------------------------------------------------
+
+
+def apply_model_suffixes(client_model: str, body: JSON) -> tuple[str, JSON]:
+    """(model without its setting suffixes, body with those settings); unchanged when there are none."""
+    name = client_model.strip()
+    search = False
+    image_config: JSON = {}
+    while True:
+        lowered = name.lower()
+        suffix = next((s for s in _SEARCH_SUFFIXES if lowered.endswith(s)), None)
+        if suffix is not None and len(name) > len(suffix):
+            name, search = name[: -len(suffix)], True
+            continue
+        if "image" in lowered and (ratio := _RATIO_SUFFIX.search(name)) is not None:
+            aspect = f"{int(ratio.group(1))}:{int(ratio.group(2))}"
+            if aspect in ASPECT_RATIOS and "aspectRatio" not in image_config:
+                image_config["aspectRatio"] = aspect
+                name = name[: ratio.start()]
+                continue
+        size = _SIZE_SUFFIX.search(name) if "image" in lowered else None
+        if size is not None and "imageSize" not in image_config:
+            image_config["imageSize"] = f"{size.group(1)}K"
+            name = name[: size.start()]
+            continue
+        break
+    if not search and not image_config:
+        return client_model, body
+    new_body = dict(body)
+    if search:
+        tools = [tool for tool in new_body.get("tools") or () if isinstance(tool, dict)]
+        if not any("googleSearch" in tool for tool in tools):
+            tools.append({"googleSearch": {}})
+        new_body["tools"] = tools
+    if image_config:
+        config = dict(new_body.get("generationConfig") or {})
+        config["imageConfig"] = {**image_config, **(config.get("imageConfig") or {})}
+        new_body["generationConfig"] = config
+    return name, new_body
+
+
+def aspect_ratio_for(width: int, height: int) -> str:
+    """The supported aspect ratio nearest to width:height (1792x1024 -> 16:9)."""
+    wanted = math.log(width / height)
+
+    def distance(ratio: str) -> float:
+        w, h = ratio.split(":")
+        return abs(math.log(int(w) / int(h)) - wanted)
+
+    return min(ASPECT_RATIOS, key=distance)
+
+
+def image_size_for(width: int, height: int) -> str:
+    """1K up to 1024 px on the long side, 2K up to 2048, else 4K."""
+    longest = max(width, height)
+    return "1K" if longest <= 1024 else "2K" if longest <= 2048 else "4K"
+
+
+# --- results ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: str  # base64
+    mime_type: str = "image/png"
+    revised_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class Speech:
+    pcm: bytes  # 16-bit little-endian mono
+    sample_rate: int = 24_000
+
+    def wav(self) -> bytes:
+        """The PCM wrapped as a WAV file."""
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(self.sample_rate)
+            out.writeframes(self.pcm)
+        return buffer.getvalue()
+
+
+def gemini_voice(voice: str | None) -> str:
+    """A Gemini prebuilt voice for an OpenAI voice name or a Gemini one; 400 for anything else."""
+    if not voice:
+        return DEFAULT_VOICE
+    lowered = voice.strip().lower()
+    if lowered in OPENAI_VOICES:
+        return OPENAI_VOICES[lowered]
+    for name in GEMINI_VOICES:
+        if name.lower() == lowered:
+            return name
+    raise invalid_request(
+        f"Unknown voice {voice[:40]!r}: use one of OpenAI's ({', '.join(OPENAI_VOICES)}) "
+        f"or a Gemini voice ({', '.join(GEMINI_VOICES)}).",
+        "voice",
+    )
+
+
+def speech_config(voice: str | None = None, speakers: dict[str, str] | None = None) -> JSON:
+    """Gemini's speechConfig: one prebuilt voice, or up to two named speakers with a voice each."""
+    if speakers:
+        if len(speakers) > 2:
+            raise invalid_request("At most two speakers are supported.", "speakers")
+        return {
+            "multiSpeakerVoiceConfig": {
+                "speakerVoiceConfigs": [
+                    {
+                        "speaker": speaker,
+                        "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": gemini_voice(v)}},
+                    }
+                    for speaker, v in speakers.items()
+                ]
+            }
+        }
+    return {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": gemini_voice(voice)}}}
+
+
+def estimate_tokens(texts: Sequence[str]) -> int:
+    return max(1, math.ceil(sum(len(text) for text in texts) / CHARS_PER_TOKEN))
+
+
+# --- the service --------------------------------------------------------------------------------------
+
+
+class Media:
+    """Embeddings, images and speech over the pool; raises core.errors.ApiError for the client.
+
+    Cheap to build: it holds only the gateway (failover, model catalogue) and the Gemini API client.
+    """
+
+    def __init__(self, gateway: Gateway, gemini_api: GeminiApiClient) -> None:
+        self._gateway = gateway
+        self._gemini_api = gemini_api
+
+    def model_for(self, requested: str | None, capability: str) -> str:
+        """The model to use for `capability` ("embeddings", "images", "speech"): the client's when it is
+        served or mapped, else (for OpenAI's names, or none) the best offered model that can do it."""
+        if requested:
+            resolved = self._gateway.resolve_model(requested)
+            if resolved in self._gateway.offered_models() and capability in capabilities_of(resolved):
+                return resolved
+            if not requested.lower().removeprefix("models/").startswith(_OPENAI_FAMILIES[capability]):
+                return resolved  # a name of its own: the pool says whether anyone offers it
+        candidates = [m for m in self._gateway.offered_models() if capability in capabilities_of(m)]
+        for preferred in _PREFERRED[capability]:
+            if preferred in candidates:
+                return preferred
+        if capability == "images":  # Imagen first (API keys), then image chat models (any account)
+            candidates.sort(key=lambda m: not is_imagen(m))
+        if candidates:
+            return candidates[0]
+        return _PREFERRED[capability][0]  # nothing offers it: the error then names a model that would do
+
+    # -- embeddings
+
+    async def embed(
+        self,
+        model: str,
+        texts: Sequence[str],
+        *,
+        dimensions: int | None = None,
+        task_type: str | None = None,
+        log: LogEntry | None = None,
+    ) -> list[list[float]]:
+        """One vector per text, in order (batchEmbedContents, 100 texts per upstream call)."""
+        if not texts:
+            raise invalid_request("Nothing to embed: give at least one text.", "input")
+        if log is not None:
+            log.tokens_in = estimate_tokens(texts)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), EMBED_BATCH_LIMIT):
+            batch = texts[start : start + EMBED_BATCH_LIMIT]
+
+            async def call(_account: Account, key: str, upstream: str, batch: Sequence[str] = batch) -> JSON:
+                requests = []
+                for text in batch:
+                    item: JSON = {"model": f"models/{upstream}", "content": {"parts": [{"text": text}]}}
+                    if dimensions is not None:
+                        item["outputDimensionality"] = dimensions
+                    if task_type is not None:
+                        item["taskType"] = task_type
+                    requests.append(item)
+                return await self._gemini_api.call(
+                    key, upstream, "batchEmbedContents", {"requests": requests}
+                )
+
+            reply = await self._api_key_call(model, call, log, "Embeddings")
+            vectors.extend(_vectors(reply, len(batch)))
+        return vectors
+
+    async def embed_content(self, model: str, body: JSON, *, log: LogEntry | None = None) -> JSON:
+        """Gemini `embedContent` passed through (`{"content", "outputDimensionality"?, "taskType"?}`)."""
+
+        async def call(_account: Account, key: str, upstream: str) -> JSON:
+            return await self._gemini_api.call(
+                key, upstream, "embedContent", {**body, "model": f"models/{upstream}"}
+            )
+
+        return await self._api_key_call(model, call, log, "Embeddings")
+
+    async def batch_embed_contents(self, model: str, body: JSON, *, log: LogEntry | None = None) -> JSON:
+        """Gemini `batchEmbedContents` passed through; each request's `model` becomes the served model."""
+        requests = body.get("requests")
+        if not isinstance(requests, list) or not requests or not all(isinstance(r, dict) for r in requests):
+            raise invalid_request(
+                "requests must be a non-empty list of EmbedContentRequest objects", "requests"
+            )
+
+        async def call(_account: Account, key: str, upstream: str) -> JSON:
+            rewritten = [{**item, "model": f"models/{upstream}"} for item in requests]
+            return await self._gemini_api.call(
+                key, upstream, "batchEmbedContents", {**body, "requests": rewritten}
+            )
+
+        return await self._api_key_call(model, call, log, "Embeddings")
+
+    # -- images
+
+    async def predict(self, model: str, body: JSON, *, log: LogEntry | None = None) -> JSON:
+        """Imagen `predict` passed through (`{"instances": [{"prompt"}], "parameters": {...}}`)."""
+
+        async def call(_account: Account, key: str, upstream: str) -> JSON:
+            return await self._gemini_api.call(key, upstream, "predict", body)
+
+        return await self._api_key_call(model, call, log, "Image generation with Imagen")
+
+    async def generate_images(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        count: int = 1,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        log: LogEntry | None = None,
+    ) -> list[GeneratedImage]:
+        """`count` images: Imagen `predict` on API keys, or that many answers of an image chat model."""
+        if not 1 <= count <= MAX_IMAGES:
+            raise invalid_request(f"n must be between 1 and {MAX_IMAGES}.", "n")
+        if not prompt.strip():
+            raise invalid_request("prompt must not be empty.", "prompt")
+        if is_imagen(self._gateway.resolve_model(model)):
+            parameters: JSON = {"sampleCount": count}
+            if aspect_ratio:
+                parameters["aspectRatio"] = aspect_ratio
+            reply = await self.predict(
+                model, {"instances": [{"prompt": prompt}], "parameters": parameters}, log=log
+            )
+            return _predictions(reply)
+        image_config: JSON = {}
+        if aspect_ratio:
+            image_config["aspectRatio"] = aspect_ratio
+        if image_size:
+            image_config["imageSize"] = image_size
+        config: JSON = {"responseModalities": ["TEXT", "IMAGE"]}
+        if image_config:
+            config["imageConfig"] = image_config
+        body: JSON = {"contents": [{"role": "user", "parts": [{"text": prompt}]}], "generationConfig": config}
+        # Imported here: core.gateway imports this module.
+        from core.gateway import GatewayRequest
+
+        async with asyncio.TaskGroup() as group:  # one failure cancels the other drawings
+            tasks = [
+                group.create_task(self._gateway.generate(GatewayRequest(model, body, log=log)))
+                for _ in range(count)
+            ]
+        images = [image for task in tasks for image in _inline_images(task.result())]
+        if not images:
+            raise ApiError(
+                502,
+                ApiErrorType.API_ERROR,
+                f"{model} answered without an image; try another prompt or model.",
+            )
+        return images[:count] if len(images) > count else images
+
+    # -- speech
+
+    async def speech(
+        self,
+        model: str,
+        text: str,
+        *,
+        voice: str | None = None,
+        speakers: dict[str, str] | None = None,
+        log: LogEntry | None = None,
+    ) -> Speech:
+        """Text read aloud by a `*-tts` model (generateContent with responseModalities AUDIO)."""
+        if not text.strip():
+            raise invalid_request("input must not be empty.", "input")
+        body: JSON = {
+            "contents": [{"role": "user", "parts": [{"text": text}]}],
+            "generationConfig": {
+                "responseModalities": ["AUDIO"],
+                "speechConfig": speech_config(voice, speakers),
+            },
+        }
+
+        async def call(_account: Account, key: str, upstream: str) -> JSON:
+            return await self._gemini_api.generate(key, upstream, body)
+
+        if log is not None:
+            log.tokens_in = estimate_tokens([text])
+        reply = await self._api_key_call(model, call, log, "Speech")
+        return _speech(reply, model)
+
+    async def _api_key_call(self, model: str, call: Any, log: LogEntry | None, purpose: str) -> JSON:
+        result: JSON = await self._gateway.call_with_failover(
+            model, call, log=log, kinds=API_KEYS_ONLY, purpose=purpose
+        )
+        return result
+
+
+# --- reading replies ----------------------------------------------------------------------------------
+
+
+def _bad_reply(message: str) -> ApiError:
+    return ApiError(502, ApiErrorType.API_ERROR, f"Upstream: {message}")
+
+
+def _vectors(reply: JSON, expected: int) -> list[list[float]]:
+    embeddings = reply.get("embeddings")
+    if not isinstance(embeddings, list) or len(embeddings) != expected:
+        raise _bad_reply(f"expected {expected} embeddings, got {len(embeddings or [])}")
+    vectors = []
+    for embedding in embeddings:
+        values = embedding.get("values") if isinstance(embedding, dict) else None
+        if not isinstance(values, list):
+            raise _bad_reply("an embedding has no values")
+        vectors.append([float(value) for value in values])
+    return vectors
+
+
+def _predictions(reply: JSON) -> list[GeneratedImage]:
+    images: list[GeneratedImage] = []
+    filtered: list[str] = []
+    for prediction in reply.get("predictions") or ():
+        if not isinstance(prediction, dict):
+            continue
+        data = prediction.get("bytesBase64Encoded")
+        if isinstance(data, str) and data:
+            images.append(
+                GeneratedImage(data, str(prediction.get("mimeType") or "image/png"), prediction.get("prompt"))
+            )
+        elif reason := prediction.get("raiFilteredReason"):
+            filtered.append(str(reason))
+    if not images:
+        why = f": {'; '.join(filtered)}" if filtered else ""
+        raise invalid_request(
+            f"The upstream returned no image (filtered{why}). Rephrase the prompt.", "prompt"
+        )
+    return images
+
+
+def _inline_images(response: JSON) -> list[GeneratedImage]:
+    images = []
+    for candidate in response.get("candidates") or ():
+        for part in (candidate.get("content") or {}).get("parts") or ():
+            inline = part.get("inlineData") if isinstance(part, dict) else None
+            if isinstance(inline, dict) and str(inline.get("mimeType", "")).startswith("image/"):
+                images.append(GeneratedImage(str(inline.get("data") or ""), str(inline["mimeType"])))
+    return images
+
+
+def _speech(reply: JSON, model: str) -> Speech:
+    for candidate in reply.get("candidates") or ():
+        for part in (candidate.get("content") or {}).get("parts") or ():
+            inline = part.get("inlineData") if isinstance(part, dict) else None
+            if not isinstance(inline, dict):
+                continue
+            mime_type = str(inline.get("mimeType") or "").lower()
+            if not mime_type.startswith(("audio/l16", "audio/pcm")):
+                raise _bad_reply(f"{model} answered with {mime_type or 'no'} audio, not raw PCM")
+            rate = _PCM_RATE.search(mime_type)
+            try:
+                pcm = base64.b64decode(str(inline.get("data") or ""), validate=True)
+            except ValueError:
+                raise _bad_reply(f"{model} sent audio that is not valid base64") from None
+            return Speech(pcm, int(rate.group(1)) if rate else 24_000)
+    raise _bad_reply(f"{model} answered without audio")

@@ -1,0 +1,143 @@
+"""The app icon (assets/gravity-desk.svg) and the tray's state icons, drawn with QPainter, light and dark."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPalette, QPen, QPixmap
+
+APP_ICON = "gravity-desk.svg"
+TRAY_SIZES = (16, 22, 24, 32, 48, 64)  # the sizes tray hosts ask for; drawn, not scaled, so lines stay sharp
+
+
+class TrayState(StrEnum):
+    SERVING = "serving"
+    PAUSED = "paused"
+    PROBLEM = "problem"  # port busy, or no account can serve requests
+
+
+# The glyph sits on the panel: dark strokes on a light panel, light strokes on a dark one.
+_GLYPH_COLOUR = {False: QColor("#1f2937"), True: QColor("#f3f4f6")}
+_BADGE_COLOUR = {
+    TrayState.SERVING: QColor("#16a34a"),
+    TrayState.PAUSED: QColor("#6b7280"),
+    TrayState.PROBLEM: QColor("#dc2626"),
+}
+
+
+def assets_dir() -> Path:
+    """The assets folder: inside the PyInstaller bundle when frozen, else next to the packages."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is not None:
+        return Path(bundle) / "assets"
+    return Path(__file__).resolve().parent.parent / "assets"
+
+
+def asset_path(name: str) -> Path:
+    """The path of an asset file; FileNotFoundError names where it was looked for."""
+    path = assets_dir() / name
+    if not path.is_file():
+        raise FileNotFoundError(f"missing asset {name} (looked in {path.parent})")
+    return path
+
+
+@cache
+def app_icon() -> QIcon:
+    """The application icon (window, task bar, about box)."""
+    return QIcon(str(asset_path(APP_ICON)))
+
+
+def system_is_dark() -> bool:
+    """Whether the desktop uses a dark colour scheme (the tray panel is then dark too, as a rule)."""
+    hints = QGuiApplication.styleHints()
+    scheme = hints.colorScheme()
+    if scheme is Qt.ColorScheme.Dark:
+        return True
+    if scheme is Qt.ColorScheme.Light:
+        return False
+    # Unknown (older desktops, offscreen): judge by the palette's window colour.
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def tray_icon(state: TrayState, dark: bool | None = None) -> QIcon:
+    """The tray icon for `state`; `dark` picks the variant for a dark panel (default: follow the system)."""
+    return _tray_icon(state, system_is_dark() if dark is None else dark)
+
+
+@cache
+def _tray_icon(state: TrayState, dark: bool) -> QIcon:
+    icon = QIcon()
+    for size in TRAY_SIZES:
+        icon.addPixmap(render_tray_pixmap(state, dark, size))
+    return icon
+
+
+def render_tray_pixmap(state: TrayState, dark: bool, size: int) -> QPixmap:
+    """One size of a tray icon: the planet-and-orbit glyph with a state badge in the lower right corner."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        _draw_glyph(painter, size, _GLYPH_COLOUR[dark])
+        _draw_badge(painter, state, size, dark)
+    finally:
+        painter.end()
+    return pixmap
+
+
+def _draw_glyph(painter: QPainter, size: int, colour: QColor) -> None:
+    """Planet and orbit; the orbit's front half passes in front of the planet, separated by a cut-out gap."""
+    stroke = max(1.3, size / 13)
+    gap = max(1.0, size / 22)
+    radius = size * 0.19
+    orbit = QRectF(-size * 0.45, -size * 0.2, size * 0.9, size * 0.4)
+    painter.save()
+    painter.translate(size * 0.45, size * 0.45)
+    painter.rotate(-20)
+    line = QPen(colour, stroke, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+    cut = QPen(Qt.GlobalColor.transparent, stroke + 2 * gap, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setPen(line)
+    painter.drawEllipse(orbit)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+    painter.setBrush(QBrush(Qt.GlobalColor.transparent))
+    painter.drawEllipse(QPointF(0, 0), radius + gap, radius + gap)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+    painter.setBrush(QBrush(colour))
+    painter.drawEllipse(QPointF(0, 0), radius, radius)
+    # Qt angles are in 1/16 degree, counter-clockwise from 3 o'clock: 180..360 is the lower (front) half.
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+    painter.setPen(cut)
+    painter.drawArc(orbit, 190 * 16, 160 * 16)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+    painter.setPen(line)
+    painter.drawArc(orbit, 180 * 16, 180 * 16)
+    painter.restore()
+
+
+def _draw_badge(painter: QPainter, state: TrayState, size: int, dark: bool) -> None:
+    radius = size * 0.21
+    centre = QPointF(size - radius - 0.5, size - radius - 0.5)
+    # A ring in the panel's colour separates the badge from the glyph behind it.
+    panel = QColor("#111827") if dark else QColor("#ffffff")
+    painter.setPen(QPen(panel, max(1.0, size / 16)))
+    painter.setBrush(QBrush(_BADGE_COLOUR[state]))
+    painter.drawEllipse(centre, radius, radius)
+    mark = QPen(QColor("#ffffff"), max(1.0, size / 16), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+    painter.setPen(mark)
+    if state is TrayState.PAUSED:
+        for dx in (-radius * 0.3, radius * 0.3):
+            top = QPointF(centre.x() + dx, centre.y() - radius * 0.45)
+            painter.drawLine(top, QPointF(top.x(), centre.y() + radius * 0.45))
+    elif state is TrayState.PROBLEM:
+        painter.drawLine(
+            QPointF(centre.x(), centre.y() - radius * 0.5), QPointF(centre.x(), centre.y() + radius * 0.1)
+        )
+        painter.drawPoint(QPointF(centre.x(), centre.y() + radius * 0.5))

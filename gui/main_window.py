@@ -1,0 +1,335 @@
+"""The main window: navigation on the left, the four pages, banners for problems, the server state below."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.controller import AppController, ServerState, ServerStatus
+from gui.icons import app_icon
+from gui.pages.accounts import AccountsPage
+from gui.pages.dashboard import DashboardPage
+from gui.pages.requests import RequestsPage
+from gui.pages.settings import SettingsPage
+from gui.tasks import run_task
+from gui.tray import is_usable
+
+STATUS_MESSAGE_MS = 10_000
+
+
+class Page(IntEnum):
+    """The pages, in navigation order."""
+
+    ACCOUNTS = 0
+    REQUESTS = 1
+    DASHBOARD = 2
+    SETTINGS = 3
+
+
+_PAGE_TITLES = {
+    Page.ACCOUNTS: "Accounts",
+    Page.REQUESTS: "Requests",
+    Page.DASHBOARD: "Dashboard",
+    Page.SETTINGS: "Settings",
+}
+_PAGE_ICONS = {
+    Page.ACCOUNTS: QStyle.StandardPixmap.SP_DirHomeIcon,
+    Page.REQUESTS: QStyle.StandardPixmap.SP_FileDialogDetailedView,
+    Page.DASHBOARD: QStyle.StandardPixmap.SP_ComputerIcon,
+    Page.SETTINGS: QStyle.StandardPixmap.SP_FileDialogContentsView,
+}
+
+
+class Severity(IntEnum):
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+
+_BANNER_STYLE = {
+    Severity.INFO: ("#e8f0fe", "#1d4ed8", "#174ea6"),
+    Severity.WARNING: ("#fef7e0", "#b45309", "#7c4a03"),
+    Severity.ERROR: ("#fce8e6", "#c5221f", "#8c1d18"),
+}
+
+
+@dataclass(frozen=True)
+class BannerAction:
+    text: str
+    name: str  # object name of the button, for tests and style sheets
+
+
+class Banner(QFrame):
+    """A coloured strip above the pages: what is wrong, and buttons that fix it.
+
+    Signals:
+        action_triggered(str): one of the banner's buttons was clicked (its action name).
+    """
+
+    action_triggered = Signal(str)
+
+    def __init__(self, name: str, severity: Severity, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        background, border, text = _BANNER_STYLE[severity]
+        self.setStyleSheet(
+            f"#{name} {{ background: {background}; border: 1px solid {border}; border-radius: 6px; }}"
+            f"#{name} QLabel {{ color: {text}; background: transparent; border: none; }}"
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 8, 8, 8)
+        layout.setSpacing(8)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.label, 1)
+        self._buttons = QHBoxLayout()
+        layout.addLayout(self._buttons)
+        self.buttons: dict[str, QPushButton] = {}
+        self.hide()
+
+    def show_message(self, text: str, actions: list[BannerAction]) -> None:
+        self.label.setText(text)
+        if [action.name for action in actions] != list(self.buttons):
+            for button in self.buttons.values():
+                button.deleteLater()
+            self.buttons = {}
+            for action in actions:
+                button = QPushButton(action.text)
+                button.setObjectName(action.name)
+                button.clicked.connect(lambda _=False, name=action.name: self.action_triggered.emit(name))
+                self._buttons.addWidget(button)
+                self.buttons[action.name] = button
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    """The window people open from the tray. Holds no logic: pages and banners talk to the controller.
+
+    Signals:
+        quit_requested(): the window was closed where there is no tray to keep running in.
+    """
+
+    quit_requested = Signal()
+
+    def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.close_to_tray = False  # the app turns this on when a system tray shows its icon
+        self._keyring_dismissed = False
+        self.setWindowTitle("Gravity Desk")
+        self.setWindowIcon(app_icon())
+        self.setMinimumSize(QSize(820, 520))
+        self.resize(1120, 720)
+
+        self.navigation = QListWidget()
+        self.navigation.setObjectName("navigation")
+        self.navigation.setFixedWidth(180)
+        self.navigation.setIconSize(QSize(20, 20))
+        self.navigation.setFrameShape(QFrame.Shape.NoFrame)
+        self.navigation.setStyleSheet("#navigation::item { padding: 10px 8px; }")
+        self.pages = QStackedWidget()
+        for page, widget in self._create_pages().items():
+            icon: QIcon = self.style().standardIcon(_PAGE_ICONS[page])
+            self.navigation.addItem(QListWidgetItem(icon, _PAGE_TITLES[page]))
+            self.pages.addWidget(widget)
+        self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
+
+        self.port_banner = Banner("portBanner", Severity.ERROR)
+        self.port_banner.action_triggered.connect(self._on_banner_action)
+        self.accounts_banner = Banner("accountsBanner", Severity.INFO)
+        self.accounts_banner.action_triggered.connect(self._on_banner_action)
+        self.keyring_banner = Banner("keyringBanner", Severity.WARNING)
+        self.keyring_banner.action_triggered.connect(self._on_banner_action)
+
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(12, 12, 12, 0)
+        content_layout.setSpacing(8)
+        for banner in (self.port_banner, self.accounts_banner, self.keyring_banner):
+            content_layout.addWidget(banner)
+        content_layout.addWidget(self.pages, 1)
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.navigation)
+        separator = QFrame()
+        separator.setFrameShape(QFrame.Shape.VLine)
+        separator.setFrameShadow(QFrame.Shadow.Sunken)
+        layout.addWidget(separator)
+        layout.addWidget(content, 1)
+        self.setCentralWidget(central)
+
+        self.server_label = QLabel()
+        self.server_label.setObjectName("serverLabel")
+        self.server_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.server_button = QToolButton()
+        self.server_button.setObjectName("serverButton")
+        self.server_button.setAutoRaise(True)
+        self.server_button.clicked.connect(self._toggle_server)
+        self.statusBar().addPermanentWidget(self.server_label)
+        self.statusBar().addPermanentWidget(self.server_button)
+
+        controller.server_state_changed.connect(self._on_server_state)
+        controller.accounts_changed.connect(self._update_accounts_banner)
+        self._on_server_state(controller.state)
+        self._update_accounts_banner()
+        self._update_keyring_banner()
+        self.show_page(Page.ACCOUNTS if not controller.services.accounts.accounts() else Page.DASHBOARD)
+
+    def _create_pages(self) -> dict[Page, QWidget]:
+        return {
+            Page.ACCOUNTS: AccountsPage(self.controller, self),
+            Page.REQUESTS: RequestsPage(self.controller, self),
+            Page.DASHBOARD: DashboardPage(self.controller, self),
+            Page.SETTINGS: SettingsPage(self.controller, self),
+        }
+
+    # -- navigation ------------------------------------------------------------------------------------
+
+    @property
+    def current_page(self) -> Page:
+        return Page(self.pages.currentIndex())
+
+    def page(self, page: Page) -> QWidget:
+        widget = self.pages.widget(int(page))
+        assert widget is not None
+        return widget
+
+    def show_page(self, page: Page) -> None:
+        self.navigation.setCurrentRow(int(page))
+
+    def bring_to_front(self) -> None:
+        """Show the window, un-minimise it and ask the window manager for focus."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def show_status_message(self, title: str, message: str) -> None:
+        self.statusBar().showMessage(f"{title}: {message}", STATUS_MESSAGE_MS)
+
+    # -- server state ----------------------------------------------------------------------------------
+
+    def _on_server_state(self, state: ServerState) -> None:
+        self.server_button.setEnabled(state.status is not ServerStatus.STARTING)
+        if state.status is ServerStatus.SERVING:
+            self.server_label.setText(f"● Serving on {state.url}")
+            self.server_label.setStyleSheet("color: #188038;")
+            self.server_button.setText("Pause")
+            self.port_banner.hide()
+        elif state.status is ServerStatus.PAUSED:
+            self.server_label.setText("Paused: apps get no answers until you resume")
+            self.server_label.setStyleSheet("color: #b06000;")
+            self.server_button.setText("Resume")
+            self.port_banner.hide()
+        elif state.status is ServerStatus.FAILED:
+            self.server_label.setText("Not running")
+            self.server_label.setStyleSheet("color: #c5221f;")
+            self.server_button.setText("Retry")
+            self.port_banner.show_message(
+                f"<b>The server is not running.</b> {state.error or 'It could not listen.'}",
+                [BannerAction("Change port…", "changePort"), BannerAction("Retry", "retry")],
+            )
+        else:
+            self.server_label.setText("Starting…")
+            self.server_label.setStyleSheet("")
+            self.server_button.setText("Pause")
+
+    def _toggle_server(self) -> None:
+        self.server_button.setEnabled(False)  # until the new state arrives
+        if self.controller.state.status is ServerStatus.SERVING:
+            run_task(self.controller.pause())
+        else:
+            run_task(self.controller.resume())
+
+    # -- banners ---------------------------------------------------------------------------------------
+
+    def _update_accounts_banner(self, _account_id: str = "") -> None:
+        accounts = self.controller.services.accounts.accounts()
+        if not accounts:
+            self.accounts_banner.show_message(
+                "<b>No accounts yet.</b> Add a Google account or a Gemini API key, then point your apps "
+                "at the address on the Dashboard.",
+                [BannerAction("Add an account", "addAccount")],
+            )
+        elif not any(is_usable(account) for account in accounts):
+            self.accounts_banner.show_message(
+                "<b>No account can answer requests right now</b> (signed out, blocked, disabled or out of "
+                "quota). Open Accounts to sign in again, enable one or add another.",
+                [BannerAction("Open Accounts", "addAccount")],
+            )
+        else:
+            self.accounts_banner.hide()
+
+    def _update_keyring_banner(self) -> None:
+        secrets = self.controller.services.secrets
+        if secrets.encrypted or self._keyring_dismissed:
+            self.keyring_banner.hide()
+            return
+        self.keyring_banner.show_message(
+            "<b>Account secrets are not encrypted.</b> No system keyring was found, so they are kept in "
+            f"{secrets.file_path} (readable only by you). To encrypt them, install or unlock a keyring "
+            "(GNOME Keyring, KWallet) and restart Gravity Desk.",
+            [BannerAction("Dismiss", "dismissKeyring")],
+        )
+
+    def _on_banner_action(self, name: str) -> None:
+        if name == "changePort":
+            self.show_page(Page.SETTINGS)
+            focus_port = getattr(self.page(Page.SETTINGS), "focus_port", None)
+            if callable(focus_port):  # the Settings page may offer to jump to its port field
+                focus_port()
+        elif name == "retry":
+            self.port_banner.buttons["retry"].setEnabled(False)
+            task = run_task(self.controller.restart_listener())
+            task.add_done_callback(lambda _: self._enable_retry())
+        elif name == "addAccount":
+            self.show_page(Page.ACCOUNTS)
+        elif name == "dismissKeyring":
+            self._keyring_dismissed = True
+            self.keyring_banner.hide()
+
+    def _enable_retry(self) -> None:
+        button = self.port_banner.buttons.get("retry")
+        if button is not None:
+            button.setEnabled(True)
+
+    # -- closing ---------------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.close_to_tray:
+            event.ignore()
+            self.hide()
+            return
+        event.accept()
+        self.quit_requested.emit()
+
+
+def active_main_window() -> MainWindow | None:
+    """The app's main window, if one exists (for dialogs that need a parent)."""
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            return widget
+    return None

@@ -1,0 +1,464 @@
+"""Read-only table model of the accounts: status, quota per model group, requests today, last used."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+
+from core.pool import AccountPool
+from core.request_log import LogEntry
+from core.store import Database
+from core.types import Account, AccountKind, AccountStatus
+from gui.controller import AppController
+from gui.tasks import run_task
+
+log = logging.getLogger(__name__)
+
+# Columns.
+NAME, KIND, TIER, STATUS, QUOTA, REQUESTS_TODAY, LAST_USED = range(7)
+HEADERS = ("Account", "Kind", "Tier", "Status", "Quota", "Requests today", "Last used")
+
+# Custom roles.
+ACCOUNT_ID_ROLE = Qt.ItemDataRole.UserRole + 1  # str: the account id (every column)
+QUOTA_ROLE = Qt.ItemDataRole.UserRole + 2  # list[QuotaBar] (QUOTA column), for the bar delegate
+HEALTH_ROLE = Qt.ItemDataRole.UserRole + 3  # Health (STATUS column), for colours and icons
+
+TICK_MS = 5_000  # status texts and countdowns depend on the clock: repaint them this often
+LOG_PAGE_ROWS = 500  # rows per query when counting today's requests
+
+_ModelIndex = QModelIndex | QPersistentModelIndex
+_KIND_TEXT = {AccountKind.GOOGLE: "Google account", AccountKind.API_KEY: "API key"}
+_GROUP_ORDER = ("Gemini Pro", "Gemini Flash", "Claude", "Images", "Other")
+_BLOCKED_REASON_CHARS = 80
+
+
+class Health(StrEnum):
+    """The headline state of an account, worst first in `status_of`."""
+
+    OK = "ok"
+    COOLING_DOWN = "cooling_down"
+    EXHAUSTED = "exhausted"
+    NEEDS_SIGNIN = "needs_signin"
+    BLOCKED = "blocked"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class QuotaBar:
+    """One model group's quota: the least remaining of its models, and when that one resets."""
+
+    group: str
+    fraction: float | None  # 0.0-1.0; None when the upstream reports no numbers (API keys)
+    reset_at: datetime | None
+    models: tuple[str, ...]
+
+    def text(self, now: datetime) -> str:
+        """E.g. "42% · resets in 3h 05m"; "no quota figures" when the upstream gives none."""
+        if self.fraction is None:
+            return "no quota figures"
+        percent = f"{round(self.fraction * 100)}%"
+        if self.reset_at is None or self.fraction >= 1.0:
+            return percent
+        return f"{percent} · resets in {countdown(self.reset_at, now)}"
+
+
+# -- presentation helpers (pure functions, tested directly) ------------------------------------------------
+
+
+def model_group(model: str) -> str:
+    """The quota group a model id belongs to, by its name."""
+    name = model.lower()
+    if name.startswith("claude"):
+        return "Claude"
+    if "image" in name:
+        return "Images"
+    if name.startswith("gemini") and "flash" in name:
+        return "Gemini Flash"
+    if name.startswith("gemini") and "pro" in name:
+        return "Gemini Pro"
+    return "Other"
+
+
+def quota_bars(account: Account, now: datetime) -> list[QuotaBar]:
+    """One bar per model group the account offers, in a fixed group order."""
+    members: dict[str, list[str]] = {}
+    for model in sorted(account.quotas):
+        members.setdefault(model_group(model), []).append(model)
+    bars: list[QuotaBar] = []
+    for group in _GROUP_ORDER:
+        models = members.get(group)
+        if not models:
+            continue
+        lowest: tuple[float, datetime | None] | None = None
+        for model in models:
+            quota = account.quotas[model]
+            fraction = quota.remaining_fraction
+            if fraction is None:
+                continue
+            if quota.exhausted and quota.reset_at is not None and quota.reset_at <= now:
+                continue  # the reset passed: the quota is back, the next refresh tells how much
+            if lowest is None or fraction < lowest[0]:
+                lowest = (fraction, quota.reset_at)
+        fraction, reset_at = lowest if lowest is not None else (None, None)
+        bars.append(QuotaBar(group, fraction, reset_at, tuple(models)))
+    return bars
+
+
+def countdown(moment: datetime, now: datetime) -> str:
+    """Time left until `moment`: "2d 3h", "3h 05m", "12m", "less than a minute"."""
+    seconds = int((moment - now).total_seconds())
+    if seconds < 60:
+        return "less than a minute"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def clock_time(moment: datetime, now: datetime, *, seconds: bool = False) -> str:
+    """A local time of day, with the weekday or date when it is not today: "14:05", "Tue 09:30"."""
+    local, local_now = moment.astimezone(), now.astimezone()
+    time_text = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    if local.date() == local_now.date():
+        return time_text
+    if abs((local.date() - local_now.date()).days) < 7:
+        return f"{local.strftime('%a')} {time_text}"
+    return f"{local.strftime('%d %b')} {time_text}"
+
+
+def last_used_text(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    return clock_time(moment, now)
+
+
+def status_of(account: Account, pool: AccountPool, now: datetime) -> tuple[Health, str, str]:
+    """(health, short text, tooltip) — the most serious thing first."""
+    if not account.enabled:
+        return Health.DISABLED, "Disabled", "Turned off: the gateway does not use this account."
+    if account.status is AccountStatus.NEEDS_SIGNIN:
+        detail = account.status_reason or "Google no longer accepts this account's sign-in."
+        return Health.NEEDS_SIGNIN, "Needs sign-in", f"{detail}\nUse “Sign in again” to fix it."
+    if account.status is AccountStatus.BLOCKED:
+        reason = account.status_reason or "Google refused this account"
+        short = reason if len(reason) <= _BLOCKED_REASON_CHARS else reason[: _BLOCKED_REASON_CHARS - 1] + "…"
+        return Health.BLOCKED, f"Blocked: {short}", reason
+    exhausted = {
+        model: quota.reset_at
+        for model, quota in account.quotas.items()
+        if quota.exhausted and (quota.reset_at is None or quota.reset_at > now)
+    }
+    if exhausted:
+        return _exhausted_status(account, exhausted, now)
+    cooling = {
+        model: until
+        for model in account.quotas
+        if (until := pool.cooldown_until(account.id, model)) is not None
+    }
+    if cooling:
+        cooled_until = datetime.fromtimestamp(max(cooling.values()), UTC)
+        models = ", ".join(sorted(cooling))
+        return (
+            Health.COOLING_DOWN,
+            f"Cooling down until {clock_time(cooled_until, now, seconds=True)}",
+            f"Google asked to slow down for {models}; other accounts serve meanwhile.",
+        )
+    return Health.OK, "OK", "Ready to serve requests."
+
+
+def _exhausted_status(
+    account: Account, exhausted: dict[str, datetime | None], now: datetime
+) -> tuple[Health, str, str]:
+    known_resets = [reset for reset in exhausted.values() if reset is not None]
+    until = f" until {clock_time(min(known_resets), now)}" if known_resets else ""
+    tooltip = "Out of quota: " + ", ".join(
+        f"{model} (back {clock_time(reset, now)})" if reset is not None else model
+        for model, reset in sorted(exhausted.items())
+    )
+    if len(exhausted) == len(account.quotas):
+        return Health.EXHAUSTED, f"Out of quota{until}", tooltip
+    which = next(iter(exhausted)) if len(exhausted) == 1 else f"{len(exhausted)} models"
+    return Health.EXHAUSTED, f"Out of quota for {which}{until}", tooltip
+
+
+def local_midnight(now: datetime) -> datetime:
+    local = now.astimezone()
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def count_requests_since(db: Database, since: datetime) -> tuple[Counter[str], int]:
+    """Requests per account name started at or after `since`, and the highest row id counted from.
+
+    Blocking: run it in a worker thread. Pages newest first and stops at the first older row. Rows written
+    while it runs shift the pages (counted once, by id) and are left to the live updates (id > boundary).
+    """
+    counts: Counter[str] = Counter()
+    seen: set[int] = set()
+    boundary = -1
+    offset = 0
+    while True:
+        page = db.query_log(None, limit=LOG_PAGE_ROWS, offset=offset)
+        if not page:
+            break
+        if boundary < 0:
+            boundary = max(entry.id or 0 for entry in page)
+        for entry in page:
+            if entry.id is None or entry.id in seen or entry.id > boundary:
+                continue
+            seen.add(entry.id)
+            if entry.started_at >= since and entry.account:
+                counts[entry.account] += 1
+        if page[-1].started_at < since:
+            break
+        offset += len(page)
+    return counts, max(boundary, 0)
+
+
+class _RequestsToday:
+    """Today's request count per account name: loaded once (off the loop), then kept up from live rows."""
+
+    def __init__(self, db: Database, on_change: Callable[[], None]) -> None:
+        self._db = db
+        self._on_change = on_change
+        self._counts: Counter[str] = Counter()
+        self._day: date = datetime.now().astimezone().date()
+        self._boundary: int | None = None  # None while loading
+        self._pending: list[LogEntry] = []
+        self._generation = 0
+        self.loaded = False
+
+    def get(self, name: str) -> int:
+        return self._counts.get(name, 0)
+
+    def reload(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # built before the (qasync) loop runs: start once it does
+            QTimer.singleShot(0, self.reload)
+            return
+        self._generation += 1
+        generation = self._generation
+        self._day = datetime.now().astimezone().date()
+        self._boundary = None
+        self.loaded = False
+        run_task(self._load(generation))
+
+    def roll_over_if_new_day(self) -> None:
+        if datetime.now().astimezone().date() != self._day:
+            self._counts = Counter()
+            self._pending.clear()
+            self.reload()
+            self._on_change()
+
+    def add(self, entries: list[LogEntry]) -> bool:
+        """Count live rows; True when a count changed."""
+        if self._boundary is None:
+            self._pending.extend(entries)
+            return False
+        return self._count(entries)
+
+    async def _load(self, generation: int) -> None:
+        since = local_midnight(datetime.now(UTC))
+        try:
+            counts, boundary = await asyncio.to_thread(count_requests_since, self._db, since)
+        except Exception as exc:  # the column stays empty; the app keeps working (e.g. closing at quit)
+            log.warning("Could not count today's requests: %s", exc)
+            return
+        if generation != self._generation:
+            return  # a newer reload started meanwhile
+        self._counts, self._boundary = counts, boundary
+        pending, self._pending = self._pending, []
+        self._count(pending)
+        self.loaded = True
+        self._on_change()
+
+    def _count(self, entries: list[LogEntry]) -> bool:
+        assert self._boundary is not None
+        since = local_midnight(datetime.now(UTC))
+        changed = False
+        for entry in entries:
+            if entry.id is not None and entry.id <= self._boundary:
+                continue  # already in the loaded count
+            if entry.account and entry.started_at >= since:
+                self._counts[entry.account] += 1
+                changed = True
+        return changed
+
+
+class AccountsModel(QAbstractTableModel):
+    """The accounts of `controller.services.accounts`, one row each, in the order they were added.
+
+    Rows follow `controller.accounts_changed` with row inserts, removals and dataChanged (a reset only if
+    the order itself changed). Time-dependent cells (status, countdowns, last used) are repainted every
+    TICK_MS and when request-log rows arrive (a failed request may have cooled an account down).
+    """
+
+    def __init__(self, controller: AppController, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._controller = controller
+        self._accounts = controller.services.accounts
+        self._pool = controller.services.pool
+        self._ids: list[str] = [account.id for account in self._accounts.accounts()]
+        self.requests_today = _RequestsToday(controller.services.db, self._requests_changed)
+        controller.accounts_changed.connect(self._on_account_changed)
+        controller.log_rows_added.connect(self._on_log_rows)
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._on_tick)
+        self._timer.start()
+        self.requests_today.reload()
+
+    # -- Qt model API ---------------------------------------------------------------------------------
+
+    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation is Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
+            return HEADERS[section]
+        return None
+
+    def flags(self, index: _ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        account = self.account_at(index.row()) if index.isValid() else None
+        if account is None:
+            return None
+        column = index.column()
+        if role == ACCOUNT_ID_ROLE:
+            return account.id
+        now = datetime.now(UTC)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(account, column, now)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(account, column, now)
+        if role == QUOTA_ROLE and column == QUOTA:
+            return quota_bars(account, now)
+        if role == HEALTH_ROLE and column == STATUS:
+            return status_of(account, self._pool, now)[0]
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == REQUESTS_TODAY:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    # -- for the page ---------------------------------------------------------------------------------
+
+    def account_at(self, row: int) -> Account | None:
+        if 0 <= row < len(self._ids):
+            return self._accounts.get(self._ids[row])
+        return None
+
+    def row_of(self, account_id: str) -> int:
+        """The row of an account, or -1."""
+        try:
+            return self._ids.index(account_id)
+        except ValueError:
+            return -1
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _display(self, account: Account, column: int, now: datetime) -> Any:
+        if column == NAME:
+            return account.name
+        if column == KIND:
+            return _KIND_TEXT.get(account.kind, account.kind.value)
+        if column == TIER:
+            return account.tier or ("—" if account.kind is AccountKind.API_KEY else "unknown")
+        if column == STATUS:
+            return status_of(account, self._pool, now)[1]
+        if column == QUOTA:
+            bars = quota_bars(account, now)
+            return " | ".join(f"{bar.group} {bar.text(now)}" for bar in bars) or "no models yet"
+        if column == REQUESTS_TODAY:
+            return self.requests_today.get(account.name) if self.requests_today.loaded else "…"
+        if column == LAST_USED:
+            return last_used_text(account.last_used_at, now)
+        return None
+
+    def _tooltip(self, account: Account, column: int, now: datetime) -> str | None:
+        if column == NAME:
+            return f"{account.name}\nProject: {account.project_id}" if account.project_id else account.name
+        if column == STATUS:
+            return status_of(account, self._pool, now)[2]
+        if column == QUOTA:
+            lines = [
+                f"{bar.group}: {bar.text(now)} ({', '.join(bar.models)})" for bar in quota_bars(account, now)
+            ]
+            if account.quota_updated_at is not None:
+                lines.append(f"Checked {last_used_text(account.quota_updated_at, now)}")
+            return "\n".join(lines) or None
+        if column == LAST_USED and account.last_used_at is not None:
+            return account.last_used_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return None
+
+    def _on_account_changed(self, account_id: str) -> None:
+        current = [account.id for account in self._accounts.accounts()]
+        if current != self._ids:
+            self._apply_new_order(current)
+        row = self.row_of(account_id)
+        if row >= 0:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+
+    def _apply_new_order(self, current: list[str]) -> None:
+        """Removals and inserts row by row, so views keep their selection and scroll position."""
+        present = set(current)
+        for account_id in [i for i in self._ids if i not in present]:
+            row = self._ids.index(account_id)
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._ids[row]
+            self.endRemoveRows()
+        known = set(self._ids)
+        if [i for i in current if i in known] != self._ids:
+            self.beginResetModel()  # reordered: nothing does that today, but stay correct if it happens
+            self._ids = list(current)
+            self.endResetModel()
+            return
+        for row, account_id in enumerate(current):
+            if row < len(self._ids) and self._ids[row] == account_id:
+                continue
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._ids.insert(row, account_id)
+            self.endInsertRows()
+
+    def _on_log_rows(self, entries: list[LogEntry]) -> None:
+        if self.requests_today.add(entries):
+            self._repaint_columns(REQUESTS_TODAY, REQUESTS_TODAY)
+        self._repaint_columns(STATUS, QUOTA)
+        self._repaint_columns(LAST_USED, LAST_USED)
+
+    def _requests_changed(self) -> None:
+        self._repaint_columns(REQUESTS_TODAY, REQUESTS_TODAY)
+
+    def _on_tick(self) -> None:
+        self.requests_today.roll_over_if_new_day()
+        self._repaint_columns(STATUS, QUOTA)
+        self._repaint_columns(LAST_USED, LAST_USED)
+
+    def _repaint_columns(self, first: int, last: int) -> None:
+        if self._ids:
+            self.dataChanged.emit(self.index(0, first), self.index(len(self._ids) - 1, last))

@@ -1,0 +1,339 @@
+"""The tray icon: server state at a glance, a menu for the everyday actions, notifications about accounts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QFont, QGuiApplication
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from gui.controller import AppController, ServerState, ServerStatus
+from gui.icons import TrayState, app_icon, tray_icon
+from gui.tasks import run_task
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+COUNTDOWN_REFRESH_MS = 60_000  # "resets 3h" texts age; a minute is their resolution
+LABEL_MAX = 28
+
+
+# -- what the tray says about accounts (plain functions: the window's banner uses them too) ---------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _reset_passed(quota: ModelQuota, now: datetime) -> bool:
+    return quota.reset_at is not None and quota.reset_at <= now
+
+
+def exhausted_models(account: Account, now: datetime | None = None) -> frozenset[str]:
+    """Models this account has used up and whose quota has not come back yet."""
+    now = now or _now()
+    return frozenset(
+        name for name, quota in account.quotas.items() if quota.exhausted and not _reset_passed(quota, now)
+    )
+
+
+def is_usable(account: Account, now: datetime | None = None) -> bool:
+    """Whether the account can serve a request now: enabled, signed in, not blocked, some quota left."""
+    if not account.enabled or account.status is not AccountStatus.OK:
+        return False
+    return not account.quotas or len(exhausted_models(account, now)) < len(account.quotas)
+
+
+def lowest_quota(account: Account, now: datetime | None = None) -> ModelQuota | None:
+    """The account's most important quota: the model with the lowest remaining share (None when unknown).
+
+    A quota whose reset time has passed counts as full again, as the pool counts it."""
+    now = now or _now()
+    known = [
+        quota
+        for quota in account.quotas.values()
+        if quota.remaining_fraction is not None and not _reset_passed(quota, now)
+    ]
+    return min(known, key=lambda quota: quota.remaining_fraction or 0.0, default=None)
+
+
+def short_name(account: Account) -> str:
+    """A menu-sized name: "alice@…" for an e-mail, else the label, shortened."""
+    if account.email and "@" in account.email:
+        return account.email.split("@", 1)[0] + "@…"
+    name = account.name
+    return name if len(name) <= LABEL_MAX else name[: LABEL_MAX - 1] + "…"
+
+
+def format_countdown(moment: datetime, now: datetime | None = None) -> str:
+    """ "45m", "3h", "2d": how long until `moment`, in its largest sensible unit."""
+    seconds = max(0.0, (moment - (now or _now())).total_seconds())
+    if seconds < 3600:
+        return f"{max(1, math.ceil(seconds / 60))}m"
+    if seconds < 48 * 3600:
+        return f"{round(seconds / 3600)}h"
+    return f"{round(seconds / 86400)}d"
+
+
+def format_percent(fraction: float) -> str:
+    if 0 < fraction < 0.01:
+        return "<1%"
+    return f"{round(fraction * 100)}%"
+
+
+def account_line(account: Account, now: datetime | None = None) -> str:
+    """One tray-menu line: "alice@… — 42% (resets 3h)", or what stops the account from serving."""
+    now = now or _now()
+    name = short_name(account)
+    if not account.enabled:
+        return f"{name} — disabled"
+    if account.status is AccountStatus.NEEDS_SIGNIN:
+        return f"{name} — needs sign-in"
+    if account.status is AccountStatus.BLOCKED:
+        return f"{name} — blocked"
+    quota = lowest_quota(account, now)
+    if quota is None or quota.remaining_fraction is None:
+        return f"{name} — ready" if account.kind is AccountKind.API_KEY else f"{name} — quota not read yet"
+    reset = f" (resets {format_countdown(quota.reset_at, now)})" if quota.reset_at is not None else ""
+    return f"{name} — {format_percent(quota.remaining_fraction)}{reset}"
+
+
+def tray_state(server: ServerState, accounts: list[Account], now: datetime | None = None) -> TrayState:
+    """Serving, paused, or a problem (the port is busy, or no account can serve a request)."""
+    if server.status is ServerStatus.FAILED:
+        return TrayState.PROBLEM
+    if server.status is not ServerStatus.SERVING:
+        return TrayState.PAUSED
+    if not any(is_usable(account, now) for account in accounts):
+        return TrayState.PROBLEM
+    return TrayState.SERVING
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the tray last knew about an account, to tell news from repeats."""
+
+    status: AccountStatus
+    exhausted: frozenset[str]
+
+
+# -- the tray icon -------------------------------------------------------------------------------------
+
+
+class Tray(QSystemTrayIcon):
+    """The tray icon and its menu. Works without a system tray (as in tests); the app shows it where one exists.
+
+    Signals:
+        quit_requested(): the user chose Quit.
+        message_shown(str, str): a notification was shown (title, message); the window repeats it in its
+            status bar where the desktop has no tray.
+    """
+
+    quit_requested = Signal()
+    message_shown = Signal(str, str)
+
+    def __init__(self, controller: AppController, window: MainWindow, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.window = window
+        self.state = TrayState.PAUSED
+        self._seen = {account.id: self._snapshot(account) for account in self._accounts()}
+        self._account_actions: list[QAction] = []
+        self._menu = self._build_menu()
+        self.setContextMenu(self._menu)
+        self.setToolTip("Gravity Desk")
+
+        # accounts_changed comes in bursts (a quota refresh touches every account): one rebuild per burst.
+        self._rebuild_timer = QTimer(self, singleShot=True, interval=0)
+        self._rebuild_timer.timeout.connect(self.refresh)
+        self._countdown_timer = QTimer(self, interval=COUNTDOWN_REFRESH_MS)
+        self._countdown_timer.timeout.connect(self.refresh)
+        self._countdown_timer.start()
+
+        controller.server_state_changed.connect(self._on_server_state)
+        controller.accounts_changed.connect(self._on_account_changed)
+        controller.settings_changed.connect(self.refresh)
+        controller.notify.connect(self.show_notification)
+        self.activated.connect(self._on_activated)
+        hints = QGuiApplication.styleHints()
+        hints.colorSchemeChanged.connect(self._update_icon)
+        self.refresh()
+
+    # -- menu ------------------------------------------------------------------------------------------
+
+    def _build_menu(self) -> QMenu:
+        menu = QMenu()
+        self._open_action = menu.addAction(app_icon(), "Open Gravity Desk", self.open_window)
+        bold = QFont(self._open_action.font())
+        bold.setBold(True)
+        self._open_action.setFont(bold)
+        menu.addSeparator()
+        self._address_action = menu.addAction("", self._copy_address)
+        self._key_action = menu.addAction("Copy API key", self._copy_api_key)
+        self._pause_action = menu.addAction("Pause server", self._toggle_server)
+        menu.addSeparator()
+        self._accounts_header = menu.addSection("Accounts")
+        self._refresh_action = menu.addAction("Refresh quotas", self._refresh_quotas)
+        menu.addSeparator()
+        self._quit_action = menu.addAction("Quit Gravity Desk", self.quit_requested.emit)
+        return menu
+
+    def refresh(self) -> None:
+        """Bring icon, tooltip and menu up to date with the server and the accounts."""
+        state = self.controller.state
+        self._update_icon()
+        serving = state.status is ServerStatus.SERVING
+        self._address_action.setEnabled(serving)
+        self._address_action.setText(
+            f"Copy address  {state.url}" if serving else f"Server {self._status_words(state)}"
+        )
+        keys = self.controller.settings.server.api_keys
+        self._key_action.setEnabled(bool(keys))
+        self._key_action.setText("Copy API key" if keys else "No API key needed (auth is off)")
+        self._pause_action.setEnabled(state.status is not ServerStatus.STARTING)
+        self._pause_action.setText(
+            {
+                ServerStatus.SERVING: "Pause server",
+                ServerStatus.PAUSED: "Resume server",
+                ServerStatus.FAILED: "Try starting the server again",
+            }.get(state.status, "Starting…")
+        )
+        self._rebuild_account_lines()
+
+    def _rebuild_account_lines(self) -> None:
+        for action in self._account_actions:
+            self._menu.removeAction(action)
+            action.deleteLater()
+        now = _now()
+        accounts = self._accounts()
+        lines = [account_line(account, now) for account in accounts] or ["No accounts yet — add one…"]
+        self._account_actions = []
+        for line in lines:
+            action = QAction(line, self._menu)
+            action.triggered.connect(self._open_accounts)
+            self._menu.insertAction(self._refresh_action, action)
+            self._account_actions.append(action)
+        self._refresh_action.setEnabled(bool(accounts))
+
+    def _update_icon(self) -> None:
+        self.state = tray_state(self.controller.state, self._accounts())
+        self.setIcon(tray_icon(self.state))
+        self.setToolTip(f"Gravity Desk — {self._status_words(self.controller.state)}")
+
+    def _status_words(self, state: ServerState) -> str:
+        if state.status is ServerStatus.SERVING:
+            if self.state is TrayState.PROBLEM:
+                return f"serving on {state.url}, but no account can answer (open Accounts)"
+            return f"serving on {state.url}"
+        if state.status is ServerStatus.FAILED:
+            return "not running: " + (state.error or "could not listen")
+        return "paused" if state.status is ServerStatus.PAUSED else "starting"
+
+    # -- actions ---------------------------------------------------------------------------------------
+
+    def open_window(self) -> None:
+        self.window.bring_to_front()
+
+    def _open_accounts(self) -> None:
+        from gui.main_window import Page  # the window module imports this one
+
+        self.window.show_page(Page.ACCOUNTS)
+        self.window.bring_to_front()
+
+    def _copy_address(self) -> None:
+        QGuiApplication.clipboard().setText(self.controller.state.url)
+
+    def _copy_api_key(self) -> None:
+        keys = self.controller.settings.server.api_keys
+        if keys:
+            QGuiApplication.clipboard().setText(keys[0])
+
+    def _toggle_server(self) -> None:
+        self._pause_action.setEnabled(False)  # until the new state arrives
+        if self.controller.state.status is ServerStatus.SERVING:
+            run_task(self.controller.pause())
+        else:
+            run_task(self.controller.resume())
+
+    def _refresh_quotas(self) -> None:
+        self._refresh_action.setEnabled(False)
+        task = run_task(self.controller.refresh_quotas())
+        task.add_done_callback(lambda _: self._refresh_action.setEnabled(bool(self._accounts())))
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            if self.window.isVisible() and reason is QSystemTrayIcon.ActivationReason.Trigger:
+                self.window.hide()
+            else:
+                self.open_window()
+
+    # -- events and notifications ----------------------------------------------------------------------
+
+    def _on_server_state(self, state: ServerState) -> None:
+        self.refresh()
+        if state.status is ServerStatus.FAILED:
+            self.show_notification(
+                "Gravity Desk is not serving", state.error or "The server could not start."
+            )
+
+    def _on_account_changed(self, account_id: str) -> None:
+        account = self.controller.services.accounts.get(account_id)
+        if account is None:
+            self._seen.pop(account_id, None)
+        else:
+            before = self._seen.get(account_id)
+            after = self._snapshot(account)
+            self._seen[account_id] = after
+            if before is not None:  # a new account's state is not news
+                self._announce_changes(account, before, after)
+        self._rebuild_timer.start()
+
+    def _announce_changes(self, account: Account, before: _Seen, after: _Seen) -> None:
+        if after.status is not before.status:
+            if after.status is AccountStatus.NEEDS_SIGNIN:
+                self.show_notification(
+                    "Sign-in needed",
+                    f"{account.name} needs to sign in again: open Accounts and choose Re-sign in.",
+                )
+            elif after.status is AccountStatus.BLOCKED:
+                reason = f" ({account.status_reason})" if account.status_reason else ""
+                self.show_notification(
+                    "Account blocked",
+                    f"Google refused {account.name}{reason}. Open Accounts for details; "
+                    "other accounts keep serving.",
+                )
+        for model in sorted(after.exhausted - before.exhausted):
+            quota = account.quotas.get(model)
+            until = ""
+            if quota is not None and quota.reset_at is not None:
+                local = quota.reset_at.astimezone().strftime("%H:%M")
+                until = f" until {local} (in {format_countdown(quota.reset_at)})"
+            self.show_notification(
+                "Out of quota",
+                f"{account.name} has used up {model}{until}. Other accounts take over meanwhile.",
+            )
+
+    def show_notification(self, title: str, message: str) -> None:
+        """A desktop notification from the tray (and message_shown, for the window's status bar)."""
+        if self.isVisible():
+            self.showMessage(title, message, self._message_icon(title), 8000)
+        self.message_shown.emit(title, message)
+
+    def _message_icon(self, title: str) -> QSystemTrayIcon.MessageIcon:
+        if title in ("Account blocked", "Gravity Desk is not serving"):
+            return QSystemTrayIcon.MessageIcon.Critical
+        return QSystemTrayIcon.MessageIcon.Warning
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def _accounts(self) -> list[Account]:
+        return self.controller.services.accounts.accounts()
+
+    @staticmethod
+    def _snapshot(account: Account) -> _Seen:
+        return _Seen(account.status, exhausted_models(account))

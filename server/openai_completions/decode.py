@@ -1,0 +1,96 @@
+"""OpenAI legacy completion request -> one Gemini request per prompt, with clear 400s for what has no Gemini form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import invalid_request
+from core.types import JSON
+from server.openai.decode import (
+    _check_n,
+    _conversation_key,
+    _decode_generation_config,
+    _include_usage,
+    _optional,
+    _short,
+)
+from server.protocol import Decoded
+
+# Several prompts are served as concurrent upstream calls; a bound keeps one request from taking every account.
+MAX_PROMPTS = 16
+
+
+def decode(payload: object) -> list[Decoded]:
+    """Translate a `POST /v1/completions` body: one Decoded per prompt (options carry its choice index).
+
+    The prompt becomes a user turn: Gemini models are chat models, there is no raw continuation mode.
+    """
+    if not isinstance(payload, dict):
+        raise invalid_request("Request body must be a JSON object.")
+    model = payload.get("model")
+    if not isinstance(model, str) or not model:
+        raise invalid_request("'model' is required and must be a non-empty string.", "model")
+    _check_unsupported(payload)
+    prompts = _prompts(payload.get("prompt"))
+    stream = _optional(payload, "stream", bool) or False
+    if stream and len(prompts) > 1:
+        raise invalid_request(
+            "Streaming several prompts in one request is not supported; send one request per prompt "
+            "or set stream to false.",
+            "prompt",
+        )
+    generation_config = _decode_generation_config(payload)
+    echo = _optional(payload, "echo", bool) or False
+    include_usage = _include_usage(payload.get("stream_options"))
+    conversation_key = _conversation_key(payload)
+    decoded = []
+    for index, prompt in enumerate(prompts):
+        body: JSON = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
+        if generation_config:
+            body["generationConfig"] = dict(generation_config)
+        options: dict[str, Any] = {
+            "index": index,
+            "echo": prompt if echo else "",
+            "include_usage": include_usage,
+        }
+        decoded.append(Decoded(model, body, stream, conversation_key, options))
+    return decoded
+
+
+def _prompts(prompt: object) -> list[str]:
+    if isinstance(prompt, str):
+        texts = [prompt]
+    elif isinstance(prompt, list) and prompt and all(isinstance(item, str) for item in prompt):
+        texts = list(prompt)
+    elif isinstance(prompt, list) and prompt and all(isinstance(item, int | list) for item in prompt):
+        raise invalid_request(
+            "Token-array prompts are not supported (the upstream has a different tokenizer); send text.",
+            "prompt",
+        )
+    else:
+        raise invalid_request("'prompt' is required: a string or a non-empty array of strings.", "prompt")
+    if len(texts) > MAX_PROMPTS:
+        raise invalid_request(f"At most {MAX_PROMPTS} prompts are accepted in one request.", "prompt")
+    for index, text in enumerate(texts):
+        if not text:
+            where = "prompt" if isinstance(prompt, str) else f"prompt[{index}]"
+            raise invalid_request(f"{where} must not be empty.", "prompt")
+    return texts
+
+
+def _check_unsupported(payload: JSON) -> None:
+    """Parameters Gemini cannot honour are refused rather than silently ignored."""
+    _check_n(payload.get("n"))
+    suffix = payload.get("suffix")
+    if suffix not in (None, ""):
+        raise invalid_request(
+            "'suffix' (text insertion) is not supported by the upstream models; leave it out.", "suffix"
+        )
+    best_of = payload.get("best_of")
+    if best_of not in (None, 1):
+        raise invalid_request(f"'best_of' {_short(best_of)} is not supported; only 1 is.", "best_of")
+    logprobs = payload.get("logprobs")
+    if logprobs not in (None, 0, False):
+        raise invalid_request("'logprobs' is not supported; leave it out.", "logprobs")
+    if payload.get("logit_bias"):
+        raise invalid_request("'logit_bias' is not supported; leave it out.", "logit_bias")

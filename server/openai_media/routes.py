@@ -1,0 +1,85 @@
+"""Handlers and routes of OpenAI's media endpoints; the helper other adapters (Ollama) use to embed text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from core.media import Media, estimate_tokens
+from core.request_log import LogEntry
+from server.handling import LOG_ENTRY, SERVICES, read_json
+from server.openai_media.translate import (
+    SPEECH_FORMATS,
+    decode_embeddings,
+    decode_images,
+    decode_speech,
+    encode_embeddings,
+    encode_images,
+)
+
+
+def media_of(request: web.Request) -> Media:
+    services = request.app[SERVICES]
+    return Media(services.gateway, services.gemini_api)
+
+
+async def embed_texts(
+    request: web.Request, model: str, texts: Sequence[str], *, dimensions: int | None = None
+) -> tuple[str, list[list[float]]]:
+    """(served model, one vector per text) for any adapter's embeddings route (e.g. Ollama's /api/embed).
+
+    OpenAI-style names (`text-embedding-3-small`) fall back to the best embedding model the API-key
+    accounts offer; the request log row gets the model, account and token estimate. Raises ApiError.
+    """
+    entry: LogEntry = request[LOG_ENTRY]
+    entry.client_model = model
+    media = media_of(request)
+    served = media.model_for(model, "embeddings")
+    vectors = await media.embed(served, texts, dimensions=dimensions, log=entry)
+    return served, vectors
+
+
+async def embeddings(request: web.Request) -> web.Response:
+    decoded = decode_embeddings(await read_json(request))
+    _, vectors = await embed_texts(request, decoded.model, decoded.texts, dimensions=decoded.dimensions)
+    body = encode_embeddings(vectors, decoded.model, decoded.encoding_format, estimate_tokens(decoded.texts))
+    return web.json_response(body)
+
+
+async def images_generations(request: web.Request) -> web.Response:
+    decoded = decode_images(await read_json(request))
+    entry: LogEntry = request[LOG_ENTRY]
+    entry.client_model = decoded.model or ""
+    media = media_of(request)
+    model = media.model_for(decoded.model, "images")
+    images = await media.generate_images(
+        model,
+        decoded.prompt,
+        count=decoded.count,
+        aspect_ratio=decoded.aspect_ratio,
+        image_size=decoded.image_size,
+        log=entry,
+    )
+    return web.json_response(encode_images(images, decoded.response_format))
+
+
+async def audio_speech(request: web.Request) -> web.Response:
+    decoded = decode_speech(await read_json(request))
+    entry: LogEntry = request[LOG_ENTRY]
+    entry.client_model = decoded.model
+    media = media_of(request)
+    model = media.model_for(decoded.model, "speech")
+    speech = await media.speech(
+        model, decoded.text, voice=decoded.voice, speakers=decoded.speakers, log=entry
+    )
+    audio = speech.wav() if decoded.response_format == "wav" else speech.pcm
+    return web.Response(body=audio, content_type=SPEECH_FORMATS[decoded.response_format])
+
+
+def add_routes(app: web.Application) -> None:
+    """POST {/v1,}/embeddings, /images/generations and /audio/speech."""
+    for prefix in ("/v1", ""):  # some clients are configured without the /v1 part of the base URL
+        app.router.add_post(f"{prefix}/embeddings", embeddings)
+        app.router.add_post(f"{prefix}/images/generations", images_generations)
+        app.router.add_post(f"{prefix}/audio/speech", audio_speech)

@@ -1,0 +1,342 @@
+"""Gemini answers -> OpenAI `response` objects and Responses stream events, built by one state machine.
+
+The non-streaming answer is what the stream's `response.completed` carries, so both paths agree: consecutive
+thought parts make one `reasoning` item (their text as a summary), consecutive text parts one `message` item
+with one `output_text` part, and each functionCall a `function_call` item whose `call_id` is the Gemini id
+(the gateway keys the call's thought signature by it, so a `function_call_output` finds it again).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from core.errors import ApiError, ApiErrorType
+from core.types import JSON
+from server.openai.encode import image_markdown, raise_if_blocked, url_citations
+from server.protocol import Decoded
+
+# Gemini finishReason values that cut an answer short -> Responses incomplete_details.reason.
+INCOMPLETE_REASONS: dict[str, str] = {
+    "MAX_TOKENS": "max_output_tokens",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+}
+
+# ApiErrorType -> the `code` of a failed response's error (the SDK knows a fixed set of codes).
+FAILURE_CODES: dict[ApiErrorType, str] = {
+    ApiErrorType.RATE_LIMIT: "rate_limit_exceeded",
+    ApiErrorType.INVALID_REQUEST: "invalid_prompt",
+}
+
+
+# What a response repeats of its request when the request did not say (the SDK requires some of these).
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "instructions": None,
+    "max_output_tokens": None,
+    "metadata": {},
+    "parallel_tool_calls": True,
+    "previous_response_id": None,
+    "reasoning": {"effort": None, "summary": None},
+    "store": True,
+    "temperature": 1.0,
+    "text": {"format": {"type": "text"}},
+    "tool_choice": "auto",
+    "tools": [],
+    "top_p": 1.0,
+    "truncation": "disabled",
+    "user": None,
+}
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def encode(response: JSON, decoded: Decoded) -> JSON:
+    """A whole Gemini response as a `response` object; raises ApiError when the prompt was blocked."""
+    builder = ResponseBuilder(decoded)
+    builder.feed(response)
+    if not builder.has_output and not response.get("candidates"):
+        raise ApiError(502, ApiErrorType.API_ERROR, "The upstream answered with no candidates and no reason.")
+    builder.finish()
+    return builder.snapshot()
+
+
+def usage_from(metadata: JSON | None) -> JSON:
+    """Gemini usageMetadata as Responses usage; thinking tokens are output tokens, as OpenAI counts them."""
+    metadata = metadata or {}
+    prompt = int(metadata.get("promptTokenCount") or 0)
+    reasoning = int(metadata.get("thoughtsTokenCount") or 0)
+    output = int(metadata.get("candidatesTokenCount") or 0) + reasoning
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {
+            "cached_tokens": int(metadata.get("cachedContentTokenCount") or 0),
+            "cache_write_tokens": 0,  # Gemini's implicit caching does not report writes
+        },
+        "output_tokens": output,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": prompt + output,
+    }
+
+
+class ResponseBuilder:
+    """Builds one response from Gemini chunks, returning the Responses stream events each step causes.
+
+    Every event carries the next `sequence_number`; item events carry `output_index` and `item_id`, content
+    events `content_index` (always 0: a message holds one output_text part) or `summary_index`.
+    """
+
+    def __init__(self, decoded: Decoded) -> None:
+        self.id = new_id("resp")
+        self._created_at = int(time.time())
+        self._model = decoded.model
+        self._echo: dict[str, Any] = {**DEFAULT_SETTINGS, **(decoded.options.get("echo") or {})}
+        self._sequence = 0
+        self._output: list[JSON] = []
+        self._open: JSON | None = None  # the reasoning or message item receiving deltas
+        self._open_text = ""
+        self._status = "in_progress"
+        self._incomplete: str | None = None
+        self._error: JSON | None = None
+        self._usage_metadata: JSON | None = None
+        self._grounding: JSON | None = None  # search sources, cited on the answer text when it closes
+
+    @property
+    def has_output(self) -> bool:
+        return bool(self._output)
+
+    @property
+    def usage(self) -> tuple[int, int]:
+        usage = usage_from(self._usage_metadata)
+        return usage["input_tokens"], usage["output_tokens"]
+
+    def snapshot(self) -> JSON:
+        """The response object as it stands (in progress, completed, incomplete or failed)."""
+        done = self._status != "in_progress"
+        return {
+            "id": self.id,
+            "object": "response",
+            "created_at": self._created_at,
+            "status": self._status,
+            "completed_at": int(time.time()) if self._status == "completed" else None,
+            "error": self._error,
+            "incomplete_details": {"reason": self._incomplete} if self._incomplete else None,
+            "model": self._model,
+            "output": [dict(item) for item in self._output],
+            "usage": usage_from(self._usage_metadata) if done else None,
+            **self._echo,
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def start(self) -> list[JSON]:
+        return [
+            self._event("response.created", response=self.snapshot()),
+            self._event("response.in_progress", response=self.snapshot()),
+        ]
+
+    def feed(self, chunk: JSON) -> list[JSON]:
+        _raise_if_blocked(chunk)
+        usage = chunk.get("usageMetadata")
+        if usage:
+            self._usage_metadata = usage  # cumulative: the latest one is the total
+        candidates = chunk.get("candidates")
+        if not candidates:
+            return []
+        candidate = candidates[0]  # only one candidate is ever requested
+        if candidate.get("groundingMetadata"):
+            self._grounding = candidate["groundingMetadata"]  # the latest is the whole picture
+        events: list[JSON] = []
+        for part in (candidate.get("content") or {}).get("parts") or ():
+            events += self._part(part)
+        reason = candidate.get("finishReason")
+        if reason in INCOMPLETE_REASONS:
+            self._incomplete = INCOMPLETE_REASONS[reason]
+        return events
+
+    def finish(self) -> list[JSON]:
+        item_status = "incomplete" if self._incomplete else "completed"
+        events = self._close(item_status)
+        self._status = "incomplete" if self._incomplete else "completed"
+        events.append(self._event(f"response.{self._status}", response=self.snapshot()))
+        return events
+
+    def fail(self, error: ApiError) -> list[JSON]:
+        """The failure of a stream that already started: no normal end, a `response.failed`."""
+        if self._open is not None:
+            _fill(self._open, self._open_text, "incomplete")  # what the client already has, marked unfinished
+            self._open = None
+        self._status = "failed"
+        self._error = {"code": FAILURE_CODES.get(error.type, "server_error"), "message": error.message}
+        return [self._event("response.failed", response=self.snapshot())]
+
+    # -- parts -------------------------------------------------------------------------------------------
+
+    def _part(self, part: JSON) -> list[JSON]:
+        if "functionCall" in part:
+            return self._close("completed") + self._function_call(part["functionCall"])
+        text = part.get("text")
+        if part.get("thought"):
+            return self._delta("reasoning", text) if text else []
+        if isinstance(text, str) and text:
+            return self._delta("message", text)
+        inline_data = part.get("inlineData")
+        if inline_data:
+            in_message = self._open is not None and self._open["type"] == "message"
+            return self._delta("message", image_markdown(inline_data, self._open_text if in_message else ""))
+        return []
+
+    def _delta(self, kind: str, text: str) -> list[JSON]:
+        events: list[JSON] = []
+        if self._open is None or self._open["type"] != kind:
+            events += self._close("completed")
+            events += self._open_reasoning() if kind == "reasoning" else self._open_message()
+        assert self._open is not None
+        self._open_text += text
+        where = self._where()
+        if kind == "reasoning":
+            events.append(
+                self._event("response.reasoning_summary_text.delta", **where, summary_index=0, delta=text)
+            )
+        else:
+            events.append(
+                self._event("response.output_text.delta", **where, content_index=0, delta=text, logprobs=[])
+            )
+        return events
+
+    def _open_reasoning(self) -> list[JSON]:
+        item: JSON = {"id": new_id("rs"), "type": "reasoning", "summary": []}
+        events = self._add(item)
+        part = {"type": "summary_text", "text": ""}
+        events.append(
+            self._event("response.reasoning_summary_part.added", **self._where(), summary_index=0, part=part)
+        )
+        return events
+
+    def _open_message(self) -> list[JSON]:
+        item: JSON = {
+            "id": new_id("msg"),
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
+        events = self._add(item)
+        events.append(
+            self._event(
+                "response.content_part.added", **self._where(), content_index=0, part=_output_text("")
+            )
+        )
+        return events
+
+    def _add(self, item: JSON) -> list[JSON]:
+        self._output.append(item)
+        self._open, self._open_text = item, ""
+        return [
+            self._event("response.output_item.added", output_index=len(self._output) - 1, item=dict(item))
+        ]
+
+    def _close(self, status: str) -> list[JSON]:
+        """Finish the open reasoning or message item: its .done events, then output_item.done."""
+        item, text = self._open, self._open_text
+        if item is None:
+            return []
+        where = self._where()
+        self._open, self._open_text = None, ""
+        _fill(item, text, status)
+        if item["type"] == "reasoning":
+            summary = item["summary"][0]
+            events = [
+                self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=text),
+                self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=summary),
+            ]
+        else:
+            part = item["content"][0]
+            part["annotations"] = _annotations(self._grounding, text)
+            events = [
+                self._event(
+                    "response.output_text.annotation.added",
+                    **where,
+                    content_index=0,
+                    annotation_index=index,
+                    annotation=annotation,
+                )
+                for index, annotation in enumerate(part["annotations"])
+            ]
+            events += [
+                self._event("response.output_text.done", **where, content_index=0, text=text, logprobs=[]),
+                self._event("response.content_part.done", **where, content_index=0, part=part),
+            ]
+        events.append(
+            self._event("response.output_item.done", output_index=where["output_index"], item=dict(item))
+        )
+        return events
+
+    def _function_call(self, call: JSON) -> list[JSON]:
+        # core.transform gives every call an id; a fresh one keeps the item valid if a chunk ever lacks it.
+        call_id = call.get("id") or new_id("call")
+        name = call.get("name", "")
+        arguments = json.dumps(call.get("args") or {}, ensure_ascii=False)
+        item: JSON = {
+            "id": new_id("fc"),
+            "type": "function_call",
+            "status": "in_progress",
+            "call_id": call_id,
+            "name": name,
+            "arguments": "",
+        }
+        events = self._add(item)
+        where = self._where()
+        self._open = None  # a call arrives whole: it is finished at once
+        item["arguments"], item["status"] = arguments, "completed"
+        events += [
+            self._event("response.function_call_arguments.delta", **where, delta=arguments),
+            self._event("response.function_call_arguments.done", **where, name=name, arguments=arguments),
+            self._event("response.output_item.done", output_index=where["output_index"], item=dict(item)),
+        ]
+        return events
+
+    # -- events ------------------------------------------------------------------------------------------
+
+    def _where(self) -> dict[str, Any]:
+        return {"output_index": len(self._output) - 1, "item_id": self._output[-1]["id"]}
+
+    def _event(self, kind: str, **fields: Any) -> JSON:
+        event = {"type": kind, "sequence_number": self._sequence, **fields}
+        self._sequence += 1
+        return event
+
+
+def _fill(item: JSON, text: str, status: str) -> None:
+    """Put the text streamed into a reasoning or message item into the item itself."""
+    if item["type"] == "reasoning":
+        item["summary"] = [{"type": "summary_text", "text": text}]
+    else:
+        item["content"], item["status"] = [_output_text(text)], status
+
+
+def _annotations(grounding: JSON | None, text: str) -> list[JSON]:
+    """Search sources as Responses `url_citation` annotations (flat, where chat nests them)."""
+    return [
+        {"type": "url_citation", **citation["url_citation"]} for citation in url_citations(grounding, text)
+    ]
+
+
+def _output_text(text: str) -> JSON:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def _raise_if_blocked(response: JSON) -> None:
+    try:
+        raise_if_blocked(response)
+    except ApiError as error:
+        error.param = "input"  # the chat adapter names its own field
+        raise

@@ -1,0 +1,450 @@
+"""The Accounts page driven by clicks and keys, over real services and the fake Google (the test is the browser)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+from pytestqt.qtbot import QtBot
+from yarl import URL
+
+from core.request_log import LogEntry
+from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from gui.controller import AppController
+from gui.models.accounts_model import (
+    ACCOUNT_ID_ROLE,
+    KIND,
+    NAME,
+    QUOTA,
+    QUOTA_ROLE,
+    REQUESTS_TODAY,
+    STATUS,
+    AccountsModel,
+    QuotaBar,
+    countdown,
+    model_group,
+    quota_bars,
+)
+from gui.pages.accounts import AccountsPage
+from tests.fake_google import FakeGoogle, Fault
+from tests.gui.conftest import API_KEY
+from tests.gui.helpers import wait_until
+
+ALICE = "alice@example.com"
+
+
+@pytest.fixture
+async def page(controller: AppController, qtbot: QtBot) -> AsyncIterator[AccountsPage]:
+    widget = AccountsPage(controller)
+    qtbot.addWidget(widget)
+    widget.resize(1100, 500)
+    widget.show()
+    await wait_until(lambda: widget.model.requests_today.loaded)
+    yield widget
+    if widget.sign_in_dialog is not None and widget.sign_in_dialog.running:
+        widget.sign_in_dialog.reject()
+
+
+@pytest.fixture
+def opened_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Intercepts the system browser: the URLs the app asked to open."""
+    urls: list[str] = []
+
+    def open_url(url: QUrl) -> bool:
+        urls.append(bytes(url.toEncoded().data()).decode("ascii"))
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
+    return urls
+
+
+def cell(model: AccountsModel, row: int, column: int) -> object:
+    return model.data(model.index(row, column))
+
+
+def row_named(model: AccountsModel, name: str) -> int:
+    for row in range(model.rowCount()):
+        if cell(model, row, NAME) == name:
+            return row
+    raise AssertionError(
+        f"{name} is not in the table: {[cell(model, r, NAME) for r in range(model.rowCount())]}"
+    )
+
+
+def click(qtbot: QtBot, button: object) -> None:
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+async def browse(url: str) -> tuple[int, str]:
+    """The browser following Google's consent page back to the app's loopback listener."""
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return response.status, await response.text()
+
+
+async def chat(controller: AppController, model: str) -> int:
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            controller.state.url + "/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        ) as response,
+    ):
+        await response.read()
+        return response.status
+
+
+# -- the model ----------------------------------------------------------------------------------------------
+
+
+async def test_model_passes_the_model_tester_through_inserts_and_removals(
+    page: AccountsPage, fake_google: FakeGoogle, qtmodeltester: object
+) -> None:
+    model = page.model
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    key = fake_google.add_api_key()
+    added = await page.controller.services.accounts.add_api_key(key, "Spare key")
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    assert model.rowCount() == 2 and cell(model, 1, NAME) == "Spare key" and cell(model, 1, KIND) == "API key"
+    assert model.data(model.index(1, STATUS), ACCOUNT_ID_ROLE) == added.id
+    await page.controller.services.accounts.remove(ALICE)
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    assert [cell(model, r, NAME) for r in range(model.rowCount())] == ["Spare key"]
+
+
+async def test_quota_bars_per_model_group(page: AccountsPage, fake_google: FakeGoogle) -> None:
+    fake_google.set_remaining(ALICE, "gemini-2.5-flash", 0.25, reset_in_s=2 * 3600 + 600)
+    account = page.controller.services.accounts.find(ALICE)
+    assert account is not None
+    await page.controller.services.accounts.refresh_quota(account.id)
+    bars: list[QuotaBar] = page.model.data(page.model.index(0, QUOTA), QUOTA_ROLE)
+    by_group = {bar.group: bar for bar in bars}
+    assert list(by_group) == ["Gemini Pro", "Gemini Flash", "Claude"]
+    assert by_group["Gemini Flash"].fraction == pytest.approx(0.25)
+    now = datetime.now(UTC)
+    assert by_group["Gemini Flash"].text(now) in {"25% · resets in 2h 10m", "25% · resets in 2h 09m"}
+    assert by_group["Claude"].models == ("claude-sonnet-4-5", "claude-sonnet-4-5-thinking")
+    assert "Gemini Flash 25%" in str(cell(page.model, 0, QUOTA))
+    # The delegate draws the bars without errors and makes the row tall enough for three of them.
+    assert not page.grab().isNull()
+    assert page.table.rowHeight(0) >= 3 * 14
+
+
+def test_presentation_helpers() -> None:
+    assert [
+        model_group(m) for m in ("gemini-2.5-pro", "gemini-2.5-flash-lite", "claude-opus-4-6", "gpt-oss")
+    ] == [
+        "Gemini Pro",
+        "Gemini Flash",
+        "Claude",
+        "Other",
+    ]
+    assert model_group("gemini-3-pro-image-preview") == "Images"
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert countdown(now + timedelta(seconds=30), now) == "less than a minute"
+    assert countdown(now + timedelta(minutes=12, seconds=5), now) == "12m"
+    assert countdown(now + timedelta(hours=3, minutes=5), now) == "3h 05m"
+    assert countdown(now + timedelta(days=2, hours=3), now) == "2d 3h"
+    account = Account(
+        id="x",
+        kind=AccountKind.GOOGLE,
+        quotas={
+            "gemini-2.5-pro": ModelQuota("gemini-2.5-pro", remaining_fraction=0.9),
+            "gemini-3-pro-preview": ModelQuota(
+                "gemini-3-pro-preview", remaining_fraction=0.0, reset_at=now + timedelta(hours=1)
+            ),
+            # Exhausted, but its reset has passed: the quota is back and must not drag the group down.
+            "gemini-2.5-flash": ModelQuota(
+                "gemini-2.5-flash", remaining_fraction=0.0, reset_at=now - timedelta(1)
+            ),
+        },
+    )
+    bars = {bar.group: bar for bar in quota_bars(account, now)}
+    assert bars["Gemini Pro"].fraction == 0.0 and bars["Gemini Pro"].text(now) == "0% · resets in 1h 00m"
+    assert bars["Gemini Flash"].fraction is None and bars["Gemini Flash"].text(now) == "no quota figures"
+
+
+# -- status texts -----------------------------------------------------------------------------------------
+
+
+async def test_status_after_a_quota_fault(
+    page: AccountsPage, controller: AppController, fake_google: FakeGoogle
+) -> None:
+    assert cell(page.model, 0, STATUS) == "OK"
+    account = controller.services.accounts.find(ALICE)
+    assert account is not None
+    checked_before = account.quota_updated_at
+    fake_google.inject(Fault("quota", model="gemini-2.5-pro", who=ALICE))
+    assert await chat(controller, "gemini-2.5-pro") == 429
+    await wait_until(lambda: str(cell(page.model, 0, STATUS)).startswith("Out of quota"))
+    # The pool also re-reads the quota in the background; the status stays after that refresh lands.
+    await wait_until(lambda: account.quota_updated_at != checked_before)
+    status = str(cell(page.model, 0, STATUS))
+    # The fake's quota resets in three hours; the text names the model and that local time.
+    expected = {
+        (datetime.now() + timedelta(hours=3, minutes=delta)).strftime("%H:%M") for delta in (-1, 0, 1)
+    }
+    assert status.removeprefix("Out of quota for gemini-2.5-pro until ") in expected, status
+    bars = {bar.group: bar for bar in page.model.data(page.model.index(0, QUOTA), QUOTA_ROLE)}
+    assert bars["Gemini Pro"].fraction == 0.0
+
+
+async def test_status_cooling_down_after_a_rate_limit(
+    page: AccountsPage, controller: AppController, fake_google: FakeGoogle
+) -> None:
+    fake_google.inject(Fault("rate_limit", model="gemini-2.5-flash", who=ALICE, delay="30s"))
+    assert await chat(controller, "gemini-2.5-flash") == 429
+    await wait_until(lambda: str(cell(page.model, 0, STATUS)).startswith("Cooling down until "))
+
+
+async def test_status_after_revoke_and_refresh(
+    page: AccountsPage, fake_google: FakeGoogle, qtbot: QtBot
+) -> None:
+    fake_google.revoke(fake_google.accounts[ALICE].refresh_token)
+    page.table.selectRow(0)
+    assert page.refresh_button.text() == "Refresh quota"
+    click(qtbot, page.refresh_button)
+    await wait_until(lambda: cell(page.model, 0, STATUS) == "Needs sign-in")
+    await wait_until(lambda: page.refresh_button.isEnabled())
+    assert "sign in" in page.message.text().lower()
+
+
+async def test_blocked_status_shows_the_reason(page: AccountsPage) -> None:
+    account = page.controller.services.accounts.find(ALICE)
+    assert account is not None
+    await page.controller.services.accounts.set_status(
+        account.id, AccountStatus.BLOCKED, "verify your account"
+    )
+    assert cell(page.model, 0, STATUS) == "Blocked: verify your account"
+
+
+# -- adding ---------------------------------------------------------------------------------------------------
+
+
+async def test_add_api_key_by_typing(page: AccountsPage, fake_google: FakeGoogle, qtbot: QtBot) -> None:
+    key = fake_google.add_api_key()
+    click(qtbot, page.add_key_button)
+    dialog = page.api_key_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.add_button.isEnabled()
+    qtbot.keyClicks(dialog.key_edit, "not-a-key")
+    click(qtbot, dialog.add_button)
+    await wait_until(lambda: dialog.error_label.isVisible())
+    assert "Check the key" in dialog.error_label.text()
+    assert page.model.rowCount() == 1
+
+    dialog.key_edit.clear()
+    qtbot.keyClicks(dialog.key_edit, key)
+    qtbot.keyClicks(dialog.label_edit, "Work key")
+    click(qtbot, dialog.add_button)
+    await wait_until(lambda: page.model.rowCount() == 2)
+    await wait_until(lambda: not dialog.isVisible())
+    row = row_named(page.model, "Work key")
+    assert cell(page.model, row, KIND) == "API key"
+    assert page.selected_account() is not None and page.selected_account().label == "Work key"  # type: ignore[union-attr]
+
+
+async def test_sign_in_with_google_end_to_end(
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+) -> None:
+    fake_google.consent_email = "bob@example.com"
+    click(qtbot, page.sign_in_button)
+    dialog = page.sign_in_dialog
+    assert dialog is not None
+    await wait_until(lambda: bool(opened_urls))
+    assert dialog.isVisible() and dialog.progress.isVisible()
+    assert URL(opened_urls[0]).with_query(None) == URL(fake_google.base_url + "/o/oauth2/v2/auth")
+
+    status, text = await browse(opened_urls[0])
+
+    assert status == 200 and "close this tab" in text
+    await wait_until(lambda: page.model.rowCount() == 2)
+    await wait_until(lambda: not dialog.isVisible())
+    assert page.selected_account() is not None and page.selected_account().email == "bob@example.com"  # type: ignore[union-attr]
+    assert "bob@example.com" in page.message.text()
+
+
+async def test_cancel_the_sign_in(
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+) -> None:
+    fake_google.consent_email = "carol@example.com"
+    click(qtbot, page.sign_in_button)
+    dialog = page.sign_in_dialog
+    assert dialog is not None
+    await wait_until(lambda: bool(opened_urls))
+    click(qtbot, dialog.cancel_button)
+    assert not dialog.isVisible()
+    await wait_until(lambda: not dialog.running)
+    # The loopback listener is closed: the browser coming back finds nobody, and nothing is added.
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await browse(opened_urls[0])
+    await asyncio.sleep(0.05)
+    assert page.model.rowCount() == 1
+
+
+async def test_denied_consent_offers_to_try_again(
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+) -> None:
+    fake_google.deny_consent = True
+    click(qtbot, page.sign_in_button)
+    dialog = page.sign_in_dialog
+    assert dialog is not None
+    await wait_until(lambda: bool(opened_urls))
+    await browse(opened_urls[0])
+    await wait_until(lambda: dialog.retry_button.isVisible())
+    assert "did not allow" in dialog.status_label.text()
+    # Try again opens a new sign-in (a new listener, a new state) that can succeed.
+    fake_google.deny_consent = False
+    fake_google.consent_email = "dave@example.com"
+    click(qtbot, dialog.retry_button)
+    await wait_until(lambda: len(opened_urls) == 2)
+    assert URL(opened_urls[1]).query["state"] != URL(opened_urls[0]).query["state"]
+    await browse(opened_urls[1])
+    await wait_until(lambda: page.model.rowCount() == 2)
+
+
+async def test_paste_the_address_from_another_machine(
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+) -> None:
+    fake_google.consent_email = "remote@example.com"
+    click(qtbot, page.sign_in_button)
+    dialog = page.sign_in_dialog
+    assert dialog is not None
+    await wait_until(lambda: bool(opened_urls))
+    async with aiohttp.ClientSession() as http, http.get(opened_urls[0], allow_redirects=False) as response:
+        final_address = response.headers["Location"]
+    click(qtbot, dialog.paste_toggle)
+    assert dialog.paste_edit.isVisible()
+    qtbot.keyClicks(dialog.paste_edit, "http://localhost:1/oauth-callback?state=other&code=x")
+    click(qtbot, dialog.paste_button)
+    assert dialog.paste_error.isVisible() and "different sign-in" in dialog.paste_error.text()
+    dialog.paste_edit.clear()
+    qtbot.keyClicks(dialog.paste_edit, final_address)
+    click(qtbot, dialog.paste_button)
+    await wait_until(lambda: page.model.rowCount() == 2)
+    row_named(page.model, "remote@example.com")
+
+
+async def test_sign_in_again_updates_the_account_in_place(
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+) -> None:
+    fake_google.revoke(fake_google.accounts[ALICE].refresh_token)
+    account = page.controller.services.accounts.find(ALICE)
+    assert account is not None
+    await page.controller.services.accounts.set_status(account.id, AccountStatus.NEEDS_SIGNIN, "revoked")
+    page.table.selectRow(0)
+    fake_google.consent_email = ALICE
+    click(qtbot, page.resign_button)
+    await wait_until(lambda: bool(opened_urls))
+    assert URL(opened_urls[0]).query["login_hint"] == ALICE
+    await browse(opened_urls[0])
+    await wait_until(lambda: cell(page.model, 0, STATUS) == "OK")
+    assert page.model.rowCount() == 1 and cell(page.model, 0, NAME) == ALICE
+
+
+async def test_import_a_json_file(
+    page: AccountsPage, fake_google: FakeGoogle, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    erin = fake_google.add_google_account("erin@example.com", project_id="proj-erin")
+    path = tmp_path / "accounts.json"
+    path.write_text(
+        json.dumps([{"email": "erin@example.com", "refresh_token": erin.refresh_token}, {"email": "x"}])
+    )
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(path), ""))
+    click(qtbot, page.import_button)
+    await wait_until(lambda: page.model.rowCount() == 2)
+    await wait_until(lambda: "could not be imported" in page.message.text())
+    assert "Added 1: erin@example.com" in page.message.text()
+    assert "x: no refresh_token" in page.message.text()
+
+
+async def test_import_an_unusable_file(
+    page: AccountsPage, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text("{not json")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(path), ""))
+    click(qtbot, page.import_button)
+    await wait_until(lambda: "Nothing was imported" in page.message.text())
+    assert "not valid JSON" in page.message.text()
+
+
+# -- changing and removing --------------------------------------------------------------------------------------
+
+
+async def test_enable_and_disable(page: AccountsPage, qtbot: QtBot) -> None:
+    assert not page.enable_button.isEnabled()  # nothing selected
+    page.table.selectRow(0)
+    assert page.enable_button.text() == "Disable"
+    click(qtbot, page.enable_button)
+    await wait_until(lambda: cell(page.model, 0, STATUS) == "Disabled")
+    account = page.controller.services.accounts.find(ALICE)
+    assert account is not None and not account.enabled
+    await wait_until(lambda: page.enable_button.isEnabled() and page.enable_button.text() == "Enable")
+    click(qtbot, page.enable_button)
+    await wait_until(lambda: cell(page.model, 0, STATUS) == "OK")
+    assert account.enabled
+
+
+async def test_remove_with_confirmation(
+    page: AccountsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+    questions: list[str] = []
+
+    def question(parent: object, title: str, text: str, *args: object) -> QMessageBox.StandardButton:
+        questions.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    page.table.selectRow(0)
+    click(qtbot, page.remove_button)
+    await asyncio.sleep(0.05)
+    assert page.model.rowCount() == 1 and ALICE in questions[0]
+    click(qtbot, page.remove_button)
+    await wait_until(lambda: page.model.rowCount() == 0)
+    assert page.controller.services.accounts.accounts() == []
+    # The empty state invites the first account.
+    assert page.stack.currentWidget() is page.empty_panel
+    assert page.empty_sign_in_button.isVisible()
+
+
+# -- requests today -------------------------------------------------------------------------------------------
+
+
+async def test_requests_today_counts_loaded_and_live_rows(controller: AppController, qtbot: QtBot) -> None:
+    db = controller.services.db
+    now = datetime.now(UTC)
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = [
+        LogEntry(
+            "openai",
+            "/v1/chat/completions",
+            account=ALICE,
+            status=200,
+            started_at=midnight - timedelta(minutes=5),
+        ),
+        LogEntry(
+            "openai", "/v1/chat/completions", account=ALICE, status=200, started_at=now - timedelta(seconds=5)
+        ),
+        LogEntry(
+            "openai", "/v1/chat/completions", account=ALICE, status=429, started_at=now - timedelta(seconds=1)
+        ),
+        LogEntry("openai", "/v1/chat/completions", account="someone-else", status=200, started_at=now),
+    ]
+    await asyncio.to_thread(db.insert_log_entries, rows)
+    page = AccountsPage(controller)
+    qtbot.addWidget(page)
+    await wait_until(lambda: page.model.requests_today.loaded)
+    assert cell(page.model, 0, REQUESTS_TODAY) == 2
+    assert await chat(controller, "gemini-2.5-flash") == 200
+    await wait_until(lambda: cell(page.model, 0, REQUESTS_TODAY) == 3)
+    assert cell(page.model, 0, REQUESTS_TODAY) == 3  # counted once, not again by the loader

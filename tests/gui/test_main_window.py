@@ -1,0 +1,151 @@
+"""The main window: navigation by clicks, banners that say what to do, closing to the tray."""
+
+from __future__ import annotations
+
+import gc
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
+from pytestqt.qtbot import QtBot
+
+from gui.controller import AppController, ServerStatus
+from gui.main_window import MainWindow, Page
+from gui.tasks import cancel_all
+from tests.gui.helpers import SignalRecorder, next_emission, wait_until
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage_in_the_qt_thread() -> Iterator[None]:
+    """Qt objects left unreachable must be destroyed here, in the Qt thread: a cycle collection triggered
+    later in a worker thread (log writer, to_thread) would destroy them there and crash."""
+    gc.collect()
+    yield
+    gc.collect()
+
+
+@pytest.fixture
+async def window(controller: AppController) -> AsyncIterator[MainWindow]:
+    window = MainWindow(controller)
+    window.show()
+    yield window
+    # The pages' own loading tasks must not finish into widgets that are about to go.
+    await cancel_all()
+    window.close_to_tray = False
+    window.hide()
+    shiboken6.delete(window)  # now, in the Qt thread
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port some other program listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def _click_navigation(qtbot: QtBot, window: MainWindow, page: Page) -> None:
+    navigation = window.navigation
+    rect = navigation.visualItemRect(navigation.item(int(page)))
+    qtbot.mouseClick(navigation.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def _button(banner_parent: MainWindow, name: str) -> QPushButton:
+    button = banner_parent.findChild(QPushButton, name)
+    assert button is not None, f"no button {name}"
+    return button
+
+
+async def test_navigation_clicks_switch_pages_in_order(window: MainWindow, qtbot: QtBot) -> None:
+    titles = [window.navigation.item(row).text() for row in range(window.navigation.count())]
+    assert titles == ["Accounts", "Requests", "Dashboard", "Settings"]
+    for page in (Page.SETTINGS, Page.REQUESTS, Page.ACCOUNTS, Page.DASHBOARD):
+        _click_navigation(qtbot, window, page)
+        assert window.pages.currentIndex() == int(page)
+        assert window.pages.currentWidget() is window.page(page)
+        assert type(window.page(page)).__name__ == f"{page.name.title()}Page"
+
+
+async def test_status_bar_follows_the_server(window: MainWindow, controller: AppController) -> None:
+    url = controller.state.url
+    assert url in window.server_label.text()
+    window.server_button.click()  # "Pause"
+    await wait_until(lambda: controller.state.status is ServerStatus.PAUSED)
+    assert url not in window.server_label.text() and "Paused" in window.server_label.text()
+    window.server_button.click()  # "Resume"
+    await wait_until(lambda: controller.state.status is ServerStatus.SERVING)
+    assert controller.state.url in window.server_label.text()
+
+
+async def test_busy_port_banner_offers_change_port_and_retry(
+    window: MainWindow, controller: AppController, qtbot: QtBot, busy_port: int
+) -> None:
+    assert window.port_banner.isHidden()
+    controller.settings.server.port = busy_port
+    state = await controller.restart_listener()
+    assert state.status is ServerStatus.FAILED
+    assert not window.port_banner.isHidden()
+    assert f"Port {busy_port}" in window.port_banner.label.text()
+    assert "Not running" in window.server_label.text()
+
+    qtbot.mouseClick(_button(window, "changePort"), Qt.MouseButton.LeftButton)
+    assert window.current_page is Page.SETTINGS
+
+    controller.settings.server.port = 0  # what the user would do on the Settings page
+    serving = next_emission(controller.server_state_changed)
+    qtbot.mouseClick(_button(window, "retry"), Qt.MouseButton.LeftButton)
+    (new_state,) = await serving
+    assert new_state.status is ServerStatus.SERVING
+    assert window.port_banner.isHidden()
+    assert new_state.url in window.server_label.text()
+
+
+async def test_no_accounts_banner_leads_to_the_accounts_page(
+    window: MainWindow, controller: AppController, qtbot: QtBot
+) -> None:
+    assert window.accounts_banner.isHidden()
+    (account,) = controller.services.accounts.accounts()
+    await controller.services.accounts.remove(account.id)
+    await wait_until(lambda: not window.accounts_banner.isHidden())
+    assert "No accounts yet" in window.accounts_banner.label.text()
+    window.show_page(Page.DASHBOARD)
+    qtbot.mouseClick(_button(window, "addAccount"), Qt.MouseButton.LeftButton)
+    assert window.current_page is Page.ACCOUNTS
+
+
+async def test_disabled_only_account_shows_that_nothing_can_answer(
+    window: MainWindow, controller: AppController
+) -> None:
+    (account,) = controller.services.accounts.accounts()
+    await controller.services.accounts.set_enabled(account.id, False)
+    await wait_until(lambda: not window.accounts_banner.isHidden())
+    assert "No account can answer" in window.accounts_banner.label.text()
+    await controller.services.accounts.set_enabled(account.id, True)
+    await wait_until(window.accounts_banner.isHidden)
+
+
+async def test_unencrypted_secrets_are_announced_and_can_be_dismissed(
+    window: MainWindow, controller: AppController, qtbot: QtBot
+) -> None:
+    # The controller fixture has no keyring: secrets are in the file fallback.
+    assert not controller.services.secrets.encrypted
+    assert not window.keyring_banner.isHidden()
+    assert str(controller.services.secrets.file_path) in window.keyring_banner.label.text()
+    qtbot.mouseClick(_button(window, "dismissKeyring"), Qt.MouseButton.LeftButton)
+    assert window.keyring_banner.isHidden()
+
+
+async def test_close_hides_to_tray_or_quits_without_one(window: MainWindow) -> None:
+    quits = SignalRecorder(window.quit_requested)
+    window.close_to_tray = True
+    assert not window.close()  # the close event was ignored
+    assert not window.isVisible() and quits.emissions == []
+    window.bring_to_front()
+    assert window.isVisible()
+    window.close_to_tray = False
+    assert window.close()
+    assert quits.emissions == [()]

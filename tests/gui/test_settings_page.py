@@ -1,0 +1,364 @@
+"""The settings page driven by clicks and keys, checked through the real server, the fake Google and disk."""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+import socket
+import tomllib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from core.config import load_settings
+from gui.controller import AppController, ServerStatus
+from gui.pages.settings import ModelMappingModel, SettingsPage, apply_theme
+from tests.fake_google import FakeGoogle
+from tests.gui.conftest import API_KEY
+from tests.gui.helpers import SignalRecorder, wait_until
+
+
+@pytest.fixture
+def xdg_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every Apply syncs the start-at-login entry: keep it away from the real ~/.config."""
+    folder = tmp_path / "xdg-config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+async def page(controller: AppController, qtbot: QtBot, xdg_config_home: Path) -> AsyncIterator[SettingsPage]:
+    widget = SettingsPage(controller)
+    qtbot.addWidget(widget)
+    widget.resize(800, 1000)
+    widget.show()
+    yield widget
+    apply_theme("system")
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port something else is listening on."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _saved(controller: AppController) -> dict[str, Any]:
+    return tomllib.loads(controller.settings.config_path.read_text(encoding="utf-8"))
+
+
+async def _click_apply(page: SettingsPage, qtbot: QtBot) -> bool:
+    recorder = SignalRecorder(page.applied)
+    assert page.apply_button.isEnabled()
+    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: bool(recorder.emissions))
+    ((ok,),) = recorder.emissions
+    return bool(ok)
+
+
+def _toggle(qtbot: QtBot, check: QCheckBox) -> None:
+    # A check box only reacts to clicks on its box and label, not on the rest of its (full-width) row.
+    qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=QPoint(8, check.height() // 2))
+
+
+def _type(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
+    edit.clear()
+    qtbot.keyClicks(edit, text)
+
+
+async def _chat(url: str, key: str, model: str = "gemini-2.5-flash") -> int:
+    body = {"model": model, "messages": [{"role": "user", "content": "hi there"}]}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{url}/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}
+        ) as reply,
+    ):
+        return reply.status
+
+
+async def _models_status(url: str, key: str) -> int:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {key}"}) as reply,
+    ):
+        return reply.status
+
+
+async def test_port_change_restarts_the_listener_in_place(
+    page: SettingsPage, controller: AppController, qtbot: QtBot
+) -> None:
+    old_url = controller.state.url
+    port = _free_port()
+    _type(qtbot, page.port_edit, str(port))
+    assert await _click_apply(page, qtbot)
+    assert controller.state.status is ServerStatus.SERVING
+    assert controller.state.url == f"http://127.0.0.1:{port}"
+    assert page.server_state_label.text() == f"Serving at http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status == 200
+        with pytest.raises(aiohttp.ClientConnectionError):
+            async with http.get(old_url + "/healthz"):
+                pass
+    assert _saved(controller)["server"]["port"] == port
+    assert not page.apply_button.isEnabled()  # nothing left to apply
+
+
+async def test_busy_port_shows_the_error_and_keeps_the_form_editable(
+    page: SettingsPage, controller: AppController, qtbot: QtBot, busy_port: int
+) -> None:
+    _type(qtbot, page.port_edit, str(busy_port))
+    assert not await _click_apply(page, qtbot)
+    assert controller.state.status is ServerStatus.FAILED
+    assert page.listener_error.isVisible()
+    assert (
+        f"Port {busy_port}" in page.listener_error.text() and "already in use" in page.listener_error.text()
+    )
+    assert page.port_edit.isEnabled() and page.apply_button.isEnabled()
+    # The user picks another port: the listener comes back and the message goes away.
+    port = _free_port()
+    _type(qtbot, page.port_edit, str(port))
+    assert await _click_apply(page, qtbot)
+    assert controller.state.status is ServerStatus.SERVING and controller.state.url.endswith(f":{port}")
+    assert not page.listener_error.isVisible()
+
+
+async def test_generate_and_revoke_keys_through_the_real_server(
+    page: SettingsPage, controller: AppController, qtbot: QtBot
+) -> None:
+    url = controller.state.url
+    assert page.keys_list.count() == 1 and API_KEY not in page.keys_list.item(0).text()  # shown masked
+    qtbot.mouseClick(page.generate_key_button, Qt.MouseButton.LeftButton)
+    assert page.keys_list.count() == 2
+    new_key = page.keys_list.item(1).data(Qt.ItemDataRole.UserRole)
+    assert new_key != API_KEY
+    assert await _models_status(url, new_key) == 401  # not applied yet
+    assert await _click_apply(page, qtbot)
+    assert await _models_status(url, new_key) == 200
+
+    page.keys_list.setCurrentRow(0)
+    qtbot.mouseClick(page.revoke_key_button, Qt.MouseButton.LeftButton)
+    box = page.findChild(QMessageBox)
+    assert box is not None and box.isVisible()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    assert page.keys_list.count() == 2  # cancelled: nothing revoked
+
+    qtbot.mouseClick(page.revoke_key_button, Qt.MouseButton.LeftButton)
+    box = page._confirm_box
+    assert box is not None
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    assert page.keys_list.count() == 1
+    assert await _models_status(url, API_KEY) == 200  # still valid until applied
+    assert await _click_apply(page, qtbot)
+    assert await _models_status(url, API_KEY) == 401
+    assert await _models_status(url, new_key) == 200
+    assert _saved(controller)["server"]["api_keys"] == [new_key]
+
+
+async def test_no_keys_warns_that_auth_is_off(page: SettingsPage, qtbot: QtBot) -> None:
+    assert not page.no_keys_warning.isVisible()
+    page.keys_list.setCurrentRow(0)
+    qtbot.mouseClick(page.revoke_key_button, Qt.MouseButton.LeftButton)
+    box = page._confirm_box
+    assert box is not None and "last key" in box.text()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    assert page.no_keys_warning.isVisible() and "authentication is off" in page.no_keys_warning.text()
+    qtbot.mouseClick(page.revert_button, Qt.MouseButton.LeftButton)
+    assert page.keys_list.count() == 1 and not page.no_keys_warning.isVisible()
+    assert not page.revert_button.isEnabled()
+
+
+def _visible_editor[W: (QLineEdit, QComboBox)](page: SettingsPage, kind: type[W]) -> W:
+    editors = [w for w in page.mapping_view.viewport().findChildren(kind) if w.isVisible()]
+    assert len(editors) == 1, editors
+    return editors[0]
+
+
+async def test_model_mapping_edit_reaches_the_fake_with_the_upstream_model(
+    page: SettingsPage, controller: AppController, qtbot: QtBot, fake_google: FakeGoogle
+) -> None:
+    model = page.mapping_model
+    qtbot.mouseClick(page.add_rule_button, Qt.MouseButton.LeftButton)
+    assert model.rowCount() == 1
+    pattern_editor = _visible_editor(page, QLineEdit)
+    qtbot.keyClicks(pattern_editor, "my-team-*")
+    qtbot.keyClick(pattern_editor, Qt.Key.Key_Return)
+    target = model.index(0, ModelMappingModel.UPSTREAM)
+    page.mapping_view.setCurrentIndex(target)
+    page.mapping_view.edit(target)
+    combo = _visible_editor(page, QComboBox)
+    offered = [combo.itemText(i) for i in range(combo.count())]
+    assert "gemini-2.5-flash" in offered and "claude-sonnet-4-5" in offered  # what alice's account offers
+    combo.setCurrentIndex(offered.index("gemini-2.5-flash"))
+    page.mapping_view.setCurrentIndex(model.index(0, ModelMappingModel.CLIENT))  # moving away commits
+    assert model.rules() == [("my-team-*", "gemini-2.5-flash")]
+
+    assert await _click_apply(page, qtbot)
+    assert await _chat(controller.state.url, API_KEY, model="my-team-coder") == 200
+    assert fake_google.calls("generateContent")[-1].model == "gemini-2.5-flash"
+    assert _saved(controller)["models"] == {"my-team-*": "gemini-2.5-flash"}
+
+    page.mapping_view.selectRow(0)
+    qtbot.mouseClick(page.remove_rule_button, Qt.MouseButton.LeftButton)
+    assert model.rowCount() == 0
+    assert await _click_apply(page, qtbot)
+    assert _saved(controller)["models"] == {}
+
+
+async def test_half_filled_mapping_row_is_refused(page: SettingsPage, qtbot: QtBot) -> None:
+    page.mapping_model.add_row("gpt-4o", "")
+    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    error = page.findChild(type(page.status_label), "error_models")
+    assert error is not None and error.isVisible() and "Row 1" in error.text()
+
+
+async def test_body_capture_toggle_applies_to_the_next_request(
+    page: SettingsPage, controller: AppController, qtbot: QtBot
+) -> None:
+    recorder = SignalRecorder(controller.log_rows_added)
+    assert await _chat(controller.state.url, API_KEY) == 200
+    await wait_until(lambda: len(recorder.emissions) == 1)
+    (([before],),) = recorder.emissions
+    assert before.request_body is None and before.response_body is None
+
+    _toggle(qtbot, page.capture_bodies_check)
+    assert await _click_apply(page, qtbot)
+    assert await _chat(controller.state.url, API_KEY) == 200
+    await wait_until(lambda: len(recorder.emissions) == 2)
+    ([after],) = recorder.emissions[1]
+    assert after.request_body is not None and "hi there" in after.request_body
+    assert after.response_body is not None and "choices" in after.response_body
+    assert _saved(controller)["log"]["capture_bodies"] is True
+
+
+async def test_every_field_is_saved_to_config_toml(
+    page: SettingsPage, controller: AppController, qtbot: QtBot
+) -> None:
+    page.endpoints_edit.setPlainText("https://one.example.com\n\n  https://two.example.com  \n")
+    _type(qtbot, page.client_version_edit, "1.16.2")
+    page.quota_refresh_spin.setValue(5)
+    page.retention_spin.setValue(7)
+    page.max_rows_spin.setValue(50_000)
+    _toggle(qtbot, page.start_minimized_check)
+    page.theme_combo.setCurrentIndex(page.theme_combo.findData("dark"))
+    assert await _click_apply(page, qtbot)
+    saved = _saved(controller)
+    assert saved["upstream"]["endpoints"] == ["https://one.example.com", "https://two.example.com"]
+    assert saved["upstream"]["client_version"] == "1.16.2"
+    assert saved["upstream"]["quota_refresh_minutes"] == 5.0
+    assert (saved["log"]["retention_days"], saved["log"]["max_rows"]) == (7, 50_000)
+    assert saved["ui"] == {"start_minimized": True, "start_at_login": False, "theme": "dark"}
+    # The app reads the file back the same way on its next start.
+    again = load_settings(controller.settings.home, apply_env=False)
+    assert again.ui.theme == "dark" and again.upstream.client_version == "1.16.2"
+
+
+async def test_start_at_login_writes_the_xdg_entry(
+    page: SettingsPage, controller: AppController, qtbot: QtBot, xdg_config_home: Path
+) -> None:
+    entry = xdg_config_home / "autostart" / "gravity-desk.desktop"
+    _toggle(qtbot, page.start_at_login_check)
+    assert await _click_apply(page, qtbot)
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(entry, encoding="utf-8")
+    assert shlex.split(parser["Desktop Entry"]["Exec"])[-1] == "--minimized"
+    assert _saved(controller)["ui"]["start_at_login"] is True
+    _toggle(qtbot, page.start_at_login_check)
+    assert await _click_apply(page, qtbot)
+    assert not entry.exists() and _saved(controller)["ui"]["start_at_login"] is False
+
+
+async def test_start_at_login_failure_is_shown_and_not_saved(
+    page: SettingsPage, controller: AppController, qtbot: QtBot, xdg_config_home: Path
+) -> None:
+    xdg_config_home.mkdir()
+    (xdg_config_home / "autostart").write_text("a file where the folder should be")
+    _toggle(qtbot, page.start_at_login_check)
+    assert not await _click_apply(page, qtbot)
+    error = page.findChild(type(page.status_label), "error_start_at_login")
+    assert error is not None and error.isVisible() and "Could not turn on start at login" in error.text()
+    assert not page.start_at_login_check.isChecked()
+    assert (
+        controller.settings.ui.start_at_login is False and _saved(controller)["ui"]["start_at_login"] is False
+    )
+
+
+@pytest.mark.parametrize("port", ["70000", "eighty", "-1"])
+async def test_port_out_of_range_is_refused_next_to_the_field(
+    page: SettingsPage, controller: AppController, qtbot: QtBot, port: str
+) -> None:
+    recorder = SignalRecorder(page.applied)
+    url, saved_port = controller.state.url, controller.settings.server.port
+    _type(qtbot, page.port_edit, port)
+    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    error = page.findChild(type(page.status_label), "error_port")
+    assert error is not None and error.isVisible() and "between 1 and 65535" in error.text()
+    assert "fix the fields marked in red" in page.status_label.text()
+    assert recorder.emissions == [] and controller.state.url == url
+    assert controller.settings.server.port == saved_port
+    _type(qtbot, page.port_edit, str(_free_port()))
+    assert await _click_apply(page, qtbot)
+    assert not error.isVisible()
+
+
+async def test_other_fields_are_validated_too(
+    page: SettingsPage, controller: AppController, qtbot: QtBot
+) -> None:
+    _type(qtbot, page.host_edit, "not a host!")
+    page.endpoints_edit.setPlainText("ftp://files.example.com")
+    _type(qtbot, page.client_version_edit, "latest")
+    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    for name, fragment in [("host", "not an address"), ("endpoints", "Line 1"), ("client_version", "1.15.8")]:
+        label = page.findChild(type(page.status_label), f"error_{name}")
+        assert label is not None and label.isVisible() and fragment in label.text(), name
+    assert controller.settings.server.host == "127.0.0.1"
+    assert controller.settings.upstream.client_version != "latest"
+
+
+async def test_non_loopback_address_warns(page: SettingsPage, qtbot: QtBot) -> None:
+    assert not page.host_warning.isVisible()
+    _type(qtbot, page.host_edit, "0.0.0.0")
+    assert page.host_warning.isVisible() and "anyone on your network" in page.host_warning.text()
+    for loopback in ("localhost", "::1", "127.0.0.2"):
+        _type(qtbot, page.host_edit, loopback)
+        assert not page.host_warning.isVisible(), loopback
+    _type(qtbot, page.host_edit, "192.168.1.20")
+    assert page.host_warning.isVisible()
+
+
+async def test_revert_puts_the_saved_values_back(
+    page: SettingsPage, controller: AppController, qtbot: QtBot
+) -> None:
+    assert not page.apply_button.isEnabled() and not page.revert_button.isEnabled()
+    _type(qtbot, page.client_version_edit, "9.9.9")
+    _toggle(qtbot, page.capture_bodies_check)
+    assert page.apply_button.isEnabled() and page.revert_button.isEnabled()
+    qtbot.mouseClick(page.revert_button, Qt.MouseButton.LeftButton)
+    assert page.client_version_edit.text() == controller.settings.upstream.client_version
+    assert not page.capture_bodies_check.isChecked()
+    assert not page.apply_button.isEnabled()
+
+
+def test_mapping_model_passes_the_model_tester(qtmodeltester: Any) -> None:
+    model = ModelMappingModel()
+    model.set_rules([("gpt-4*", "gemini-2.5-pro"), ("claude-*", "claude-sonnet-4-5")])
+    qtmodeltester.check(model)
+    model.add_row("o3", "gemini-2.5-pro")
+    model.remove_rows([0])
+    assert model.rules() == [("claude-*", "claude-sonnet-4-5"), ("o3", "gemini-2.5-pro")]
+    qtmodeltester.check(model)
