@@ -167,3 +167,23 @@ def model_aliases(user_rules: Mapping[str, str]) -> dict[str, str]:
     """Alias -> upstream model for /v1/models: the built-in exact aliases, then the user's non-wildcard
     rules (which win). Claude sonnet/opus names are not listed: they depend on what accounts offer."""
     return dict(_aliases(tuple(user_rules.items())))
+
+
+MODEL_GROUPS = ("Gemini Pro", "Gemini Flash", "Claude", "Images", "Other")
+
+
+def model_group(model: str) -> str:
+    """The quota family a model id belongs to, by its name (Antigravity counts quota per family).
+
+    One of MODEL_GROUPS, in the order the window shows them.
+    """
+    name = model.lower()
+    if "claude" in name:
+        return "Claude"
+    if "image" in name:
+        return "Images"
+    if "gemini" in name and "flash" in name:
+        return "Gemini Flash"
+    if "gemini" in name and "pro" in name:
+        return "Gemini Pro"
+    return "Other"

@@ -23,6 +23,7 @@ from core.config import ConfigError, Settings, data_dir, load_settings
 from core.services import Services, create_services
 from gui import tasks
 from gui.controller import AppController, ServerStatus
+from gui.gc_guard import QtThreadGarbageCollector
 from gui.icons import app_icon
 from gui.main_window import MainWindow
 from gui.single_instance import SingleInstance, instance_key
@@ -74,6 +75,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     options = parse_options(argv[1:])
     app = create_application(argv)
+    collector = QtThreadGarbageCollector(app)
     home = options.home or data_dir()
     log_handler = install_log_file(home)
     instance = SingleInstance(instance_key(home))
@@ -85,6 +87,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         sys.excepthook = excepthook
         return asyncio.run(main(options, instance=instance), loop_factory=lambda: qasync.QEventLoop(app))
     finally:
+        collector.stop()
         sys.excepthook = previous_hook
         instance.close()
         logging.getLogger().removeHandler(log_handler)

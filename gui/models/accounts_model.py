@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
 
+from core.models import MODEL_GROUPS, model_group
 from core.pool import AccountPool
 from core.request_log import LogEntry
 from core.store import Database
@@ -36,7 +37,6 @@ LOG_PAGE_ROWS = 500  # rows per query when counting today's requests
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 _KIND_TEXT = {AccountKind.GOOGLE: "Google account", AccountKind.API_KEY: "API key"}
-_GROUP_ORDER = ("Gemini Pro", "Gemini Flash", "Claude", "Images", "Other")
 _BLOCKED_REASON_CHARS = 80
 
 
@@ -73,27 +73,13 @@ class QuotaBar:
 # -- presentation helpers (pure functions, tested directly) ------------------------------------------------
 
 
-def model_group(model: str) -> str:
-    """The quota group a model id belongs to, by its name."""
-    name = model.lower()
-    if name.startswith("claude"):
-        return "Claude"
-    if "image" in name:
-        return "Images"
-    if name.startswith("gemini") and "flash" in name:
-        return "Gemini Flash"
-    if name.startswith("gemini") and "pro" in name:
-        return "Gemini Pro"
-    return "Other"
-
-
 def quota_bars(account: Account, now: datetime) -> list[QuotaBar]:
     """One bar per model group the account offers, in a fixed group order."""
     members: dict[str, list[str]] = {}
     for model in sorted(account.quotas):
         members.setdefault(model_group(model), []).append(model)
     bars: list[QuotaBar] = []
-    for group in _GROUP_ORDER:
+    for group in MODEL_GROUPS:
         models = members.get(group)
         if not models:
             continue

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.models import model_group
 from core.request_log import LogEntry
 from core.store import HistogramBucket
 from core.types import Account, AccountStatus
@@ -160,20 +161,6 @@ def fill_buckets(rows: Iterable[HistogramBucket], starts: list[datetime]) -> lis
 
 
 # --- quota overview -------------------------------------------------------------------------------------
-
-
-def model_group(model: str) -> str:
-    """The family a model's quota is counted in (Antigravity shares quota across a family)."""
-    name = model.lower()
-    if "claude" in name:
-        return "Claude"
-    if "gemini" in name and "image" in name:
-        return "Gemini Image"
-    if "gemini" in name and "flash" in name:
-        return "Gemini Flash"
-    if "gemini" in name and "pro" in name:
-        return "Gemini Pro"
-    return model
 
 
 @dataclass(frozen=True)

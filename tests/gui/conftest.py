@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,13 @@ async def controller(fake_google: FakeGoogle, tmp_path: Path) -> AsyncIterator[A
         yield controller
     finally:
         await controller.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_in_the_qt_thread() -> Iterator[None]:
+    """Unreachable Qt objects left by a test are destroyed here, in the Qt thread: a cycle collection
+    triggered later in a worker thread (log writer, to_thread) would destroy them there and crash
+    (the app itself uses gui.gc_guard for the same reason)."""
+    gc.collect()
+    yield
+    gc.collect()

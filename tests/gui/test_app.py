@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 from collections.abc import Iterator
@@ -25,15 +24,6 @@ from gui.tasks import run_task
 from tests.fake_google import FakeGoogle
 from tests.gui.conftest import API_KEY
 from tests.gui.helpers import SignalRecorder, next_emission, wait_until
-
-
-@pytest.fixture(autouse=True)
-def collect_qt_garbage_in_the_qt_thread() -> Iterator[None]:
-    """Qt objects left unreachable must be destroyed here, in the Qt thread: a cycle collection triggered
-    later in a worker thread (log writer, to_thread) would destroy them there and crash."""
-    gc.collect()
-    yield
-    gc.collect()
 
 
 @pytest.fixture(autouse=True)

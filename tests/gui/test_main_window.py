@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import socket
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,15 +15,6 @@ from gui.controller import AppController, ServerStatus
 from gui.main_window import MainWindow, Page
 from gui.tasks import cancel_all
 from tests.gui.helpers import SignalRecorder, next_emission, wait_until
-
-
-@pytest.fixture(autouse=True)
-def collect_qt_garbage_in_the_qt_thread() -> Iterator[None]:
-    """Qt objects left unreachable must be destroyed here, in the Qt thread: a cycle collection triggered
-    later in a worker thread (log writer, to_thread) would destroy them there and crash."""
-    gc.collect()
-    yield
-    gc.collect()
 
 
 @pytest.fixture

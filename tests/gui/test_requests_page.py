@@ -4,7 +4,6 @@ clear and export — in the real qasync loop."""
 from __future__ import annotations
 
 import csv
-import gc
 import json
 import time
 from collections.abc import Iterator
@@ -34,16 +33,6 @@ from tests.gui.conftest import API_KEY
 from tests.gui.helpers import SignalRecorder, next_emission, wait_until
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def collect_garbage_in_the_main_thread() -> Iterator[None]:
-    """Python's cycle collector runs in whichever thread allocates when it triggers: in a worker thread
-    (these tests read thousands of rows in threads) it would destroy unreachable Qt objects left by
-    earlier tests off the Qt thread, which crashes. Collect here, in the Qt thread, before and after."""
-    gc.collect()
-    yield
-    gc.collect()
 
 
 def make_entries(count: int, start: datetime = T0, step_s: float = 1.0) -> list[LogEntry]:

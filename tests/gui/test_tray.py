@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,15 +20,6 @@ from gui.tray import Tray, account_line, format_countdown, lowest_quota, tray_st
 from tests.fake_google import FakeGoogle, Fault
 from tests.gui.conftest import API_KEY
 from tests.gui.helpers import SignalRecorder, wait_until
-
-
-@pytest.fixture(autouse=True)
-def collect_qt_garbage_in_the_qt_thread() -> Iterator[None]:
-    """Qt objects left unreachable must be destroyed here, in the Qt thread: a cycle collection triggered
-    later in a worker thread (log writer, to_thread) would destroy them there and crash."""
-    gc.collect()
-    yield
-    gc.collect()
 
 
 @pytest.fixture
