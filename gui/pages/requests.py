@@ -199,6 +199,7 @@ class RequestsPage(QWidget):
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search path, model, account or error…")
         self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(260)  # the filter combos must not squeeze the search box to nothing
         self.clear_button = QPushButton("Clear…", self)
         self.clear_button.setToolTip("Delete every request from the log")
         self.export_button = QPushButton("Export…", self)
