@@ -7,10 +7,12 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPainter, QPalette, QPen, QPixmap
 
 APP_ICON = "gravity-desk.svg"
+APP_ICON_PNG_PREFIX = "icons/gravity-desk-"  # packaging/make_icons.py renders the SVG to these
+TRAY_FILE_SIZE = 16  # assets/tray/<state>-<light|dark>.png is this size, its @2x twice that
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)  # the sizes tray hosts ask for; drawn, not scaled, so lines stay sharp
 
 
@@ -47,8 +49,17 @@ def asset_path(name: str) -> Path:
 
 @cache
 def app_icon() -> QIcon:
-    """The application icon (window, task bar, about box)."""
-    return QIcon(str(asset_path(APP_ICON)))
+    """The application icon (window, task bar, about box): the PNG renders in assets/icons when present (they
+    need no SVG plugin, which a trimmed bundle may lack), else the SVG itself."""
+    pngs = sorted(assets_dir().glob(f"{APP_ICON_PNG_PREFIX}*.png"))
+    if not pngs:
+        return QIcon(str(asset_path(APP_ICON)))
+    icon = QIcon()
+    for png in pngs:
+        # Naming the size lets Qt load each file only when that size is asked for (startup stays fast).
+        size = png.stem.removeprefix(Path(APP_ICON_PNG_PREFIX).name)
+        icon.addFile(str(png), QSize(int(size), int(size)) if size.isdigit() else QSize())
+    return icon
 
 
 def system_is_dark() -> bool:
@@ -72,8 +83,34 @@ def tray_icon(state: TrayState, dark: bool | None = None) -> QIcon:
 def _tray_icon(state: TrayState, dark: bool) -> QIcon:
     icon = QIcon()
     for size in TRAY_SIZES:
-        icon.addPixmap(render_tray_pixmap(state, dark, size))
+        pixmap = _tray_file_pixmap(state, dark, size)
+        icon.addPixmap(pixmap if pixmap is not None else render_tray_pixmap(state, dark, size))
     return icon
+
+
+def tray_file_name(state: TrayState, dark: bool, size: int) -> str | None:
+    """The assets/tray file holding this tray icon, or None for sizes only drawn at run time."""
+    scale = {TRAY_FILE_SIZE: "", 2 * TRAY_FILE_SIZE: "@2x"}.get(size)
+    if scale is None:
+        return None
+    return f"tray/{state.value}-{'dark' if dark else 'light'}{scale}.png"
+
+
+def _tray_file_pixmap(state: TrayState, dark: bool, size: int) -> QPixmap | None:
+    """The icon from assets/tray (where a designer may hand-tune pixels), if there and of the right size."""
+    name = tray_file_name(state, dark, size)
+    if name is None:
+        return None
+    path = assets_dir() / name
+    if not path.is_file():
+        return None
+    pixmap = QPixmap(str(path))
+    # A replaced file of the wrong size would be scaled blurry by the tray: draw that size instead.
+    if pixmap.isNull() or pixmap.width() != size or pixmap.height() != size:
+        return None
+    # Qt gives an "@2x" file a device pixel ratio of 2; this icon is built from device-pixel sizes, as drawn.
+    pixmap.setDevicePixelRatio(1.0)
+    return pixmap
 
 
 def render_tray_pixmap(state: TrayState, dark: bool, size: int) -> QPixmap:

@@ -16,7 +16,7 @@ from core.redact import redact
 from core.request_log import LogEntry
 from core.services import Services
 from core.types import JSON
-from server.protocol import Decoded, StreamEncoder
+from server.protocol import Decoded, StreamEncoder, compact_json
 
 SERVICES = web.AppKey("services", Services)
 # Request-local: the request-log row the middleware records when the request ends, and when it arrived.
@@ -71,11 +71,7 @@ async def generate(
     entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
     if services.settings.log.capture_bodies:
         entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:200_000])
-    return web.json_response(answer, dumps=_dumps)
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return web.json_response(answer, dumps=compact_json)
 
 
 async def _stream(

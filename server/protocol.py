@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.errors import ApiError
 from core.types import JSON
+
+
+def compact_json(value: object) -> str:
+    """JSON as adapters write it on the wire: no spaces, non-ASCII text as is."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from core.errors import ApiError
 from core.types import JSON
 from server.gemini.translate import error_body
-from server.protocol import Decoded
-
-
-def _dumps(value: JSON) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+from server.protocol import Decoded, compact_json
 
 
 class GeminiStreamEncoder:
@@ -58,7 +52,7 @@ class GeminiStreamEncoder:
             self._output_tokens = output or self._output_tokens
         if "modelVersion" not in chunk:
             chunk = {**chunk, "modelVersion": self._model}
-        data = self._element(_dumps(chunk))
+        data = self._element(compact_json(chunk).encode())
         self._chunks += 1
         return data
 
@@ -72,6 +66,6 @@ class GeminiStreamEncoder:
         """An SSE `data: {"error": …}` event, or the array's final element; the stream is closed after it."""
         if self._closed:
             return b""
-        data = self._element(_dumps(error_body(error)))
+        data = self._element(compact_json(error_body(error)).encode())
         self._closed = True
         return data if self._sse else data + b"]"

@@ -10,7 +10,13 @@ from typing import Any
 
 from core.errors import ApiError, ApiErrorType, invalid_request
 from core.types import JSON
-from server.openai.decode import REASONING_BUDGETS, _Conversation, _decode_tools, _json_object_or_text
+from server.openai.request_parts import (
+    REASONING_BUDGETS,
+    Conversation,
+    decode_function_tools,
+    function_response,
+    stop_sequences,
+)
 from server.protocol import Decoded
 
 LATEST_TAG = ":latest"
@@ -48,8 +54,8 @@ def decode_chat(payload: object) -> Decoded:
         messages = []
     if not isinstance(messages, list):
         raise invalid_request("'messages' must be an array.", "messages")
-    conversation = _decode_messages(messages) if messages else _Conversation()
-    declarations = _decode_tools(payload.get("tools"))
+    conversation = _decode_messages(messages) if messages else Conversation()
+    declarations, _ = decode_function_tools(payload.get("tools"), nested=True)
     body = _body(conversation, payload)
     if declarations:
         body["tools"] = [{"functionDeclarations": declarations}]
@@ -65,7 +71,7 @@ def decode_generate(payload: object) -> Decoded:
         # Fill-in-the-middle has no Gemini equivalent; Ollama answers the same for models without it.
         raise invalid_request(f"{payload['model']} does not support insert", "suffix")
     images = _images(payload.get("images"), "images")
-    conversation = _Conversation()
+    conversation = Conversation()
     system = _optional_str(payload, "system")
     if system:
         conversation.system_parts.append({"text": system})
@@ -129,7 +135,7 @@ def _is_zero(keep_alive: object) -> bool:
     return isinstance(keep_alive, str) and keep_alive.strip().rstrip("smh") in ("0", "0.0")
 
 
-def _body(conversation: _Conversation, payload: JSON) -> JSON:
+def _body(conversation: Conversation, payload: JSON) -> JSON:
     body: JSON = {"contents": conversation.contents}
     if conversation.system_parts:
         body["systemInstruction"] = {"parts": conversation.system_parts}
@@ -169,8 +175,8 @@ class _PendingCalls:
         )
 
 
-def _decode_messages(messages: list[Any]) -> _Conversation:
-    conversation = _Conversation()
+def _decode_messages(messages: list[Any]) -> Conversation:
+    conversation = Conversation()
     pending = _PendingCalls()
     for index, message in enumerate(messages):
         where = f"messages[{index}]"
@@ -310,10 +316,7 @@ def _tool_result(message: JSON, where: str, pending: _PendingCalls) -> JSON:
             f"{where}.tool_name is required: no earlier assistant tool call is left for it to answer.",
             f"{where}.tool_name",
         )
-    response: JSON = {"name": name, "response": {"result": _json_object_or_text(_content(message, where))}}
-    if call_id is not None:
-        response["id"] = call_id
-    return {"functionResponse": response}
+    return function_response(name, call_id, _content(message, where))
 
 
 # --- options, format, think -----------------------------------------------------------------------------
@@ -345,7 +348,7 @@ def _generation_config(options: object) -> JSON:
     seed = _integer(options, "seed")
     if seed is not None:
         config["seed"] = seed
-    stop = _stop(options.get("stop"))
+    stop = stop_sequences(options.get("stop"), "options.stop")
     if stop:
         config["stopSequences"] = stop
     return config
@@ -369,16 +372,6 @@ def _integer(options: JSON, key: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid_request(f"'options.{key}' must be an integer.", f"options.{key}")
     return value
-
-
-def _stop(stop: object) -> list[str]:
-    if stop is None:
-        return []
-    if isinstance(stop, str):
-        return [stop] if stop else []
-    if isinstance(stop, list) and all(isinstance(item, str) for item in stop):
-        return [item for item in stop if item]
-    raise invalid_request("'options.stop' must be a string or an array of strings.", "options.stop")
 
 
 def _format(output_format: object) -> JSON:

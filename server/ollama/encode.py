@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import ApiError, ApiErrorType
 from core.types import JSON
-from server.openai.encode import image_markdown, raise_if_blocked
+from server.openai.encode import answer_candidates, image_markdown
 from server.protocol import Decoded
 
 if TYPE_CHECKING:  # only for annotations: the gateway module pulls in the whole upstream stack
@@ -76,11 +76,7 @@ def started_at(decoded: Decoded) -> float:
 
 def encode(response: JSON, decoded: Decoded) -> JSON:
     """A whole Gemini response as one `/api/chat` or `/api/generate` reply (by decoded.options["kind"])."""
-    raise_if_blocked(response)
-    candidates = response.get("candidates") or []
-    if not candidates:
-        raise ApiError(502, ApiErrorType.API_ERROR, "The upstream answered with no candidates and no reason.")
-    candidate = candidates[0]
+    candidate = answer_candidates(response)[0]
     content = Content()
     for part in (candidate.get("content") or {}).get("parts") or ():
         content.add(part)

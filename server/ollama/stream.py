@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from core.errors import ApiError
@@ -18,11 +17,7 @@ from server.ollama.encode import (
     started_at,
 )
 from server.openai.encode import raise_if_blocked
-from server.protocol import Decoded
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+from server.protocol import Decoded, compact_json
 
 
 class _OllamaStreamEncoder:
@@ -35,7 +30,7 @@ class _OllamaStreamEncoder:
     content_type = "application/x-ndjson"
 
     def __init__(self, decoded: Decoded) -> None:
-        self._head = '{"model":' + _dumps(client_model(decoded)) + ',"created_at":"'
+        self._head = '{"model":' + compact_json(client_model(decoded)) + ',"created_at":"'
         self._started = started_at(decoded)
         self._first: float | None = None
         self._calls = 0
@@ -79,7 +74,7 @@ class _OllamaStreamEncoder:
         final = final_fields(
             done_reason(self._gemini_finish), self._usage_metadata, total_s=now - self._started, first_s=first
         )
-        return f'{self._head}{now_rfc3339()}",{self._fields(Content())},{_dumps(final)[1:]}\n'.encode()
+        return f'{self._head}{now_rfc3339()}",{self._fields(Content())},{compact_json(final)[1:]}\n'.encode()
 
     def error(self, error: ApiError) -> bytes:
         self._closed = True
@@ -104,9 +99,9 @@ class ChatStreamEncoder(_OllamaStreamEncoder):
         if content.thinking or content.tool_calls or content.images:
             message = content.message(self._tail)
             self._tail = message["content"][-1:] or self._tail
-            return '"message":' + _dumps(message)
+            return '"message":' + compact_json(message)
         self._tail = content.text[-1:] or self._tail
-        return '"message":{"role":"assistant","content":' + _dumps(content.text) + "}"
+        return '"message":{"role":"assistant","content":' + compact_json(content.text) + "}"
 
 
 class GenerateStreamEncoder(_OllamaStreamEncoder):
@@ -114,8 +109,8 @@ class GenerateStreamEncoder(_OllamaStreamEncoder):
 
     def _fields(self, content: Content) -> str:
         if content.thinking or content.images:
-            return _dumps(content.generate_fields())[1:-1]
-        return '"response":' + _dumps(content.text)
+            return compact_json(content.generate_fields())[1:-1]
+        return '"response":' + compact_json(content.text)
 
 
 def stream_encoder(decoded: Decoded) -> _OllamaStreamEncoder:

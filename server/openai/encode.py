@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core.errors import ApiError, ApiErrorType, invalid_request
 from core.types import JSON
@@ -47,10 +47,7 @@ MODELS_CREATED = 1_735_689_600
 
 def encode(response: JSON, decoded: Decoded) -> JSON:
     """A whole Gemini response as a `chat.completion`; raises ApiError when the prompt was blocked."""
-    raise_if_blocked(response)
-    candidates = response.get("candidates") or []
-    if not candidates:
-        raise ApiError(502, ApiErrorType.API_ERROR, "The upstream answered with no candidates and no reason.")
+    candidates = answer_candidates(response)
     return {
         "id": new_completion_id(),
         "object": "chat.completion",
@@ -200,23 +197,60 @@ def finish_reason(gemini_reason: str | None, has_tool_calls: bool) -> str:
     return FINISH_REASONS.get(gemini_reason or "", "stop")
 
 
+class TokenUsage(NamedTuple):
+    """Gemini usageMetadata counted OpenAI's way: thinking tokens are output tokens."""
+
+    prompt: int
+    cached: int  # of the prompt tokens, those served from the upstream's cache
+    reasoning: int
+    output: int  # the answer's tokens and the reasoning tokens
+
+    @classmethod
+    def summed(cls, usages: list[TokenUsage]) -> TokenUsage:
+        """The usage of several answers together (legacy completions with several prompts)."""
+        return cls(*(sum(getattr(usage, name) for usage in usages) for name in cls._fields))
+
+    def as_openai(self) -> JSON:
+        """OpenAI's `usage` object (Chat Completions and legacy completions)."""
+        return {
+            "prompt_tokens": self.prompt,
+            "completion_tokens": self.output,
+            "total_tokens": self.prompt + self.output,
+            "prompt_tokens_details": {"cached_tokens": self.cached},
+            "completion_tokens_details": {"reasoning_tokens": self.reasoning},
+        }
+
+
+def token_usage(metadata: JSON | None) -> TokenUsage:
+    metadata = metadata or {}
+    reasoning = int(metadata.get("thoughtsTokenCount") or 0)
+    return TokenUsage(
+        prompt=int(metadata.get("promptTokenCount") or 0),
+        cached=int(metadata.get("cachedContentTokenCount") or 0),
+        reasoning=reasoning,
+        output=int(metadata.get("candidatesTokenCount") or 0) + reasoning,
+    )
+
+
 def usage_from(metadata: JSON | None) -> JSON:
     """Gemini usageMetadata as OpenAI usage; thinking tokens count as completion tokens, as OpenAI's do."""
-    metadata = metadata or {}
-    prompt = int(metadata.get("promptTokenCount") or 0)
-    reasoning = int(metadata.get("thoughtsTokenCount") or 0)
-    completion = int(metadata.get("candidatesTokenCount") or 0) + reasoning
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": int(metadata.get("cachedContentTokenCount") or 0)},
-        "completion_tokens_details": {"reasoning_tokens": reasoning},
-    }
+    return token_usage(metadata).as_openai()
 
 
-def raise_if_blocked(response: JSON) -> None:
-    """A response with no candidates and a promptFeedback.blockReason is a refusal of the prompt: a 400."""
+def answer_candidates(response: JSON, param: str = "messages") -> list[JSON]:
+    """The candidates of a whole answer; ApiError when the prompt was blocked (400) or none came (502)."""
+    raise_if_blocked(response, param)
+    candidates: list[JSON] = response.get("candidates") or []
+    if not candidates:
+        raise ApiError(502, ApiErrorType.API_ERROR, "The upstream answered with no candidates and no reason.")
+    return candidates
+
+
+def raise_if_blocked(response: JSON, param: str = "messages") -> None:
+    """A response with no candidates and a promptFeedback.blockReason is a refusal of the prompt: a 400.
+
+    `param` names the request field that holds the prompt in the client's protocol.
+    """
     if response.get("candidates"):
         return
     feedback: Any = response.get("promptFeedback") or {}
@@ -226,7 +260,7 @@ def raise_if_blocked(response: JSON) -> None:
     explanation = feedback.get("blockReasonMessage")
     detail = f": {explanation}" if isinstance(explanation, str) and explanation else "."
     raise invalid_request(
-        f"The upstream blocked the prompt (blockReason {reason}){detail} Rephrase the request.", "messages"
+        f"The upstream blocked the prompt (blockReason {reason}){detail} Rephrase the request.", param
     )
 
 

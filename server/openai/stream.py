@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from core.errors import ApiError
@@ -14,17 +13,55 @@ from server.openai.encode import (
     image_part,
     new_completion_id,
     raise_if_blocked,
+    token_usage,
     tool_call,
     url_citations,
     usage_from,
 )
-from server.protocol import Decoded
+from server.protocol import Decoded, compact_json
 
 DONE = b"data: [DONE]\n\n"
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# --- what the chat and the legacy completion streams share ----------------------------------------------
+
+
+def event_envelope(object_type: str, completion_id: str, model: str) -> str:
+    """`data: {"id":…,"object":…,"created":…,"model":…` without the closing brace, so fields can follow.
+
+    Serialised once per stream, so each event costs one small json.dumps of what changes.
+    """
+    envelope = compact_json(
+        {"id": completion_id, "object": object_type, "created": int(time.time()), "model": model}
+    )
+    return "data: " + envelope[:-1]
+
+
+def closing_events(
+    envelope: str, finish_event: bytes, usage_metadata: JSON | None, include_usage: bool
+) -> bytes:
+    """The end of a stream that ended normally: the finish_reason chunk, the usage chunk when
+    stream_options.include_usage asked for it, then [DONE]."""
+    events = [finish_event]
+    if include_usage:
+        usage = compact_json(usage_from(usage_metadata))
+        events.append(f'{envelope},"choices":[],"usage":{usage}}}\n\n'.encode())
+    events.append(DONE)
+    return b"".join(events)
+
+
+def error_event(error: ApiError) -> bytes:
+    """A failure after the stream started: OpenAI's error object as a data event, and no [DONE]."""
+    return b"data: " + compact_json(error_body(error)).encode() + b"\n\n"
+
+
+def stream_usage(usage_metadata: JSON | None) -> tuple[int, int]:
+    """(prompt tokens, output tokens) for the request log."""
+    usage = token_usage(usage_metadata)
+    return usage.prompt, usage.output
+
+
+# --- Chat Completions -----------------------------------------------------------------------------------
 
 
 class ChatStreamEncoder:
@@ -39,15 +76,7 @@ class ChatStreamEncoder:
 
     def __init__(self, decoded: Decoded) -> None:
         self._include_usage = bool(decoded.options.get("include_usage"))
-        envelope = _dumps(
-            {
-                "id": new_completion_id(),
-                "object": "chat.completion.chunk",
-                "created": int(time.time()),
-                "model": decoded.model,
-            }
-        )
-        self._envelope = "data: " + envelope[:-1]  # without the closing brace, so fields can follow
+        self._envelope = event_envelope("chat.completion.chunk", new_completion_id(), decoded.model)
         self._delta_head = (self._envelope + ',"choices":[{"index":0,"delta":').encode()
         self._role_sent = False
         self._tool_calls = 0
@@ -95,24 +124,19 @@ class ChatStreamEncoder:
         if annotations:
             events.append(self._delta_event({"annotations": annotations}))
         reason = finish_reason(self._gemini_finish, self._tool_calls > 0)
+        finish = f'{self._envelope},"choices":[{{"index":0,"delta":{{}},"finish_reason":"{reason}"}}]}}\n\n'
         events.append(
-            f'{self._envelope},"choices":[{{"index":0,"delta":{{}},"finish_reason":"{reason}"}}]}}\n\n'.encode()
+            closing_events(self._envelope, finish.encode(), self._usage_metadata, self._include_usage)
         )
-        if self._include_usage:
-            usage = _dumps(usage_from(self._usage_metadata))
-            events.append(f'{self._envelope},"choices":[],"usage":{usage}}}\n\n'.encode())
-        events.append(DONE)
         return b"".join(events)
 
     def error(self, error: ApiError) -> bytes:
         self._closed = True
-        return b"data: " + _dumps(error_body(error)).encode() + b"\n\n"
+        return error_event(error)
 
     @property
     def usage(self) -> tuple[int, int]:
-        metadata = self._usage_metadata or {}
-        output = int(metadata.get("candidatesTokenCount") or 0) + int(metadata.get("thoughtsTokenCount") or 0)
-        return int(metadata.get("promptTokenCount") or 0), output
+        return stream_usage(self._usage_metadata)
 
     def _delta_for(self, part: JSON) -> JSON | None:
         if "functionCall" in part:
@@ -141,4 +165,4 @@ class ChatStreamEncoder:
         return self._delta_event({"role": "assistant", "content": ""})
 
     def _delta_event(self, delta: JSON) -> bytes:
-        return self._delta_head + _dumps(delta).encode() + b',"finish_reason":null}]}\n\n'
+        return self._delta_head + compact_json(delta).encode() + b',"finish_reason":null}]}\n\n'

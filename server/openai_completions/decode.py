@@ -6,14 +6,8 @@ from typing import Any
 
 from core.errors import invalid_request
 from core.types import JSON
-from server.openai.decode import (
-    _check_n,
-    _conversation_key,
-    _decode_generation_config,
-    _include_usage,
-    _optional,
-    _short,
-)
+from server.openai.decode import check_n, conversation_key, decode_generation_config, include_usage
+from server.openai.request_parts import optional, request_model, short
 from server.protocol import Decoded
 
 # Several prompts are served as concurrent upstream calls; a bound keeps one request from taking every account.
@@ -25,24 +19,20 @@ def decode(payload: object) -> list[Decoded]:
 
     The prompt becomes a user turn: Gemini models are chat models, there is no raw continuation mode.
     """
-    if not isinstance(payload, dict):
-        raise invalid_request("Request body must be a JSON object.")
-    model = payload.get("model")
-    if not isinstance(model, str) or not model:
-        raise invalid_request("'model' is required and must be a non-empty string.", "model")
+    payload, model = request_model(payload)
     _check_unsupported(payload)
     prompts = _prompts(payload.get("prompt"))
-    stream = _optional(payload, "stream", bool) or False
+    stream = optional(payload, "stream", bool) or False
     if stream and len(prompts) > 1:
         raise invalid_request(
             "Streaming several prompts in one request is not supported; send one request per prompt "
             "or set stream to false.",
             "prompt",
         )
-    generation_config = _decode_generation_config(payload)
-    echo = _optional(payload, "echo", bool) or False
-    include_usage = _include_usage(payload.get("stream_options"))
-    conversation_key = _conversation_key(payload)
+    generation_config = decode_generation_config(payload)
+    echo = optional(payload, "echo", bool) or False
+    usage_wanted = include_usage(payload.get("stream_options"))
+    conversation = conversation_key(payload)
     decoded = []
     for index, prompt in enumerate(prompts):
         body: JSON = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
@@ -51,9 +41,9 @@ def decode(payload: object) -> list[Decoded]:
         options: dict[str, Any] = {
             "index": index,
             "echo": prompt if echo else "",
-            "include_usage": include_usage,
+            "include_usage": usage_wanted,
         }
-        decoded.append(Decoded(model, body, stream, conversation_key, options))
+        decoded.append(Decoded(model, body, stream, conversation, options))
     return decoded
 
 
@@ -80,7 +70,7 @@ def _prompts(prompt: object) -> list[str]:
 
 def _check_unsupported(payload: JSON) -> None:
     """Parameters Gemini cannot honour are refused rather than silently ignored."""
-    _check_n(payload.get("n"))
+    check_n(payload.get("n"))
     suffix = payload.get("suffix")
     if suffix not in (None, ""):
         raise invalid_request(
@@ -88,7 +78,7 @@ def _check_unsupported(payload: JSON) -> None:
         )
     best_of = payload.get("best_of")
     if best_of not in (None, 1):
-        raise invalid_request(f"'best_of' {_short(best_of)} is not supported; only 1 is.", "best_of")
+        raise invalid_request(f"'best_of' {short(best_of)} is not supported; only 1 is.", "best_of")
     logprobs = payload.get("logprobs")
     if logprobs not in (None, 0, False):
         raise invalid_request("'logprobs' is not supported; leave it out.", "logprobs")

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
-from core.errors import ApiError, ApiErrorType
+from core.errors import ApiError
 from core.types import JSON
-from server.openai.encode import error_body, finish_reason, image_markdown, raise_if_blocked, usage_from
-from server.protocol import Decoded
+from server.openai.encode import (
+    TokenUsage,
+    answer_candidates,
+    finish_reason,
+    image_markdown,
+    raise_if_blocked,
+    token_usage,
+)
+from server.openai.stream import closing_events, error_event, event_envelope, stream_usage
+from server.protocol import Decoded, compact_json
 
-DONE = b"data: [DONE]\n\n"
+# The request field that holds the prompt, named when the upstream blocks it.
+PROMPT_PARAM = "prompt"
 
 
 def new_completion_id() -> str:
@@ -25,36 +33,20 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
 
 def encode_many(responses: list[JSON], decoded: list[Decoded]) -> JSON:
     """One `text_completion` for several prompts: a choice per prompt (in prompt order), usage summed."""
-    choices = []
-    usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    reasoning_tokens = cached_tokens = 0
-    for response, request in zip(responses, decoded, strict=True):
-        choices.append(_choice(response, request))
-        counted = usage_from(response.get("usageMetadata"))
-        for key in usage:
-            usage[key] += counted[key]
-        reasoning_tokens += counted["completion_tokens_details"]["reasoning_tokens"]
-        cached_tokens += counted["prompt_tokens_details"]["cached_tokens"]
+    choices = [_choice(response, request) for response, request in zip(responses, decoded, strict=True)]
+    usage = TokenUsage.summed([token_usage(response.get("usageMetadata")) for response in responses])
     return {
         "id": new_completion_id(),
         "object": "text_completion",
         "created": int(time.time()),
         "model": decoded[0].model,
         "choices": choices,
-        "usage": {
-            **usage,
-            "prompt_tokens_details": {"cached_tokens": cached_tokens},
-            "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
-        },
+        "usage": usage.as_openai(),
     }
 
 
 def _choice(response: JSON, decoded: Decoded) -> JSON:
-    _raise_if_blocked(response)
-    candidates = response.get("candidates") or []
-    if not candidates:
-        raise ApiError(502, ApiErrorType.API_ERROR, "The upstream answered with no candidates and no reason.")
-    candidate = candidates[0]
+    candidate = answer_candidates(response, PROMPT_PARAM)[0]
     text = decoded.options.get("echo", "")
     for part in (candidate.get("content") or {}).get("parts") or ():
         text += _text_of(part, text)
@@ -64,14 +56,6 @@ def _choice(response: JSON, decoded: Decoded) -> JSON:
         "logprobs": None,
         "finish_reason": finish_reason(candidate.get("finishReason"), False),
     }
-
-
-def _raise_if_blocked(response: JSON) -> None:
-    try:
-        raise_if_blocked(response)
-    except ApiError as error:
-        error.param = "prompt"  # the chat adapter names its own field
-        raise
 
 
 def _text_of(part: JSON, text_so_far: str) -> str:
@@ -87,10 +71,6 @@ def _text_of(part: JSON, text_so_far: str) -> str:
     return ""
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 class CompletionStreamEncoder:
     """Turns the Gemini chunks of one streaming completion into `text_completion` chunk events.
 
@@ -103,15 +83,7 @@ class CompletionStreamEncoder:
         self._include_usage = bool(decoded.options.get("include_usage"))
         self._index = int(decoded.options.get("index", 0))
         self._echo: str = decoded.options.get("echo", "")
-        envelope = _dumps(
-            {
-                "id": new_completion_id(),
-                "object": "text_completion",
-                "created": int(time.time()),
-                "model": decoded.model,
-            }
-        )
-        self._envelope = "data: " + envelope[:-1]  # without the closing brace, so fields can follow
+        self._envelope = event_envelope("text_completion", new_completion_id(), decoded.model)
         self._text_tail = ""  # the last character sent, to put image markdown on its own paragraph
         self._gemini_finish: str | None = None
         self._usage_metadata: JSON | None = None
@@ -123,7 +95,7 @@ class CompletionStreamEncoder:
     def feed(self, chunk: JSON) -> bytes:
         if self._closed:
             return b""
-        _raise_if_blocked(chunk)
+        raise_if_blocked(chunk, PROMPT_PARAM)
         events = []
         if self._echo:
             events.append(self._text_event(self._echo))
@@ -149,24 +121,18 @@ class CompletionStreamEncoder:
         self._closed = True
         reason = finish_reason(self._gemini_finish, False)
         choice = {"text": "", "index": self._index, "logprobs": None, "finish_reason": reason}
-        events = [f"{self._envelope},{_dumps({'choices': [choice]})[1:]}\n\n".encode()]
-        if self._include_usage:
-            usage = _dumps(usage_from(self._usage_metadata))
-            events.append(f'{self._envelope},"choices":[],"usage":{usage}}}\n\n'.encode())
-        events.append(DONE)
-        return b"".join(events)
+        finish = f"{self._envelope},{compact_json({'choices': [choice]})[1:]}\n\n".encode()
+        return closing_events(self._envelope, finish, self._usage_metadata, self._include_usage)
 
     def error(self, error: ApiError) -> bytes:
         self._closed = True
-        return b"data: " + _dumps(error_body(error)).encode() + b"\n\n"
+        return error_event(error)
 
     @property
     def usage(self) -> tuple[int, int]:
-        metadata = self._usage_metadata or {}
-        output = int(metadata.get("candidatesTokenCount") or 0) + int(metadata.get("thoughtsTokenCount") or 0)
-        return int(metadata.get("promptTokenCount") or 0), output
+        return stream_usage(self._usage_metadata)
 
     def _text_event(self, text: str) -> bytes:
         self._text_tail = text[-1]
         choice = {"text": text, "index": self._index, "logprobs": None, "finish_reason": None}
-        return f"{self._envelope},{_dumps({'choices': [choice]})[1:]}\n\n".encode()
+        return f"{self._envelope},{compact_json({'choices': [choice]})[1:]}\n\n".encode()

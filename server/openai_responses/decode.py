@@ -17,21 +17,24 @@ from typing import Any
 
 from core.errors import invalid_request
 from core.types import JSON
-from server.openai.decode import (
-    REASONING_BUDGETS,
-    SEARCH_TOOL_TYPES,
-    TOOL_CHOICE_MODES,
-    _arguments,
-    _Conversation,
-    _file_part,
-    _function_declaration,
-    _image_part,
-    _integer,
-    _json_object_or_text,
-    _number,
-    _optional,
-    _required_str,
-    _short,
+from server.openai.request_parts import (
+    Conversation,
+    content_items,
+    decode_function_tools,
+    decode_tool_choice,
+    file_part,
+    first_string,
+    function_arguments,
+    function_response,
+    image_part,
+    integer,
+    number,
+    optional,
+    reasoning_budget,
+    request_model,
+    required_name,
+    required_str,
+    short,
 )
 from server.protocol import Decoded
 
@@ -46,26 +49,22 @@ ITEM_TYPES = "message, function_call, function_call_output or reasoning"
 
 def decode(payload: object) -> Decoded:
     """Translate a `POST /v1/responses` body; raises ApiError (400) naming the field at fault."""
-    if not isinstance(payload, dict):
-        raise invalid_request("Request body must be a JSON object.")
-    model = payload.get("model")
-    if not isinstance(model, str) or not model:
-        raise invalid_request("'model' is required and must be a non-empty string.", "model")
+    payload, model = request_model(payload)
     _refuse_state(payload)
 
     conversation = _decode_input(payload.get("input"))
-    instructions = _optional(payload, "instructions", str)
+    instructions = optional(payload, "instructions", str)
     system_parts = ([{"text": instructions}] if instructions else []) + conversation.system_parts
     body: JSON = {"contents": conversation.contents}
     if system_parts:
         body["systemInstruction"] = {"parts": system_parts}
-    declarations, search = _decode_tools(payload.get("tools"))
+    declarations, search = decode_function_tools(payload.get("tools"), nested=False)
     tools: list[JSON] = [{"functionDeclarations": declarations}] if declarations else []
     if search:
         tools.append({"googleSearch": {}})
     if tools:
         body["tools"] = tools
-    tool_config = _decode_tool_choice(payload.get("tool_choice"), {d["name"] for d in declarations})
+    tool_config = decode_tool_choice(payload.get("tool_choice"), {d["name"] for d in declarations}, ("name",))
     if tool_config:
         body["toolConfig"] = tool_config
     generation_config = _decode_generation_config(payload)
@@ -75,7 +74,7 @@ def decode(payload: object) -> Decoded:
     return Decoded(
         model=model,
         body=body,
-        stream=_optional(payload, "stream", bool) or False,
+        stream=optional(payload, "stream", bool) or False,
         conversation_key=_conversation_key(payload),
         options={"echo": _echoed_settings(payload)},
     )
@@ -91,14 +90,14 @@ def _refuse_state(payload: JSON) -> None:
             )
     if payload.get("background"):
         raise invalid_request("'background' responses are not supported; leave it out.", "background")
-    _optional(payload, "store", bool)  # accepted, but there is nowhere to store to
+    optional(payload, "store", bool)  # accepted, but there is nowhere to store to
 
 
 # --- input ----------------------------------------------------------------------------------------------
 
 
-def _decode_input(items: object) -> _Conversation:
-    conversation = _Conversation()
+def _decode_input(items: object) -> Conversation:
+    conversation = Conversation()
     if isinstance(items, str):
         if not items:
             raise invalid_request("'input' must not be empty.", "input")
@@ -115,7 +114,7 @@ def _decode_input(items: object) -> _Conversation:
     return conversation
 
 
-def _decode_item(item: object, where: str, conversation: _Conversation) -> None:
+def _decode_item(item: object, where: str, conversation: Conversation) -> None:
     if not isinstance(item, dict):
         raise invalid_request(f"{where} must be an object.", where)
     kind = item.get("type", "message" if "role" in item else None)
@@ -134,11 +133,11 @@ def _decode_item(item: object, where: str, conversation: _Conversation) -> None:
         )
     else:
         raise invalid_request(
-            f"{where}.type {_short(kind)} is not supported; use {ITEM_TYPES}.", f"{where}.type"
+            f"{where}.type {short(kind)} is not supported; use {ITEM_TYPES}.", f"{where}.type"
         )
 
 
-def _decode_message(item: JSON, where: str, conversation: _Conversation) -> None:
+def _decode_message(item: JSON, where: str, conversation: Conversation) -> None:
     role = item.get("role")
     content = item.get("content")
     if role in ("system", "developer"):
@@ -149,7 +148,7 @@ def _decode_message(item: JSON, where: str, conversation: _Conversation) -> None
         conversation.add("model", [{"text": t} for t in _texts(content, where, "output_text") if t])
     else:
         raise invalid_request(
-            f"{where}.role {_short(role)} is not supported; use user, assistant, system or developer.",
+            f"{where}.role {short(role)} is not supported; use user, assistant, system or developer.",
             f"{where}.role",
         )
 
@@ -159,38 +158,29 @@ def _texts(content: object, where: str, text_type: str) -> list[str]:
     if isinstance(content, str):
         return [content]
     texts = []
-    for position, part in enumerate(_content_parts(content, f"{where}.content")):
+    for position, part in enumerate(content_items(content, f"{where}.content")):
         at = f"{where}.content[{position}]"
         kind = part.get("type")
         if kind in (text_type, "input_text", "output_text"):
-            texts.append(_required_str(part.get("text"), f"{at}.text"))
+            texts.append(required_str(part.get("text"), f"{at}.text"))
         elif kind == "refusal":
-            texts.append(_required_str(part.get("refusal"), f"{at}.refusal"))
+            texts.append(required_str(part.get("refusal"), f"{at}.refusal"))
         else:
             raise invalid_request(
-                f"{at}.type {_short(kind)} is not allowed here; use {text_type}.", f"{at}.type"
+                f"{at}.type {short(kind)} is not allowed here; use {text_type}.", f"{at}.type"
             )
     return texts
-
-
-def _content_parts(content: object, where: str) -> list[JSON]:
-    if not isinstance(content, list):
-        raise invalid_request(f"{where} must be a string or an array of content parts.", where)
-    for position, part in enumerate(content):
-        if not isinstance(part, dict):
-            raise invalid_request(f"{where}[{position}] must be an object.", f"{where}[{position}]")
-    return content
 
 
 def _user_parts(content: object, where: str) -> list[JSON]:
     if isinstance(content, str):
         return [{"text": content}] if content else []
     parts: list[JSON] = []
-    for position, part in enumerate(_content_parts(content, where)):
+    for position, part in enumerate(content_items(content, where)):
         at = f"{where}[{position}]"
         kind = part.get("type")
         if kind == "input_text":
-            text = _required_str(part.get("text"), f"{at}.text")
+            text = required_str(part.get("text"), f"{at}.text")
             if text:
                 parts.append({"text": text})
         elif kind == "input_image":
@@ -198,32 +188,32 @@ def _user_parts(content: object, where: str) -> list[JSON]:
                 raise invalid_request(
                     f"{at}.image_url is required (uploaded file ids are not supported).", f"{at}.image_url"
                 )
-            parts.append(_image_part(part["image_url"], f"{at}.image_url"))
+            parts.append(image_part(part["image_url"], f"{at}.image_url"))
         elif kind == "input_file":
-            parts.append(_file_part(part, at))
+            parts.append(file_part(part, at))
         else:
             raise invalid_request(
-                f"{at}.type {_short(kind)} is not supported; use input_text, input_image or input_file.",
+                f"{at}.type {short(kind)} is not supported; use input_text, input_image or input_file.",
                 f"{at}.type",
             )
     return parts
 
 
 def _function_call(item: JSON, where: str, call_names: dict[str, str]) -> JSON:
-    call_id = _required_id(item.get("call_id"), f"{where}.call_id")
-    name = _required_id(item.get("name"), f"{where}.name")
+    call_id = required_name(item.get("call_id"), f"{where}.call_id")
+    name = required_name(item.get("name"), f"{where}.name")
     call_names[call_id] = name
     # The call id is what the gateway keys the call's thought signature by, so it goes up as the Gemini id.
-    arguments = _arguments(item.get("arguments"), f"{where}.arguments")
+    arguments = function_arguments(item.get("arguments"), f"{where}.arguments")
     return {"functionCall": {"name": name, "args": arguments, "id": call_id}}
 
 
 def _function_output(item: JSON, where: str, call_names: dict[str, str]) -> JSON:
-    call_id = _required_id(item.get("call_id"), f"{where}.call_id")
+    call_id = required_name(item.get("call_id"), f"{where}.call_id")
     name = call_names.get(call_id)
     if name is None:
         raise invalid_request(
-            f"{where}.call_id {_short(call_id)} does not match the call_id of an earlier function_call item "
+            f"{where}.call_id {short(call_id)} does not match the call_id of an earlier function_call item "
             "(send the whole conversation: no responses are stored).",
             f"{where}.call_id",
         )
@@ -236,78 +226,7 @@ def _function_output(item: JSON, where: str, call_names: dict[str, str]) -> JSON
         raise invalid_request(
             f"{where}.output must be a string or an array of text parts.", f"{where}.output"
         )
-    return {
-        "functionResponse": {"name": name, "id": call_id, "response": {"result": _json_object_or_text(text)}}
-    }
-
-
-def _required_id(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise invalid_request(f"{where} must be a non-empty string.", where)
-    return value
-
-
-# --- tools ----------------------------------------------------------------------------------------------
-
-
-def _decode_tools(tools: object) -> tuple[list[JSON], bool]:
-    """Function declarations, and whether a web search tool was asked for."""
-    if tools is None:
-        return [], False
-    if not isinstance(tools, list):
-        raise invalid_request("'tools' must be an array.", "tools")
-    declarations: list[JSON] = []
-    seen: set[str] = set()
-    search = False
-    for position, tool in enumerate(tools):
-        where = f"tools[{position}]"
-        if not isinstance(tool, dict):
-            raise invalid_request(f"{where} must be an object.", where)
-        if tool.get("type") in SEARCH_TOOL_TYPES:
-            search = True
-            continue
-        if tool.get("type") != "function":
-            raise invalid_request(
-                f"{where}.type {_short(tool.get('type'))} is not supported; use 'function' or 'web_search'.",
-                f"{where}.type",
-            )
-        declaration = _function_declaration(tool, where)
-        if declaration["name"] in seen:
-            raise invalid_request(
-                f"{where}.name {_short(declaration['name'])} is declared twice.", f"{where}.name"
-            )
-        seen.add(declaration["name"])
-        declarations.append(declaration)
-    return declarations, search
-
-
-def _decode_tool_choice(choice: object, declared: set[str]) -> JSON | None:
-    if choice is None:
-        return None
-    if isinstance(choice, str):
-        mode = TOOL_CHOICE_MODES.get(choice)
-        if mode is None:
-            raise invalid_request(
-                f"'tool_choice' {_short(choice)} is not supported; use none, auto, required or a function.",
-                "tool_choice",
-            )
-        if not declared:
-            if mode == "ANY":
-                raise invalid_request("'tool_choice' is 'required' but no tools were given.", "tool_choice")
-            return None
-        return {"functionCallingConfig": {"mode": mode}}
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        name = choice.get("name")
-        if not isinstance(name, str) or not name:
-            raise invalid_request("'tool_choice.name' must be a non-empty string.", "tool_choice.name")
-        if name not in declared:
-            raise invalid_request(
-                f"'tool_choice' names function {_short(name)}, which is not in 'tools'.", "tool_choice.name"
-            )
-        return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [name]}}
-    raise invalid_request(
-        '\'tool_choice\' must be none, auto, required or {"type": "function", "name": ...}.', "tool_choice"
-    )
+    return function_response(name, call_id, text)
 
 
 # --- generation settings --------------------------------------------------------------------------------
@@ -315,15 +234,15 @@ def _decode_tool_choice(choice: object, declared: set[str]) -> JSON | None:
 
 def _decode_generation_config(payload: JSON) -> JSON:
     config: JSON = {}
-    max_tokens = _integer(payload, "max_output_tokens")
+    max_tokens = integer(payload, "max_output_tokens")
     if max_tokens is not None:
         if max_tokens < 1:
             raise invalid_request("'max_output_tokens' must be at least 1.", "max_output_tokens")
         config["maxOutputTokens"] = max_tokens
-    temperature = _number(payload, "temperature", 0.0, 2.0)
+    temperature = number(payload, "temperature", 0.0, 2.0)
     if temperature is not None:
         config["temperature"] = temperature
-    top_p = _number(payload, "top_p", 0.0, 1.0)
+    top_p = number(payload, "top_p", 0.0, 1.0)
     if top_p is not None:
         config["topP"] = top_p
     config.update(_text_format(payload.get("text")))
@@ -354,7 +273,7 @@ def _text_format(text: object) -> JSON:
             raise invalid_request("'text.format.schema' must be a JSON Schema object.", "text.format.schema")
         return {"responseMimeType": "application/json", "responseJsonSchema": schema}
     raise invalid_request(
-        f"'text.format.type' {_short(kind)} is not supported; use text, json_object or json_schema.",
+        f"'text.format.type' {short(kind)} is not supported; use text, json_object or json_schema.",
         "text.format.type",
     )
 
@@ -369,17 +288,12 @@ def _thinking_config(reasoning: object) -> JSON | None:
     summary = reasoning.get("summary", reasoning.get("generate_summary"))
     if summary is not None and summary not in SUMMARY_MODES and summary != "none":
         raise invalid_request(
-            f"'reasoning.summary' {_short(summary)} is not supported; use {', '.join(SUMMARY_MODES)}.",
+            f"'reasoning.summary' {short(summary)} is not supported; use {', '.join(SUMMARY_MODES)}.",
             "reasoning.summary",
         )
     config: JSON = {}
     if effort is not None:
-        budget = REASONING_BUDGETS.get(effort) if isinstance(effort, str) else None
-        if budget is None:
-            raise invalid_request(
-                f"'reasoning.effort' {_short(effort)} is not supported; use {', '.join(REASONING_BUDGETS)}.",
-                "reasoning.effort",
-            )
+        budget = reasoning_budget(effort, "reasoning.effort")
         config["thinkingBudget"] = budget
         config["includeThoughts"] = budget > 0
     if summary in SUMMARY_MODES and config.get("thinkingBudget") != 0:
@@ -389,11 +303,7 @@ def _thinking_config(reasoning: object) -> JSON | None:
 
 def _conversation_key(payload: JSON) -> str | None:
     # Codex sends its conversation id as prompt_cache_key; `user`/`safety_identifier` name an end user.
-    for key in ("prompt_cache_key", "user", "safety_identifier"):
-        value = _optional(payload, key, str)
-        if value:
-            return value
-    return None
+    return first_string(payload, ("prompt_cache_key", "user", "safety_identifier"))
 
 
 def _echoed_settings(payload: JSON) -> dict[str, Any]:

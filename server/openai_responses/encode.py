@@ -15,7 +15,7 @@ from typing import Any
 
 from core.errors import ApiError, ApiErrorType
 from core.types import JSON
-from server.openai.encode import image_markdown, raise_if_blocked, url_citations
+from server.openai.encode import image_markdown, raise_if_blocked, token_usage, url_citations
 from server.protocol import Decoded
 
 # Gemini finishReason values that cut an answer short -> Responses incomplete_details.reason.
@@ -71,19 +71,16 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
 
 def usage_from(metadata: JSON | None) -> JSON:
     """Gemini usageMetadata as Responses usage; thinking tokens are output tokens, as OpenAI counts them."""
-    metadata = metadata or {}
-    prompt = int(metadata.get("promptTokenCount") or 0)
-    reasoning = int(metadata.get("thoughtsTokenCount") or 0)
-    output = int(metadata.get("candidatesTokenCount") or 0) + reasoning
+    usage = token_usage(metadata)
     return {
-        "input_tokens": prompt,
+        "input_tokens": usage.prompt,
         "input_tokens_details": {
-            "cached_tokens": int(metadata.get("cachedContentTokenCount") or 0),
+            "cached_tokens": usage.cached,
             "cache_write_tokens": 0,  # Gemini's implicit caching does not report writes
         },
-        "output_tokens": output,
-        "output_tokens_details": {"reasoning_tokens": reasoning},
-        "total_tokens": prompt + output,
+        "output_tokens": usage.output,
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning},
+        "total_tokens": usage.prompt + usage.output,
     }
 
 
@@ -115,8 +112,8 @@ class ResponseBuilder:
 
     @property
     def usage(self) -> tuple[int, int]:
-        usage = usage_from(self._usage_metadata)
-        return usage["input_tokens"], usage["output_tokens"]
+        usage = token_usage(self._usage_metadata)
+        return usage.prompt, usage.output
 
     def snapshot(self) -> JSON:
         """The response object as it stands (in progress, completed, incomplete or failed)."""
@@ -144,7 +141,7 @@ class ResponseBuilder:
         ]
 
     def feed(self, chunk: JSON) -> list[JSON]:
-        _raise_if_blocked(chunk)
+        raise_if_blocked(chunk, "input")
         usage = chunk.get("usageMetadata")
         if usage:
             self._usage_metadata = usage  # cumulative: the latest one is the total
@@ -332,11 +329,3 @@ def _annotations(grounding: JSON | None, text: str) -> list[JSON]:
 
 def _output_text(text: str) -> JSON:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-
-
-def _raise_if_blocked(response: JSON) -> None:
-    try:
-        raise_if_blocked(response)
-    except ApiError as error:
-        error.param = "input"  # the chat adapter names its own field
-        raise

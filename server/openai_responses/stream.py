@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from core.errors import ApiError
 from core.types import JSON
 from server.openai_responses.encode import ResponseBuilder
-from server.protocol import Decoded
+from server.protocol import Decoded, compact_json
 
 
 def _sse(events: list[JSON]) -> bytes:
-    return "".join(
-        f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False, separators=(',', ':'))}\n\n"
-        for event in events
-    ).encode()
+    return "".join(f"event: {event['type']}\ndata: {compact_json(event)}\n\n" for event in events).encode()
 
 
 class ResponsesStreamEncoder:

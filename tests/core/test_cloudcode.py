@@ -20,22 +20,10 @@ from core.errors import ErrorKind, UpstreamError
 from core.oauth import OAuthClient
 from core.types import JSON
 from tests.fake_google import FakeAccount, FakeGoogle, Fault
+from tests.helpers import answer_text, ask
 
 EMAIL = "alice@example.com"
 PROJECT = "proj-alice"
-
-
-def ask(text: str) -> JSON:
-    return {"contents": [{"role": "user", "parts": [{"text": text}]}]}
-
-
-def answer_text(responses: list[JSON]) -> str:
-    return "".join(
-        part.get("text", "")
-        for response in responses
-        for candidate in response.get("candidates", [])
-        for part in candidate["content"]["parts"]
-    )
 
 
 def free_port() -> int:

@@ -11,19 +11,7 @@ from core.errors import ErrorKind, UpstreamError
 from core.gemini_api import GeminiApiClient
 from core.types import JSON
 from tests.fake_google import FakeGoogle, Fault
-
-
-def ask(text: str) -> JSON:
-    return {"contents": [{"role": "user", "parts": [{"text": text}]}]}
-
-
-def answer_text(responses: list[JSON]) -> str:
-    return "".join(
-        part.get("text", "")
-        for response in responses
-        for candidate in response.get("candidates", [])
-        for part in candidate["content"]["parts"]
-    )
+from tests.helpers import answer_text, ask
 
 
 @pytest.fixture

@@ -1,15 +1,24 @@
-"""A running gateway (real services, real aiohttp server on loopback) in front of the fake Google."""
+"""A running gateway (real services, real aiohttp server on loopback) in front of the fake Google, and the
+official SDK clients pointed at it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+from anthropic import AsyncAnthropic
+from google import genai
+from google.genai import types
+from openai import AsyncOpenAI
 
+from core.request_log import LogEntry
 from core.services import Services, create_services
+from core.types import Account
 from server.runner import GatewayServer
 from tests.fake_google import FakeGoogle
 
@@ -31,9 +40,35 @@ class Gateway:
         return {"Authorization": f"Bearer {self.key}", **extra}
 
     async def flush_log(self) -> None:
-        import asyncio
-
         await asyncio.to_thread(self.services.request_log.flush)
+
+    async def log_rows(self) -> list[LogEntry]:
+        """Every request-log row, newest first."""
+        await self.flush_log()
+        return await asyncio.to_thread(self.services.db.query_log, None)
+
+    def sent(self, method: str = "generateContent") -> list[dict[str, Any]]:
+        """The Gemini requests the fake's Cloud Code side received for one method (unwrapped from the envelope)."""
+        return [call.body["request"] for call in self.fake.calls(method) if call.service == "cloudcode"]
+
+    async def add_google_account(
+        self, email: str, project_id: str | None = "", models: dict[str, float] | None = None
+    ) -> Account:
+        """Another Google account, known to the fake (with `models` and their remaining quota fractions when
+        given) and signed in to the gateway."""
+        fake_account = self.fake.add_google_account(email, project_id=project_id, models=models)
+        return await self.services.accounts.add_google(fake_account.refresh_token)
+
+    async def add_api_key(self, models: list[str], label: str) -> str:
+        """A Gemini API key for `models`, known to the fake and added to the gateway; the key."""
+        key = self.fake.add_api_key(models=models)
+        await self.services.accounts.add_api_key(key, label=label)
+        return key
+
+    def account(self, email: str) -> Account:
+        found = self.services.accounts.find(email)
+        assert found is not None
+        return found
 
 
 @pytest.fixture
@@ -50,3 +85,45 @@ async def gateway(fake_google: FakeGoogle, tmp_path: Path) -> AsyncIterator[Gate
         yield Gateway(result.url, API_KEY, services, fake_google, server, http)
     await server.stop()
     await services.close()
+
+
+# --- SDK clients on the gateway: no retries, so every failure surfaces; a short timeout --------------------
+
+
+@pytest.fixture
+async def openai_client(gateway: Gateway) -> AsyncIterator[AsyncOpenAI]:
+    async with AsyncOpenAI(
+        base_url=gateway.url + "/v1", api_key=gateway.key, max_retries=0, timeout=10.0
+    ) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+async def claude(gateway: Gateway) -> AsyncIterator[AsyncAnthropic]:
+    async with AsyncAnthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0, timeout=10.0) as sdk:
+        yield sdk
+
+
+def new_genai_client(url: str, key: str, api_version: str | None = "v1beta") -> genai.Client:
+    """A google-genai client on a gateway; api_version None is the SDK's own default (other paths)."""
+    options = types.HttpOptions(
+        base_url=url,
+        api_version=api_version,
+        timeout=10_000,  # milliseconds
+        retry_options=types.HttpRetryOptions(attempts=1),
+    )
+    return genai.Client(api_key=key, http_options=options)
+
+
+async def close_genai_client(sdk: genai.Client) -> None:
+    await sdk.aio.aclose()
+    sdk.close()
+
+
+@pytest.fixture
+async def genai_client(gateway: Gateway) -> AsyncIterator[genai.Client]:
+    sdk = new_genai_client(gateway.url, gateway.key)
+    try:
+        yield sdk
+    finally:
+        await close_genai_client(sdk)

@@ -29,6 +29,7 @@ from server.anthropic import (
     error_body,
 )
 from server.protocol import Decoded
+from tests.helpers import gemini_chunk
 
 GOLDEN = Path(__file__).parent / "golden" / "anthropic"
 DECODE_CASES: dict[str, Any] = json.loads((GOLDEN / "decode.json").read_text(encoding="utf-8"))
@@ -38,18 +39,6 @@ STREAM_EVENT = TypeAdapter(RawMessageStreamEvent)
 
 def decoded_for(model: str = "claude-sonnet-4-5", **options: Any) -> Decoded:
     return Decoded(model=model, body={}, stream=True, options=options)
-
-
-def chunk(
-    *parts: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None
-) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"role": "model", "parts": list(parts)}}
-    if finish:
-        candidate["finishReason"] = finish
-    response: dict[str, Any] = {"candidates": [candidate]}
-    if usage:
-        response["usageMetadata"] = usage
-    return response
 
 
 def sse_events(data: bytes) -> list[tuple[str, dict[str, Any]]]:
@@ -64,8 +53,8 @@ def sse_events(data: bytes) -> list[tuple[str, dict[str, Any]]]:
 def run_stream(chunks: list[dict[str, Any]], decoded: Decoded | None = None) -> bytes:
     encoder = MessagesStreamEncoder(decoded or decoded_for())
     out = encoder.start()
-    for gemini_chunk in chunks:
-        out += encoder.feed(gemini_chunk)
+    for upstream_chunk in chunks:
+        out += encoder.feed(upstream_chunk)
     return out + encoder.finish()
 
 
@@ -315,7 +304,9 @@ def test_a_blocked_prompt_is_a_400_not_assistant_text() -> None:
 
 
 def test_a_function_call_without_id_still_gets_a_tool_use_id() -> None:
-    message = encode(chunk({"functionCall": {"name": "f", "args": {"a": 1}}}, finish="STOP"), decoded_for())
+    message = encode(
+        gemini_chunk({"functionCall": {"name": "f", "args": {"a": 1}}}, finish="STOP"), decoded_for()
+    )
     assert message["content"][0]["id"].startswith("toolu_")
     Message.model_validate(message)
 
@@ -347,7 +338,7 @@ ROUND_TRIP_PARTS = [
 
 @pytest.mark.parametrize("parts", ROUND_TRIP_PARTS)
 def test_what_the_client_sends_back_restores_the_upstream_parts(parts: list[dict[str, Any]]) -> None:
-    message = encode(chunk(*copy.deepcopy(parts), finish="STOP"), decoded_for())
+    message = encode(gemini_chunk(*copy.deepcopy(parts), finish="STOP"), decoded_for())
     tool_results = [
         {"type": "tool_result", "tool_use_id": block["id"], "content": "done"}
         for block in message["content"]
@@ -408,11 +399,11 @@ def test_models_page_has_the_sdk_shape() -> None:
 
 def test_stream_thinking_then_text_then_tool_calls_in_exact_order() -> None:
     chunks = [
-        chunk({"thought": True, "text": "Let me "}, usage={"promptTokenCount": 30}),
-        chunk({"thought": True, "text": "think.", "thoughtSignature": "sig-t"}),
-        chunk({"text": "Sure, "}),
-        chunk({"text": ""}, {"text": "checking."}),
-        chunk(
+        gemini_chunk({"thought": True, "text": "Let me "}, usage={"promptTokenCount": 30}),
+        gemini_chunk({"thought": True, "text": "think.", "thoughtSignature": "sig-t"}),
+        gemini_chunk({"text": "Sure, "}),
+        gemini_chunk({"text": ""}, {"text": "checking."}),
+        gemini_chunk(
             {
                 "functionCall": {"name": "get_weather", "args": {"city": "Paris"}, "id": "toolu_1"},
                 "thoughtSignature": "sig-c",
@@ -467,9 +458,9 @@ def test_stream_thinking_then_text_then_tool_calls_in_exact_order() -> None:
 def split_into_chunks(parts: list[dict[str, Any]], sizes: list[int]) -> list[dict[str, Any]]:
     chunks, start = [], 0
     for size in sizes:
-        chunks.append(chunk(*parts[start : start + size]))
+        chunks.append(gemini_chunk(*parts[start : start + size]))
         start += size
-    chunks.append(chunk(*parts[start:]))
+    chunks.append(gemini_chunk(*parts[start:]))
     return chunks
 
 
@@ -503,9 +494,9 @@ def test_stream_builds_the_same_message_as_the_non_stream_answer(name: str, size
 def test_stream_usage_follows_the_upstream_counts() -> None:
     encoder = MessagesStreamEncoder(decoded_for())
     assert encoder.usage == (0, 0)
-    encoder.feed(chunk({"text": "a"}, usage={"promptTokenCount": 40, "cachedContentTokenCount": 10}))
+    encoder.feed(gemini_chunk({"text": "a"}, usage={"promptTokenCount": 40, "cachedContentTokenCount": 10}))
     encoder.feed(
-        chunk(
+        gemini_chunk(
             {"text": "b"}, usage={"promptTokenCount": 40, "candidatesTokenCount": 2, "thoughtsTokenCount": 3}
         )
     )
@@ -516,7 +507,9 @@ def test_message_start_waits_for_the_first_chunk_to_know_the_prompt_size() -> No
     encoder = MessagesStreamEncoder(decoded_for("claude-opus-4-6"), message_id="msg_fixed")
     assert encoder.start() == b""
     events = sse_events(
-        encoder.feed(chunk({"text": "Hi"}, usage={"promptTokenCount": 77, "cachedContentTokenCount": 7}))
+        encoder.feed(
+            gemini_chunk({"text": "Hi"}, usage={"promptTokenCount": 77, "cachedContentTokenCount": 7})
+        )
     )
     assert [name for name, _ in events] == [
         "message_start",
@@ -542,7 +535,7 @@ def test_stream_without_chunks_is_still_a_complete_message() -> None:
 
 def test_stream_spots_a_stop_sequence_split_across_chunks() -> None:
     decoded = decoded_for(stop_sequences=["<END>"])
-    chunks = [chunk({"text": "All done <E"}), chunk({"text": "ND>"}, finish="STOP")]
+    chunks = [gemini_chunk({"text": "All done <E"}), gemini_chunk({"text": "ND>"}, finish="STOP")]
     events = sse_events(run_stream(chunks, decoded))
     assert summary(events)[-2] == ("message_delta", "stop_sequence", "<END>")
 
@@ -552,15 +545,17 @@ def test_stream_spots_a_stop_sequence_split_across_chunks() -> None:
     [("MAX_TOKENS", "max_tokens"), ("SAFETY", "refusal"), ("RECITATION", "refusal"), ("OTHER", "end_turn")],
 )
 def test_stream_stop_reasons(finish: str, stop_reason: str) -> None:
-    events = sse_events(run_stream([chunk({"text": "Partial"}, finish=finish)]))
+    events = sse_events(run_stream([gemini_chunk({"text": "Partial"}, finish=finish)]))
     assert summary(events)[-2] == ("message_delta", stop_reason, None)
 
 
 def test_stream_thoughts_after_a_signature_open_a_new_thinking_block() -> None:
     chunks = [
-        chunk({"thought": True, "text": "One.", "thoughtSignature": "s1"}),
-        chunk({"thought": True, "text": "Two."}),
-        chunk({"thought": True, "text": "", "thoughtSignature": "s2"}, {"text": "Answer"}, finish="STOP"),
+        gemini_chunk({"thought": True, "text": "One.", "thoughtSignature": "s1"}),
+        gemini_chunk({"thought": True, "text": "Two."}),
+        gemini_chunk(
+            {"thought": True, "text": "", "thoughtSignature": "s2"}, {"text": "Answer"}, finish="STOP"
+        ),
     ]
     final = sdk_accumulate(sse_events(run_stream(chunks)))
     assert [(b.type, getattr(b, "thinking", None), getattr(b, "signature", None)) for b in final.content] == [
@@ -572,7 +567,9 @@ def test_stream_thoughts_after_a_signature_open_a_new_thinking_block() -> None:
 
 def test_stream_sends_images_as_whole_blocks() -> None:
     chunks = [
-        chunk({"text": "Look:"}, {"inlineData": {"mimeType": "image/png", "data": "iVBOR"}}, finish="STOP")
+        gemini_chunk(
+            {"text": "Look:"}, {"inlineData": {"mimeType": "image/png", "data": "iVBOR"}}, finish="STOP"
+        )
     ]
     events = sse_events(run_stream(chunks))
     assert summary(events)[2:7] == [
@@ -591,7 +588,10 @@ def test_stream_sends_images_as_whole_blocks() -> None:
 
 def test_stream_unwraps_cloud_code_envelopes() -> None:
     chunks = [
-        {"response": chunk({"text": "Hi"}, finish="STOP", usage={"promptTokenCount": 3}), "traceId": "t"}
+        {
+            "response": gemini_chunk({"text": "Hi"}, finish="STOP", usage={"promptTokenCount": 3}),
+            "traceId": "t",
+        }
     ]
     final = sdk_accumulate(sse_events(run_stream(chunks)))
     assert final.content[0].text == "Hi"  # type: ignore[union-attr]
@@ -600,7 +600,7 @@ def test_stream_unwraps_cloud_code_envelopes() -> None:
 
 def test_stream_error_event_ends_the_stream() -> None:
     encoder = MessagesStreamEncoder(decoded_for())
-    out = encoder.start() + encoder.feed(chunk({"text": "Partial answer"}))
+    out = encoder.start() + encoder.feed(gemini_chunk({"text": "Partial answer"}))
     out += encoder.error(ApiError(429, ApiErrorType.RATE_LIMIT, "Every account is rate limited."))
     assert encoder.finish() == b""
     assert encoder.error(invalid_request("again")) == b""
@@ -629,7 +629,7 @@ def test_stream_blocked_prompt_raises_for_the_caller_to_report() -> None:
 
 def test_stream_text_is_json_escaped() -> None:
     tricky = 'quote " backslash \\ newline \n tab \t emoji 🚀 nul \x00 </script>'
-    final = sdk_accumulate(sse_events(run_stream([chunk({"text": tricky}, finish="STOP")])))
+    final = sdk_accumulate(sse_events(run_stream([gemini_chunk({"text": tricky}, finish="STOP")])))
     assert final.content[0].text == tricky  # type: ignore[union-attr]
 
 
@@ -659,8 +659,8 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": encoder.content_type})
     await response.prepare(request)
     await response.write(encoder.start())
-    for gemini_chunk in script.chunks:
-        await response.write(encoder.feed(gemini_chunk))
+    for upstream_chunk in script.chunks:
+        await response.write(encoder.feed(upstream_chunk))
     await response.write(encoder.error(script.error) if script.error else encoder.finish())
     await response.write_eof()
     return response
@@ -706,9 +706,9 @@ async def test_sdk_streams_thinking_and_a_tool_call_then_sends_them_back(
 ) -> None:
     client, script = sdk
     script.chunks = [
-        chunk({"thought": True, "text": "Need weather."}, usage={"promptTokenCount": 21}),
-        chunk({"thought": True, "text": "", "thoughtSignature": "sig-thought"}),
-        chunk(
+        gemini_chunk({"thought": True, "text": "Need weather."}, usage={"promptTokenCount": 21}),
+        gemini_chunk({"thought": True, "text": "", "thoughtSignature": "sig-thought"}),
+        gemini_chunk(
             {
                 "functionCall": {"name": "get_weather", "args": {"city": "Oslo"}, "id": "toolu_7"},
                 "thoughtSignature": "sig-call",
@@ -741,7 +741,7 @@ async def test_sdk_streams_thinking_and_a_tool_call_then_sends_them_back(
         "includeThoughts": True,
     }
 
-    script.response = chunk(
+    script.response = gemini_chunk(
         {"text": "It is sunny."}, finish="STOP", usage={"promptTokenCount": 40, "candidatesTokenCount": 4}
     )
     reply = await client.messages.create(
@@ -774,7 +774,7 @@ async def test_sdk_streams_thinking_and_a_tool_call_then_sends_them_back(
 
 async def test_sdk_raises_on_a_stream_error_event(sdk: tuple[anthropic.AsyncAnthropic, Scripted]) -> None:
     client, script = sdk
-    script.chunks = [chunk({"text": "Half"})]
+    script.chunks = [gemini_chunk({"text": "Half"})]
     script.error = ApiError(529, ApiErrorType.OVERLOADED, "Upstream busy.")
     with pytest.raises(anthropic.APIStatusError) as caught:
         async with client.messages.stream(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anthropic
@@ -18,11 +16,11 @@ from anthropic.types import (
     UserMessageParam,
 )
 
-from core.request_log import LogEntry
 from core.services import create_services
 from core.types import AccountStatus
 from server.runner import GatewayServer
 from tests.fake_google import TINY_PNG, Fault, Reply, prompt_tokens
+from tests.helpers import FORBIDDEN_SCHEMA_KEYS, schema_keys
 from tests.server.conftest import Gateway
 
 # The SDK warns that Anthropic retires its own claude-sonnet-4-5; the gateway serves Google's, which it is not.
@@ -31,7 +29,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:Depre
 FLASH = "gemini-2.5-flash"
 SONNET = "claude-sonnet-4-5"
 SONNET_THINKING = "claude-sonnet-4-5-thinking"
-FORBIDDEN_SCHEMA_KEYS = {"const", "$ref", "$defs", "definitions", "$schema", "$id", "default", "examples"}
 
 WEATHER_TOOL: ToolParam = {
     "name": "get_weather",
@@ -45,47 +42,6 @@ WEATHER_TOOL: ToolParam = {
 
 
 # --- helpers --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def claude(gateway: Gateway) -> AsyncIterator[AsyncAnthropic]:
-    client = AsyncAnthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0, timeout=10.0)
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
-def upstream_requests(gateway: Gateway, method: str = "generateContent") -> list[dict[str, Any]]:
-    """The Gemini requests the fake received (inside Cloud Code's envelope) for one method."""
-    return [call.body["request"] for call in gateway.fake.calls(method)]
-
-
-async def log_rows(gateway: Gateway) -> list[LogEntry]:
-    """Request-log rows, oldest first."""
-    await gateway.flush_log()
-    rows = await asyncio.to_thread(gateway.services.db.query_log, None)
-    return list(reversed(rows))
-
-
-async def add_bob(gateway: Gateway) -> None:
-    bob = gateway.fake.add_google_account("bob@example.com", project_id="proj-bob")
-    await gateway.services.accounts.add_google(bob.refresh_token)
-
-
-def schema_keys(schema: Any) -> Iterator[str]:
-    """Every keyword used anywhere in a JSON schema (property names are not keywords)."""
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            yield key
-            if key == "properties" and isinstance(value, dict):
-                for sub in value.values():
-                    yield from schema_keys(sub)
-            else:
-                yield from schema_keys(value)
-    elif isinstance(schema, list):
-        for item in schema:
-            yield from schema_keys(item)
 
 
 def text_of(message: Message) -> str:
@@ -129,7 +85,7 @@ async def test_create_with_system_string(gateway: Gateway, claude: AsyncAnthropi
         extra_body={"temperature": 0.3},  # this SDK version dropped the parameter; older ones send it
     )
 
-    (sent,) = upstream_requests(gateway)
+    (sent,) = gateway.sent()
     assert sent["systemInstruction"] == {"parts": [{"text": "You answer briefly."}]}
     assert sent["contents"] == [{"role": "user", "parts": [{"text": "hello there"}]}]
     assert sent["generationConfig"]["maxOutputTokens"] == 256
@@ -140,7 +96,7 @@ async def test_create_with_system_string(gateway: Gateway, claude: AsyncAnthropi
     assert message.usage.input_tokens == prompt_tokens(sent)
     assert message.usage.output_tokens == 3  # "Echo:", "hello", "there"
 
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert (row.protocol, row.path, row.status, row.stream) == ("anthropic", "/v1/messages", 200, False)
     assert row.client_model == FLASH and row.upstream_model == FLASH and row.account == "alice@example.com"
     assert (row.tokens_in, row.tokens_out) == (message.usage.input_tokens, message.usage.output_tokens)
@@ -161,7 +117,7 @@ async def test_system_as_blocks_and_multi_turn(gateway: Gateway, claude: AsyncAn
         ],
     )
 
-    (sent,) = upstream_requests(gateway)
+    (sent,) = gateway.sent()
     assert sent["systemInstruction"]["parts"] == [{"text": "Rule one."}, {"text": "Rule two."}]
     assert [content["role"] for content in sent["contents"]] == ["user", "model", "user"]
     assert text_of(message) == "Echo: second part"
@@ -181,7 +137,7 @@ async def test_stream_text(gateway: Gateway, claude: AsyncAnthropic) -> None:
     assert call.query.get("alt") == "sse"
     assert final.usage.input_tokens == prompt_tokens(call.body["request"])
     assert final.usage.output_tokens == 4
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.stream and row.status == 200 and row.ttfb_ms is not None
     assert (row.tokens_in, row.tokens_out) == (final.usage.input_tokens, final.usage.output_tokens)
 
@@ -196,7 +152,7 @@ async def test_count_tokens_asks_the_upstream(gateway: Gateway, claude: AsyncAnt
     (call,) = gateway.fake.calls("countTokens")
     assert call.body["request"]["systemInstruction"] == {"parts": [{"text": "Be exact."}]}
     assert counted.input_tokens == prompt_tokens(call.body["request"]) > 1
-    assert upstream_requests(gateway) == []  # counting generates nothing
+    assert gateway.sent() == []  # counting generates nothing
 
 
 async def test_models_list_and_retrieve(gateway: Gateway, claude: AsyncAnthropic) -> None:
@@ -249,8 +205,8 @@ async def test_tool_round_trip_keeps_the_signature(
     assert text_of(second) == 'Echo: get_weather -> {"result":"21 C and sunny"}'
     assert second.stop_reason == "end_turn"
     first_sent, second_sent = [
-        *upstream_requests(gateway, "streamGenerateContent"),
-        *upstream_requests(gateway),
+        *gateway.sent("streamGenerateContent"),
+        *gateway.sent(),
     ]
     assert first_sent["tools"][0]["functionDeclarations"][0]["name"] == "get_weather"
     model_turn, answer_turn = second_sent["contents"][1:]
@@ -281,7 +237,7 @@ async def test_signature_restored_when_the_client_drops_thinking_blocks(
     )
 
     assert text_of(second) == 'Echo: get_weather -> {"result":"cold"}'
-    (call_part,) = upstream_requests(gateway)[1]["contents"][1]["parts"]
+    (call_part,) = gateway.sent()[1]["contents"][1]["parts"]
     assert call_part["thoughtSignature"].startswith("sig-")  # from the gateway's signature cache
 
 
@@ -314,7 +270,7 @@ async def test_signature_travels_with_the_client_across_a_restart(
         await restarted.close()
 
     assert text_of(second) == 'Echo: get_weather -> {"result":"mild"}'
-    model_parts = upstream_requests(gateway)[1]["contents"][1]["parts"]
+    model_parts = gateway.sent()[1]["contents"][1]["parts"]
     assert len(model_parts) == 1  # the carrier block became the call's signature, not a part of its own
     assert model_parts[0]["thoughtSignature"].startswith("sig-")
 
@@ -331,7 +287,7 @@ async def test_extended_thinking_round_trip(gateway: Gateway, claude: AsyncAnthr
     first, events = await ask(claude, stream=stream, messages=[question], **params)
 
     method = "streamGenerateContent" if stream else "generateContent"
-    (first_sent,) = upstream_requests(gateway, method)
+    (first_sent,) = gateway.sent(method)
     assert first_sent["generationConfig"]["thinkingConfig"] == {
         "thinkingBudget": 2048,
         "includeThoughts": True,
@@ -350,7 +306,7 @@ async def test_extended_thinking_round_trip(gateway: Gateway, claude: AsyncAnthr
     )
 
     assert text_of(second).endswith('Echo: get_weather -> {"result":"warm"}')
-    second_sent = upstream_requests(gateway)[-1]
+    second_sent = gateway.sent()[-1]
     model_parts = second_sent["contents"][1]["parts"]
     assert model_parts[0] == {
         "thought": True,
@@ -375,7 +331,7 @@ async def test_thinking_budget_not_below_max_tokens_is_refused(
 
     assert caught.value.status_code == 400
     assert "budget_tokens" in caught.value.message
-    assert upstream_requests(gateway) == []  # refused before any account was used
+    assert gateway.sent() == []  # refused before any account was used
 
 
 async def test_tool_schema_is_cleaned_for_the_upstream(gateway: Gateway, claude: AsyncAnthropic) -> None:
@@ -410,7 +366,7 @@ async def test_tool_schema_is_cleaned_for_the_upstream(gateway: Gateway, claude:
         messages=[{"role": "user", "content": 'CALL:book_trip{"to": {"city": "Oslo"}, "nights": 3}'}],
     )
 
-    (sent,) = upstream_requests(gateway)
+    (sent,) = gateway.sent()
     parameters = sent["tools"][0]["functionDeclarations"][0]["parameters"]
     assert not FORBIDDEN_SCHEMA_KEYS & set(schema_keys(parameters))
     assert parameters["properties"]["to"]["properties"]["city"]["type"] == "string"  # $ref inlined
@@ -439,7 +395,7 @@ async def test_base64_image_becomes_inline_data(gateway: Gateway, claude: AsyncA
         ],
     )
 
-    (sent,) = upstream_requests(gateway)
+    (sent,) = gateway.sent()
     assert sent["contents"][0]["parts"][0] == {"inlineData": {"mimeType": "image/png", "data": TINY_PNG}}
     assert text_of(message) == "Echo: what is this"
 
@@ -457,13 +413,13 @@ async def test_stop_sequences(gateway: Gateway, claude: AsyncAnthropic, stream: 
         messages=[{"role": "user", "content": "count"}],
     )
 
-    (sent,) = upstream_requests(gateway, "streamGenerateContent" if stream else "generateContent")
+    (sent,) = gateway.sent("streamGenerateContent" if stream else "generateContent")
     assert sent["generationConfig"]["stopSequences"] == ["###", "END"]
     assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "###")
 
 
 async def test_metadata_user_id_keeps_one_account(gateway: Gateway, claude: AsyncAnthropic) -> None:
-    await add_bob(gateway)
+    await gateway.add_google_account("bob@example.com", project_id="proj-bob")
     for turn in range(4):
         await claude.messages.create(
             model=FLASH,
@@ -481,7 +437,7 @@ async def test_metadata_user_id_keeps_one_account(gateway: Gateway, claude: Asyn
         )
     loose = {call.who for call in gateway.fake.calls("generateContent")[4:]}
     assert loose == {"alice@example.com", "bob@example.com"}
-    rows = await log_rows(gateway)
+    rows = list(reversed(await gateway.log_rows()))  # oldest first
     assert len({row.account for row in rows[:4]}) == 1 and rows[0].account in sticky
 
 
@@ -492,7 +448,7 @@ async def test_metadata_user_id_keeps_one_account(gateway: Gateway, claude: Asyn
 async def test_every_account_out_of_quota_is_a_rate_limit_error(
     gateway: Gateway, claude: AsyncAnthropic, stream: bool
 ) -> None:
-    await add_bob(gateway)
+    await gateway.add_google_account("bob@example.com", project_id="proj-bob")
     for email in ("alice@example.com", "bob@example.com"):
         gateway.fake.set_remaining(email, FLASH, 0.0, reset_in_s=600)
 
@@ -509,7 +465,7 @@ async def test_every_account_out_of_quota_is_a_rate_limit_error(
     assert "alice@example.com" in error.message and "bob@example.com" in error.message
     assert "quota" in error.message
     assert int(error.response.headers["retry-after"]) > 0
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 429 and "quota" in row.error
 
 
@@ -533,12 +489,12 @@ async def test_upstream_busy_everywhere_is_overloaded_and_blames_no_account(
     (account,) = gateway.services.accounts.accounts()
     assert account.status is AccountStatus.OK
     assert gateway.services.pool.cooldown_until(account.id, FLASH) is None
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 503 and row.error
 
 
 async def test_upstream_bad_request_is_not_rotated(gateway: Gateway, claude: AsyncAnthropic) -> None:
-    await add_bob(gateway)
+    await gateway.add_google_account("bob@example.com", project_id="proj-bob")
     gateway.fake.inject(Fault("bad_request", method="generateContent", times=None, message="Bad field xyz"))
 
     with pytest.raises(anthropic.BadRequestError) as caught:
@@ -570,7 +526,7 @@ async def test_broken_stream_raises_never_ends_normally(
     assert "message_stop" not in events and "message_delta" not in events
     assert isinstance(caught.value.body, dict) and caught.value.body["type"] == "error"
     assert "broke off" in caught.value.message
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status >= 500 and "broke off" in row.error
 
 
@@ -611,7 +567,7 @@ async def test_base_url_from_the_environment(gateway: Gateway, monkeypatch: pyte
 
     assert text_of(message) == "Echo: from the env" and text_of(raw) == "Echo: no prefix"
     assert [call.model for call in gateway.fake.calls("generateContent")] == [SONNET, SONNET]
-    paths = [row.path for row in await log_rows(gateway)]
+    paths = [row.path for row in reversed(await gateway.log_rows())]
     assert paths == ["/v1/messages", "/messages"]
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,12 +15,12 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from pydantic import BaseModel, Field
 
-from core.request_log import LogEntry
 from core.services import create_services
-from core.types import Account, AccountKind, AccountStatus
+from core.types import AccountKind, AccountStatus
 from server.runner import GatewayServer
 from tests.fake_google import Fault, prompt_tokens
-from tests.server.conftest import Gateway
+from tests.helpers import FORBIDDEN_SCHEMA_KEYS, echo_of, schema_keys
+from tests.server.conftest import Gateway, close_genai_client, new_genai_client
 
 # google-genai subclasses aiohttp.ClientSession, which aiohttp warns about; that is the SDK's business.
 pytestmark = pytest.mark.filterwarnings(
@@ -31,7 +30,6 @@ pytestmark = pytest.mark.filterwarnings(
 MODEL = "gemini-2.5-flash"
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
-FORBIDDEN_SCHEMA_KEYS = {"const", "$ref", "$defs", "definitions", "$schema", "$id", "default", "examples"}
 API_VERSIONS = ["v1beta", None]  # None: the SDK's own default (v1 for the Gemini API today)
 
 WEATHER = types.FunctionDeclaration(
@@ -49,67 +47,24 @@ WEATHER_CONFIG = types.GenerateContentConfig(
 )
 
 
-def new_client(gateway: Gateway, api_version: str | None) -> genai.Client:
-    options = types.HttpOptions(
-        base_url=gateway.url,
-        api_version=api_version,
-        timeout=10_000,  # milliseconds
-        retry_options=types.HttpRetryOptions(attempts=1),  # no retries: every failure must surface
-    )
-    return genai.Client(api_key=gateway.key, http_options=options)
-
-
-@pytest.fixture
-async def client(gateway: Gateway) -> AsyncIterator[genai.Client]:
-    sdk = new_client(gateway, "v1beta")
-    try:
-        yield sdk
-    finally:
-        await sdk.aio.aclose()
-        sdk.close()
-
-
 @pytest.fixture(params=API_VERSIONS, ids=["v1beta", "sdk-default"])
 async def any_client(gateway: Gateway, request: pytest.FixtureRequest) -> AsyncIterator[genai.Client]:
     """The SDK with api_version v1beta and with its own default, which uses other paths."""
-    sdk = new_client(gateway, request.param)
+    sdk = new_genai_client(gateway.url, gateway.key, request.param)
     try:
         yield sdk
     finally:
-        await sdk.aio.aclose()
-        sdk.close()
+        await close_genai_client(sdk)
 
 
 # --- helpers --------------------------------------------------------------------------------------------
 
 
 def version_of(sdk: genai.Client) -> str:
-    """The path prefix the SDK actually uses (read back from the client, not assumed)."""
+    """The path prefix the SDK actually uses (read back from the genai_client, not assumed)."""
     version = sdk._api_client._http_options.api_version
     assert version
     return version
-
-
-def sent(gateway: Gateway, method: str = "generateContent") -> list[dict[str, Any]]:
-    """The Gemini requests the fake's Cloud Code side received (unwrapped from the envelope)."""
-    return [call.body["request"] for call in gateway.fake.calls(method) if call.service == "cloudcode"]
-
-
-async def log_rows(gateway: Gateway) -> list[LogEntry]:
-    """Every request-log row, newest first."""
-    await gateway.flush_log()
-    return await asyncio.to_thread(gateway.services.db.query_log, None)
-
-
-def account(gateway: Gateway, email: str) -> Account:
-    found = gateway.services.accounts.find(email)
-    assert found is not None
-    return found
-
-
-async def add_google_account(gateway: Gateway, email: str = BOB) -> Account:
-    fake_account = gateway.fake.add_google_account(email)
-    return await gateway.services.accounts.add_google(fake_account.refresh_token)
 
 
 @contextlib.asynccontextmanager
@@ -124,40 +79,14 @@ async def another_gateway(gateway: Gateway, home: Path) -> AsyncIterator[genai.C
         await services.accounts.add_google(gateway.fake.accounts[ALICE].refresh_token)
         result = await server.start("127.0.0.1", 0)
         assert result.ok, result.error
-        sdk = genai.Client(
-            api_key=gateway.key,
-            http_options=types.HttpOptions(
-                base_url=result.url, api_version="v1beta", retry_options=types.HttpRetryOptions(attempts=1)
-            ),
-        )
+        sdk = new_genai_client(result.url, gateway.key)
         try:
             yield sdk
         finally:
-            await sdk.aio.aclose()
-            sdk.close()
+            await close_genai_client(sdk)
     finally:
         await server.stop()
         await services.close()
-
-
-def echo_of(text: str) -> str:
-    """What the fake answers to a last user turn holding only `text`."""
-    return f"Echo: {text}"
-
-
-def schema_keys(node: Any) -> Iterator[str]:
-    """Every schema keyword at any depth (property names are data, not keywords)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            if key == "properties" and isinstance(value, dict):
-                for sub in value.values():
-                    yield from schema_keys(sub)
-            else:
-                yield from schema_keys(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from schema_keys(item)
 
 
 def declared_schema(declaration: dict[str, Any]) -> dict[str, Any]:
@@ -201,7 +130,7 @@ async def test_generate_content(gateway: Gateway, any_client: genai.Client) -> N
     assert usage is not None
     assert usage.prompt_token_count == prompt_tokens(call.body["request"])
     assert usage.candidates_token_count == len(echo_of(prompt).split())
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert (row.protocol, row.status, row.account, row.stream) == ("gemini", 200, ALICE, False)
     assert row.path == f"/{version_of(any_client)}/models/{MODEL}:generateContent"
     assert (row.client_model, row.upstream_model) == (MODEL, MODEL)
@@ -224,7 +153,7 @@ async def test_generate_content_stream(gateway: Gateway, any_client: genai.Clien
     assert finishes == [types.FinishReason.STOP]
     last_usage = chunks[-1].usage_metadata
     assert last_usage is not None and last_usage.candidates_token_count == len(echo_of(prompt).split())
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 200 and row.stream and row.ttfb_ms is not None
     assert row.path == f"/{version_of(any_client)}/models/{MODEL}:streamGenerateContent"
     assert (row.tokens_in, row.tokens_out) == (
@@ -250,15 +179,15 @@ async def test_json_array_stream_without_alt_sse(gateway: Gateway) -> None:
     assert "".join(chunk.text or "" for chunk in parsed) == echo_of(prompt)
     (call,) = gateway.fake.calls("streamGenerateContent")
     assert call.query.get("alt") == "sse"  # the gateway always asks the upstream for SSE
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 200 and row.stream
 
 
-async def test_system_instruction(gateway: Gateway, client: genai.Client) -> None:
+async def test_system_instruction(gateway: Gateway, genai_client: genai.Client) -> None:
     config = types.GenerateContentConfig(system_instruction="Be brief and kind.", temperature=0.25)
-    reply = await client.aio.models.generate_content(model=MODEL, contents="hi", config=config)
+    reply = await genai_client.aio.models.generate_content(model=MODEL, contents="hi", config=config)
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     assert [part["text"] for part in request["systemInstruction"]["parts"]] == ["Be brief and kind."]
     assert [content["role"] for content in request["contents"]] == ["user"]
     assert request["generationConfig"]["temperature"] == pytest.approx(0.25)
@@ -277,7 +206,7 @@ async def test_count_tokens(gateway: Gateway, any_client: genai.Client) -> None:
     assert inner["contents"][0]["parts"] == [{"text": text}]
     assert counted.total_tokens == prompt_tokens(inner)
     assert gateway.fake.calls("generateContent") == []
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert (row.protocol, row.status, row.client_model, row.upstream_model) == ("gemini", 200, MODEL, MODEL)
     assert row.path == f"/{version_of(any_client)}/models/{MODEL}:countTokens"
 
@@ -302,14 +231,14 @@ async def test_models_list_and_get(gateway: Gateway, any_client: genai.Client) -
 # --- multimodal and thinking ----------------------------------------------------------------------------
 
 
-async def test_inline_image_bytes(gateway: Gateway, client: genai.Client) -> None:
+async def test_inline_image_bytes(gateway: Gateway, genai_client: genai.Client) -> None:
     picture = (
         b"\x89PNG\r\n\x1a\n\xfb\xff\xfe not really a picture"  # \xfb\xff: '-' and '_' in URL-safe base64
     )
     contents = [types.Part.from_bytes(data=picture, mime_type="image/png"), "what is this"]
-    reply = await client.aio.models.generate_content(model=MODEL, contents=contents)
+    reply = await genai_client.aio.models.generate_content(model=MODEL, contents=contents)
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     image, text = request["contents"][0]["parts"]
     assert image["inlineData"]["mimeType"] == "image/png"
     assert base64.urlsafe_b64decode(image["inlineData"]["data"]) == picture
@@ -318,14 +247,16 @@ async def test_inline_image_bytes(gateway: Gateway, client: genai.Client) -> Non
 
 
 @pytest.mark.parametrize("stream", [False, True])
-async def test_thinking_returns_thought_parts(gateway: Gateway, client: genai.Client, stream: bool) -> None:
+async def test_thinking_returns_thought_parts(
+    gateway: Gateway, genai_client: genai.Client, stream: bool
+) -> None:
     config = types.GenerateContentConfig(
         thinking_config=types.ThinkingConfig(include_thoughts=True, thinking_budget=1024),
         max_output_tokens=4096,
     )
     if stream:
         chunks = await collect(
-            await client.aio.models.generate_content_stream(
+            await genai_client.aio.models.generate_content_stream(
                 model="gemini-2.5-pro", contents="think first", config=config
             )
         )
@@ -334,12 +265,12 @@ async def test_thinking_returns_thought_parts(gateway: Gateway, client: genai.Cl
         usage = chunks[-1].usage_metadata
         assert parts_of(chunks[0])[0].thought, "the thought comes first, in its own chunk"
     else:
-        reply = await client.aio.models.generate_content(
+        reply = await genai_client.aio.models.generate_content(
             model="gemini-2.5-pro", contents="think first", config=config
         )
         parts, text, usage = parts_of(reply), reply.text or "", reply.usage_metadata
 
-    (request,) = sent(gateway, "streamGenerateContent" if stream else "generateContent")
+    (request,) = gateway.sent("streamGenerateContent" if stream else "generateContent")
     assert request["generationConfig"]["thinkingConfig"] == {"includeThoughts": True, "thinkingBudget": 1024}
     assert request["generationConfig"]["maxOutputTokens"] == 4096
     thoughts = [part for part in parts if part.thought]
@@ -351,8 +282,10 @@ async def test_thinking_returns_thought_parts(gateway: Gateway, client: genai.Cl
 # --- function calling -----------------------------------------------------------------------------------
 
 
-async def test_chat_function_call_round_trip_with_sdk_history(gateway: Gateway, client: genai.Client) -> None:
-    chat = client.aio.chats.create(model=MODEL, config=WEATHER_CONFIG)
+async def test_chat_function_call_round_trip_with_sdk_history(
+    gateway: Gateway, genai_client: genai.Client
+) -> None:
+    chat = genai_client.aio.chats.create(model=MODEL, config=WEATHER_CONFIG)
     first = await chat.send_message('Weather? CALL:get_weather{"city_name": "Paris"}')
 
     assert first.function_calls is not None
@@ -371,7 +304,7 @@ async def test_chat_function_call_round_trip_with_sdk_history(gateway: Gateway, 
     )
     second = await chat.send_message(answer)
 
-    first_request, follow_up = sent(gateway)
+    first_request, follow_up = gateway.sent()
     (declared,) = first_request["tools"][0]["functionDeclarations"]
     assert declared["name"] == "get_weather"
     assert set(declared_schema(declared)["properties"]) == {"city_name"}
@@ -388,9 +321,9 @@ async def test_chat_function_call_round_trip_with_sdk_history(gateway: Gateway, 
 
 
 async def test_signatures_kept_by_the_sdk_work_after_a_gateway_restart(
-    gateway: Gateway, client: genai.Client, tmp_path: Path
+    gateway: Gateway, genai_client: genai.Client, tmp_path: Path
 ) -> None:
-    chat = client.aio.chats.create(model=MODEL, config=WEATHER_CONFIG)
+    chat = genai_client.aio.chats.create(model=MODEL, config=WEATHER_CONFIG)
     first = await chat.send_message('CALL:get_weather{"city_name": "Rome"}')
     assert first.function_calls is not None
     (call,) = first.function_calls
@@ -406,7 +339,7 @@ async def test_signatures_kept_by_the_sdk_work_after_a_gateway_restart(
         resumed = restarted.aio.chats.create(model=MODEL, config=WEATHER_CONFIG, history=history)
         second = await resumed.send_message(answer)
 
-    _, follow_up = sent(gateway)
+    _, follow_up = gateway.sent()
     (sent_call,) = follow_up["contents"][1]["parts"]
     assert sent_call["thoughtSignature"] == signature
     assert second.text == echo_of('get_weather -> {"temp_c":30}')
@@ -414,10 +347,10 @@ async def test_signatures_kept_by_the_sdk_work_after_a_gateway_restart(
 
 @pytest.mark.parametrize("keep_id", [True, False], ids=["with-id", "without-id"])
 async def test_rebuilt_history_without_signatures_gets_them_back(
-    gateway: Gateway, client: genai.Client, keep_id: bool
+    gateway: Gateway, genai_client: genai.Client, keep_id: bool
 ) -> None:
     prompt = 'Weather? CALL:get_weather{"city_name": "Oslo"}'
-    stream = await client.aio.models.generate_content_stream(
+    stream = await genai_client.aio.models.generate_content_stream(
         model=MODEL, contents=prompt, config=WEATHER_CONFIG
     )
     chunks = await collect(stream)
@@ -441,9 +374,11 @@ async def test_rebuilt_history_without_signatures_gets_them_back(
         {"role": "model", "parts": [{"functionCall": function_call}]},
         {"role": "user", "parts": [{"functionResponse": function_response}]},
     ]
-    reply = await client.aio.models.generate_content(model=MODEL, contents=history, config=WEATHER_CONFIG)
+    reply = await genai_client.aio.models.generate_content(
+        model=MODEL, contents=history, config=WEATHER_CONFIG
+    )
 
-    (follow_up,) = sent(gateway)
+    (follow_up,) = gateway.sent()
     (sent_call,) = follow_up["contents"][1]["parts"]
     assert sent_call["thoughtSignature"] == signature  # re-attached from the gateway's cache
     assert ("id" in sent_call["functionCall"]) is keep_id
@@ -461,7 +396,9 @@ class Forecast(BaseModel):
     days: int = Field(default=3, ge=1, le=10)
 
 
-async def test_pydantic_json_schema_with_defs_is_cleaned(gateway: Gateway, client: genai.Client) -> None:
+async def test_pydantic_json_schema_with_defs_is_cleaned(
+    gateway: Gateway, genai_client: genai.Client
+) -> None:
     schema = Forecast.model_json_schema()
     assert {"$defs", "$ref", "const", "default"} <= set(schema_keys(schema))  # worth testing only with all
     declaration = types.FunctionDeclaration(name="forecast", parameters_json_schema=schema)
@@ -469,11 +406,11 @@ async def test_pydantic_json_schema_with_defs_is_cleaned(gateway: Gateway, clien
         tools=[types.Tool(function_declarations=[declaration])], automatic_function_calling=NO_AUTOMATIC_CALLS
     )
 
-    reply = await client.aio.models.generate_content(
+    reply = await genai_client.aio.models.generate_content(
         model=MODEL, contents='CALL:forecast{"place": {"city": "Lyon"}, "days": 2}', config=config
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     (sent_declaration,) = request["tools"][0]["functionDeclarations"]
     parameters = declared_schema(sent_declaration)
     assert not FORBIDDEN_SCHEMA_KEYS & set(schema_keys(sent_declaration))
@@ -488,16 +425,18 @@ async def test_pydantic_json_schema_with_defs_is_cleaned(gateway: Gateway, clien
 
 
 async def test_api_key_account_serves_when_the_google_account_is_disabled(
-    gateway: Gateway, client: genai.Client
+    gateway: Gateway, genai_client: genai.Client
 ) -> None:
     key = gateway.fake.add_api_key()
     keyed = await gateway.services.accounts.add_api_key(key)
     assert keyed.kind is AccountKind.API_KEY
-    await gateway.services.accounts.set_enabled(account(gateway, ALICE).id, False)
+    await gateway.services.accounts.set_enabled(gateway.account(ALICE).id, False)
 
-    reply = await client.aio.models.generate_content(model=MODEL, contents="via a key")
-    chunks = await collect(await client.aio.models.generate_content_stream(model=MODEL, contents="streamed"))
-    counted = await client.aio.models.count_tokens(model=MODEL, contents="count these words please")
+    reply = await genai_client.aio.models.generate_content(model=MODEL, contents="via a key")
+    chunks = await collect(
+        await genai_client.aio.models.generate_content_stream(model=MODEL, contents="streamed")
+    )
+    counted = await genai_client.aio.models.count_tokens(model=MODEL, contents="count these words please")
 
     assert reply.text == echo_of("via a key")
     assert "".join(chunk.text or "" for chunk in chunks) == echo_of("streamed")
@@ -510,8 +449,8 @@ async def test_api_key_account_serves_when_the_google_account_is_disabled(
     assert generate.body["contents"] == [{"role": "user", "parts": [{"text": "via a key"}]}]
     assert stream.query.get("alt") == "sse" and MODEL in stream.path
     assert counted.total_tokens == prompt_tokens(count.body.get("generateContentRequest", count.body))
-    assert not sent(gateway) and not sent(gateway, "streamGenerateContent")  # Cloud Code saw none of it
-    rows = await log_rows(gateway)
+    assert not gateway.sent() and not gateway.sent("streamGenerateContent")  # Cloud Code saw none of it
+    rows = await gateway.log_rows()
     generated = [row for row in rows if row.path.endswith(("generateContent", "streamGenerateContent"))]
     assert len(generated) == 2 and all(row.status == 200 for row in generated)
     assert all(row.account == keyed.name and key not in row.account for row in generated)
@@ -522,17 +461,17 @@ async def test_api_key_account_serves_when_the_google_account_is_disabled(
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_all_accounts_exhausted_is_a_429_saying_when(
-    gateway: Gateway, client: genai.Client, stream: bool
+    gateway: Gateway, genai_client: genai.Client, stream: bool
 ) -> None:
-    await add_google_account(gateway)
+    await gateway.add_google_account(BOB)
     gateway.fake.set_remaining(ALICE, MODEL, 0.0, reset_in_s=7200)
     gateway.fake.set_remaining(BOB, MODEL, 0.0, reset_in_s=900)
 
     with pytest.raises(genai_errors.ClientError) as caught:
         if stream:
-            await collect(await client.aio.models.generate_content_stream(model=MODEL, contents="hi"))
+            await collect(await genai_client.aio.models.generate_content_stream(model=MODEL, contents="hi"))
         else:
-            await client.aio.models.generate_content(model=MODEL, contents="hi")
+            await genai_client.aio.models.generate_content(model=MODEL, contents="hi")
 
     error = caught.value
     assert error.code == 429 and error.status == "RESOURCE_EXHAUSTED"
@@ -540,35 +479,37 @@ async def test_all_accounts_exhausted_is_a_429_saying_when(
     assert BOB in message and "frees up" in message, message  # the earliest account and when
     method = "streamGenerateContent" if stream else "generateContent"
     assert sorted(call.who or "" for call in gateway.fake.calls(method)) == [ALICE, BOB]
-    assert all(account(gateway, email).quotas[MODEL].exhausted for email in (ALICE, BOB))
-    (row,) = await log_rows(gateway)
+    assert all(gateway.account(email).quotas[MODEL].exhausted for email in (ALICE, BOB))
+    (row,) = await gateway.log_rows()
     assert row.status == 429 and "frees up" in row.error
 
 
-async def test_upstream_bad_request_is_returned_not_rotated(gateway: Gateway, client: genai.Client) -> None:
-    await add_google_account(gateway)
+async def test_upstream_bad_request_is_returned_not_rotated(
+    gateway: Gateway, genai_client: genai.Client
+) -> None:
+    await gateway.add_google_account(BOB)
     gateway.fake.inject(
         Fault("bad_request", method="generateContent", times=1, message="Bad field frobnicate")
     )
 
     with pytest.raises(genai_errors.ClientError) as caught:
-        await client.aio.models.generate_content(model=MODEL, contents="hi")
+        await genai_client.aio.models.generate_content(model=MODEL, contents="hi")
 
     assert caught.value.code == 400 and caught.value.status == "INVALID_ARGUMENT"
     assert "Bad field frobnicate" in (caught.value.message or "")
     assert len(gateway.fake.calls("generateContent")) == 1
     assert all(a.status is AccountStatus.OK for a in gateway.services.accounts.accounts())
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 400 and "frobnicate" in row.error
 
 
 @pytest.mark.parametrize("kind", ["stream_cut", "stream_error"])
 async def test_broken_stream_raises_never_ends_cleanly(
-    gateway: Gateway, client: genai.Client, kind: str
+    gateway: Gateway, genai_client: genai.Client, kind: str
 ) -> None:
     prompt = "a b c d e f"
     gateway.fake.inject(Fault(kind, after=2))
-    stream = await client.aio.models.generate_content_stream(model=MODEL, contents=prompt)
+    stream = await genai_client.aio.models.generate_content_stream(model=MODEL, contents=prompt)
     received: list[types.GenerateContentResponse] = []
 
     with pytest.raises(genai_errors.APIError) as caught:
@@ -581,7 +522,7 @@ async def test_broken_stream_raises_never_ends_cleanly(
     assert text and echo_of(prompt).startswith(text) and text != echo_of(prompt)
     assert all(not (c.candidates and c.candidates[0].finish_reason) for c in received)
     assert len(gateway.fake.calls("streamGenerateContent")) == 1
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status >= 500 and "broke off" in row.error
 
 
@@ -605,5 +546,5 @@ async def test_unknown_model_is_not_found(gateway: Gateway, any_client: genai.Cl
     assert caught.value.code == 404 and caught.value.status == "NOT_FOUND"
     assert "no-such-model-xyz" in (caught.value.message or "")
     assert gateway.fake.calls("generateContent") == []
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 404 and row.protocol == "gemini"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import wave
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
@@ -30,46 +29,6 @@ IMAGE_CHAT = "gemini-3-pro-image-preview"
 KEY_MODELS = [EMBEDDING, IMAGEN, TTS, "gemini-2.5-flash"]
 
 
-@pytest.fixture
-async def client(gateway: Gateway) -> AsyncIterator[AsyncOpenAI]:
-    sdk = AsyncOpenAI(base_url=gateway.url + "/v1", api_key=gateway.key, max_retries=0, timeout=10.0)
-    try:
-        yield sdk
-    finally:
-        await sdk.close()
-
-
-@pytest.fixture
-async def gemini(gateway: Gateway) -> AsyncIterator[genai.Client]:
-    options = types.HttpOptions(
-        base_url=gateway.url,
-        api_version="v1beta",
-        timeout=10_000,
-        retry_options=types.HttpRetryOptions(attempts=1),
-    )
-    sdk = genai.Client(api_key=gateway.key, http_options=options)
-    try:
-        yield sdk
-    finally:
-        await sdk.aio.aclose()
-        sdk.close()
-
-
-@pytest.fixture
-async def claude(gateway: Gateway) -> AsyncIterator[AsyncAnthropic]:
-    sdk = AsyncAnthropic(base_url=gateway.url, api_key=gateway.key, max_retries=0, timeout=10.0)
-    try:
-        yield sdk
-    finally:
-        await sdk.close()
-
-
-async def add_key(gateway: Gateway, label: str = "key-a", models: list[str] | None = None) -> str:
-    key = gateway.fake.add_api_key(models=models or KEY_MODELS)
-    await gateway.services.accounts.add_api_key(key, label=label)
-    return key
-
-
 def bodies(gateway: Gateway, method: str) -> list[dict[str, Any]]:
     return [call.body for call in gateway.fake.calls(method)]
 
@@ -78,10 +37,12 @@ def bodies(gateway: Gateway, method: str) -> list[dict[str, Any]]:
 
 
 async def test_openai_embeddings_batch_in_the_sdks_default_base64(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
-    key = await add_key(gateway)
-    answer = await client.embeddings.create(model="text-embedding-3-small", input=["first text", "second"])
+    key = await gateway.add_api_key(KEY_MODELS, "key-a")
+    answer = await openai_client.embeddings.create(
+        model="text-embedding-3-small", input=["first text", "second"]
+    )
     assert [item.index for item in answer.data] == [0, 1]
     expected = [_embedding("first text", 8), _embedding("second", 8)]
     for item, vector in zip(answer.data, expected, strict=True):
@@ -92,42 +53,46 @@ async def test_openai_embeddings_batch_in_the_sdks_default_base64(
     assert [r["content"]["parts"][0]["text"] for r in call.body["requests"]] == ["first text", "second"]
 
 
-async def test_openai_embeddings_dimensions_and_float_format(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await add_key(gateway)
-    answer = await client.embeddings.create(
+async def test_openai_embeddings_dimensions_and_float_format(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    await gateway.add_api_key(KEY_MODELS, "key-a")
+    answer = await openai_client.embeddings.create(
         model=EMBEDDING, input="one text", dimensions=3, encoding_format="float"
     )
     assert answer.data[0].embedding == pytest.approx(_embedding("one text", 3), abs=1e-6)
     assert bodies(gateway, "batchEmbedContents")[0]["requests"][0]["outputDimensionality"] == 3
 
 
-async def test_embeddings_without_an_api_key_account_say_one_is_needed(client: AsyncOpenAI) -> None:
+async def test_embeddings_without_an_api_key_account_say_one_is_needed(openai_client: AsyncOpenAI) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
-        await client.embeddings.create(model="text-embedding-3-small", input="hello")
+        await openai_client.embeddings.create(model="text-embedding-3-small", input="hello")
     assert caught.value.status_code == 503
     assert "API key" in caught.value.message
 
 
-async def test_embeddings_refuse_token_arrays(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await add_key(gateway)
+async def test_embeddings_refuse_token_arrays(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    await gateway.add_api_key(KEY_MODELS, "key-a")
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.embeddings.create(model=EMBEDDING, input=[[1, 2, 3]])
+        await openai_client.embeddings.create(model=EMBEDDING, input=[[1, 2, 3]])
     assert "token ids" in caught.value.message
 
 
-async def test_a_rate_limited_key_rotates_to_the_next(gateway: Gateway, client: AsyncOpenAI) -> None:
-    first = await add_key(gateway, "key-a")
-    second = await add_key(gateway, "key-b")
+async def test_a_rate_limited_key_rotates_to_the_next(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    first = await gateway.add_api_key(KEY_MODELS, "key-a")
+    second = await gateway.add_api_key(KEY_MODELS, "key-b")
     fault = gateway.fake.inject(Fault("rate_limit", method="batchEmbedContents", times=1))
-    answer = await client.embeddings.create(model=EMBEDDING, input="rotate me", encoding_format="float")
+    answer = await openai_client.embeddings.create(
+        model=EMBEDDING, input="rotate me", encoding_format="float"
+    )
     assert answer.data[0].embedding == pytest.approx(_embedding("rotate me", 8), abs=1e-6)
     assert fault.fired == 1
     assert {call.who for call in gateway.fake.calls("batchEmbedContents")} == {first, second}
 
 
-async def test_gemini_embed_content_passthrough(gateway: Gateway, gemini: genai.Client) -> None:
-    await add_key(gateway)
-    answer = await gemini.aio.models.embed_content(
+async def test_gemini_embed_content_passthrough(gateway: Gateway, genai_client: genai.Client) -> None:
+    await gateway.add_api_key(KEY_MODELS, "key-a")
+    answer = await genai_client.aio.models.embed_content(
         model=EMBEDDING,
         contents=["alpha", "beta"],
         config=types.EmbedContentConfig(output_dimensionality=4),
@@ -139,9 +104,9 @@ async def test_gemini_embed_content_passthrough(gateway: Gateway, gemini: genai.
     ]
 
 
-async def test_gemini_embed_without_api_key_is_a_google_error(gemini: genai.Client) -> None:
+async def test_gemini_embed_without_api_key_is_a_google_error(genai_client: genai.Client) -> None:
     with pytest.raises(genai_errors.APIError) as caught:
-        await gemini.aio.models.embed_content(model=EMBEDDING, contents="alpha")
+        await genai_client.aio.models.embed_content(model=EMBEDDING, contents="alpha")
     assert caught.value.code == 503 and caught.value.status == "UNAVAILABLE"
     assert "API key" in (caught.value.message or "")
 
@@ -149,9 +114,9 @@ async def test_gemini_embed_without_api_key_is_a_google_error(gemini: genai.Clie
 # --- images ---------------------------------------------------------------------------------------------
 
 
-async def test_openai_images_through_imagen(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await add_key(gateway)
-    answer = await client.images.generate(model="dall-e-3", prompt="a red fox", n=2, size="1792x1024")
+async def test_openai_images_through_imagen(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    await gateway.add_api_key(KEY_MODELS, "key-a")
+    answer = await openai_client.images.generate(model="dall-e-3", prompt="a red fox", n=2, size="1792x1024")
     assert answer.data is not None and len(answer.data) == 2
     assert all(base64.b64decode(item.b64_json or "")[:8] == b"\x89PNG\r\n\x1a\n" for item in answer.data)
     (call,) = gateway.fake.calls("predict")
@@ -160,10 +125,11 @@ async def test_openai_images_through_imagen(gateway: Gateway, client: AsyncOpenA
     assert call.body["instances"] == [{"prompt": "a red fox"}]
 
 
-async def test_openai_images_through_an_image_chat_model(gateway: Gateway, client: AsyncOpenAI) -> None:
-    account = gateway.fake.add_google_account("painter@example.com", models={IMAGE_CHAT: 1.0})
-    await gateway.services.accounts.add_google(account.refresh_token)
-    answer = await client.images.generate(model=IMAGE_CHAT, prompt="a boat", n=2, size="1024x1536")
+async def test_openai_images_through_an_image_chat_model(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    await gateway.add_google_account("painter@example.com", models={IMAGE_CHAT: 1.0})
+    answer = await openai_client.images.generate(model=IMAGE_CHAT, prompt="a boat", n=2, size="1024x1536")
     assert answer.data is not None and [item.b64_json for item in answer.data] == [TINY_PNG, TINY_PNG]
     calls = gateway.fake.calls("generateContent")
     assert len(calls) == 2 and {c.model for c in calls} == {IMAGE_CHAT}
@@ -172,16 +138,16 @@ async def test_openai_images_through_an_image_chat_model(gateway: Gateway, clien
     assert config["imageConfig"] == {"aspectRatio": "2:3", "imageSize": "2K"}
 
 
-async def test_openai_images_refuse_more_than_four(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await add_key(gateway)
+async def test_openai_images_refuse_more_than_four(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    await gateway.add_api_key(KEY_MODELS, "key-a")
     with pytest.raises(openai.BadRequestError):
-        await client.images.generate(model="dall-e-3", prompt="many", n=5)
+        await openai_client.images.generate(model="dall-e-3", prompt="many", n=5)
     assert gateway.fake.calls("predict") == []
 
 
 async def test_gemini_predict_passthrough(gateway: Gateway) -> None:
     # google-genai only calls :predict in Vertex mode, so this speaks the Gemini API's shape directly.
-    await add_key(gateway)
+    await gateway.add_api_key(KEY_MODELS, "key-a")
     body = {
         "instances": [{"prompt": "a lighthouse"}],
         "parameters": {"sampleCount": 3, "aspectRatio": "9:16"},
@@ -204,10 +170,9 @@ async def test_gemini_predict_without_api_key_is_a_google_error(gateway: Gateway
     assert error["status"] == "UNAVAILABLE" and "API key" in error["message"]
 
 
-async def test_model_name_suffixes_set_the_image_config(gateway: Gateway, client: AsyncOpenAI) -> None:
-    account = gateway.fake.add_google_account("painter@example.com", models={IMAGE_CHAT: 1.0})
-    await gateway.services.accounts.add_google(account.refresh_token)
-    answer = await client.chat.completions.create(
+async def test_model_name_suffixes_set_the_image_config(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    await gateway.add_google_account("painter@example.com", models={IMAGE_CHAT: 1.0})
+    answer = await openai_client.chat.completions.create(
         model=f"{IMAGE_CHAT}-16x9-4k", messages=[{"role": "user", "content": "draw"}]
     )
     content = answer.choices[0].message.content or ""
@@ -222,8 +187,7 @@ async def test_model_name_suffixes_set_the_image_config(gateway: Gateway, client
 
 async def test_openai_chat_images_as_content_parts(gateway: Gateway) -> None:
     gateway.services.settings.server.image_output = "part"
-    account = gateway.fake.add_google_account("painter@example.com", models={IMAGE_CHAT: 1.0})
-    await gateway.services.accounts.add_google(account.refresh_token)
+    await gateway.add_google_account("painter@example.com", models={IMAGE_CHAT: 1.0})
     body = {"model": IMAGE_CHAT, "messages": [{"role": "user", "content": "draw"}]}
     async with gateway.http.post(
         f"{gateway.url}/v1/chat/completions", json=body, headers=gateway.headers()
@@ -237,8 +201,7 @@ async def test_openai_chat_images_as_content_parts(gateway: Gateway) -> None:
 
 
 async def test_claude_gets_generated_images_as_image_blocks(gateway: Gateway, claude: AsyncAnthropic) -> None:
-    account = gateway.fake.add_google_account("painter@example.com", models={IMAGE_CHAT: 1.0})
-    await gateway.services.accounts.add_google(account.refresh_token)
+    await gateway.add_google_account("painter@example.com", models={IMAGE_CHAT: 1.0})
     message = await claude.messages.create(
         model=IMAGE_CHAT, max_tokens=100, messages=[{"role": "user", "content": "draw"}]
     )
@@ -251,9 +214,11 @@ async def test_claude_gets_generated_images_as_image_blocks(gateway: Gateway, cl
 # --- speech ---------------------------------------------------------------------------------------------
 
 
-async def test_openai_speech_is_a_wav_of_the_upstream_pcm(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await add_key(gateway)
-    response = await client.audio.speech.create(
+async def test_openai_speech_is_a_wav_of_the_upstream_pcm(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    await gateway.add_api_key(KEY_MODELS, "key-a")
+    response = await openai_client.audio.speech.create(
         model="tts-1", voice="alloy", input="Hello there", response_format="wav"
     )
     audio = await response.aread()
@@ -268,10 +233,10 @@ async def test_openai_speech_is_a_wav_of_the_upstream_pcm(gateway: Gateway, clie
 
 
 async def test_openai_speech_two_speakers_and_gemini_voice_names(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
-    await add_key(gateway)
-    response = await client.audio.speech.create(
+    await gateway.add_api_key(KEY_MODELS, "key-a")
+    response = await openai_client.audio.speech.create(
         model=TTS,
         voice="puck",
         input="Joe: Hi!\nJane: Hello!",
@@ -292,18 +257,18 @@ async def test_openai_speech_two_speakers_and_gemini_voice_names(
     [({"response_format": "mp3"}, "mp3"), ({"voice": "nobody"}, "Unknown voice")],
 )
 async def test_openai_speech_refusals(
-    gateway: Gateway, client: AsyncOpenAI, params: dict[str, Any], fragment: str
+    gateway: Gateway, openai_client: AsyncOpenAI, params: dict[str, Any], fragment: str
 ) -> None:
-    await add_key(gateway)
+    await gateway.add_api_key(KEY_MODELS, "key-a")
     arguments: dict[str, Any] = {"model": "tts-1", "voice": "alloy", "input": "Hi"} | params
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.audio.speech.create(**arguments)
+        await openai_client.audio.speech.create(**arguments)
     assert fragment in caught.value.message
     assert gateway.fake.calls("generateContent") == []
 
 
-async def test_gemini_tts_passthrough_with_two_speakers(gateway: Gateway, gemini: genai.Client) -> None:
-    await add_key(gateway)
+async def test_gemini_tts_passthrough_with_two_speakers(gateway: Gateway, genai_client: genai.Client) -> None:
+    await gateway.add_api_key(KEY_MODELS, "key-a")
     speakers = [
         types.SpeakerVoiceConfig(
             speaker=name,
@@ -317,7 +282,9 @@ async def test_gemini_tts_passthrough_with_two_speakers(gateway: Gateway, gemini
             multi_speaker_voice_config=types.MultiSpeakerVoiceConfig(speaker_voice_configs=speakers)
         ),
     )
-    answer = await gemini.aio.models.generate_content(model=TTS, contents="Joe: Hi\nJane: Hey", config=config)
+    answer = await genai_client.aio.models.generate_content(
+        model=TTS, contents="Joe: Hi\nJane: Hey", config=config
+    )
     part = answer.candidates[0].content.parts[0]  # type: ignore[index, union-attr]
     assert part.inline_data is not None and part.inline_data.mime_type.startswith("audio/L16")  # type: ignore[union-attr]
     sent = bodies(gateway, "generateContent")[0]["generationConfig"]["speechConfig"]
@@ -329,13 +296,13 @@ async def test_gemini_tts_passthrough_with_two_speakers(gateway: Gateway, gemini
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_openai_search_model_suffix_gives_url_citations(
-    gateway: Gateway, client: AsyncOpenAI, stream: bool
+    gateway: Gateway, openai_client: AsyncOpenAI, stream: bool
 ) -> None:
     messages: Any = [{"role": "user", "content": "weather in Paris"}]
     if stream:
         chunks = [
             chunk
-            async for chunk in await client.chat.completions.create(
+            async for chunk in await openai_client.chat.completions.create(
                 model="gemini-2.5-flash-search", messages=messages, stream=True
             )
         ]
@@ -345,7 +312,9 @@ async def test_openai_search_model_suffix_gives_url_citations(
         ]
         annotations = [a if isinstance(a, dict) else a.model_dump() for a in annotations]
     else:
-        answer = await client.chat.completions.create(model="gemini-2.5-flash-search", messages=messages)
+        answer = await openai_client.chat.completions.create(
+            model="gemini-2.5-flash-search", messages=messages
+        )
         content = answer.choices[0].message.content or ""
         annotations = [a.model_dump() for a in answer.choices[0].message.annotations or []]
     assert content == "Echo: weather in Paris"
@@ -359,10 +328,10 @@ async def test_openai_search_model_suffix_gives_url_citations(
 
 
 async def test_openai_web_search_tool_never_goes_up_with_functions(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     function: Any = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
-    await client.chat.completions.create(
+    await openai_client.chat.completions.create(
         model="gemini-2.5-flash",
         messages=[{"role": "user", "content": "hi"}],
         tools=[{"type": "web_search"}, function],  # type: ignore[list-item]
@@ -397,8 +366,10 @@ async def test_claude_web_search_tool_gives_citations(
     ]
 
 
-async def test_gemini_google_search_passes_grounding_through(gateway: Gateway, gemini: genai.Client) -> None:
-    answer = await gemini.aio.models.generate_content(
+async def test_gemini_google_search_passes_grounding_through(
+    gateway: Gateway, genai_client: genai.Client
+) -> None:
+    answer = await genai_client.aio.models.generate_content(
         model="gemini-2.5-flash",
         contents="what happened today",
         config=types.GenerateContentConfig(tools=[types.Tool(google_search=types.GoogleSearch())]),
@@ -412,15 +383,15 @@ async def test_gemini_google_search_passes_grounding_through(gateway: Gateway, g
 
 
 async def test_model_lists_say_what_each_model_can_do(
-    gateway: Gateway, client: AsyncOpenAI, gemini: genai.Client
+    gateway: Gateway, openai_client: AsyncOpenAI, genai_client: genai.Client
 ) -> None:
-    await add_key(gateway)
-    listed = {model.id: model.model_dump() for model in (await client.models.list()).data}
+    await gateway.add_api_key(KEY_MODELS, "key-a")
+    listed = {model.id: model.model_dump() for model in (await openai_client.models.list()).data}
     assert listed[EMBEDDING]["capabilities"] == ["embeddings"]
     assert listed[IMAGEN]["capabilities"] == ["images"]
     assert listed[TTS]["capabilities"] == ["speech"]
     assert "chat" in listed["gemini-2.5-flash"]["capabilities"]
-    methods = {m.name: m.supported_actions async for m in await gemini.aio.models.list()}
+    methods = {m.name: m.supported_actions async for m in await genai_client.aio.models.list()}
     assert methods[f"models/{IMAGEN}"] == ["predict"]
     assert methods[f"models/{EMBEDDING}"] == ["embedContent", "batchEmbedContents"]
     assert "generateContent" in (methods[f"models/{TTS}"] or [])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -12,7 +11,6 @@ from typing import Any
 import pytest
 from ollama import AsyncClient, ChatResponse, GenerateResponse, ResponseError
 
-from core.request_log import LogEntry
 from core.services import create_services
 from server.runner import GatewayServer
 from tests.fake_google import TINY_PNG, FakeGoogle, Fault, Reply
@@ -37,19 +35,9 @@ async def client(gateway: Gateway) -> AsyncIterator[AsyncClient]:
         yield sdk
 
 
-def sent(gateway: Gateway, method: str) -> list[dict[str, Any]]:
-    """The Gemini requests the fake received (unwrapped from the Cloud Code envelope)."""
-    return [call.body["request"] for call in gateway.fake.calls(method)]
-
-
 def prompt_tokens(*texts: str) -> int:
     """The fake's prompt count: characters of all request text / 4, at least 1."""
     return max(1, sum(len(text) for text in texts) // 4)
-
-
-async def log_rows(gateway: Gateway) -> list[LogEntry]:
-    await gateway.flush_log()
-    return await asyncio.to_thread(gateway.services.db.query_log, None)
 
 
 # --- chat -----------------------------------------------------------------------------------------------
@@ -66,7 +54,7 @@ async def test_chat_without_streaming(gateway: Gateway, client: AsyncClient) -> 
     assert reply.prompt_eval_count == prompt_tokens(prompt)
     assert reply.eval_count == len(f"Echo: {prompt}".split())
     assert reply.total_duration and reply.eval_duration and reply.total_duration >= reply.eval_duration > 0
-    (request,) = sent(gateway, "generateContent")
+    (request,) = gateway.sent("generateContent")
     assert request["contents"] == [{"role": "user", "parts": [{"text": prompt}]}]
 
 
@@ -90,9 +78,9 @@ async def test_chat_streams_one_object_per_chunk_then_the_final_one(
     assert final.prompt_eval_count == prompt_tokens("Be brief.", prompt)
     assert final.prompt_eval_duration and final.eval_duration and final.total_duration
     assert final.total_duration >= final.prompt_eval_duration + final.eval_duration - 1
-    (request,) = sent(gateway, "streamGenerateContent")
+    (request,) = gateway.sent("streamGenerateContent")
     assert request["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
-    assert sent(gateway, "generateContent") == []
+    assert gateway.sent("generateContent") == []
 
 
 async def test_a_latest_tag_is_stripped_and_the_name_echoed(gateway: Gateway, client: AsyncClient) -> None:
@@ -124,7 +112,7 @@ async def test_options_format_and_think_are_forwarded(gateway: Gateway, client: 
         keep_alive="5m",
         stream=False,
     )
-    (request,) = sent(gateway, "generateContent")
+    (request,) = gateway.sent("generateContent")
     config = request["generationConfig"]
     assert {key: config[key] for key in ("temperature", "topP", "topK", "maxOutputTokens", "seed")} == {
         "temperature": 0.3,
@@ -146,7 +134,7 @@ async def test_unlimited_num_predict_and_json_mode(gateway: Gateway, client: Asy
     await client.generate(
         model=MODEL, prompt="as json", options={"num_predict": -1}, format="json", stream=False
     )
-    (request,) = sent(gateway, "generateContent")
+    (request,) = gateway.sent("generateContent")
     assert "maxOutputTokens" not in request["generationConfig"]
     assert request["generationConfig"]["responseMimeType"] == "application/json"
 
@@ -171,7 +159,7 @@ async def test_images_reach_the_upstream_with_their_type(gateway: Gateway, clien
         stream=False,
     )
     await client.generate(model=MODEL, prompt="and this?", images=[TINY_PNG], stream=False)
-    chat_request, generate_request = sent(gateway, "generateContent")
+    chat_request, generate_request = gateway.sent("generateContent")
     expected = {"inlineData": {"mimeType": "image/png", "data": TINY_PNG}}
     assert chat_request["contents"][0]["parts"] == [{"text": "what is this?"}, expected]
     assert generate_request["contents"][0]["parts"] == [{"text": "and this?"}, expected]
@@ -179,8 +167,7 @@ async def test_images_reach_the_upstream_with_their_type(gateway: Gateway, clien
 
 async def test_generated_images_come_back_in_the_message(gateway: Gateway, client: AsyncClient) -> None:
     image_model = "gemini-3-pro-image"
-    account = gateway.fake.add_google_account("painter@example.com", models={image_model: 1.0})
-    await gateway.services.accounts.add_google(account.refresh_token)
+    await gateway.add_google_account("painter@example.com", models={image_model: 1.0})
     reply = await client.chat(model=image_model, messages=[{"role": "user", "content": "draw"}], stream=False)
     text, _, picture = (reply.message.content or "").partition("\n\n")
     assert text == "Here is your image."  # the fake's text before its picture
@@ -224,7 +211,7 @@ async def test_tool_call_round_trip(gateway: Gateway, client: AsyncClient, model
     ]
     answer = await client.chat(model=model, messages=messages, tools=[WEATHER_TOOL], stream=False)
     assert answer.message.content == 'Echo: get_weather -> {"result":{"temp":21}}'
-    last = sent(gateway, "generateContent")[-1]
+    last = gateway.sent("generateContent")[-1]
     call_part, result_part = last["contents"][1]["parts"][0], last["contents"][2]["parts"][0]
     assert call_part["thoughtSignature"]
     if model == CLAUDE:
@@ -262,7 +249,7 @@ async def test_generate_streaming_and_not(gateway: Gateway, client: AsyncClient)
     assert "".join(part.response or "" for part in parts) == "Echo: one two three"
     assert [part.done for part in parts] == [False] * (len(parts) - 1) + [True]
     assert parts[-1].eval_count == 4
-    request = sent(gateway, "generateContent")[0]
+    request = gateway.sent("generateContent")[0]
     assert request["systemInstruction"] == {"parts": [{"text": "Be terse."}]}
 
 
@@ -413,13 +400,13 @@ async def test_a_failure_mid_stream_is_an_error_line(gateway: Gateway, client: A
             received.append(part)
     assert len(received) == 2 and not any(part.done for part in received)
     assert "broke off" in caught.value.error
-    rows = await log_rows(gateway)
+    rows = await gateway.log_rows()
     assert rows[0].protocol == "ollama" and rows[0].status != 200 and rows[0].error
 
 
 async def test_requests_are_logged_as_ollama(gateway: Gateway, client: AsyncClient) -> None:
     await client.chat(model=MODEL, messages=[{"role": "user", "content": "log me please"}], stream=False)
-    (row,) = [row for row in await log_rows(gateway) if row.path == "/api/chat"]
+    (row,) = [row for row in await gateway.log_rows() if row.path == "/api/chat"]
     assert row.protocol == "ollama" and row.status == 200
     assert row.client_model == MODEL and row.upstream_model == MODEL
     assert (row.tokens_in, row.tokens_out) == (prompt_tokens("log me please"), 4)
@@ -440,13 +427,8 @@ async def test_raw_ndjson_lines(gateway: Gateway) -> None:
 EMBEDDING_MODEL = "gemini-embedding-001"
 
 
-async def add_embedding_key(gateway: Gateway) -> None:
-    key = gateway.fake.add_api_key(models=[EMBEDDING_MODEL])
-    await gateway.services.accounts.add_api_key(key, label="embeddings")
-
-
 async def test_embed_one_or_many_texts(gateway: Gateway, client: AsyncClient) -> None:
-    await add_embedding_key(gateway)
+    await gateway.add_api_key([EMBEDDING_MODEL], "embeddings")
     one = await client.embed(model=EMBEDDING_MODEL, input="the sky is blue")
     many = await client.embed(
         model=f"{EMBEDDING_MODEL}:latest", input=["grass", "the sky is blue"], dimensions=4
@@ -463,7 +445,7 @@ async def test_embed_one_or_many_texts(gateway: Gateway, client: AsyncClient) ->
 
 
 async def test_legacy_embeddings_endpoint(gateway: Gateway, client: AsyncClient) -> None:
-    await add_embedding_key(gateway)
+    await gateway.add_api_key([EMBEDDING_MODEL], "embeddings")
     legacy = await client.embeddings(model=EMBEDDING_MODEL, prompt="the sky is blue")
     current = await client.embed(model=EMBEDDING_MODEL, input="the sky is blue")
     assert list(legacy.embedding) == list(current.embeddings[0])

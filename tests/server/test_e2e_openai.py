@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
 import openai
@@ -21,16 +19,15 @@ from openai.types.chat import (
 )
 from pydantic import BaseModel, Field
 
-from core.request_log import LogEntry
-from core.types import Account, AccountStatus
+from core.types import AccountStatus
 from server.openai import REASONING_BUDGETS
 from tests.fake_google import FUNCTION_NAME, QUOTA_FAULT_RESET_S, Fault, Reply
+from tests.helpers import FORBIDDEN_SCHEMA_KEYS, echo_of, schema_keys
 from tests.server.conftest import Gateway
 
 MODEL = "gemini-2.5-flash"
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
-FORBIDDEN_SCHEMA_KEYS = {"const", "$ref", "$defs", "definitions", "$schema", "$id", "default", "examples"}
 
 WEATHER_TOOL: Any = {
     "type": "function",
@@ -49,58 +46,7 @@ TIME_TOOL: Any = {
 }
 
 
-@pytest.fixture
-async def client(gateway: Gateway) -> AsyncIterator[AsyncOpenAI]:
-    sdk = AsyncOpenAI(base_url=gateway.url + "/v1", api_key=gateway.key, max_retries=0, timeout=10.0)
-    try:
-        yield sdk
-    finally:
-        await sdk.close()
-
-
 # --- helpers --------------------------------------------------------------------------------------------
-
-
-async def add_account(gateway: Gateway, email: str = BOB) -> Account:
-    fake_account = gateway.fake.add_google_account(email)
-    return await gateway.services.accounts.add_google(fake_account.refresh_token)
-
-
-def account(gateway: Gateway, email: str) -> Account:
-    found = gateway.services.accounts.find(email)
-    assert found is not None
-    return found
-
-
-def sent(gateway: Gateway, method: str = "generateContent") -> list[dict[str, Any]]:
-    """The Gemini requests the fake received (unwrapped from the Cloud Code envelope)."""
-    return [call.body["request"] for call in gateway.fake.calls(method)]
-
-
-async def log_rows(gateway: Gateway) -> list[LogEntry]:
-    """Every request-log row, newest first."""
-    await gateway.flush_log()
-    return await asyncio.to_thread(gateway.services.db.query_log, None)
-
-
-def schema_keys(node: Any) -> Iterator[str]:
-    """Every schema keyword at any depth (property names are data, not keywords)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            if key == "properties" and isinstance(value, dict):
-                for sub in value.values():
-                    yield from schema_keys(sub)
-            else:
-                yield from schema_keys(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from schema_keys(item)
-
-
-def echo_of(text: str) -> str:
-    """What the fake answers to a last user turn holding only `text`."""
-    return f"Echo: {text}"
 
 
 def function_calls(message: ChatCompletionMessage) -> list[ChatCompletionMessageFunctionToolCall]:
@@ -116,13 +62,13 @@ async def collect(stream: openai.AsyncStream[ChatCompletionChunk]) -> list[ChatC
 # --- text -----------------------------------------------------------------------------------------------
 
 
-async def test_text_completion(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_text_completion(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     prompt = "hello there, how are you"
-    completion = await client.chat.completions.create(
+    completion = await openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": prompt}]
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     assert request["contents"] == [{"role": "user", "parts": [{"text": prompt}]}]
     assert gateway.fake.calls("generateContent")[0].body["model"] == MODEL
     assert isinstance(completion, ChatCompletion)
@@ -133,7 +79,7 @@ async def test_text_completion(gateway: Gateway, client: AsyncOpenAI) -> None:
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == len(prompt) // 4  # the fake's count
     assert completion.usage.completion_tokens == len(echo_of(prompt).split())
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert (row.status, row.protocol, row.account, row.stream) == (200, "openai", ALICE, False)
     assert (row.tokens_in, row.tokens_out) == (
         completion.usage.prompt_tokens,
@@ -141,9 +87,9 @@ async def test_text_completion(gateway: Gateway, client: AsyncOpenAI) -> None:
     )
 
 
-async def test_streaming_text_with_usage(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_streaming_text_with_usage(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     prompt = "one two three four"
-    stream = await client.chat.completions.create(
+    stream = await openai_client.chat.completions.create(
         model=MODEL,
         messages=[{"role": "user", "content": prompt}],
         stream=True,
@@ -168,7 +114,7 @@ async def test_streaming_text_with_usage(gateway: Gateway, client: AsyncOpenAI) 
         usage_chunk.usage.total_tokens
         == usage_chunk.usage.prompt_tokens + usage_chunk.usage.completion_tokens
     )
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 200 and row.stream and row.ttfb_ms is not None
     assert (row.tokens_in, row.tokens_out) == (
         usage_chunk.usage.prompt_tokens,
@@ -177,9 +123,9 @@ async def test_streaming_text_with_usage(gateway: Gateway, client: AsyncOpenAI) 
 
 
 async def test_system_and_developer_messages_become_the_system_instruction(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
-    completion = await client.chat.completions.create(
+    completion = await openai_client.chat.completions.create(
         model=MODEL,
         messages=[
             {"role": "system", "content": "Be brief."},
@@ -188,7 +134,7 @@ async def test_system_and_developer_messages_become_the_system_instruction(
         ],
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     assert [part["text"] for part in request["systemInstruction"]["parts"]] == [
         "Be brief.",
         "Answer in French.",
@@ -197,9 +143,9 @@ async def test_system_and_developer_messages_become_the_system_instruction(
     assert completion.choices[0].message.content == echo_of("hi")
 
 
-async def test_image_data_url_becomes_inline_data(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_image_data_url_becomes_inline_data(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     picture = base64.b64encode(b"\x89PNG\r\n\x1a\n not really a picture").decode()
-    await client.chat.completions.create(
+    await openai_client.chat.completions.create(
         model=MODEL,
         messages=[
             {
@@ -212,14 +158,14 @@ async def test_image_data_url_becomes_inline_data(gateway: Gateway, client: Asyn
         ],
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     parts = request["contents"][0]["parts"]
     assert parts[0] == {"text": "what is this"}
     assert parts[1] == {"inlineData": {"mimeType": "image/png", "data": picture}}
 
 
-async def test_generation_settings_are_forwarded(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await client.chat.completions.create(
+async def test_generation_settings_are_forwarded(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    await openai_client.chat.completions.create(
         model=MODEL,
         messages=[{"role": "user", "content": "hi"}],
         max_tokens=50,
@@ -229,7 +175,7 @@ async def test_generation_settings_are_forwarded(gateway: Gateway, client: Async
         seed=7,
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     config = request["generationConfig"]
     assert config["maxOutputTokens"] == 50
     assert config["stopSequences"] == ["END", "###"]
@@ -241,16 +187,16 @@ async def test_generation_settings_are_forwarded(gateway: Gateway, client: Async
 
 
 async def test_reasoning_effort_becomes_thinking_and_reasoning_content(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
-    completion = await client.chat.completions.create(
+    completion = await openai_client.chat.completions.create(
         model="gemini-2.5-pro",
         messages=[{"role": "user", "content": "think first"}],
         reasoning_effort="low",
         max_tokens=100,  # below the thinking budget: the upstream refuses that unless the gateway fixes it
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     config = request["generationConfig"]
     assert config["thinkingConfig"] == {"thinkingBudget": REASONING_BUDGETS["low"], "includeThoughts": True}
     assert config["maxOutputTokens"] > config["thinkingConfig"]["thinkingBudget"]
@@ -262,8 +208,10 @@ async def test_reasoning_effort_becomes_thinking_and_reasoning_content(
     assert completion.usage.completion_tokens_details.reasoning_tokens == len(reasoning.split())
 
 
-async def test_streamed_reasoning_comes_before_the_answer(gateway: Gateway, client: AsyncOpenAI) -> None:
-    stream = await client.chat.completions.create(
+async def test_streamed_reasoning_comes_before_the_answer(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    stream = await openai_client.chat.completions.create(
         model="gemini-2.5-pro",
         messages=[{"role": "user", "content": "think first"}],
         reasoning_effort="medium",
@@ -277,7 +225,7 @@ async def test_streamed_reasoning_comes_before_the_answer(gateway: Gateway, clie
         if delta.content:
             kinds.append("content")
 
-    assert sent(gateway, "streamGenerateContent")[0]["generationConfig"]["thinkingConfig"]["includeThoughts"]
+    assert gateway.sent("streamGenerateContent")[0]["generationConfig"]["thinkingConfig"]["includeThoughts"]
     assert kinds[0] == "reasoning" and "content" in kinds
     assert kinds.index("content") > max(i for i, kind in enumerate(kinds) if kind == "reasoning")
 
@@ -290,15 +238,15 @@ class Weather(BaseModel):
     temperature_c: float
 
 
-async def test_response_format_json_schema(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_response_format_json_schema(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     gateway.fake.script(Reply(parts=[{"text": '{"city": "Oslo", "temperature_c": -3.5}'}]))
-    completion = await client.chat.completions.parse(
+    completion = await openai_client.chat.completions.parse(
         model=MODEL,
         messages=[{"role": "user", "content": "weather in Oslo as JSON"}],
         response_format=Weather,
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     config = request["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     schema = config["responseJsonSchema"]
@@ -311,10 +259,10 @@ async def test_response_format_json_schema(gateway: Gateway, client: AsyncOpenAI
 
 
 async def test_tool_call_round_trip_reattaches_thought_signatures(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     messages: list[Any] = [{"role": "user", "content": 'Weather? CALL:get_weather{"city": "Paris"}'}]
-    first = await client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
+    first = await openai_client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
 
     choice = first.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -327,9 +275,9 @@ async def test_tool_call_round_trip_reattaches_thought_signatures(
         choice.message.model_dump(exclude_none=True),
         {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"temp_c": 21})},
     ]
-    second = await client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
+    second = await openai_client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
 
-    _, follow_up = sent(gateway)
+    _, follow_up = gateway.sent()
     model_turn, answer_turn = follow_up["contents"][1:]
     (call_part,) = model_turn["parts"]
     assert call_part["functionCall"]["id"] == call.id
@@ -342,7 +290,7 @@ async def test_tool_call_round_trip_reattaches_thought_signatures(
     assert second.choices[0].finish_reason == "stop"
 
 
-async def test_streamed_parallel_tool_calls_round_trip(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_streamed_parallel_tool_calls_round_trip(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     tools = [WEATHER_TOOL, TIME_TOOL]
     messages: list[Any] = [
         {
@@ -350,7 +298,7 @@ async def test_streamed_parallel_tool_calls_round_trip(gateway: Gateway, client:
             "content": 'Both please: CALL:get_weather{"city": "Rome"} CALL:get_time{"tz": "CET"}',
         }
     ]
-    async with client.chat.completions.stream(model=MODEL, messages=messages, tools=tools) as stream:
+    async with openai_client.chat.completions.stream(model=MODEL, messages=messages, tools=tools) as stream:
         indices = [
             tool_call.index
             async for event in stream
@@ -385,10 +333,12 @@ async def test_streamed_parallel_tool_calls_round_trip(gateway: Gateway, client:
         {"role": "tool", "tool_call_id": calls[0].id, "content": "sunny"},
         {"role": "tool", "tool_call_id": calls[1].id, "content": "12:00"},
     ]
-    stream2 = await client.chat.completions.create(model=MODEL, messages=messages, tools=tools, stream=True)
+    stream2 = await openai_client.chat.completions.create(
+        model=MODEL, messages=messages, tools=tools, stream=True
+    )
     text = "".join(chunk.choices[0].delta.content or "" for chunk in await collect(stream2) if chunk.choices)
 
-    _, follow_up = sent(gateway, "streamGenerateContent")
+    _, follow_up = gateway.sent("streamGenerateContent")
     call_parts = follow_up["contents"][1]["parts"]
     assert [part["functionCall"]["id"] for part in call_parts] == [c.id for c in calls]
     assert all(part["thoughtSignature"].startswith("sig-") for part in call_parts)
@@ -408,20 +358,20 @@ class Forecast(BaseModel):
 
 
 async def test_pydantic_tool_schema_reaches_the_upstream_cleaned(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     schema = Forecast.model_json_schema()
     raw_keys = set(schema_keys(schema))
     assert {"$defs", "$ref", "const", "default"} <= raw_keys  # the test is only worth it with all of them
     tool: Any = {"type": "function", "function": {"name": "forecast", "parameters": schema}}
 
-    completion = await client.chat.completions.create(
+    completion = await openai_client.chat.completions.create(
         model=MODEL,
         messages=[{"role": "user", "content": 'CALL:forecast{"place": {"city": "Lyon"}, "days": 2}'}],
         tools=[tool],
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     (declaration,) = request["tools"][0]["functionDeclarations"]
     parameters = declaration["parameters"]
     assert not FORBIDDEN_SCHEMA_KEYS & set(schema_keys(parameters))
@@ -433,7 +383,7 @@ async def test_pydantic_tool_schema_reaches_the_upstream_cleaned(
 
 
 async def test_illegal_function_names_are_mapped_and_mapped_back(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     spaced = "look up the weather"
     long_name = "fetch_" + "very_" * 15 + "long_report"
@@ -443,23 +393,23 @@ async def test_illegal_function_names_are_mapped_and_mapped_back(
         for name in (spaced, long_name)
     ]
     # A first turn only to learn what the upstream was told the functions are called.
-    await client.chat.completions.create(
+    await openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}], tools=tools
     )
-    upstream_names = [d["name"] for d in sent(gateway)[0]["tools"][0]["functionDeclarations"]]
+    upstream_names = [d["name"] for d in gateway.sent()[0]["tools"][0]["functionDeclarations"]]
     assert all(FUNCTION_NAME.match(name) for name in upstream_names)
     assert not {spaced, long_name} & set(upstream_names)
 
     messages: list[Any] = [{"role": "user", "content": " ".join(f"CALL:{name}" for name in upstream_names)}]
-    first = await client.chat.completions.create(model=MODEL, messages=messages, tools=tools)
+    first = await openai_client.chat.completions.create(model=MODEL, messages=messages, tools=tools)
     calls = function_calls(first.choices[0].message)
     assert [c.function.name for c in calls] == [spaced, long_name]
 
     messages.append(first.choices[0].message.model_dump(exclude_none=True))
     messages += [{"role": "tool", "tool_call_id": c.id, "content": "done"} for c in calls]
-    second = await client.chat.completions.create(model=MODEL, messages=messages, tools=tools)
+    second = await openai_client.chat.completions.create(model=MODEL, messages=messages, tools=tools)
 
-    follow_up = sent(gateway)[-1]
+    follow_up = gateway.sent()[-1]
     model_turn, answer_turn = follow_up["contents"][1:]
     assert [part["functionCall"]["name"] for part in model_turn["parts"]] == upstream_names
     assert all(part["thoughtSignature"].startswith("sig-") for part in model_turn["parts"])
@@ -472,28 +422,27 @@ async def test_illegal_function_names_are_mapped_and_mapped_back(
 # --- models ---------------------------------------------------------------------------------------------
 
 
-async def test_models_list_and_retrieve(gateway: Gateway, client: AsyncOpenAI) -> None:
-    gateway.fake.add_google_account(BOB, models={"gemini-2.5-flash": 1.0, "gemini-2.5-flash-lite": 0.5})
-    await gateway.services.accounts.add_google(gateway.fake.accounts[BOB].refresh_token)
+async def test_models_list_and_retrieve(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    await gateway.add_google_account(BOB, models={"gemini-2.5-flash": 1.0, "gemini-2.5-flash-lite": 0.5})
     gateway.services.settings.models.update(
         {"team-fast": "gemini-2.5-flash-lite", "ghost": "not-offered-anywhere"}
     )
 
-    listed = [model.id async for model in client.models.list()]
+    listed = [model.id async for model in openai_client.models.list()]
 
     offered = set(gateway.fake.accounts[ALICE].models) | set(gateway.fake.accounts[BOB].models)
     assert offered <= set(listed)
     assert "team-fast" in listed and "ghost" not in listed  # an alias only when its target is offered
     assert len(listed) == len(set(listed))
-    alias = await client.models.retrieve("team-fast")
+    alias = await openai_client.models.retrieve("team-fast")
     assert alias.id == "team-fast" and alias.object == "model"
-    claude = await client.models.retrieve("claude-sonnet-4-5")
+    claude = await openai_client.models.retrieve("claude-sonnet-4-5")
     assert claude.owned_by == "anthropic"
     with pytest.raises(openai.NotFoundError) as caught:
-        await client.models.retrieve("ghost")
+        await openai_client.models.retrieve("ghost")
     assert "ghost" in caught.value.message
 
-    completion = await client.chat.completions.create(
+    completion = await openai_client.chat.completions.create(
         model="team-fast", messages=[{"role": "user", "content": "hi"}]
     )
     (call,) = gateway.fake.calls("generateContent")
@@ -504,18 +453,22 @@ async def test_models_list_and_retrieve(gateway: Gateway, client: AsyncOpenAI) -
 # --- client errors --------------------------------------------------------------------------------------
 
 
-async def test_n_above_one_is_a_bad_request(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_n_above_one_is_a_bad_request(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}], n=2)
+        await openai_client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "hi"}], n=2
+        )
 
     assert caught.value.status_code == 400
     assert caught.value.param == "n" and "n > 1" in caught.value.message
     assert gateway.fake.calls("generateContent") == []
 
 
-async def test_unknown_model_is_not_found_with_the_choices(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_unknown_model_is_not_found_with_the_choices(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
-        await client.chat.completions.create(
+        await openai_client.chat.completions.create(
             model="no-such-model-xyz", messages=[{"role": "user", "content": "hi"}]
         )
 
@@ -524,7 +477,7 @@ async def test_unknown_model_is_not_found_with_the_choices(gateway: Gateway, cli
     assert "no-such-model-xyz" in error.message
     assert all(model in error.message for model in gateway.fake.accounts[ALICE].models)
     assert gateway.fake.calls("generateContent") == []
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 404 and "no-such-model-xyz" in row.error
 
 
@@ -533,21 +486,21 @@ async def test_unknown_model_is_not_found_with_the_choices(gateway: Gateway, cli
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_rate_limit_rotates_to_the_next_account(
-    gateway: Gateway, client: AsyncOpenAI, stream: bool
+    gateway: Gateway, openai_client: AsyncOpenAI, stream: bool
 ) -> None:
-    await add_account(gateway)
+    await gateway.add_google_account(BOB)
     method = "streamGenerateContent" if stream else "generateContent"
     fault = gateway.fake.inject(Fault("rate_limit", method=method, times=1, delay="2s"))
 
     if stream:
         chunks = await collect(
-            await client.chat.completions.create(
+            await openai_client.chat.completions.create(
                 model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True
             )
         )
         text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
     else:
-        completion = await client.chat.completions.create(
+        completion = await openai_client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "hi"}]
         )
         text = completion.choices[0].message.content or ""
@@ -555,49 +508,51 @@ async def test_rate_limit_rotates_to_the_next_account(
     assert fault.fired == 1 and text == echo_of("hi")
     limited, served = gateway.fake.calls(method)
     assert limited.who != served.who
-    cooldown = gateway.services.pool.cooldown_until(account(gateway, limited.who or "").id, MODEL)
+    cooldown = gateway.services.pool.cooldown_until(gateway.account(limited.who or "").id, MODEL)
     assert cooldown is not None and cooldown > time.time()
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 200 and row.account == served.who
 
 
-async def test_quota_exhaustion_marks_the_account_and_rotates(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await add_account(gateway)
+async def test_quota_exhaustion_marks_the_account_and_rotates(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    await gateway.add_google_account(BOB)
     gateway.fake.inject(Fault("quota", method="generateContent", model=MODEL, times=1))
 
     before = time.time()
-    completion = await client.chat.completions.create(
+    completion = await openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}]
     )
     exhausted_call, served_call = gateway.fake.calls("generateContent")
 
     assert completion.choices[0].message.content == echo_of("hi")
     assert exhausted_call.who != served_call.who
-    quotas = account(gateway, exhausted_call.who or "").quotas
+    quotas = gateway.account(exhausted_call.who or "").quotas
     reset_at = quotas[MODEL].reset_at
     assert quotas[MODEL].exhausted and reset_at is not None
     assert reset_at.timestamp() == pytest.approx(before + QUOTA_FAULT_RESET_S, abs=30)
     assert not quotas["gemini-2.5-pro"].exhausted  # other models of that account stay usable
-    assert not account(gateway, served_call.who or "").quotas[MODEL].exhausted
+    assert not gateway.account(served_call.who or "").quotas[MODEL].exhausted
 
     # The next request for that model goes straight to the account that still has quota.
-    await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "again"}])
+    await openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "again"}])
     assert gateway.fake.calls("generateContent")[-1].who == served_call.who
-    await client.chat.completions.create(
+    await openai_client.chat.completions.create(
         model="gemini-2.5-pro", messages=[{"role": "user", "content": "pro"}]
     )
     assert len(gateway.fake.calls("generateContent")) == 4
 
 
 async def test_all_accounts_exhausted_says_when_the_earliest_frees_up(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
-    await add_account(gateway)
+    await gateway.add_google_account(BOB)
     gateway.fake.set_remaining(ALICE, MODEL, 0.0, reset_in_s=7200)
     gateway.fake.set_remaining(BOB, MODEL, 0.0, reset_in_s=900)
 
     with pytest.raises(openai.RateLimitError) as caught:
-        await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+        await openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
 
     error = caught.value
     assert error.status_code == 429
@@ -606,51 +561,53 @@ async def test_all_accounts_exhausted_says_when_the_earliest_frees_up(
     )
     assert int(error.response.headers["retry-after"]) == pytest.approx(900, abs=15)
     assert sorted(call.who or "" for call in gateway.fake.calls("generateContent")) == [ALICE, BOB]
-    assert all(account(gateway, email).quotas[MODEL].exhausted for email in (ALICE, BOB))
-    (row,) = await log_rows(gateway)
+    assert all(gateway.account(email).quotas[MODEL].exhausted for email in (ALICE, BOB))
+    (row,) = await gateway.log_rows()
     assert row.status == 429 and "frees up" in row.error
 
 
-async def test_forbidden_blocks_the_account_and_rotates(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await add_account(gateway)
+async def test_forbidden_blocks_the_account_and_rotates(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    await gateway.add_google_account(BOB)
     gateway.fake.inject(Fault("forbidden", method="generateContent", times=1))
 
-    completion = await client.chat.completions.create(
+    completion = await openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}]
     )
     refused, served = gateway.fake.calls("generateContent")
 
     assert completion.choices[0].message.content == echo_of("hi")
     assert refused.who != served.who
-    blocked = account(gateway, refused.who or "")
+    blocked = gateway.account(refused.who or "")
     assert blocked.status is AccountStatus.BLOCKED and "verif" in blocked.status_reason.lower()
-    assert account(gateway, served.who or "").status is AccountStatus.OK
-    await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "more"}])
+    assert gateway.account(served.who or "").status is AccountStatus.OK
+    await openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "more"}])
     assert gateway.fake.calls("generateContent")[-1].who == served.who
 
 
-async def test_upstream_bad_request_is_returned_not_rotated(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await add_account(gateway)
+async def test_upstream_bad_request_is_returned_not_rotated(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    await gateway.add_google_account(BOB)
     gateway.fake.inject(
         Fault("bad_request", method="generateContent", times=1, message="Bad field frobnicate")
     )
 
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+        await openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
 
     assert "Bad field frobnicate" in caught.value.message
     assert len(gateway.fake.calls("generateContent")) == 1
     assert all(a.status is AccountStatus.OK for a in gateway.services.accounts.accounts())
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 400
 
 
 @pytest.mark.parametrize("kind", ["stream_cut", "stream_error"])
 async def test_broken_stream_is_an_error_not_a_normal_end(
-    gateway: Gateway, client: AsyncOpenAI, kind: str
+    gateway: Gateway, openai_client: AsyncOpenAI, kind: str
 ) -> None:
     gateway.fake.inject(Fault(kind, after=2))
-    stream = await client.chat.completions.create(
+    stream = await openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "a b c d e f"}], stream=True
     )
     received: list[ChatCompletionChunk] = []
@@ -665,12 +622,14 @@ async def test_broken_stream_is_an_error_not_a_normal_end(
     assert text and echo_of("a b c d e f").startswith(text) and text != echo_of("a b c d e f")
     assert all(chunk.choices[0].finish_reason is None for chunk in received if chunk.choices)
     assert len(gateway.fake.calls("streamGenerateContent")) == 1
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status >= 500 and "broke off" in row.error
 
 
-async def test_user_field_keeps_a_conversation_on_one_account(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await add_account(gateway)
+async def test_user_field_keeps_a_conversation_on_one_account(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    await gateway.add_google_account(BOB)
     turns = [
         ("user-1", "first"),
         ("user-1", "second"),
@@ -679,7 +638,7 @@ async def test_user_field_keeps_a_conversation_on_one_account(gateway: Gateway, 
         ("user-1", "fifth"),
     ]
     for user, text in turns:
-        await client.chat.completions.create(
+        await openai_client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": text}], user=user
         )
 

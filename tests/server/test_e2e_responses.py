@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
@@ -19,9 +17,9 @@ from openai.types.responses import (
 )
 from pydantic import BaseModel
 
-from core.request_log import LogEntry
 from server.openai import REASONING_BUDGETS
 from tests.fake_google import Fault, Reply
+from tests.helpers import echo_of
 from tests.server.conftest import Gateway
 
 MODEL = "gemini-2.5-flash"
@@ -40,29 +38,6 @@ TIME_TOOL: Any = {
 }
 
 
-@pytest.fixture
-async def client(gateway: Gateway) -> AsyncIterator[AsyncOpenAI]:
-    sdk = AsyncOpenAI(base_url=gateway.url + "/v1", api_key=gateway.key, max_retries=0, timeout=10.0)
-    try:
-        yield sdk
-    finally:
-        await sdk.close()
-
-
-def sent(gateway: Gateway, method: str = "generateContent") -> list[dict[str, Any]]:
-    """The Gemini requests the fake received (unwrapped from the Cloud Code envelope)."""
-    return [call.body["request"] for call in gateway.fake.calls(method)]
-
-
-async def log_rows(gateway: Gateway) -> list[LogEntry]:
-    await gateway.flush_log()
-    return await asyncio.to_thread(gateway.services.db.query_log, None)
-
-
-def echo_of(text: str) -> str:
-    return f"Echo: {text}"
-
-
 def as_input(items: list[Any]) -> list[Any]:
     """Output items sent back as input, the way a client without server-side state replays them."""
     return [item.model_dump(exclude_none=True) for item in items]
@@ -75,11 +50,11 @@ def calls_of(response: Response) -> list[ResponseFunctionToolCall]:
 # --- text -----------------------------------------------------------------------------------------------
 
 
-async def test_string_input(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_string_input(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     prompt = "hello there, how are you"
-    response = await client.responses.create(model=MODEL, input=prompt)
+    response = await openai_client.responses.create(model=MODEL, input=prompt)
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     assert request["contents"] == [{"role": "user", "parts": [{"text": prompt}]}]
     assert response.object == "response" and response.id.startswith("resp_")
     assert response.status == "completed" and response.model == MODEL
@@ -89,7 +64,7 @@ async def test_string_input(gateway: Gateway, client: AsyncOpenAI) -> None:
     assert response.usage is not None
     assert response.usage.input_tokens == len(prompt) // 4
     assert response.usage.output_tokens == len(echo_of(prompt).split())
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert (row.status, row.protocol, row.path, row.account, row.stream) == (
         200,
         "openai",
@@ -100,7 +75,7 @@ async def test_string_input(gateway: Gateway, client: AsyncOpenAI) -> None:
     assert (row.tokens_in, row.tokens_out) == (response.usage.input_tokens, response.usage.output_tokens)
 
 
-async def test_item_input_with_instructions_and_image(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_item_input_with_instructions_and_image(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     image = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="
     items: Any = [
         {"role": "developer", "content": "Prefer metric units."},
@@ -115,7 +90,7 @@ async def test_item_input_with_instructions_and_image(gateway: Gateway, client: 
         {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "A logo."}]},
         {"role": "user", "content": [{"type": "input_text", "text": "which colour"}]},
     ]
-    response = await client.responses.create(
+    response = await openai_client.responses.create(
         model=MODEL,
         instructions="Answer briefly.",
         input=items,
@@ -124,7 +99,7 @@ async def test_item_input_with_instructions_and_image(gateway: Gateway, client: 
         store=False,
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     assert request["systemInstruction"] == {
         "parts": [{"text": "Answer briefly."}, {"text": "Prefer metric units."}]
     }
@@ -144,10 +119,10 @@ async def test_item_input_with_instructions_and_image(gateway: Gateway, client: 
 
 
 async def test_function_call_round_trip_reattaches_thought_signatures(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     history: list[Any] = [{"role": "user", "content": 'Weather? CALL:get_weather{"city": "Paris"}'}]
-    first = await client.responses.create(model=MODEL, input=history, tools=[WEATHER_TOOL])
+    first = await openai_client.responses.create(model=MODEL, input=history, tools=[WEATHER_TOOL])
 
     (call,) = calls_of(first)
     assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "Paris"}
@@ -158,9 +133,11 @@ async def test_function_call_round_trip_reattaches_thought_signatures(
     history.append(
         {"type": "function_call_output", "call_id": call.call_id, "output": json.dumps({"temp_c": 21})}
     )
-    second = await client.responses.create(model=MODEL, input=history, tools=[WEATHER_TOOL], store=False)
+    second = await openai_client.responses.create(
+        model=MODEL, input=history, tools=[WEATHER_TOOL], store=False
+    )
 
-    _, follow_up = sent(gateway)
+    _, follow_up = gateway.sent()
     model_turn, answer_turn = follow_up["contents"][1:]
     (call_part,) = model_turn["parts"]
     assert call_part["functionCall"]["id"] == call.call_id
@@ -175,14 +152,14 @@ async def test_function_call_round_trip_reattaches_thought_signatures(
     assert not calls_of(second)
 
 
-async def test_tool_choice_forces_a_function(gateway: Gateway, client: AsyncOpenAI) -> None:
-    await client.responses.create(
+async def test_tool_choice_forces_a_function(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    await openai_client.responses.create(
         model=MODEL,
         input="hi",
         tools=[WEATHER_TOOL, TIME_TOOL],
         tool_choice={"type": "function", "name": "get_time"},
     )
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     assert request["toolConfig"] == {
         "functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_time"]}
     }
@@ -190,12 +167,12 @@ async def test_tool_choice_forces_a_function(gateway: Gateway, client: AsyncOpen
     assert names == ["get_weather", "get_time"]
 
 
-async def test_streamed_parallel_calls_round_trip(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_streamed_parallel_calls_round_trip(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     tools = [WEATHER_TOOL, TIME_TOOL]
     history: list[Any] = [
         {"role": "user", "content": 'Both: CALL:get_weather{"city": "Rome"} CALL:get_time{"tz": "CET"}'}
     ]
-    stream = await client.responses.create(model=MODEL, input=history, tools=tools, stream=True)
+    stream = await openai_client.responses.create(model=MODEL, input=history, tools=tools, stream=True)
     events = [event async for event in stream]
 
     deltas = [e for e in events if e.type == "response.function_call_arguments.delta"]
@@ -213,10 +190,10 @@ async def test_streamed_parallel_calls_round_trip(gateway: Gateway, client: Asyn
         {"type": "function_call_output", "call_id": calls[0].call_id, "output": "sunny"},
         {"type": "function_call_output", "call_id": calls[1].call_id, "output": "12:00"},
     ]
-    async with client.responses.stream(model=MODEL, input=history, tools=tools) as follow_up:
+    async with openai_client.responses.stream(model=MODEL, input=history, tools=tools) as follow_up:
         final = await follow_up.get_final_response()
 
-    _, request = sent(gateway, "streamGenerateContent")
+    _, request = gateway.sent("streamGenerateContent")
     call_parts = request["contents"][1]["parts"]
     assert [part["functionCall"]["id"] for part in call_parts] == [c.call_id for c in calls]
     assert all(part["thoughtSignature"].startswith("sig-") for part in call_parts)
@@ -224,11 +201,13 @@ async def test_streamed_parallel_calls_round_trip(gateway: Gateway, client: Asyn
 
 
 async def test_web_search_tool_grounds_the_answer_with_citations(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
-    response = await client.responses.create(model=MODEL, input="latest news", tools=[{"type": "web_search"}])
+    response = await openai_client.responses.create(
+        model=MODEL, input="latest news", tools=[{"type": "web_search"}]
+    )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     assert request["tools"] == [{"googleSearch": {}}]
     (message,) = response.output
     assert isinstance(message, ResponseOutputMessage)
@@ -249,13 +228,13 @@ async def test_web_search_tool_grounds_the_answer_with_citations(
 
 
 async def test_reasoning_effort_becomes_a_thinking_budget_and_a_summary(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
-    response = await client.responses.create(
+    response = await openai_client.responses.create(
         model=MODEL, input="think first", reasoning={"effort": "medium", "summary": "auto"}
     )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     assert request["generationConfig"]["thinkingConfig"] == {
         "thinkingBudget": REASONING_BUDGETS["medium"],
         "includeThoughts": True,
@@ -273,11 +252,13 @@ class Weather(BaseModel):
     temperature_c: float
 
 
-async def test_json_schema_output_is_parsed_by_the_sdk(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_json_schema_output_is_parsed_by_the_sdk(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     gateway.fake.script(Reply(parts=[{"text": '{"city": "Oslo", "temperature_c": -3.5}'}]))
-    response = await client.responses.parse(model=MODEL, input="Weather in Oslo as JSON", text_format=Weather)
+    response = await openai_client.responses.parse(
+        model=MODEL, input="Weather in Oslo as JSON", text_format=Weather
+    )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     config = request["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert set(config["responseJsonSchema"]["properties"]) == set(Weather.model_fields)
@@ -287,9 +268,11 @@ async def test_json_schema_output_is_parsed_by_the_sdk(gateway: Gateway, client:
 # --- streaming ------------------------------------------------------------------------------------------
 
 
-async def test_stream_is_accumulated_by_the_sdk(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_stream_is_accumulated_by_the_sdk(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     prompt = "one two three four"
-    async with client.responses.stream(model=MODEL, input=prompt, reasoning={"effort": "low"}) as stream:
+    async with openai_client.responses.stream(
+        model=MODEL, input=prompt, reasoning={"effort": "low"}
+    ) as stream:
         kinds = [event.type async for event in stream]
         final = await stream.get_final_response()
 
@@ -299,13 +282,15 @@ async def test_stream_is_accumulated_by_the_sdk(gateway: Gateway, client: AsyncO
     assert final.status == "completed" and final.output_text == echo_of(prompt)
     assert [item.type for item in final.output] == ["reasoning", "message"]
     assert final.usage is not None and final.usage.output_tokens == len(echo_of(prompt).split()) + 3
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.stream and row.status == 200 and row.tokens_out == final.usage.output_tokens
 
 
-async def test_stream_truncated_by_max_tokens_is_incomplete(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_stream_truncated_by_max_tokens_is_incomplete(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
     gateway.fake.script(Reply(parts=[{"text": "cut"}, {"text": " short"}], finish_reason="MAX_TOKENS"))
-    stream = await client.responses.create(
+    stream = await openai_client.responses.create(
         model=MODEL, input="long please", max_output_tokens=20, stream=True
     )
     events = [event async for event in stream]
@@ -318,29 +303,29 @@ async def test_stream_truncated_by_max_tokens_is_incomplete(gateway: Gateway, cl
 # --- errors ---------------------------------------------------------------------------------------------
 
 
-async def test_previous_response_id_is_a_clear_400(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_previous_response_id_is_a_clear_400(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.responses.create(model=MODEL, input="more", previous_response_id="resp_123")
+        await openai_client.responses.create(model=MODEL, input="more", previous_response_id="resp_123")
     assert caught.value.status_code == 400
     body: Any = caught.value.body
     assert body["type"] == "invalid_request_error" and body["param"] == "previous_response_id"
     assert "whole conversation" in caught.value.message
     assert gateway.fake.calls("generateContent") == []
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 400 and row.protocol == "openai"
 
 
-async def test_upstream_bad_request_is_a_400(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_upstream_bad_request_is_a_400(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     gateway.fake.inject(Fault("bad_request", method="streamGenerateContent", message="Bad field frobnicate"))
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.responses.create(model=MODEL, input="x", stream=True)
+        await openai_client.responses.create(model=MODEL, input="x", stream=True)
     assert "frobnicate" in caught.value.message
 
 
-async def test_every_account_exhausted_is_a_429(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_every_account_exhausted_is_a_429(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     gateway.fake.inject(Fault("quota", method="generateContent", model=MODEL, times=1))
     with pytest.raises(openai.RateLimitError) as caught:
-        await client.responses.create(model=MODEL, input="x")
+        await openai_client.responses.create(model=MODEL, input="x")
     assert caught.value.status_code == 429
     body: Any = caught.value.body
     assert body["type"] == "rate_limit_error"
@@ -348,19 +333,19 @@ async def test_every_account_exhausted_is_a_429(gateway: Gateway, client: AsyncO
 
 
 async def test_exhausted_before_the_stream_starts_is_a_429_not_a_stream(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     gateway.fake.inject(Fault("quota", method="streamGenerateContent", model=MODEL, times=1))
     with pytest.raises(openai.RateLimitError):
-        await client.responses.create(model=MODEL, input="x", stream=True)
+        await openai_client.responses.create(model=MODEL, input="x", stream=True)
 
 
 @pytest.mark.parametrize("kind", ["stream_cut", "stream_error"])
 async def test_broken_stream_ends_with_response_failed(
-    gateway: Gateway, client: AsyncOpenAI, kind: str
+    gateway: Gateway, openai_client: AsyncOpenAI, kind: str
 ) -> None:
     gateway.fake.inject(Fault(kind, after=2))
-    stream = await client.responses.create(model=MODEL, input="a b c d e f", stream=True)
+    stream = await openai_client.responses.create(model=MODEL, input="a b c d e f", stream=True)
     events = [event async for event in stream]
 
     kinds = [event.type for event in events]
@@ -371,22 +356,23 @@ async def test_broken_stream_ends_with_response_failed(
     assert failed.status == "failed" and failed.error is not None and "broke off" in failed.error.message
     text = "".join(event.delta for event in events if event.type == "response.output_text.delta")
     assert text and echo_of("a b c d e f").startswith(text) and text != echo_of("a b c d e f")
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status >= 500 and "broke off" in row.error
 
 
-async def test_broken_stream_gives_the_sdk_no_final_response(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_broken_stream_gives_the_sdk_no_final_response(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
     gateway.fake.inject(Fault("stream_cut", after=1))
-    async with client.responses.stream(model=MODEL, input="a b c d") as stream:
+    async with openai_client.responses.stream(model=MODEL, input="a b c d") as stream:
         with pytest.raises(RuntimeError, match=r"response\.completed"):
             await stream.get_final_response()
 
 
 async def test_prompt_cache_key_keeps_a_conversation_on_one_account(
-    gateway: Gateway, client: AsyncOpenAI
+    gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
-    bob = gateway.fake.add_google_account("bob@example.com")
-    await gateway.services.accounts.add_google(bob.refresh_token)
+    await gateway.add_google_account("bob@example.com")
     for key, text in [
         ("c-1", "first"),
         ("c-1", "second"),
@@ -394,7 +380,7 @@ async def test_prompt_cache_key_keeps_a_conversation_on_one_account(
         ("c-2", "fourth"),
         ("c-1", "fifth"),
     ]:
-        await client.responses.create(model=MODEL, input=text, prompt_cache_key=key)
+        await openai_client.responses.create(model=MODEL, input=text, prompt_cache_key=key)
 
     who = [call.who for call in gateway.fake.calls("generateContent")]
     assert who[0] == who[1] == who[4] and who[2] == who[3] and who[0] != who[2]

@@ -28,6 +28,7 @@ from server.ollama import (
     stream_encoder,
 )
 from server.protocol import Decoded
+from tests.helpers import gemini_chunk
 
 GOLDEN = Path(__file__).parent / "golden" / "ollama"
 DECODE_CASES: dict[str, Any] = json.loads((GOLDEN / "decode.json").read_text(encoding="utf-8"))
@@ -42,18 +43,6 @@ def decoded_for(kind: str = "chat", model: str = "gemini-2.5-flash", **options: 
     )
 
 
-def chunk(
-    *parts: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None
-) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"role": "model", "parts": list(parts)}}
-    if finish:
-        candidate["finishReason"] = finish
-    response: dict[str, Any] = {"candidates": [candidate]}
-    if usage:
-        response["usageMetadata"] = usage
-    return response
-
-
 def lines(data: bytes) -> list[dict[str, Any]]:
     """NDJSON: every line one complete JSON object, and nothing else."""
     assert data.endswith(b"\n")
@@ -63,8 +52,8 @@ def lines(data: bytes) -> list[dict[str, Any]]:
 def run_stream(chunks: list[dict[str, Any]], decoded: Decoded) -> list[dict[str, Any]]:
     encoder = stream_encoder(decoded)
     out = encoder.start()
-    for gemini_chunk in chunks:
-        out += encoder.feed(gemini_chunk)
+    for upstream_chunk in chunks:
+        out += encoder.feed(upstream_chunk)
     return lines(out + encoder.finish())
 
 
@@ -202,7 +191,7 @@ def test_encode_matches_golden_ollama_reply(name: str) -> None:
 
 def test_durations_count_from_when_the_request_arrived() -> None:
     decoded = decoded_for(started=time.perf_counter() - 0.25)
-    reply = encode(chunk({"text": "hi"}, finish="STOP"), decoded)
+    reply = encode(gemini_chunk({"text": "hi"}, finish="STOP"), decoded)
     assert 0.25e9 <= reply["total_duration"] < 5e9
 
 
@@ -288,9 +277,9 @@ def test_show_describes_one_model() -> None:
 
 def test_chat_stream_text_then_final_line() -> None:
     chunks = [
-        chunk({"text": "Hel"}),
-        chunk({"text": 'lo "you"\n'}),
-        chunk({"text": "!"}, finish="STOP", usage={"promptTokenCount": 9, "candidatesTokenCount": 3}),
+        gemini_chunk({"text": "Hel"}),
+        gemini_chunk({"text": 'lo "you"\n'}),
+        gemini_chunk({"text": "!"}, finish="STOP", usage={"promptTokenCount": 9, "candidatesTokenCount": 3}),
     ]
     objects = run_stream(chunks, decoded_for(model="gemini-2.5-flash:latest"))
     parsed = [ChatResponse.model_validate(obj) for obj in objects]
@@ -307,9 +296,9 @@ def test_chat_stream_text_then_final_line() -> None:
 
 def test_chat_stream_tool_calls_are_indexed_across_chunks() -> None:
     chunks = [
-        chunk({"text": "Thinking", "thought": True}),
-        chunk({"functionCall": {"name": "a", "args": {"x": 1}, "id": "call_a"}}),
-        chunk(
+        gemini_chunk({"text": "Thinking", "thought": True}),
+        gemini_chunk({"functionCall": {"name": "a", "args": {"x": 1}, "id": "call_a"}}),
+        gemini_chunk(
             {"functionCall": {"name": "b", "args": {}, "id": "call_b"}},
             {"functionCall": {"name": "c", "args": {}, "id": "call_c"}},
             finish="OTHER",
@@ -328,16 +317,19 @@ def test_chat_stream_tool_calls_are_indexed_across_chunks() -> None:
 
 
 def test_chat_stream_puts_a_picture_on_its_own_paragraph() -> None:
-    chunks = [chunk({"text": "Here:"}), chunk({"inlineData": {"mimeType": "image/png", "data": "QUJD"}})]
+    chunks = [
+        gemini_chunk({"text": "Here:"}),
+        gemini_chunk({"inlineData": {"mimeType": "image/png", "data": "QUJD"}}),
+    ]
     objects = run_stream(chunks, decoded_for())
     assert objects[1]["message"]["content"] == "\n\n![image](data:image/png;base64,QUJD)"
 
 
 def test_generate_stream_fields() -> None:
     chunks = [
-        chunk({"text": "Hmm", "thought": True}),
-        chunk({"text": "One"}),
-        chunk(
+        gemini_chunk({"text": "Hmm", "thought": True}),
+        gemini_chunk({"text": "One"}),
+        gemini_chunk(
             {"text": " two"}, finish="MAX_TOKENS", usage={"promptTokenCount": 2, "candidatesTokenCount": 2}
         ),
     ]
@@ -356,10 +348,10 @@ def test_generate_stream_fields() -> None:
 def test_empty_chunks_write_nothing_and_usage_is_cumulative() -> None:
     encoder = ChatStreamEncoder(decoded_for())
     assert encoder.feed({"usageMetadata": {"promptTokenCount": 5}}) == b""
-    assert encoder.feed(chunk()) == b""
-    encoder.feed(chunk({"text": "a"}, usage={"promptTokenCount": 5, "candidatesTokenCount": 1}))
+    assert encoder.feed(gemini_chunk()) == b""
+    encoder.feed(gemini_chunk({"text": "a"}, usage={"promptTokenCount": 5, "candidatesTokenCount": 1}))
     encoder.feed(
-        chunk(
+        gemini_chunk(
             {"text": "b"}, usage={"promptTokenCount": 5, "candidatesTokenCount": 2, "thoughtsTokenCount": 4}
         )
     )
@@ -368,10 +360,10 @@ def test_empty_chunks_write_nothing_and_usage_is_cumulative() -> None:
 
 def test_a_stream_that_fails_ends_with_an_error_line_and_nothing_after() -> None:
     encoder = ChatStreamEncoder(decoded_for())
-    head = encoder.feed(chunk({"text": "partial"}))
+    head = encoder.feed(gemini_chunk({"text": "partial"}))
     tail = encoder.error(ApiError(503, ApiErrorType.OVERLOADED, "Upstream busy"))
     assert lines(head + tail)[-1] == {"error": "Upstream busy"}
-    assert encoder.finish() == b"" and encoder.feed(chunk({"text": "late"})) == b""
+    assert encoder.finish() == b"" and encoder.feed(gemini_chunk({"text": "late"})) == b""
 
 
 def test_an_empty_stream_still_finishes_properly() -> None:

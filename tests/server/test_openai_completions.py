@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
@@ -13,37 +11,14 @@ from openai import AsyncOpenAI
 from openai.types import Completion
 
 from core.errors import ApiError, ApiErrorType
-from core.request_log import LogEntry
 from server import openai_completions as adapter
 from server.protocol import Decoded
 from tests.fake_google import Fault, Reply
+from tests.helpers import assert_bad_request, echo_of
 from tests.server.conftest import Gateway
 
 MODEL = "gemini-2.5-flash"
 ALICE = "alice@example.com"
-
-
-@pytest.fixture
-async def client(gateway: Gateway) -> AsyncIterator[AsyncOpenAI]:
-    sdk = AsyncOpenAI(base_url=gateway.url + "/v1", api_key=gateway.key, max_retries=0, timeout=10.0)
-    try:
-        yield sdk
-    finally:
-        await sdk.close()
-
-
-def sent(gateway: Gateway, method: str = "generateContent") -> list[dict[str, Any]]:
-    return [call.body["request"] for call in gateway.fake.calls(method)]
-
-
-async def log_rows(gateway: Gateway) -> list[LogEntry]:
-    await gateway.flush_log()
-    return await asyncio.to_thread(gateway.services.db.query_log, None)
-
-
-def echo_of(text: str) -> str:
-    """What the fake answers to a last user turn holding only `text`."""
-    return f"Echo: {text}"
 
 
 def _decoded(**options: Any) -> Decoded:
@@ -130,11 +105,7 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize(("payload", "param", "fragment"), BAD_REQUESTS)
 def test_bad_requests_are_400_naming_the_field(payload: Any, param: str | None, fragment: str) -> None:
-    with pytest.raises(ApiError) as caught:
-        adapter.decode(payload)
-    assert caught.value.status == 400 and caught.value.type is ApiErrorType.INVALID_REQUEST
-    assert caught.value.param == param
-    assert fragment in caught.value.message
+    assert_bad_request(adapter.decode, payload, param, fragment)
 
 
 # --- encode ---------------------------------------------------------------------------------------------
@@ -224,11 +195,13 @@ def test_stream_error_is_an_openai_error_event_without_done() -> None:
 # --- end to end -----------------------------------------------------------------------------------------
 
 
-async def test_completion_with_the_sdk(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_completion_with_the_sdk(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     prompt = "Say this is a test"
-    completion = await client.completions.create(model=MODEL, prompt=prompt, max_tokens=50, temperature=0.1)
+    completion = await openai_client.completions.create(
+        model=MODEL, prompt=prompt, max_tokens=50, temperature=0.1
+    )
 
-    (request,) = sent(gateway)
+    (request,) = gateway.sent()
     assert request["contents"] == [{"role": "user", "parts": [{"text": prompt}]}]
     assert request["generationConfig"]["maxOutputTokens"] == 50
     assert completion.object == "text_completion" and completion.model == MODEL
@@ -237,7 +210,7 @@ async def test_completion_with_the_sdk(gateway: Gateway, client: AsyncOpenAI) ->
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == len(prompt) // 4
     assert completion.usage.completion_tokens == len(echo_of(prompt).split())
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert (row.status, row.protocol, row.path, row.stream, row.account) == (
         200,
         "openai",
@@ -247,37 +220,41 @@ async def test_completion_with_the_sdk(gateway: Gateway, client: AsyncOpenAI) ->
     )
 
 
-async def test_completion_echo_prefixes_the_prompt(gateway: Gateway, client: AsyncOpenAI) -> None:
-    completion = await client.completions.create(model=MODEL, prompt="ping", echo=True)
+async def test_completion_echo_prefixes_the_prompt(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+    completion = await openai_client.completions.create(model=MODEL, prompt="ping", echo=True)
     assert completion.choices[0].text == "ping" + echo_of("ping")
 
 
-async def test_list_of_prompts_gives_one_choice_each_in_order(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_list_of_prompts_gives_one_choice_each_in_order(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
     prompts = ["first prompt", "second one", "third"]
-    completion = await client.completions.create(model=MODEL, prompt=prompts)
+    completion = await openai_client.completions.create(model=MODEL, prompt=prompts)
 
-    asked = sorted(request["contents"][0]["parts"][0]["text"] for request in sent(gateway))
+    asked = sorted(request["contents"][0]["parts"][0]["text"] for request in gateway.sent())
     assert asked == sorted(prompts)
     assert [(c.index, c.text) for c in completion.choices] == [(i, echo_of(p)) for i, p in enumerate(prompts)]
     assert completion.usage is not None
     assert completion.usage.completion_tokens == sum(len(echo_of(p).split()) for p in prompts)
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.status == 200 and row.tokens_out == completion.usage.completion_tokens
 
 
-async def test_list_of_prompts_fails_whole_when_one_fails(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_list_of_prompts_fails_whole_when_one_fails(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
     gateway.fake.inject(
         Fault("bad_request", method="generateContent", times=1, message="Bad prompt frobnicate")
     )
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.completions.create(model=MODEL, prompt=["a", "b"])
+        await openai_client.completions.create(model=MODEL, prompt=["a", "b"])
     assert "frobnicate" in caught.value.message
     assert len(gateway.fake.calls("generateContent")) == 2
 
 
-async def test_streaming_completion_with_usage(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_streaming_completion_with_usage(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     prompt = "one two three four"
-    stream = await client.completions.create(
+    stream = await openai_client.completions.create(
         model=MODEL, prompt=prompt, stream=True, echo=True, stream_options={"include_usage": True}
     )
     chunks = [chunk async for chunk in stream]
@@ -289,36 +266,38 @@ async def test_streaming_completion_with_usage(gateway: Gateway, client: AsyncOp
     assert finishes[-1] == "stop" and not any(finishes[:-1])
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == len(echo_of(prompt).split())
     assert len(gateway.fake.calls("streamGenerateContent")) == 1
-    (row,) = await log_rows(gateway)
+    (row,) = await gateway.log_rows()
     assert row.stream and row.status == 200 and row.tokens_out == chunks[-1].usage.completion_tokens
 
 
-async def test_thoughts_never_reach_the_completion_text(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_thoughts_never_reach_the_completion_text(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     gateway.fake.script(Reply(parts=[{"text": "secret plan", "thought": True}, {"text": "Visible."}]))
-    completion = await client.completions.create(model=MODEL, prompt="go")
+    completion = await openai_client.completions.create(model=MODEL, prompt="go")
     assert completion.choices[0].text == "Visible."
 
 
-async def test_bad_request_reaches_the_sdk_as_400(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_bad_request_reaches_the_sdk_as_400(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        await client.completions.create(model=MODEL, prompt="x", suffix="tail")
+        await openai_client.completions.create(model=MODEL, prompt="x", suffix="tail")
     assert caught.value.status_code == 400 and "suffix" in caught.value.message
     body: Any = caught.value.body
     assert body["param"] == "suffix" and body["type"] == "invalid_request_error"
     assert gateway.fake.calls("generateContent") == []
 
 
-async def test_every_account_exhausted_is_a_429(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_every_account_exhausted_is_a_429(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     gateway.fake.inject(Fault("quota", method="generateContent", model=MODEL, times=1))
     with pytest.raises(openai.RateLimitError) as caught:
-        await client.completions.create(model=MODEL, prompt="x")
+        await openai_client.completions.create(model=MODEL, prompt="x")
     assert caught.value.status_code == 429
     assert caught.value.response.headers.get("retry-after")
 
 
-async def test_broken_stream_is_an_error_not_a_normal_end(gateway: Gateway, client: AsyncOpenAI) -> None:
+async def test_broken_stream_is_an_error_not_a_normal_end(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
     gateway.fake.inject(Fault("stream_cut", after=2))
-    stream = await client.completions.create(model=MODEL, prompt="a b c d e f", stream=True)
+    stream = await openai_client.completions.create(model=MODEL, prompt="a b c d e f", stream=True)
     received = []
     with pytest.raises(openai.APIError) as caught:
         async for chunk in stream:

@@ -17,15 +17,10 @@ from core.errors import ApiError, ApiErrorType
 from server import openai_responses as adapter
 from server.openai import REASONING_BUDGETS
 from server.protocol import Decoded
+from tests.helpers import assert_bad_request, golden_cases
 
 GOLDEN = Path(__file__).parent / "golden" / "openai_responses"
 ID_PREFIXES = ("resp_", "msg_", "rs_", "fc_")
-
-
-def _golden(prefix: str) -> list[Any]:
-    files = sorted(GOLDEN.glob(f"{prefix}_*.json"))
-    assert files, f"no {prefix} fixtures in {GOLDEN}"
-    return [pytest.param(json.loads(path.read_text()), id=path.stem) for path in files]
 
 
 def _decoded(model: str = "gpt-5", **echo: Any) -> Decoded:
@@ -91,7 +86,7 @@ def _accumulate(events: list[dict[str, Any]]) -> ResponseStreamState[Any]:
 # --- decode ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", _golden("decode"))
+@pytest.mark.parametrize("case", golden_cases(GOLDEN, "decode"))
 def test_decode_golden(case: dict[str, Any]) -> None:
     request = copy.deepcopy(case["request"])
     decoded = adapter.decode(request)
@@ -239,11 +234,7 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize(("payload", "param", "fragment"), BAD_REQUESTS)
 def test_bad_requests_are_400_naming_the_field(payload: Any, param: str | None, fragment: str) -> None:
-    with pytest.raises(ApiError) as caught:
-        adapter.decode(payload)
-    assert caught.value.status == 400 and caught.value.type is ApiErrorType.INVALID_REQUEST
-    assert caught.value.param == param
-    assert fragment in caught.value.message
+    assert_bad_request(adapter.decode, payload, param, fragment)
 
 
 def test_web_search_tool_becomes_google_search_next_to_functions() -> None:
@@ -263,7 +254,7 @@ def test_web_search_tool_becomes_google_search_next_to_functions() -> None:
 # --- encode ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", _golden("encode"))
+@pytest.mark.parametrize("case", golden_cases(GOLDEN, "encode"))
 def test_encode_golden(case: dict[str, Any]) -> None:
     answer = adapter.encode(copy.deepcopy(case["gemini"]), _decoded(case["model"]))
     assert _without_ids(_fields(answer, case["expected"])) == case["expected"]
@@ -381,7 +372,7 @@ def test_streamed_search_sources_are_announced_before_the_text_is_done() -> None
 # --- streaming ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", _golden("encode"))
+@pytest.mark.parametrize("case", golden_cases(GOLDEN, "encode"))
 def test_stream_accumulates_to_the_non_streaming_answer(case: dict[str, Any]) -> None:
     decoded = _decoded(case["model"])
     events = _stream(decoded, _chunks(case["gemini"]))

@@ -19,14 +19,9 @@ from core.errors import ApiError, ApiErrorType
 from core.gateway import ModelInfo
 from server import openai as adapter
 from server.protocol import Decoded
+from tests.helpers import assert_bad_request, gemini_chunk, golden_cases
 
 GOLDEN = Path(__file__).parent / "golden" / "openai"
-
-
-def _golden(prefix: str) -> list[Any]:
-    files = sorted(GOLDEN.glob(f"{prefix}_*.json"))
-    assert files, f"no {prefix} fixtures in {GOLDEN}"
-    return [pytest.param(json.loads(path.read_text()), id=path.stem) for path in files]
 
 
 def _decoded(model: str = "gpt-4o", include_usage: bool = False) -> Decoded:
@@ -36,7 +31,7 @@ def _decoded(model: str = "gpt-4o", include_usage: bool = False) -> Decoded:
 # --- decode ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", _golden("decode"))
+@pytest.mark.parametrize("case", golden_cases(GOLDEN, "decode"))
 def test_decode_golden(case: dict[str, Any]) -> None:
     request = copy.deepcopy(case["request"])
     decoded = adapter.decode(request)
@@ -259,12 +254,7 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize(("payload", "param", "fragment"), BAD_REQUESTS)
 def test_decode_rejects_bad_input(payload: Any, param: str | None, fragment: str) -> None:
-    with pytest.raises(ApiError) as caught:
-        adapter.decode(payload)
-    error = caught.value
-    assert (error.status, error.type) == (400, ApiErrorType.INVALID_REQUEST)
-    assert error.param == param
-    assert fragment in error.message
+    assert_bad_request(adapter.decode, payload, param, fragment)
 
 
 def test_bad_image_url_is_not_echoed_in_the_error() -> None:
@@ -324,7 +314,7 @@ def test_minimal_request_has_only_contents_and_defaults() -> None:
 # --- encode ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", _golden("encode"))
+@pytest.mark.parametrize("case", golden_cases(GOLDEN, "encode"))
 def test_encode_golden(case: dict[str, Any]) -> None:
     before = time.time()
     body = adapter.encode(copy.deepcopy(case["gemini"]), _decoded(case["model"]))
@@ -428,18 +418,6 @@ def _deltas(data: bytes) -> list[Any]:
     return [(event["choices"][0]["delta"], event["choices"][0]["finish_reason"]) for event in _chunks(data)]
 
 
-def _gemini_chunk(
-    *parts: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None
-) -> Any:
-    candidate: dict[str, Any] = {"content": {"role": "model", "parts": list(parts)}}
-    if finish:
-        candidate["finishReason"] = finish
-    chunk: dict[str, Any] = {"candidates": [candidate]}
-    if usage:
-        chunk["usageMetadata"] = usage
-    return chunk
-
-
 ROLE = {"role": "assistant", "content": ""}
 
 
@@ -448,11 +426,11 @@ def test_stream_text_event_by_event() -> None:
     assert encoder.content_type == "text/event-stream"
     assert encoder.start() == b""
 
-    first = encoder.feed(_gemini_chunk({"text": "Hel"}))
+    first = encoder.feed(gemini_chunk({"text": "Hel"}))
     assert _deltas(first) == [(ROLE, None), ({"content": "Hel"}, None)]
-    assert _deltas(encoder.feed(_gemini_chunk({"text": "lo"}))) == [({"content": "lo"}, None)]
+    assert _deltas(encoder.feed(gemini_chunk({"text": "lo"}))) == [({"content": "lo"}, None)]
     last = encoder.feed(
-        _gemini_chunk({"text": "!"}, finish="STOP", usage={"promptTokenCount": 3, "candidatesTokenCount": 2})
+        gemini_chunk({"text": "!"}, finish="STOP", usage={"promptTokenCount": 3, "candidatesTokenCount": 2})
     )
     assert _deltas(last) == [({"content": "!"}, None)]
     tail = encoder.finish()
@@ -472,9 +450,9 @@ def test_stream_text_event_by_event() -> None:
 
 def test_stream_thoughts_become_reasoning_content() -> None:
     encoder = adapter.ChatStreamEncoder(_decoded())
-    data = encoder.feed(_gemini_chunk({"thought": True, "text": "Hmm. "}))
-    data += encoder.feed(_gemini_chunk({"thought": True, "thoughtSignature": "sig-only"}))
-    data += encoder.feed(_gemini_chunk({"text": "Yes.", "thoughtSignature": "sig-2"}, finish="STOP"))
+    data = encoder.feed(gemini_chunk({"thought": True, "text": "Hmm. "}))
+    data += encoder.feed(gemini_chunk({"thought": True, "thoughtSignature": "sig-only"}))
+    data += encoder.feed(gemini_chunk({"text": "Yes.", "thoughtSignature": "sig-2"}, finish="STOP"))
     assert _deltas(data) == [
         (ROLE, None),
         ({"reasoning_content": "Hmm. "}, None),
@@ -484,9 +462,9 @@ def test_stream_thoughts_become_reasoning_content() -> None:
 
 def test_stream_parallel_tool_calls_are_indexed_in_order() -> None:
     encoder = adapter.ChatStreamEncoder(_decoded(include_usage=True))
-    data = encoder.feed(_gemini_chunk({"text": "Checking both."}))
+    data = encoder.feed(gemini_chunk({"text": "Checking both."}))
     data += encoder.feed(
-        _gemini_chunk(
+        gemini_chunk(
             {
                 "functionCall": {"name": "weather", "args": {"city": "Paris"}, "id": "call_1"},
                 "thoughtSignature": "s",
@@ -495,7 +473,7 @@ def test_stream_parallel_tool_calls_are_indexed_in_order() -> None:
         )
     )
     data += encoder.feed(
-        _gemini_chunk(finish="STOP", usage={"promptTokenCount": 20, "candidatesTokenCount": 9})
+        gemini_chunk(finish="STOP", usage={"promptTokenCount": 20, "candidatesTokenCount": 9})
     )
     body = data + encoder.finish()
     assert body.endswith(b"data: [DONE]\n\n")
@@ -541,7 +519,7 @@ def test_stream_parallel_tool_calls_are_indexed_in_order() -> None:
 
 def test_stream_usage_chunk_reports_the_latest_cumulative_usage() -> None:
     encoder = adapter.ChatStreamEncoder(_decoded(include_usage=True))
-    encoder.feed(_gemini_chunk({"text": "a"}, usage={"promptTokenCount": 7, "candidatesTokenCount": 1}))
+    encoder.feed(gemini_chunk({"text": "a"}, usage={"promptTokenCount": 7, "candidatesTokenCount": 1}))
     assert encoder.usage == (7, 1)
     final_usage = {
         "promptTokenCount": 7,
@@ -549,7 +527,7 @@ def test_stream_usage_chunk_reports_the_latest_cumulative_usage() -> None:
         "thoughtsTokenCount": 11,
         "cachedContentTokenCount": 4,
     }
-    encoder.feed(_gemini_chunk({"text": "b"}, finish="MAX_TOKENS", usage=final_usage))
+    encoder.feed(gemini_chunk({"text": "b"}, finish="MAX_TOKENS", usage=final_usage))
     events = _events(encoder.finish())
     assert events[-1] == "[DONE]"
     finish_chunk, usage_chunk = events[:-1]
@@ -569,7 +547,7 @@ def test_stream_usage_chunk_reports_the_latest_cumulative_usage() -> None:
 def test_stream_without_include_usage_sends_no_usage_chunk() -> None:
     encoder = adapter.ChatStreamEncoder(_decoded(include_usage=False))
     encoder.feed(
-        _gemini_chunk({"text": "a"}, finish="STOP", usage={"promptTokenCount": 1, "candidatesTokenCount": 1})
+        gemini_chunk({"text": "a"}, finish="STOP", usage={"promptTokenCount": 1, "candidatesTokenCount": 1})
     )
     events = _events(encoder.finish())
     assert len(events) == 2 and events[1] == "[DONE]"
@@ -578,7 +556,7 @@ def test_stream_without_include_usage_sends_no_usage_chunk() -> None:
 
 def test_stream_error_event_ends_the_stream_without_done() -> None:
     encoder = adapter.ChatStreamEncoder(_decoded(include_usage=True))
-    encoder.feed(_gemini_chunk({"text": "partial"}))
+    encoder.feed(gemini_chunk({"text": "partial"}))
     data = encoder.error(
         ApiError(429, ApiErrorType.RATE_LIMIT, "All accounts are rate limited", retry_after=3)
     )
@@ -593,7 +571,7 @@ def test_stream_error_event_ends_the_stream_without_done() -> None:
         }
     }
     ErrorObject.model_validate(events[0]["error"])
-    assert encoder.finish() == b"" and encoder.feed(_gemini_chunk({"text": "late"})) == b""
+    assert encoder.finish() == b"" and encoder.feed(gemini_chunk({"text": "late"})) == b""
 
 
 def test_stream_finish_with_no_chunks_still_sends_a_whole_answer() -> None:
@@ -609,7 +587,7 @@ def test_stream_finish_with_no_chunks_still_sends_a_whole_answer() -> None:
 )
 def test_stream_filtered_answer_ends_with_content_filter(gemini: str, openai: str) -> None:
     encoder = adapter.ChatStreamEncoder(_decoded())
-    data = encoder.feed(_gemini_chunk({"text": "Once upon"})) + encoder.feed(
+    data = encoder.feed(gemini_chunk({"text": "Once upon"})) + encoder.feed(
         {"candidates": [{"finishReason": gemini}]}
     )
     assert _deltas(data) == [(ROLE, None), ({"content": "Once upon"}, None)]
@@ -619,8 +597,8 @@ def test_stream_filtered_answer_ends_with_content_filter(gemini: str, openai: st
 
 def test_stream_images_become_markdown_on_their_own_paragraph() -> None:
     encoder = adapter.ChatStreamEncoder(_decoded())
-    data = encoder.feed(_gemini_chunk({"text": "Your cat:"}))
-    data += encoder.feed(_gemini_chunk({"inlineData": {"mimeType": "image/png", "data": "AAAA"}}))
+    data = encoder.feed(gemini_chunk({"text": "Your cat:"}))
+    data += encoder.feed(gemini_chunk({"inlineData": {"mimeType": "image/png", "data": "AAAA"}}))
     assert _deltas(data)[2] == ({"content": "\n\n![image](data:image/png;base64,AAAA)"}, None)
 
 
@@ -640,7 +618,7 @@ def test_stream_usage_only_chunk_emits_nothing_but_the_role() -> None:
 
 def test_stream_escapes_model_names_and_text_safely() -> None:
     encoder = adapter.ChatStreamEncoder(_decoded('we"ird\nmodel'))
-    data = encoder.feed(_gemini_chunk({"text": 'line1\n\ndata: [DONE]\n\n"quoted" é'}))
+    data = encoder.feed(gemini_chunk({"text": 'line1\n\ndata: [DONE]\n\n"quoted" é'}))
     chunks = _chunks(data)
     assert chunks[0]["model"] == 'we"ird\nmodel'
     assert chunks[1]["choices"][0]["delta"]["content"] == 'line1\n\ndata: [DONE]\n\n"quoted" é'

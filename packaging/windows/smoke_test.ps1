@@ -1,0 +1,121 @@
+# Installs the built setup .exe silently for this user, checks what it put where, runs the installed
+# `gravity-desk serve` and calls /v1/models with the key, then uninstalls and checks what is left.
+#
+#   powershell -ExecutionPolicy Bypass -File packaging\windows\smoke_test.ps1 [-Setup dist\gravity-desk-X-setup.exe]
+#
+# With CI=true it also checks that uninstalling keeps %LOCALAPPDATA%\gravity-desk and that /DELETEUSERDATA removes
+# it (that is the real data folder, so only on a throw-away CI machine).
+[CmdletBinding()]
+param([string]$Setup = "")
+
+$ErrorActionPreference = "Stop"
+Set-StrictMode -Version Latest
+$Root = Resolve-Path (Join-Path $PSScriptRoot "..\..")
+$InstallDir = Join-Path $env:LOCALAPPDATA "Programs\Gravity Desk"
+$Exe = Join-Path $InstallDir "gravity-desk.exe"
+$RunKey = "HKCU:\Software\Microsoft\Windows\CurrentVersion\Run"
+$RunValue = "Gravity Desk"  # core/autostart.py RUN_VALUE
+$DataDir = Join-Path $env:LOCALAPPDATA "gravity-desk"
+$Shortcut = Join-Path $env:APPDATA "Microsoft\Windows\Start Menu\Programs\Gravity Desk.lnk"
+
+function Assert-True([bool]$Condition, [string]$Message) {
+    if (-not $Condition) { throw "FAILED: $Message" }
+    Write-Host "ok: $Message"
+}
+
+function Get-RunValue {
+    $key = Get-ItemProperty -Path $RunKey -ErrorAction SilentlyContinue
+    if ($key -and ($key.PSObject.Properties.Name -contains $RunValue)) { return $key.$RunValue }
+    return $null
+}
+
+function Install-App([string]$Tasks) {
+    $log = Join-Path $env:TEMP "gravity-desk-setup.log"
+    $arguments = @("/VERYSILENT", "/SUPPRESSMSGBOXES", "/NORESTART", "/CURRENTUSER", "/TASKS=$Tasks", "/LOG=`"$log`"")
+    $process = Start-Process -FilePath $Setup -ArgumentList $arguments -Wait -PassThru
+    if ($process.ExitCode -ne 0) {
+        Get-Content $log -ErrorAction SilentlyContinue | Write-Host
+        throw "setup exited with $($process.ExitCode)"
+    }
+}
+
+function Uninstall-App([string[]]$Extra = @()) {
+    $uninstaller = Join-Path $InstallDir "unins000.exe"
+    $arguments = @("/VERYSILENT", "/SUPPRESSMSGBOXES", "/NORESTART") + $Extra
+    Start-Process -FilePath $uninstaller -ArgumentList $arguments -Wait | Out-Null
+    # The uninstaller re-launches itself from %TEMP% to delete its own file: wait for the folder to go.
+    $deadline = (Get-Date).AddSeconds(60)
+    while ((Test-Path $Exe) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 500 }
+}
+
+function Get-FreePort {
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    $port = $listener.LocalEndpoint.Port
+    $listener.Stop()
+    return $port
+}
+
+function Test-Serve {
+    # Not $home: that is PowerShell's read-only $HOME (variable names ignore case).
+    $dataHome = Join-Path $env:TEMP ("gravity-desk-smoke-" + [guid]::NewGuid())
+    New-Item -ItemType Directory -Path $dataHome | Out-Null
+    $env:GRAVITY_DESK_HOME = $dataHome
+    $env:GRAVITY_DESK_KEYRING = "file"
+    $port = Get-FreePort
+    $started = Get-Date
+    $server = Start-Process -FilePath $Exe -ArgumentList @("serve", "--port", "$port") -PassThru -WindowStyle Hidden
+    try {
+        $deadline = $started.AddSeconds(60)
+        $models = $null
+        while (-not $models -and (Get-Date) -lt $deadline) {
+            Start-Sleep -Milliseconds 200
+            if ($server.HasExited) { throw "FAILED: the installed gravity-desk serve exited with $($server.ExitCode)" }
+            $config = Join-Path $dataHome "config.toml"
+            if (-not (Test-Path $config)) { continue }
+            $match = Select-String -Path $config -Pattern '"(sk-[^"]+)"' | Select-Object -First 1
+            if (-not $match) { continue }
+            $key = $match.Matches[0].Groups[1].Value
+            try {
+                $models = Invoke-RestMethod -Uri "http://127.0.0.1:$port/v1/models" -Headers @{ Authorization = "Bearer $key" }
+            } catch {
+                $models = $null  # not listening yet
+            }
+        }
+        Assert-True ($null -ne $models -and $models.object -eq "list") "/v1/models answers with the generated key"
+        Write-Host ("first answer {0:N1} s after start" -f ((Get-Date) - $started).TotalSeconds)
+    } finally {
+        if (-not $server.HasExited) { Stop-Process -Id $server.Id -Force }
+        Remove-Item Env:GRAVITY_DESK_HOME, Env:GRAVITY_DESK_KEYRING -ErrorAction SilentlyContinue
+    }
+}
+
+if (-not $Setup) {
+    $found = Get-ChildItem (Join-Path $Root "dist") -Filter "gravity-desk-*-setup.exe" | Sort-Object LastWriteTime | Select-Object -Last 1
+    if (-not $found) { throw "no dist\gravity-desk-*-setup.exe: run packaging\windows\build.ps1 first" }
+    $Setup = $found.FullName
+}
+Write-Host "== $Setup ($([math]::Round((Get-Item $Setup).Length / 1MB, 1)) MB)"
+
+Install-App "startup"
+Assert-True (Test-Path $Exe) "installed per user into $InstallDir"
+Assert-True (Test-Path $Shortcut) "Start-menu shortcut"
+Assert-True ((Get-RunValue) -eq "`"$Exe`" --minimized") "start-at-sign-in value matches core/autostart.py"
+Test-Serve
+
+$ci = $env:CI -eq "true"
+if ($ci) {
+    New-Item -ItemType Directory -Force -Path $DataDir | Out-Null
+    Set-Content -Path (Join-Path $DataDir "smoke-test-marker.txt") -Value "keep me"
+}
+Uninstall-App
+Assert-True (-not (Test-Path $Exe)) "uninstall removes the app"
+Assert-True (-not (Test-Path $Shortcut)) "uninstall removes the shortcut"
+Assert-True ($null -eq (Get-RunValue)) "uninstall removes the start-at-sign-in value"
+if ($ci) {
+    Assert-True (Test-Path (Join-Path $DataDir "smoke-test-marker.txt")) "uninstall keeps the user's data"
+    Install-App ""
+    Uninstall-App @("/DELETEUSERDATA")
+    Assert-True (-not (Test-Path $DataDir)) "uninstall with /DELETEUSERDATA deletes the data folder"
+}
+Write-Host "Windows installer smoke test passed"

@@ -1,0 +1,81 @@
+"""Small helpers the test modules share: request and answer shapes, schema keywords, golden-file cases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.errors import ApiError, ApiErrorType
+from core.types import JSON
+
+# JSON Schema keywords the upstream refuses in function parameters; none may reach it.
+FORBIDDEN_SCHEMA_KEYS = {"const", "$ref", "$defs", "definitions", "$schema", "$id", "default", "examples"}
+
+
+def ask(text: str) -> JSON:
+    """A Gemini request with one user turn holding `text`."""
+    return {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+
+
+def answer_text(responses: list[JSON]) -> str:
+    """All the text of Gemini responses (a whole answer, or the chunks of a stream), joined."""
+    return "".join(
+        part.get("text", "")
+        for response in responses
+        for candidate in response.get("candidates", [])
+        for part in candidate["content"]["parts"]
+    )
+
+
+def echo_of(text: str) -> str:
+    """What the fake answers to a last user turn holding only `text`."""
+    return f"Echo: {text}"
+
+
+def schema_keys(node: Any) -> Iterator[str]:
+    """Every schema keyword at any depth (property names are data, not keywords)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            if key == "properties" and isinstance(value, dict):
+                for sub in value.values():
+                    yield from schema_keys(sub)
+            else:
+                yield from schema_keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from schema_keys(item)
+
+
+def golden_cases(folder: Path, prefix: str) -> list[Any]:
+    """The golden files `<prefix>_*.json` of a folder as pytest params, each named by its file."""
+    files = sorted(folder.glob(f"{prefix}_*.json"))
+    assert files, f"no {prefix} fixtures in {folder}"
+    return [pytest.param(json.loads(path.read_text()), id=path.stem) for path in files]
+
+
+def gemini_chunk(*parts: JSON, finish: str | None = None, usage: dict[str, int] | None = None) -> JSON:
+    """One Gemini stream chunk: a candidate with `parts`, and its finishReason and usageMetadata when given."""
+    candidate: JSON = {"content": {"role": "model", "parts": list(parts)}}
+    if finish:
+        candidate["finishReason"] = finish
+    chunk: JSON = {"candidates": [candidate]}
+    if usage:
+        chunk["usageMetadata"] = usage
+    return chunk
+
+
+def assert_bad_request(
+    decode: Callable[[Any], object], payload: Any, param: str | None, fragment: str
+) -> None:
+    """`decode(payload)` must refuse with a 400 invalid_request naming `param`, its message holding `fragment`."""
+    with pytest.raises(ApiError) as caught:
+        decode(payload)
+    error = caught.value
+    assert (error.status, error.type) == (400, ApiErrorType.INVALID_REQUEST)
+    assert error.param == param
+    assert fragment in error.message

@@ -1,0 +1,229 @@
+"""The installer's inputs: build.spec's exclusions, the .deb's files, and the smoke test run against the dev app."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import importlib.util
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LINUX = ROOT / "packaging" / "linux"
+APP_SOURCES = [
+    ROOT / "gravity_desk.py",
+    *(p for d in ("core", "server", "gui") for p in (ROOT / d).rglob("*.py")),
+]
+DEV_LAUNCHER = Path(sys.executable).parent / "gravity-desk"  # the venv's console script for the same app
+
+
+def spec_constant(name: str) -> tuple[str, ...]:
+    """A literal tuple assigned at the top of build.spec (read, not run: running needs PyInstaller)."""
+    tree = ast.parse((ROOT / "build.spec").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            value = ast.literal_eval(node.value)
+            assert isinstance(value, tuple)
+            return value
+    raise AssertionError(f"build.spec has no {name}")
+
+
+def qt_modules_the_app_imports() -> set[str]:
+    modules: set[str] = set()
+    for source in APP_SOURCES:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            modules |= {n.split(".")[1] for n in names if n.startswith("PySide6.Qt")}
+    return modules
+
+
+def left_out(path: str) -> bool:
+    """The spec's keep() rule, applied to a bundle path."""
+    return any(part in "/" + path for part in spec_constant("UNUSED_QT_FILES"))
+
+
+def test_the_bundle_keeps_every_qt_module_the_app_imports() -> None:
+    used = qt_modules_the_app_imports()
+    assert {"QtCore", "QtGui", "QtWidgets"} <= used  # the scan itself works
+    excluded = set(spec_constant("UNUSED_QT_MODULES"))
+    assert not used & excluded, f"build.spec leaves out Qt modules the app imports: {used & excluded}"
+    for module in used:
+        assert not left_out(f"PySide6/Qt/lib/libQt6{module.removeprefix('Qt')}.so.6"), module
+
+
+@pytest.mark.parametrize(
+    "needed",
+    [
+        "PySide6/Qt/plugins/platforms/libqxcb.so",  # X11 desktops
+        "PySide6/Qt/plugins/platforms/libqwayland.so",  # Wayland desktops
+        "PySide6/Qt/plugins/platforms/libqoffscreen.so",  # the smoke test and headless CI
+        "PySide6/Qt/plugins/iconengines/libqsvgicon.so",  # assets/gravity-desk.svg as the window icon
+        "PySide6/Qt/plugins/imageformats/libqsvg.so",
+        "PySide6/Qt/plugins/imageformats/libqico.so",
+        "PySide6/Qt/plugins/tls/libqopensslbackend.so",
+        "PySide6/Qt/plugins/platformthemes/libqxdgdesktopportal.so",
+        "PySide6/Qt/lib/libQt6Svg.so.6",
+        "PySide6/Qt/lib/libQt6DBus.so.6",  # the tray (StatusNotifierItem) talks D-Bus
+        "PySide6/Qt/lib/libQt6XcbQpa.so.6",
+        "PySide6/Qt/lib/libQt6WaylandClient.so.6",
+        "assets/gravity-desk.svg",
+    ],
+)
+def test_the_bundle_keeps_what_the_desktop_app_loads(needed: str) -> None:
+    assert not left_out(needed)
+
+
+def test_the_bundle_leaves_out_qml_and_translations() -> None:
+    for unused in ("PySide6/Qt/lib/libQt6Qml.so.6", "PySide6/Qt/translations/qtbase_de.qm"):
+        assert left_out(unused)
+
+
+def test_desktop_entry_starts_the_installed_command_with_the_app_icon() -> None:
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    entry.read(LINUX / "gravity-desk.desktop", encoding="utf-8")
+    section = entry["Desktop Entry"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert section["Type"] == "Application"
+    assert section["Exec"].split()[0] in scripts
+    assert (ROOT / "assets" / f"{section['Icon']}.svg").is_file()
+    assert section["Categories"].endswith(";")
+    assert section["Terminal"] == "false"
+    # Wayland and X11 match the window to this entry by the name the app sets with setDesktopFileName().
+    app_source = (ROOT / "gui" / "app.py").read_text(encoding="utf-8")
+    desktop_name = re.search(r'setDesktopFileName\("([^"]+)"\)', app_source)
+    assert desktop_name is not None
+    assert section["StartupWMClass"] == desktop_name.group(1)
+
+
+def test_control_depends_on_the_libraries_qts_xcb_plugin_loads() -> None:
+    control = (LINUX / "control").read_text(encoding="utf-8")
+    fields = dict(line.split(": ", 1) for line in control.splitlines() if ": " in line and line[0] != " ")
+    depends = {re.split(r"[\s(]", item.strip())[0] for item in fields["Depends"].split(",")}
+    xcb_needs = {"libxcb-cursor0", "libxkbcommon-x11-0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0"}
+    assert xcb_needs | {"libegl1", "libgl1", "libfontconfig1", "libdbus-1-3"} <= depends
+    assert fields["Package"] == "gravity-desk"
+    for placeholder in ("@VERSION@", "@INSTALLED_SIZE@", "@GLIBC@", "@MAINTAINER@"):
+        assert placeholder in control  # build.sh fills them in
+
+
+def fake_tool(folder: Path, name: str, record: Path) -> None:
+    tool = folder / name
+    tool.write_text(f'#!/bin/sh\necho "{name} $*" >> "{record}"\n', encoding="utf-8")
+    tool.chmod(0o755)
+
+
+@pytest.mark.parametrize("script, action", [("postinst", "configure"), ("postrm", "remove")])
+def test_maintainer_scripts_refresh_the_menus_when_the_tools_exist(
+    tmp_path: Path, script: str, action: str
+) -> None:
+    assert os.stat(LINUX / script).st_mode & stat.S_IXUSR
+    record = tmp_path / "calls"
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    fake_tool(tools, "update-desktop-database", record)
+    fake_tool(tools, "gtk-update-icon-cache", record)
+    env = {"PATH": f"{tools}:/usr/bin:/bin"}
+    subprocess.run(["/bin/sh", str(LINUX / script), action], env=env, check=True)
+    calls = record.read_text(encoding="utf-8").splitlines()
+    assert "update-desktop-database --quiet /usr/share/applications" in calls
+    has_theme = Path("/usr/share/icons/hicolor/index.theme").is_file()
+    assert ("gtk-update-icon-cache --quiet --force /usr/share/icons/hicolor" in calls) == has_theme
+
+
+@pytest.mark.parametrize("script, action", [("postinst", "configure"), ("postrm", "remove")])
+def test_maintainer_scripts_succeed_without_the_tools(tmp_path: Path, script: str, action: str) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = subprocess.run(["/bin/sh", str(LINUX / script), action], env={"PATH": str(empty)}, check=False)
+    assert result.returncode == 0
+
+
+def test_build_script_is_valid_bash() -> None:
+    subprocess.run(["bash", "-n", str(ROOT / "packaging" / "build.sh")], check=True)
+
+
+# -- the smoke test's checks, run against the same app from the dev venv ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smoke() -> Iterator[ModuleType]:
+    # Loaded by path: `packaging` is also the name of a PyPA library installed in the venv.
+    name = "gravity_desk_packaging_smoke_test"
+    spec = importlib.util.spec_from_file_location(name, ROOT / "packaging" / "smoke_test.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[name]
+
+
+needs_dev_launcher = pytest.mark.skipif(
+    not DEV_LAUNCHER.is_file(), reason="no gravity-desk script in the venv"
+)
+
+
+@needs_dev_launcher
+def test_smoke_test_starts_the_headless_app_and_checks_the_key(
+    smoke: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(smoke, "IDLE_SETTLE_S", 0.1)
+    figures = smoke.Figures()
+    smoke.headless(DEV_LAUNCHER, tmp_path, 1, figures)
+    assert len(figures.start_s) == 1 and 0 < figures.start_s[0] < smoke.START_TIMEOUT_S
+    assert figures.headless_rss_mb > 10  # a Python process with aiohttp loaded: read from /proc, not zero
+    assert (tmp_path / "serve-0" / "config.toml").is_file()
+
+
+@needs_dev_launcher
+def test_smoke_test_fails_when_the_app_runs_without_an_api_key(smoke: ModuleType, tmp_path: Path) -> None:
+    home = tmp_path / "open"
+    home.mkdir()
+    (home / "config.toml").write_text("[server]\napi_keys = []\n", encoding="utf-8")
+    with smoke.launched(DEV_LAUNCHER, home, ["serve", "--port", "0"]) as app:
+        app.wait_listening()
+        # Auth off: the check must not pass just because /v1/models answers.
+        with pytest.raises(smoke.SmokeTestError, match="has no API key"):
+            smoke.check_models(app.url, home)
+        app.stop(signal.SIGTERM)
+
+
+@needs_dev_launcher
+def test_smoke_test_sees_the_desktop_app_come_up_offscreen(
+    smoke: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(smoke, "IDLE_SETTLE_S", 0.1)
+    figures = smoke.Figures()
+    smoke.desktop(DEV_LAUNCHER, tmp_path, figures)
+    assert 0 < figures.gui_start_s < smoke.START_TIMEOUT_S
+    assert figures.gui_rss_mb > 30  # Qt and the window loaded, read from /proc
+    log = (tmp_path / "gui" / "gravity-desk.log").read_text(encoding="utf-8")
+    assert "already running" in log
+
+
+def test_smoke_test_reports_an_app_that_exits_at_start(smoke: ModuleType, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.write_text("#!/bin/sh\necho 'cannot open the database' >&2\nexit 3\n", encoding="utf-8")
+    broken.chmod(0o755)
+    with (
+        smoke.launched(broken, tmp_path / "home", ["serve"]) as app,
+        pytest.raises(smoke.SmokeTestError, match=r"exited \(exit code 3\)[\s\S]*cannot open the database"),
+    ):
+        app.wait_listening()
