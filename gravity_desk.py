@@ -58,7 +58,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _attach_console() -> None:
+    """The Windows build has no console of its own (it is a windowed app); for `serve` and `accounts` run
+    from a terminal, write to that terminal instead of nowhere."""
+    if sys.platform != "win32" or not getattr(sys, "frozen", False):
+        return
+    import ctypes
+
+    attach_parent_process = -1
+    if ctypes.windll.kernel32.AttachConsole(attach_parent_process):
+        sys.stdout = open("CONOUT$", "w", encoding="utf-8", errors="replace")  # noqa: SIM115 - process-long
+        sys.stderr = open("CONOUT$", "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] in ("serve", "accounts", "-h", "--help"):
+        _attach_console()
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -128,6 +143,12 @@ async def _start(settings: Settings) -> Services:
 async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     from server.runner import GatewayServer
 
+    # Signal handlers first: a SIGTERM that arrives while the server starts must still stop it cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still raises KeyboardInterrupt
+            loop.add_signal_handler(signum, stop.set)
     services = await _start(settings)
     server = GatewayServer(services)
     result = await server.start(host, port)
@@ -137,11 +158,6 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         return 1
     services.start_background()
     _announce(services, result.url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still raises KeyboardInterrupt
-            loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:
