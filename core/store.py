@@ -488,6 +488,18 @@ class Database:
             for row in rows
         ]
 
+    def count_by_account(self, since: datetime) -> tuple[dict[str, int], int]:
+        """Requests per account started at or after `since`, and the newest row id the counts include
+        (so a caller can add later rows itself without counting one twice). One read transaction."""
+        with self._transaction() as connection:
+            newest = connection.execute("SELECT COALESCE(MAX(id), 0) FROM request_log").fetchone()[0]
+            rows = connection.execute(
+                "SELECT account, COUNT(*) FROM request_log WHERE started_at >= ? AND id <= ? AND account != ''"
+                " GROUP BY account",
+                (to_db_time(since), newest),
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}, int(newest)
+
     def prune_log(self, retention_days: int, max_rows: int) -> int:
         """Delete rows older than retention_days and beyond the newest max_rows; returns rows deleted.
         A value <= 0 turns that limit off."""

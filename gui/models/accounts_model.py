@@ -33,7 +33,6 @@ QUOTA_ROLE = Qt.ItemDataRole.UserRole + 2  # list[QuotaBar] (QUOTA column), for 
 HEALTH_ROLE = Qt.ItemDataRole.UserRole + 3  # Health (STATUS column), for colours and icons
 
 TICK_MS = 5_000  # status texts and countdowns depend on the clock: repaint them this often
-LOG_PAGE_ROWS = 500  # rows per query when counting today's requests
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 _KIND_TEXT = {AccountKind.GOOGLE: "Google account", AccountKind.API_KEY: "API key"}
@@ -190,31 +189,13 @@ def local_midnight(now: datetime) -> datetime:
 
 
 def count_requests_since(db: Database, since: datetime) -> tuple[Counter[str], int]:
-    """Requests per account name started at or after `since`, and the highest row id counted from.
+    """Requests per account name started at or after `since`, and the highest row id counted.
 
-    Blocking: run it in a worker thread. Pages newest first and stops at the first older row. Rows written
-    while it runs shift the pages (counted once, by id) and are left to the live updates (id > boundary).
+    Blocking: run it in a worker thread (one indexed GROUP BY). Rows with a higher id are left to the live
+    updates, so none is counted twice.
     """
-    counts: Counter[str] = Counter()
-    seen: set[int] = set()
-    boundary = -1
-    offset = 0
-    while True:
-        page = db.query_log(None, limit=LOG_PAGE_ROWS, offset=offset)
-        if not page:
-            break
-        if boundary < 0:
-            boundary = max(entry.id or 0 for entry in page)
-        for entry in page:
-            if entry.id is None or entry.id in seen or entry.id > boundary:
-                continue
-            seen.add(entry.id)
-            if entry.started_at >= since and entry.account:
-                counts[entry.account] += 1
-        if page[-1].started_at < since:
-            break
-        offset += len(page)
-    return counts, max(boundary, 0)
+    counts, boundary = db.count_by_account(since)
+    return Counter(counts), boundary
 
 
 class _RequestsToday:

@@ -90,3 +90,40 @@ def test_a_day_of_100k_rows_is_aggregated_quickly_and_uses_the_index(db: Databas
     assert elapsed < 1.0
     plan = db._fetch("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM request_log WHERE started_at >= ?", ("x",))
     assert any("request_log_started_at" in row[3] for row in plan)
+
+
+def test_count_by_account_since_a_moment(tmp_path: Path) -> None:
+    db = Database(tmp_path / "log.sqlite3")
+    try:
+        midnight = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+        entries = [
+            LogEntry(
+                protocol="openai",
+                path="/v1/chat/completions",
+                account="a@x",
+                started_at=midnight - timedelta(minutes=1),
+            ),
+            LogEntry(protocol="openai", path="/v1/chat/completions", account="a@x", started_at=midnight),
+            LogEntry(
+                protocol="openai",
+                path="/v1/chat/completions",
+                account="a@x",
+                started_at=midnight + timedelta(hours=3),
+            ),
+            LogEntry(
+                protocol="openai",
+                path="/v1/chat/completions",
+                account="b@x",
+                started_at=midnight + timedelta(hours=1),
+            ),
+            LogEntry(
+                protocol="openai", path="/v1/models", account="", started_at=midnight + timedelta(hours=2)
+            ),
+        ]
+        db.insert_log_entries(entries)
+        counts, newest = db.count_by_account(midnight)
+        assert counts == {"a@x": 2, "b@x": 1}
+        assert newest == max(entry.id or 0 for entry in entries)
+        assert db.count_by_account(midnight + timedelta(days=1))[0] == {}
+    finally:
+        db.close()
