@@ -15,18 +15,14 @@ from typing import Any
 
 from core.errors import ApiError, ApiErrorType
 from core.types import JSON
-from server.openai.encode import image_markdown, raise_if_blocked, token_usage, url_citations
+from server.openai.encode import FINISH_REASONS, image_markdown, raise_if_blocked, token_usage, url_citations
 from server.protocol import Decoded
 
-# Gemini finishReason values that cut an answer short -> Responses incomplete_details.reason.
+# Gemini finish reasons that end a response as "incomplete": running out of tokens, and every reason chat
+# completions reports as a content filter (one table, so the two protocols cannot drift apart).
 INCOMPLETE_REASONS: dict[str, str] = {
     "MAX_TOKENS": "max_output_tokens",
-    "SAFETY": "content_filter",
-    "RECITATION": "content_filter",
-    "BLOCKLIST": "content_filter",
-    "PROHIBITED_CONTENT": "content_filter",
-    "SPII": "content_filter",
-    "IMAGE_SAFETY": "content_filter",
+    **{reason: "content_filter" for reason, finish in FINISH_REASONS.items() if finish == "content_filter"},
 }
 
 # ApiErrorType -> the `code` of a failed response's error (the SDK knows a fixed set of codes).

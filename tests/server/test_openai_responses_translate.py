@@ -527,8 +527,9 @@ def test_stream_usage_is_the_latest_cumulative_usage() -> None:
     assert encoder.usage == (5, 5)
 
 
-def test_stream_content_filter_ends_incomplete() -> None:
-    chunks = [{"candidates": [{"content": {"parts": [{"text": "Some"}]}, "finishReason": "SAFETY"}]}]
+@pytest.mark.parametrize("reason", ["SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "SPII"])
+def test_stream_content_filter_ends_incomplete(reason: str) -> None:
+    chunks = [{"candidates": [{"content": {"parts": [{"text": "Some"}]}, "finishReason": reason}]}]
     events = _stream(_decoded(), chunks)
     assert events[-1]["type"] == "response.incomplete"
     assert events[-1]["response"]["incomplete_details"] == {"reason": "content_filter"}
