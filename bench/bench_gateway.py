@@ -40,7 +40,8 @@ def _percentile(values: list[float], fraction: float) -> float:
 class Processes:
     """The fake upstream and the gateway, each in a child process, stopped on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_delay: float = 0.0) -> None:
+        self.chunk_delay = chunk_delay  # seconds between the fake's stream chunks (0: as fast as it can)
         self.home = Path(tempfile.mkdtemp(prefix="gd-bench-"))
         self.env = {**os.environ, "GRAVITY_DESK_HOME": str(self.home), "GRAVITY_DESK_KEYRING": "file"}
         self.env["PYTHONPATH"] = str(ROOT)
@@ -51,7 +52,7 @@ class Processes:
 
     def start_fake(self) -> dict[str, str]:
         fake = subprocess.Popen(
-            [sys.executable, "-m", "bench.fake_server"],
+            [sys.executable, "-m", "bench.fake_server", "--chunk-delay", str(self.chunk_delay)],
             cwd=ROOT,
             env=self.env,
             stdin=subprocess.PIPE,

@@ -112,44 +112,6 @@ def child_main() -> None:
     asyncio.run(_child(), loop_factory=lambda: qasync.QEventLoop(app))
 
 
-# -- the fake upstream, paced like a real model (child process) ------------------------------------------
-
-
-async def _fake(chunk_delay: float) -> None:
-    from tests.fake_google import FakeGoogle
-
-    fake = FakeGoogle(record=False, chunk_delay=chunk_delay)
-    await fake.start()
-    account = fake.add_google_account("bench@example.com", project_id="proj-bench")
-    print(json.dumps({"base_url": fake.base_url, "refresh_token": account.refresh_token}), flush=True)
-    try:
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent hangs up
-    finally:
-        await fake.close()
-
-
-class PacedProcesses(Processes):
-    """bench_gateway's processes, with a fake whose streams send a chunk every `chunk_delay` seconds."""
-
-    def __init__(self, chunk_delay: float) -> None:
-        super().__init__()
-        self.chunk_delay = chunk_delay
-
-    def start_fake(self) -> dict[str, str]:
-        fake = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--fake", "--chunk-delay", str(self.chunk_delay)],
-            cwd=ROOT,
-            env=self.env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.children.append(fake)
-        assert fake.stdout is not None
-        info: dict[str, str] = json.loads(fake.stdout.readline())
-        return info
-
-
 # -- the driver ------------------------------------------------------------------------------------------
 
 
@@ -259,7 +221,6 @@ async def measure(gui: GuiProcess, headless: str, args: argparse.Namespace) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--fake", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--chunk-delay",
         type=float,
@@ -274,11 +235,8 @@ def main() -> None:
     if args.child:
         child_main()
         return
-    if args.fake:
-        asyncio.run(_fake(args.chunk_delay))
-        return
 
-    headless_side, gui_side = PacedProcesses(args.chunk_delay), Processes()
+    headless_side, gui_side = Processes(args.chunk_delay), Processes()
     gui: GuiProcess | None = None
     try:
         fake = headless_side.start_fake()
