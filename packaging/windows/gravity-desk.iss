@@ -109,6 +109,7 @@ function HasParameter(const Name: String): Boolean;
 var
   Index: Integer;
 begin
+  // The uninstaller's second phase (the copy it runs from %TEMP%) receives the original parameters too.
   Result := False;
   for Index := 1 to ParamCount do
     if CompareText(ParamStr(Index), Name) = 0 then
@@ -117,12 +118,19 @@ end;
 
 function AppIsRunning(): Boolean;
 var
-  ResultCode: Integer;
+  Locator, Service, Processes: Variant;
 begin
-  // find exits 0 only when tasklist printed a matching process.
-  Result := Exec(ExpandConstant('{cmd}'),
-    '/C tasklist /NH /FI "IMAGENAME eq {#AppExe}" /FI "USERNAME eq ' + GetUserNameString + '" | find /I "{#AppExe}"',
-    '', SW_HIDE, ewWaitUntilTerminated, ResultCode) and (ResultCode = 0);
+  // WMI rather than tasklist: tasklist's filters and output differ between Windows versions (and Wine, where
+  // this installer is tested). Should WMI itself fail, assume the app runs and let taskkill find out.
+  try
+    Locator := CreateOleObject('WbemScripting.SWbemLocator');
+    Service := Locator.ConnectServer('.', 'root\CIMV2');
+    Processes := Service.ExecQuery('SELECT ProcessId FROM Win32_Process WHERE Name = ''{#AppExe}''');
+    Result := Processes.Count > 0;
+  except
+    Log('WMI query failed: ' + GetExceptionMessage);
+    Result := True;
+  end;
 end;
 
 procedure CloseRunningApp();
@@ -131,12 +139,14 @@ var
 begin
   if not AppIsRunning() then
     Exit;
+  Log('{#AppExe} is running: closing it');
   if not UninstallSilent then
     MsgBox(CustomMessage('ClosingApp'), mbInformation, MB_OK);
-  // This user's instances only; SQLite keeps the data consistent even when the process is stopped mid-write.
-  Exec(ExpandConstant('{sys}\taskkill.exe'),
-    '/F /T /IM {#AppExe} /FI "USERNAME eq ' + GetUserNameString + '"',
-    '', SW_HIDE, ewWaitUntilTerminated, ResultCode);
+  // Every instance this user may stop: in an all-users install another user's copy holds the files open too
+  // (and only an administrator, who may stop it, can remove them). SQLite keeps the data consistent even when
+  // the process is stopped mid-write. Gravity Desk is one process (a PyInstaller one-folder app has no child).
+  Exec(ExpandConstant('{sys}\taskkill.exe'), '/F /IM {#AppExe}', '', SW_HIDE, ewWaitUntilTerminated, ResultCode);
+  Log(Format('taskkill exit code %d', [ResultCode]));
   Sleep(500);  // let Windows release the file handles
 end;
 
@@ -144,11 +154,17 @@ procedure RemoveRunValue();
 var
   Command: String;
 begin
-  // The app's Settings switch may have written it even when the install task was not chosen; leave an entry
-  // that starts some other copy of Gravity Desk alone.
-  if RegQueryStringValue(HKCU, '{#RunKey}', '{#RunValue}', Command) and
-     (Pos(Lowercase(ExpandConstant('{app}')), Lowercase(Command)) > 0) then
+  // The app's Settings switch may have written it even when the install task was not chosen; an entry that
+  // starts some other copy of Gravity Desk is left alone.
+  if not RegQueryStringValue(HKCU, '{#RunKey}', '{#RunValue}', Command) then
+    Exit;
+  if Pos(Lowercase(ExpandConstant('{app}\{#AppExe}')), Lowercase(Command)) > 0 then
+  begin
     RegDeleteValue(HKCU, '{#RunKey}', '{#RunValue}');
+    Log('Removed the start-at-sign-in value');
+  end
+  else
+    Log('Kept the start-at-sign-in value, which starts another copy: ' + Command);
 end;
 
 procedure DeleteSavedCredentials();
@@ -162,6 +178,7 @@ begin
     'cmdkey /list | ForEach-Object { if ($_ -match ''(\S*target=(.+@)?{#CredentialService})\s*$'') ' +
     '{ cmdkey /delete:$($Matches[1]) | Out-Null } }"',
     '', SW_HIDE, ewWaitUntilTerminated, ResultCode);
+  Log(Format('Credential clean-up exit code %d', [ResultCode]));
 end;
 
 procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
@@ -181,8 +198,13 @@ begin
     usPostUninstall:
       if DeleteUserData then
       begin
-        DelTree(ExpandConstant('{#DataDir}'), True, True, True);
+        if DelTree(ExpandConstant('{#DataDir}'), True, True, True) then
+          Log('Deleted the user data in ' + ExpandConstant('{#DataDir}'))
+        else
+          Log('User data not deleted (absent or in use): ' + ExpandConstant('{#DataDir}'));
         DeleteSavedCredentials();
-      end;
+      end
+      else
+        Log('Kept the user data in ' + ExpandConstant('{#DataDir}'));
   end;
 end;

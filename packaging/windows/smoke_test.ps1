@@ -41,11 +41,20 @@ function Install-App([string]$Tasks) {
 
 function Uninstall-App([string[]]$Extra = @()) {
     $uninstaller = Join-Path $InstallDir "unins000.exe"
-    $arguments = @("/VERYSILENT", "/SUPPRESSMSGBOXES", "/NORESTART") + $Extra
+    $log = Join-Path $env:TEMP "gravity-desk-uninstall.log"
+    Remove-Item $log -ErrorAction SilentlyContinue
+    $arguments = @("/VERYSILENT", "/SUPPRESSMSGBOXES", "/NORESTART", "/LOG=`"$log`"") + $Extra
     Start-Process -FilePath $uninstaller -ArgumentList $arguments -Wait | Out-Null
-    # The uninstaller re-launches itself from %TEMP% to delete its own file: wait for the folder to go.
-    $deadline = (Get-Date).AddSeconds(60)
-    while ((Test-Path $Exe) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 500 }
+    # unins000.exe returns once it has started its second phase (a copy run from %TEMP%, so that it can delete
+    # itself); that copy does the work, user data last. It is done when its log is closed.
+    $deadline = (Get-Date).AddSeconds(120)
+    while (-not ((Test-Path $log) -and (Select-String -Path $log -Pattern "Log closed." -SimpleMatch -Quiet -ErrorAction SilentlyContinue))) {
+        if ((Get-Date) -gt $deadline) {
+            Get-Content $log -ErrorAction SilentlyContinue | Write-Host
+            throw "the uninstaller did not finish within 120 s"
+        }
+        Start-Sleep -Milliseconds 250
+    }
 }
 
 function Get-FreePort {
@@ -108,7 +117,15 @@ if ($ci) {
     New-Item -ItemType Directory -Force -Path $DataDir | Out-Null
     Set-Content -Path (Join-Path $DataDir "smoke-test-marker.txt") -Value "keep me"
 }
+# Uninstalling closes a running Gravity Desk (its files are in use otherwise).
+$env:GRAVITY_DESK_HOME = Join-Path $env:TEMP ("gravity-desk-smoke-" + [guid]::NewGuid())
+$env:GRAVITY_DESK_KEYRING = "file"
+$running = Start-Process -FilePath $Exe -ArgumentList @("serve", "--port", "0") -PassThru -WindowStyle Hidden
+Remove-Item Env:GRAVITY_DESK_HOME, Env:GRAVITY_DESK_KEYRING
+Start-Sleep -Seconds 3
+Assert-True (-not $running.HasExited) "the installed app runs before uninstalling"
 Uninstall-App
+Assert-True ($running.WaitForExit(15000)) "uninstall closes the running app"
 Assert-True (-not (Test-Path $Exe)) "uninstall removes the app"
 Assert-True (-not (Test-Path $Shortcut)) "uninstall removes the shortcut"
 Assert-True ($null -eq (Get-RunValue)) "uninstall removes the start-at-sign-in value"
