@@ -153,8 +153,30 @@ def test_maintainer_scripts_succeed_without_the_tools(tmp_path: Path, script: st
     assert result.returncode == 0
 
 
-def test_build_script_is_valid_bash() -> None:
-    subprocess.run(["bash", "-n", str(ROOT / "packaging" / "build.sh")], check=True)
+@pytest.mark.parametrize("script", ["build.sh", "macos/build.sh"])
+def test_build_scripts_are_valid_bash(script: str) -> None:
+    subprocess.run(["bash", "-n", str(ROOT / "packaging" / script)], check=True)
+
+
+WORKFLOW = ROOT / ".github" / "workflows" / "build.yml"
+
+
+def test_the_ci_workflow_is_valid_for_github_actions() -> None:
+    # GitHub's published workflow schema, as vendored by check-jsonschema (no network).
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_script_the_ci_workflow_runs_exists() -> None:
+    scripts = set(re.findall(r"packaging/[\w./-]+\.(?:sh|ps1|py)", WORKFLOW.read_text()))
+    assert {"packaging/build.sh", "packaging/windows/build.ps1", "packaging/macos/build.sh"} <= scripts
+    for script in scripts:
+        assert (ROOT / script).is_file(), script
 
 
 # -- the smoke test's checks, run against the same app from the dev venv ------------------------------------
