@@ -359,6 +359,23 @@ def headless(launcher: Path, scratch: Path, runs: int, figures: Figures) -> None
     say(f"  /v1/models answered with the key (401 without); starts: {format_starts(figures.start_s)}")
 
 
+def unpacked_tarball(tarball: Path, scratch: Path) -> None:
+    """The .tar.gz, unpacked as a user would (`tar xzf`), answers like the installed .deb."""
+    say(f"tarball: {tarball.name}, unpacked and started")
+    target = scratch / "tarball"
+    target.mkdir()
+    run(["tar", "-C", str(target), "-xzf", str(tarball)], "unpacking the .tar.gz")
+    launcher = target / PACKAGE / PACKAGE
+    if not os.access(launcher, os.X_OK):
+        raise SmokeTestError(f"the .tar.gz does not unpack to an executable {PACKAGE}/{PACKAGE}")
+    home = scratch / "tarball-home"
+    with launched(launcher, home, ["serve", "--port", "0"]) as app:
+        app.wait_listening()
+        check_models(app.url, home)
+        app.stop(signal.SIGTERM)
+    say("  /v1/models answered with the key (401 without)")
+
+
 def desktop(launcher: Path, scratch: Path, figures: Figures) -> None:
     say("desktop app offscreen (QT_QPA_PLATFORM=offscreen)")
     home = scratch / "gui"
@@ -432,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
             figures.bundle_mb = size_mb(launcher.resolve().parent)
             headless(launcher, Path(scratch), max(1, args.runs), figures)
             desktop(launcher, Path(scratch), figures)
+            if tarball.is_file():
+                unpacked_tarball(tarball, Path(scratch))
     except (SmokeTestError, subprocess.TimeoutExpired) as exc:
         print(f"\nsmoke test FAILED: {exc}", file=sys.stderr)
         return 1

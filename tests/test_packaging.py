@@ -164,7 +164,14 @@ WORKFLOW = ROOT / ".github" / "workflows" / "build.yml"
 def test_the_ci_workflow_is_valid_for_github_actions() -> None:
     # GitHub's published workflow schema, as vendored by check-jsonschema (no network).
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(WORKFLOW),
+        ],
         capture_output=True,
         text=True,
         check=False,
