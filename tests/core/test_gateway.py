@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -360,9 +361,21 @@ async def test_stream_cut_mid_way_raises_api_error_after_the_first_chunks(env: E
     assert len(env.fake.calls("streamGenerateContent")) == 1  # no failover once the answer started
 
 
-async def test_closing_the_stream_closes_the_upstream_response(env: Env) -> None:
+async def test_closing_the_stream_closes_the_upstream_response(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await env.google("a@example.com")
     env.fake.inject(Fault("slow", method="streamGenerateContent", delay=0.2))
+    # Hold every upstream stream the gateway opens: garbage collection cannot close them for it, so only the
+    # gateway's own aclose() can hang up on the fake.
+    upstreams: list[AsyncIterator[JSON]] = []
+    stream_generate = env.services.cloudcode.stream_generate
+
+    def recorded(*args: Any, **kwargs: Any) -> AsyncIterator[JSON]:
+        upstreams.append(stream_generate(*args, **kwargs))
+        return upstreams[-1]
+
+    monkeypatch.setattr(env.services.cloudcode, "stream_generate", recorded)
     chunks = env.gateway.stream(ask("a slow answer with many words in it"))
     await anext(chunks)
     await chunks.aclose()  # type: ignore[attr-defined]
@@ -370,6 +383,7 @@ async def test_closing_the_stream_closes_the_upstream_response(env: Env) -> None
         if env.fake.streams_cancelled:
             break
         await asyncio.sleep(0.01)
+    assert len(upstreams) == 1
     assert env.fake.streams_cancelled == 1
 
 
