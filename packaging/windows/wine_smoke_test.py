@@ -363,7 +363,7 @@ def scenario(wine: Wine, work: Path) -> None:
     data = data_dir(wine)
     marker = data / "config.toml"
 
-    say("install for all users with both tasks; uninstall while the app runs")
+    say("install for all users with both tasks")
     install(wine, setup, log, "desktopicon,startup")
     check_installed(wine, stand_in, desktop_icon=True)
     run_value = wine.reg_query(HKCU_RUN_KEY, RUN_VALUE)
@@ -374,6 +374,15 @@ def scenario(wine: Wine, work: Path) -> None:
     )
     data.mkdir(parents=True, exist_ok=True)
     marker.write_text("[server]\nport = 8045\n")
+
+    say("run the same setup again: an upgrade in place remembers the chosen tasks")
+    run_logged(wine, Wine.windows_path(setup), ["/ALLUSERS"], log)
+    check_installed(wine, stand_in, desktop_icon=True)
+    check(not wine.host_path(APP_DIR / "unins001.exe").exists(), "one uninstaller, not a second install")
+    check(wine.reg_query(HKCU_RUN_KEY, RUN_VALUE) == run_value, "the start-at-sign-in value is still there")
+    check(marker.exists(), "the user's data is untouched by an upgrade")
+
+    say("uninstall while the app runs")
     app = wine.start(str(APP_EXE), "-n", "3600", "127.0.0.1")  # ping keeps running like the app
     try:
         wait_running(wine, app)
