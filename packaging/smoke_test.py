@@ -1,4 +1,5 @@
-"""Build (or reuse) the .deb, install it, run the installed app headless and offscreen, measure it, remove it."""
+"""Build (or reuse) the .deb, install it, run the installed app headless, offscreen and with a real keyring, measure
+it, remove it."""
 
 # ruff: noqa: S310, S603, S607 - its job: running dpkg, apt-get and the installed app, calling its loopback URL
 
@@ -359,6 +360,146 @@ def headless(launcher: Path, scratch: Path, runs: int, figures: Figures) -> None
     say(f"  /v1/models answered with the key (401 without); starts: {format_starts(figures.start_s)}")
 
 
+# -- the system keyring ---------------------------------------------------------------------------------------
+
+KEYRING_TOOLS = {
+    "dbus-daemon": "dbus",
+    "gnome-keyring-daemon": "gnome-keyring",
+    "secret-tool": "libsecret-tools",
+}
+
+
+def keyring_tools_ready() -> bool:
+    """gnome-keyring, D-Bus and secret-tool: there already, or installed on CI as root (else the step is skipped)."""
+    missing = sorted({package for tool, package in KEYRING_TOOLS.items() if shutil.which(tool) is None})
+    if not missing:
+        return True
+    if not real_install_wanted():
+        say(f"keyring: skipped (install {' '.join(missing)} to check the Secret Service)")
+        return False
+    say(f"installing {' '.join(missing)} for the keyring check")
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    run(command, "installing the keyring tools", env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    return True
+
+
+@contextlib.contextmanager
+def fake_upstream() -> Iterator[dict[str, str]]:
+    """The fake Google of the tests, in a process of its own (bench/fake_server.py); yields its address."""
+    fake = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "fake_server.py")],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdin=subprocess.PIPE,  # it serves until this pipe closes
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert fake.stdout is not None
+        yield json.loads(fake.stdout.readline())
+    finally:
+        assert fake.stdin is not None
+        fake.stdin.close()
+        try:
+            fake.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            fake.kill()
+
+
+def point_at(home: Path, base_url: str) -> None:
+    """A config.toml whose sign-in and Cloud Code addresses are the fake's."""
+    sys.path.insert(0, str(ROOT))
+    from core.config import Settings, save_settings
+    from tests.fake_google import CLIENT_ID, CLIENT_SECRET
+
+    settings = Settings(home=home)
+    settings.upstream.endpoints = [f"{base_url}/sandbox"]
+    settings.oauth.auth_url = f"{base_url}/o/oauth2/v2/auth"
+    settings.oauth.token_url = f"{base_url}/token"
+    settings.oauth.userinfo_url = f"{base_url}/oauth2/v2/userinfo"
+    settings.oauth.client_id, settings.oauth.client_secret = CLIENT_ID, CLIENT_SECRET
+    settings.gemini_api.base_url = base_url
+    save_settings(settings)
+
+
+@contextlib.contextmanager
+def secret_service(scratch: Path) -> Iterator[dict[str, str]]:
+    """A private D-Bus session with gnome-keyring's Secret Service unlocked in it; yields the environment."""
+    user_home = scratch / "keyring-user"
+    user_home.mkdir()
+    prefixes = ("DBUS_", "GNOME_KEYRING", "XDG_", "GRAVITY_DESK_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env |= {
+        "HOME": str(user_home),
+        "XDG_RUNTIME_DIR": str(user_home),
+        "XDG_DATA_HOME": str(user_home / "data"),
+    }
+    bus = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert bus.stdout is not None
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
+        # A new login keyring, created and unlocked with this password (the daemon reads it from stdin).
+        unlocked = subprocess.run(
+            ["gnome-keyring-daemon", "--unlock", "--components=secrets"],
+            input="smoke-test",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if unlocked.returncode != 0:
+            raise SmokeTestError(f"gnome-keyring-daemon did not start: {unlocked.stderr}")
+        yield env
+    finally:
+        bus.terminate()
+        bus.wait(timeout=STOP_TIMEOUT_S)
+
+
+def keyring_check(launcher: Path, scratch: Path) -> None:
+    """Accounts added to the installed app go to the desktop's Secret Service, never into its data folder."""
+    if not keyring_tools_ready():
+        return
+    say("keyring: accounts add in a D-Bus session with gnome-keyring")
+    home = scratch / "keyring-home"
+    with fake_upstream() as fake, secret_service(scratch) as env:
+        point_at(home, fake["base_url"])
+        env["GRAVITY_DESK_HOME"] = str(home)
+        token = fake["refresh_token"]
+        added = subprocess.run(
+            [str(launcher), "accounts", "add", "--refresh-token", "-"],
+            input=token + "\n",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+            check=False,
+        )
+        if added.returncode != 0:
+            raise SmokeTestError(
+                f"accounts add failed (exit {added.returncode}):\n{added.stdout}{added.stderr}"
+            )
+        if "unencrypted" in added.stderr or (home / "secrets.json").exists():
+            raise SmokeTestError(f"the app fell back to the secrets file:\n{added.stderr}")
+        stored = run(["secret-tool", "search", "--all", "service", "gravity-desk"], "secret-tool", env=env)
+        if f"secret = {token}" not in stored.stdout:
+            raise SmokeTestError(
+                f"the Secret Service holds no gravity-desk item with the token:\n{stored.stdout}"
+            )
+        leaked = [p.name for p in home.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
+        if leaked:
+            raise SmokeTestError(f"the refresh token is in the data folder too: {', '.join(leaked)}")
+        listed = run([str(launcher), "accounts", "list"], "accounts list", env=env)
+        if "bench@example.com" not in listed.stdout:
+            raise SmokeTestError(f"accounts list does not show the account:\n{listed.stdout}")
+    say("  the refresh token is in the Secret Service only; accounts list reads it back")
+
+
 def unpacked_tarball(tarball: Path, scratch: Path) -> None:
     """The .tar.gz, unpacked as a user would (`tar xzf`), answers like the installed .deb."""
     say(f"tarball: {tarball.name}, unpacked and started")
@@ -449,6 +590,7 @@ def main(argv: list[str] | None = None) -> int:
             figures.bundle_mb = size_mb(launcher.resolve().parent)
             headless(launcher, Path(scratch), max(1, args.runs), figures)
             desktop(launcher, Path(scratch), figures)
+            keyring_check(launcher, Path(scratch))
             if tarball.is_file():
                 unpacked_tarball(tarball, Path(scratch))
     except (SmokeTestError, subprocess.TimeoutExpired) as exc:

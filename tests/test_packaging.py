@@ -7,6 +7,7 @@ import configparser
 import importlib.util
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -219,6 +220,21 @@ def test_smoke_test_starts_the_headless_app_and_checks_the_key(
     assert len(figures.start_s) == 1 and 0 < figures.start_s[0] < smoke.START_TIMEOUT_S
     assert figures.headless_rss_mb > 10  # a Python process with aiohttp loaded: read from /proc, not zero
     assert (tmp_path / "serve-0" / "config.toml").is_file()
+
+
+needs_secret_service = pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("dbus-daemon", "gnome-keyring-daemon", "secret-tool")),
+    reason="needs dbus, gnome-keyring and libsecret-tools (the packaging smoke test installs them on CI)",
+)
+
+
+@needs_dev_launcher
+@needs_secret_service
+def test_account_secrets_go_to_a_real_secret_service_not_the_data_folder(
+    smoke: ModuleType, tmp_path: Path
+) -> None:
+    # gnome-keyring in a private D-Bus session; raises SmokeTestError when the secret is anywhere else.
+    smoke.keyring_check(DEV_LAUNCHER, tmp_path)
 
 
 @needs_dev_launcher
