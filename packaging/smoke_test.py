@@ -1,4 +1,4 @@
-"""Build (or reuse) the .deb, install it, run the installed app (headless, offscreen, keyring), measure it, remove it."""
+"""Install the .deb (built or reused); run the app headless, offscreen and with a keyring; measure it."""
 
 # ruff: noqa: S310, S603, S607 - its job: running dpkg, apt-get and the installed app, calling its loopback URL
 
