@@ -88,7 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gravity-desk: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        return asyncio.run(_serve(settings, args.host, args.port), loop_factory=_fast_loop_factory())
+        try:
+            return asyncio.run(_serve(settings, args.host, args.port), loop_factory=_fast_loop_factory())
+        except KeyboardInterrupt:
+            # Windows (no loop signal handlers): asyncio.run turned Ctrl+C into cancelling _serve, whose
+            # `finally` has already stopped the server gracefully; that is a normal stop, not a crash.
+            return 0
     return asyncio.run(_accounts(settings, args))
 
 

@@ -183,3 +183,43 @@ async def test_busy_port_is_a_message_not_a_traceback(fake_google: FakeGoogle, t
         await blocker.wait_closed()
     assert code == 1
     assert "already in use" in err and "Traceback" not in err
+
+
+# Windows' event loops have no add_signal_handler: Ctrl+C reaches `serve` through asyncio.run's own SIGINT
+# handling, which cancels the server task. Reproduced here on the standard loop with that method disabled.
+WINDOWS_LIKE_SERVE = """
+import asyncio, sys
+import gravity_desk
+
+def no_signal_handlers(self, *args):
+    raise NotImplementedError
+
+asyncio.unix_events._UnixSelectorEventLoop.add_signal_handler = no_signal_handlers
+gravity_desk._fast_loop_factory = lambda: None  # no uvloop on Windows
+sys.exit(gravity_desk.main(["serve", "--port", "0"]))
+"""
+
+
+async def test_ctrl_c_stops_serve_cleanly_without_loop_signal_handlers(
+    fake_google: FakeGoogle, tmp_path: Path
+) -> None:
+    _configure(fake_google, tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WINDOWS_LIKE_SERVE,
+        env=_env(tmp_path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    seen = ""
+    while "listening on" not in seen:
+        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
+        assert line, "serve exited early:\n" + seen
+        seen += line
+    process.send_signal(signal.SIGINT)
+    rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+    assert await process.wait() == 0, rest[-2000:]
+    assert "stopping" in rest
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest
