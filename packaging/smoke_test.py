@@ -147,16 +147,19 @@ def missing_depends(deb: Path) -> list[str]:
     return missing
 
 
-def install_depends(deb: Path) -> None:
-    missing = missing_depends(deb)
-    if not missing:
-        return
-    say(f"installing the package's dependencies: {' '.join(missing)}")
-    command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+def apt_install(packages: list[str], what: str) -> None:
+    say(f"installing {what}: {' '.join(packages)}")
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     if subprocess.run(command, capture_output=True, check=False, env=env).returncode != 0:
         run(["apt-get", "update"], "apt-get update", env=env)  # a fresh machine has no package lists yet
-        run(command, "installing the dependencies", env=env)
+        run(command, f"installing {what}", env=env)
+
+
+def install_depends(deb: Path) -> None:
+    missing = missing_depends(deb)
+    if missing:
+        apt_install(missing, "the package's dependencies")
 
 
 @contextlib.contextmanager
@@ -376,9 +379,7 @@ def keyring_tools_ready() -> bool:
     if not real_install_wanted():
         say(f"keyring: skipped (install {' '.join(missing)} to check the Secret Service)")
         return False
-    say(f"installing {' '.join(missing)} for the keyring check")
-    command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
-    run(command, "installing the keyring tools", env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    apt_install(missing, "the keyring check's tools")
     return True
 
 
