@@ -301,8 +301,16 @@ class RequestsPage(QWidget):
     def _keep_scroll_position(self, _parent: QModelIndex, first: int, last: int) -> None:
         """Rows arriving on top must not push away what someone scrolled down to read."""
         bar = self.table.verticalScrollBar()
-        if first == 0 and bar.value() > 0:
-            bar.setValue(bar.value() + last - first + 1)
+        if first != 0 or bar.value() == 0:
+            return  # at the top the view follows the newest rows
+        if self.table.verticalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerPixel:  # macOS's style
+            shift = sum(self.table.rowHeight(row) for row in range(first, last + 1))
+        else:
+            shift = last - first + 1
+        # The view widens the scroll range only when it lays itself out again, after this signal: widen it
+        # now so that the new value is not clamped to the old end.
+        bar.setMaximum(bar.maximum() + shift)
+        bar.setValue(bar.value() + shift)
 
     def _on_model_reset(self) -> None:
         self._detail_id = None

@@ -3,6 +3,7 @@ clear and export — in the real qasync loop."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import time
@@ -14,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QMessageBox, QPushButton
+from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from core.request_log import LogEntry
@@ -238,6 +239,49 @@ async def test_live_rows_from_real_requests_appear_on_top(controller: AppControl
     assert page.model.rowCount() == 3
     account_choices = [page.account_combo.itemText(i) for i in range(page.account_combo.count())]
     assert account_choices == ["All accounts", "alice@example.com"]
+
+
+@pytest.mark.parametrize("at_the_end", [False, True])
+@pytest.mark.parametrize(
+    "mode", [QAbstractItemView.ScrollMode.ScrollPerItem, QAbstractItemView.ScrollMode.ScrollPerPixel]
+)
+async def test_rows_arriving_on_top_keep_what_someone_scrolled_to(
+    controller: AppController, qtbot: QtBot, mode: QAbstractItemView.ScrollMode, at_the_end: bool
+) -> None:
+    # Per pixel is what macOS's style picks; per item is the default elsewhere.
+    db = controller.services.db
+    db.insert_log_entries(make_entries(150))
+    page = RequestsPage(controller)
+    qtbot.addWidget(page)
+    page.table.setVerticalScrollMode(mode)
+    page.resize(1000, 600)
+    page.show()
+    await loaded(page.model)
+    if at_the_end:  # all 150 rows are loaded: the scroll bar is at its maximum
+        page.table.scrollToBottom()
+    else:
+        page.table.scrollTo(page.model.index(60, 0), QAbstractItemView.ScrollHint.PositionAtTop)
+    await wait_until(lambda: page.table.rowAt(0) > 0)
+    reading = page.model.entry(page.table.rowAt(0)).id
+
+    newer = make_entries(5, start=T0 + timedelta(days=1))
+    db.insert_log_entries(newer)  # gives them ids
+    page.model.add_live_entries(newer)
+    await wait_until(lambda: page.model.rowCount() == 155)
+    for _ in range(3):  # let the view lay itself out again
+        await asyncio.sleep(0.02)
+    assert page.model.entry(page.table.rowAt(0)).id == reading
+
+    # At the very top the view follows the newest rows instead.
+    page.table.scrollToTop()
+    await wait_until(lambda: page.table.verticalScrollBar().value() == 0)
+    newest = make_entries(2, start=T0 + timedelta(days=2))
+    db.insert_log_entries(newest)
+    page.model.add_live_entries(newest)
+    await wait_until(lambda: page.model.rowCount() == 157)
+    await asyncio.sleep(0.05)
+    assert page.table.rowAt(0) == 0
+    assert page.model.entry(0).id == newest[-1].id
 
 
 async def test_detail_pane_shows_timings_tokens_error_and_bodies(
