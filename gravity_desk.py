@@ -94,7 +94,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Windows (no loop signal handlers): asyncio.run turned Ctrl+C into cancelling _serve, whose
             # `finally` has already stopped the server gracefully; that is a normal stop, not a crash.
             return 0
-    return asyncio.run(_accounts(settings, args))
+    try:
+        # A secret from stdin is read before the event loop starts: Ctrl+C while it waits then stops at once
+        # (asyncio would only cancel the task, which a blocking read does not notice).
+        if args.action == "add" and not _read_secrets(args):
+            print("gravity-desk: the refresh token or API key is empty", file=sys.stderr)
+            return 2
+        return asyncio.run(_accounts(settings, args))
+    except KeyboardInterrupt:
+        print("gravity-desk: interrupted", file=sys.stderr)
+        return 130  # the shell's code for "stopped by Ctrl+C"
 
 
 def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -192,8 +201,13 @@ def _announce(services: Services, url: str) -> None:
         print(f"  Accounts: {len(usable)} enabled", file=sys.stderr)
 
 
-def _read_secret(value: str) -> str:
-    return sys.stdin.readline().strip() if value == "-" else value.strip()
+def _read_secrets(args: argparse.Namespace) -> bool:
+    """Replace a '-' refresh token or API key by the line read from stdin; False when the secret is empty."""
+    name = "refresh_token" if args.refresh_token is not None else "api_key"
+    value: str = getattr(args, name)
+    secret = sys.stdin.readline().strip() if value == "-" else value.strip()
+    setattr(args, name, secret)
+    return bool(secret)
 
 
 async def _accounts(settings: Settings, args: argparse.Namespace) -> int:
@@ -211,9 +225,9 @@ async def _account_action(services: Services, args: argparse.Namespace) -> int:
     accounts = services.accounts
     if args.action == "add":
         if args.refresh_token is not None:
-            account = await accounts.add_google(_read_secret(args.refresh_token))
+            account = await accounts.add_google(args.refresh_token)
         else:
-            account = await accounts.add_api_key(_read_secret(args.api_key), args.label)
+            account = await accounts.add_api_key(args.api_key, args.label)
         print(account.name)
         return 0
     if args.action == "list":

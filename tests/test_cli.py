@@ -223,3 +223,31 @@ async def test_ctrl_c_stops_serve_cleanly_without_loop_signal_handlers(
     assert await process.wait() == 0, rest[-2000:]
     assert "stopping" in rest
     assert "Traceback" not in rest and "KeyboardInterrupt" not in rest
+
+
+async def test_ctrl_c_while_accounts_add_waits_for_stdin_stops_at_once(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "gravity_desk.py"),
+        "accounts",
+        "add",
+        "--refresh-token",
+        "-",
+        env=_env(tmp_path),
+        stdin=asyncio.subprocess.PIPE,  # kept open: the command waits for the token
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await asyncio.sleep(1.0)  # let it reach the read
+    process.send_signal(signal.SIGINT)  # once, as a person presses Ctrl+C
+    _, err = await asyncio.wait_for(process.communicate(), 15)
+    assert process.returncode == 130
+    assert "interrupted" in err.decode() and "Traceback" not in err.decode()
+
+
+async def test_an_empty_secret_on_stdin_is_refused_before_anything_is_stored(tmp_path: Path) -> None:
+    code, out, err = await _run(tmp_path, "accounts", "add", "--api-key", "-", stdin="\n")
+    assert code == 2
+    assert "empty" in err and "Traceback" not in err
+    code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
+    assert code == 0 and json.loads(out) == []
