@@ -67,6 +67,7 @@ cp -a "$DIST/$APP" "$STAGE/opt/$APP"
 # Relative, so the launcher also works inside a scratch root (dpkg -x) as well as when installed.
 ln -s "../../opt/$APP/$APP" "$STAGE/usr/bin/$APP"
 install -m 644 packaging/linux/$APP.desktop "$STAGE/usr/share/applications/$APP.desktop"
+install -D -m 644 packaging/linux/$APP.service "$STAGE/usr/lib/systemd/user/$APP.service"
 install -m 644 assets/$APP.svg "$STAGE/usr/share/icons/hicolor/scalable/apps/$APP.svg"
 missing_icons=()
 for size in "${HICOLOR_SIZES[@]}"; do

@@ -209,10 +209,33 @@ def check_layout(launcher: Path, deb: Path) -> None:
     for line in ("Exec=gravity-desk", "Icon=gravity-desk", "Type=Application"):
         if line not in desktop.splitlines():
             raise SmokeTestError(f"the .desktop entry lacks {line!r}")
+    check_service_unit(root / "usr/lib/systemd/user/gravity-desk.service", launcher)
     fields = run(["dpkg-deb", "-f", str(deb), "Package", "Version", "Depends"], "dpkg-deb -f").stdout
     for needed in (f"Version: {project_version()}", "libxcb-cursor0", "libxkbcommon-x11-0", "libegl1"):
         if needed not in fields:
             raise SmokeTestError(f"DEBIAN/control lacks {needed!r}")
+
+
+def check_service_unit(unit: Path, launcher: Path) -> None:
+    """The systemd user unit for headless use is installed, and systemd itself finds nothing wrong in it."""
+    if not unit.is_file():
+        raise SmokeTestError(f"the package lacks {unit}")
+    if shutil.which("systemd-analyze") is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="gd-systemd-") as runtime:
+        result = subprocess.run(
+            ["systemd-analyze", "verify", str(unit)],
+            env=dict(os.environ, XDG_RUNTIME_DIR=runtime),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    complaints = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    if launcher != Path("/usr/bin") / PACKAGE:
+        # Unpacked into a scratch root: the ExecStart path is not there, which is all systemd may say.
+        complaints = [line for line in complaints if f"/usr/bin/{PACKAGE} is not executable" not in line]
+    if complaints:
+        raise SmokeTestError("systemd-analyze verify finds problems in the unit:\n" + "\n".join(complaints))
 
 
 # -- running the app -----------------------------------------------------------------------------------------

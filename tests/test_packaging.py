@@ -111,6 +111,17 @@ def test_desktop_entry_starts_the_installed_command_with_the_app_icon() -> None:
     assert section["StartupWMClass"] == desktop_name.group(1)
 
 
+def test_the_systemd_unit_runs_the_installed_headless_server() -> None:
+    unit = configparser.ConfigParser(interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]  # systemd keys are case-sensitive
+    unit.read(LINUX / "gravity-desk.service", encoding="utf-8")
+    build = (ROOT / "packaging" / "build.sh").read_text(encoding="utf-8")
+    assert 'ln -s "../../opt/$APP/$APP" "$STAGE/usr/bin/$APP"' in build  # the launcher ExecStart names
+    assert '"$STAGE/usr/lib/systemd/user/$APP.service"' in build
+    assert unit["Service"]["ExecStart"] == "/usr/bin/gravity-desk serve"
+    assert unit["Install"]["WantedBy"] == "default.target"  # a user unit: started with the user's manager
+
+
 def test_control_depends_on_the_libraries_qts_xcb_plugin_loads() -> None:
     control = (LINUX / "control").read_text(encoding="utf-8")
     fields = dict(line.split(": ", 1) for line in control.splitlines() if ": " in line and line[0] != " ")
