@@ -74,9 +74,40 @@ def system_is_dark() -> bool:
     return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
+# Windows draws the taskbar, where the tray is, in the *system* mode, which may differ from the apps' mode that
+# Qt reports: Windows 10's default is a dark taskbar with light apps.
+WINDOWS_PERSONALIZE_KEY = r"Software\Microsoft\Windows\CurrentVersion\Themes\Personalize"
+
+if sys.platform == "win32":
+    import winreg
+
+    def windows_personalize_value(name: str) -> int | None:
+        """A DWORD under HKCU\\...\\Themes\\Personalize; None where absent (before Windows 10 1903)."""
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, WINDOWS_PERSONALIZE_KEY) as key:
+                value, _ = winreg.QueryValueEx(key, name)
+        except OSError:
+            return None
+        return value if isinstance(value, int) else None
+
+else:
+
+    def windows_personalize_value(name: str) -> int | None:
+        return None
+
+
+def tray_panel_is_dark() -> bool:
+    """Whether the panel the tray icon sits on (taskbar, menu bar, top bar) is dark."""
+    if sys.platform == "win32":
+        system_uses_light = windows_personalize_value("SystemUsesLightTheme")
+        if system_uses_light is not None:
+            return system_uses_light == 0
+    return system_is_dark()
+
+
 def tray_icon(state: TrayState, dark: bool | None = None) -> QIcon:
-    """The tray icon for `state`; `dark` picks the variant for a dark panel (default: follow the system)."""
-    return _tray_icon(state, system_is_dark() if dark is None else dark)
+    """The tray icon for `state`; `dark` picks the variant for a dark panel (default: the panel's own mode)."""
+    return _tray_icon(state, tray_panel_is_dark() if dark is None else dark)
 
 
 @cache

@@ -277,3 +277,38 @@ def test_app_icon_falls_back_to_the_svg(bundle_assets: Path, qapp: QApplication)
     assert not image.isNull()
     assert image.pixelColor(32, 32).alpha() == 255
     assert image.pixelColor(0, 0).alpha() == 0
+
+
+@pytest.mark.parametrize(
+    ("system_uses_light", "apps_dark", "panel_dark"),
+    [
+        (0, False, True),  # Windows 10's default: dark taskbar, light apps
+        (1, True, False),  # light taskbar, dark apps
+        (None, True, True),  # no such value (older Windows): the apps' mode decides
+        (None, False, False),
+    ],
+)
+def test_on_windows_the_tray_icon_follows_the_taskbar_not_the_apps_mode(
+    qapp: QApplication,
+    monkeypatch: pytest.MonkeyPatch,
+    system_uses_light: int | None,
+    apps_dark: bool,
+    panel_dark: bool,
+) -> None:
+    monkeypatch.setattr(icons.sys, "platform", "win32")
+    monkeypatch.setattr(icons, "system_is_dark", lambda: apps_dark)
+    values = {"SystemUsesLightTheme": system_uses_light}
+    monkeypatch.setattr(icons, "windows_personalize_value", values.get)
+    assert icons.tray_panel_is_dark() is panel_dark
+    shown = icons.tray_icon(TrayState.SERVING).pixmap(24, 24).toImage()
+    assert shown == render_tray_pixmap(TrayState.SERVING, panel_dark, 24).toImage()
+
+
+def test_elsewhere_the_tray_icon_follows_the_colour_scheme(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(icons.sys, "platform", "linux")
+    monkeypatch.setattr(icons, "windows_personalize_value", lambda name: 0)  # must not be asked
+    for apps_dark in (True, False):
+        monkeypatch.setattr(icons, "system_is_dark", lambda dark=apps_dark: dark)
+        assert icons.tray_panel_is_dark() is apps_dark

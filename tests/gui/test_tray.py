@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 
 from core.types import Account, AccountKind, AccountStatus, ModelQuota
 from gui.controller import AppController, ServerStatus
-from gui.icons import TrayState, render_tray_pixmap, system_is_dark
+from gui.icons import TrayState, render_tray_pixmap, tray_panel_is_dark
 from gui.main_window import MainWindow, Page
 from gui.tasks import cancel_all
 from gui.tray import Tray, account_line, format_countdown, lowest_quota, tray_state
@@ -56,7 +56,7 @@ def _action(tray: Tray, starts_with: str) -> QAction:
 
 def _shows(tray: Tray, state: TrayState) -> bool:
     shown = tray.icon().pixmap(32, 32).toImage()
-    return shown == render_tray_pixmap(state, system_is_dark(), 32).toImage()
+    return shown == render_tray_pixmap(state, tray_panel_is_dark(), 32).toImage()
 
 
 async def _chat(controller: AppController, model: str) -> int:
