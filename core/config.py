@@ -246,7 +246,10 @@ def save_settings(settings: Settings) -> None:
     """Write config.toml atomically (a crash mid-write leaves the old file)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     temporary = settings.config_path.with_suffix(".toml.tmp")
-    temporary.write_text(tomli_w.dumps(_to_toml(settings)), encoding="utf-8")
+    with temporary.open("w", encoding="utf-8") as file:
+        file.write(tomli_w.dumps(_to_toml(settings)))
+        file.flush()
+        os.fsync(file.fileno())  # on disk before the rename: a power cut must not leave an empty config.toml
     os.chmod(temporary, 0o600)  # it holds the client API keys
     temporary.replace(settings.config_path)
 
