@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from core.config import ConfigError, Settings, load_settings
 from core.errors import UpstreamError
@@ -58,21 +58,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _attach_console() -> None:
-    """The Windows build has no console of its own (it is a windowed app); for `serve` and `accounts` run
-    from a terminal, write to that terminal instead of nowhere."""
+CLI_COMMANDS = frozenset({"serve", "accounts", "-h", "--help"})
+
+
+def _attach_console(opener: Callable[..., TextIO] = open) -> None:
+    """gravity-desk.exe on Windows is a windowed app with no console of its own (gravity-desk-cli.exe is its
+    console twin for terminals). Run from a terminal anyway, it borrows that terminal's console for each
+    standard stream that has nowhere to go; streams the shell redirected to a file or pipe stay as they are."""
     if sys.platform != "win32" or not getattr(sys, "frozen", False):
+        return
+    if sys.stdin is not None and sys.stdout is not None and sys.stderr is not None:
         return
     import ctypes
 
     attach_parent_process = -1
-    if ctypes.windll.kernel32.AttachConsole(attach_parent_process):
-        sys.stdout = open("CONOUT$", "w", encoding="utf-8", errors="replace")  # noqa: SIM115 - process-long
-        sys.stderr = open("CONOUT$", "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+    if not ctypes.windll.kernel32.AttachConsole(attach_parent_process):
+        return  # started from Explorer or a shortcut: there is no console to borrow
+    if sys.stdout is None:
+        sys.stdout = opener("CONOUT$", "w", encoding="utf-8", errors="replace")
+    if sys.stderr is None:
+        sys.stderr = opener("CONOUT$", "w", encoding="utf-8", errors="replace")
+    if sys.stdin is None:  # `accounts add --refresh-token -` reads the token from it
+        sys.stdin = opener("CONIN$", encoding="utf-8", errors="replace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None and len(sys.argv) > 1 and sys.argv[1] in ("serve", "accounts", "-h", "--help"):
+    if argv is None and CLI_COMMANDS.intersection(sys.argv[1:]):
         _attach_console()
     args = _parser().parse_args(argv)
     logging.basicConfig(

@@ -23,6 +23,8 @@
 
 #define AppName "Gravity Desk"
 #define AppExe "gravity-desk.exe"
+; Its console twin for terminals (build.spec): `gravity-desk-cli.exe serve` may be what is running.
+#define AppCliExe "gravity-desk-cli.exe"
 ; These two must match core/autostart.py (RUN_KEY, RUN_VALUE) so that the "start when I sign in" task and the
 ; app's own Settings switch are the same thing, and uninstalling removes whichever of them made the entry.
 #define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
@@ -125,7 +127,8 @@ begin
   try
     Locator := CreateOleObject('WbemScripting.SWbemLocator');
     Service := Locator.ConnectServer('.', 'root\CIMV2');
-    Processes := Service.ExecQuery('SELECT ProcessId FROM Win32_Process WHERE Name = ''{#AppExe}''');
+    Processes := Service.ExecQuery('SELECT ProcessId FROM Win32_Process WHERE Name = ''{#AppExe}'' ' +
+      'OR Name = ''{#AppCliExe}''');
     Result := Processes.Count > 0;
   except
     Log('WMI query failed: ' + GetExceptionMessage);
@@ -139,13 +142,14 @@ var
 begin
   if not AppIsRunning() then
     Exit;
-  Log('{#AppExe} is running: closing it');
+  Log('Gravity Desk is running: closing it');
   if not UninstallSilent then
     MsgBox(CustomMessage('ClosingApp'), mbInformation, MB_OK);
   // Every instance this user may stop: in an all-users install another user's copy holds the files open too
   // (and only an administrator, who may stop it, can remove them). SQLite keeps the data consistent even when
   // the process is stopped mid-write. Gravity Desk is one process (a PyInstaller one-folder app has no child).
-  Exec(ExpandConstant('{sys}\taskkill.exe'), '/F /IM {#AppExe}', '', SW_HIDE, ewWaitUntilTerminated, ResultCode);
+  Exec(ExpandConstant('{sys}\taskkill.exe'), '/F /IM {#AppExe} /IM {#AppCliExe}', '', SW_HIDE,
+    ewWaitUntilTerminated, ResultCode);
   Log(Format('taskkill exit code %d', [ResultCode]));
   Sleep(500);  // let Windows release the file handles
 end;

@@ -13,6 +13,7 @@ Set-StrictMode -Version Latest
 $Root = Resolve-Path (Join-Path $PSScriptRoot "..\..")
 $InstallDir = Join-Path $env:LOCALAPPDATA "Programs\Gravity Desk"
 $Exe = Join-Path $InstallDir "gravity-desk.exe"
+$Cli = Join-Path $InstallDir "gravity-desk-cli.exe"  # the console twin for terminals
 $RunKey = "HKCU:\Software\Microsoft\Windows\CurrentVersion\Run"
 $RunValue = "Gravity Desk"  # core/autostart.py RUN_VALUE
 $DataDir = Join-Path $env:LOCALAPPDATA "gravity-desk"
@@ -73,7 +74,7 @@ function Test-Serve {
     $env:GRAVITY_DESK_KEYRING = "file"
     $port = Get-FreePort
     $started = Get-Date
-    $server = Start-Process -FilePath $Exe -ArgumentList @("serve", "--port", "$port") -PassThru -WindowStyle Hidden
+    $server = Start-Process -FilePath $Cli -ArgumentList @("serve", "--port", "$port") -PassThru -WindowStyle Hidden
     try {
         $deadline = $started.AddSeconds(60)
         $models = $null
@@ -93,6 +94,13 @@ function Test-Serve {
         }
         Assert-True ($null -ne $models -and $models.object -eq "list") "/v1/models answers with the generated key"
         Write-Host ("first answer {0:N1} s after start" -f ((Get-Date) - $started).TotalSeconds)
+        # Command-line use: the console twin's output can be captured and its exit code read, and the windowed
+        # exe writes to a redirected stdout instead of borrowing the console for it (gravity_desk._attach_console).
+        foreach ($program in @($Cli, $Exe)) {
+            $json = & $program accounts list --json | Out-String
+            Assert-True ($LASTEXITCODE -eq 0) "$(Split-Path $program -Leaf) accounts list exits with 0"
+            Assert-True ($json.Trim() -eq "[]") "$(Split-Path $program -Leaf) accounts list --json can be captured"
+        }
     } finally {
         if (-not $server.HasExited) { Stop-Process -Id $server.Id -Force }
         Remove-Item Env:GRAVITY_DESK_HOME, Env:GRAVITY_DESK_KEYRING -ErrorAction SilentlyContinue

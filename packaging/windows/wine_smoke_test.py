@@ -48,6 +48,7 @@ ISCC = INNOSETUP_DIR / "node_modules" / "innosetup" / "bin" / "ISCC.exe"
 APP_ID = "{01F5C6F8-2FC4-41DC-9CD1-D9DAD14C6A04}"  # gravity-desk.iss AppId
 APP_DIR = PureWindowsPath(r"C:\Program Files\Gravity Desk")
 APP_EXE = APP_DIR / "gravity-desk.exe"
+CLI_EXE = APP_DIR / "gravity-desk-cli.exe"  # the console twin build.spec makes on Windows
 UNINSTALLER = APP_DIR / "unins000.exe"
 START_MENU_LINK = PureWindowsPath(r"C:\ProgramData\Microsoft\Windows\Start Menu\Programs\Gravity Desk.lnk")
 DESKTOP_LINK = PureWindowsPath(r"C:\users\Public\Desktop\Gravity Desk.lnk")
@@ -238,13 +239,14 @@ class Wine:
 
 
 def make_stand_in(wine: Wine, folder: Path) -> Path:
-    """dist\\gravity-desk\\ as PyInstaller would lay it out, with a long-running program as the executable."""
+    """dist\\gravity-desk\\ as PyInstaller lays it out on Windows (the windowed app and its console twin), with a
+    long-running program standing in for both."""
     app = folder / "gravity-desk"
     internal = app / "_internal"
     internal.mkdir(parents=True)
-    shutil.copyfile(
-        wine.host_path(PureWindowsPath(r"C:\windows\system32\ping.exe")), app / "gravity-desk.exe"
-    )
+    ping = wine.host_path(PureWindowsPath(r"C:\windows\system32\ping.exe"))
+    for executable in (APP_EXE, CLI_EXE):
+        shutil.copyfile(ping, app / executable.name)
     shutil.copytree(ROOT / "assets", internal / "assets")
     (internal / "a file with spaces.txt").write_text("stand-in for the frozen app's files\n")
     return app
@@ -318,6 +320,7 @@ def check_installed(wine: Wine, stand_in: Path, *, desktop_icon: bool) -> None:
         installed.exists() and installed.read_bytes() == (stand_in / "gravity-desk.exe").read_bytes(),
         f"the app is installed as {APP_EXE}",
     )
+    check(wine.host_path(CLI_EXE).exists(), f"its console twin as {CLI_EXE}")
     internal = wine.host_path(APP_DIR / "_internal")
     expected = sorted(p.relative_to(stand_in / "_internal") for p in (stand_in / "_internal").rglob("*"))
     found = sorted(p.relative_to(internal) for p in internal.rglob("*")) if internal.exists() else []
@@ -342,12 +345,11 @@ def check_removed(wine: Wine) -> None:
     check(not wine.reg_key_exists(UNINSTALL_KEY), "uninstalling removes the Apps & features entry")
 
 
-def wait_running(wine: Wine, process: subprocess.Popen[bytes]) -> None:
+def wait_running(process: subprocess.Popen[bytes], executable: PureWindowsPath) -> None:
     deadline = time.monotonic() + 30
+    pattern = re.escape(f"{executable.parent.name}\\{executable.name}")
     while time.monotonic() < deadline:
-        listed = subprocess.run(
-            ["pgrep", "-f", r"Gravity Desk\\gravity-desk\.exe"], capture_output=True, check=False
-        )
+        listed = subprocess.run(["pgrep", "-f", pattern], capture_output=True, check=False)
         if listed.returncode == 0:
             return
         if process.poll() is not None:
@@ -382,18 +384,23 @@ def scenario(wine: Wine, work: Path) -> None:
     check(wine.reg_query(HKCU_RUN_KEY, RUN_VALUE) == run_value, "the start-at-sign-in value is still there")
     check(marker.exists(), "the user's data is untouched by an upgrade")
 
-    say("uninstall while the app runs")
-    app = wine.start(str(APP_EXE), "-n", "3600", "127.0.0.1")  # ping keeps running like the app
+    say("uninstall while the app and its console twin run")
+    running = {
+        exe: wine.start(str(exe), "-n", "3600", "127.0.0.1") for exe in (APP_EXE, CLI_EXE)
+    }  # ping waits
     try:
-        wait_running(wine, app)
+        for exe, process in running.items():
+            wait_running(process, exe)
         text = uninstall(wine, log)
         check("is running: closing it" in text, "the uninstaller sees the running app", text[-800:])
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            app.wait(timeout=15)
-        check(app.poll() is not None, "the uninstaller closes the running app")
+        for exe, process in running.items():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=15)
+            check(process.poll() is not None, f"the uninstaller closes the running {exe.name}")
     finally:
-        if app.poll() is None:
-            app.kill()
+        for process in running.values():
+            if process.poll() is None:
+                process.kill()
     check_removed(wine)
     check(wine.reg_query(HKCU_RUN_KEY, RUN_VALUE) is None, "uninstalling removes the start-at-sign-in value")
     check(marker.exists(), "a silent uninstall keeps the user's data")
