@@ -89,7 +89,7 @@ def _failure_reason(error: Exception) -> str:
 
 def _read_import_file(path: Path) -> list[Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # Windows tools often write a BOM; json.loads rejects it
     except (OSError, UnicodeDecodeError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
         raise ImportFileError(f"{path}: cannot be read: {detail}") from None

@@ -294,7 +294,10 @@ def load_settings(home: Path | None = None, *, apply_env: bool = True) -> Settin
     path = home / CONFIG_FILE
     if path.exists():
         try:
-            text = path.read_text(encoding="utf-8")
+            # utf-8-sig: Windows PowerShell 5.1 (`Set-Content -Encoding UTF8`) and Notepad's "UTF-8 with BOM"
+            # start the file with a byte-order mark, which tomllib rejects. Dropping it here also keeps it out
+            # of the text _insert_api_keys writes back, so a patched file never has a BOM in the middle.
+            text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot be read: {exc}") from None
         settings = _parse(text, path, home)

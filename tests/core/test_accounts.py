@@ -229,6 +229,18 @@ async def test_import_merges_duplicates_and_reports_broken_entries(
     assert token_calls(fake_google, first_a.refresh_token) == 0  # merged away before any call
 
 
+async def test_import_reads_a_file_with_a_byte_order_mark(
+    fake_google: FakeGoogle, stack: Stack, tmp_path: Path
+) -> None:
+    # Windows PowerShell 5.1's `Set-Content -Encoding UTF8` and Notepad's "UTF-8 with BOM" write one.
+    account = fake_google.add_google_account("bom@example.com")
+    path = tmp_path / "accounts.json"
+    document = json.dumps([{"refresh_token": account.refresh_token, "email": "bom@example.com"}])
+    path.write_bytes(b"\xef\xbb\xbf" + document.encode("utf-8"))
+    result = await stack.service.import_file(path)
+    assert (result.added, result.failed) == (["bom@example.com"], [])
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

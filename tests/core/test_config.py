@@ -130,3 +130,27 @@ def test_environment_overrides_are_never_written_to_the_file(
     again = load_settings(tmp_path)
     assert again.server.api_keys == first.server.api_keys
     assert again.server.port == 9100 and again.log.retention_days == 7
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def test_a_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    # What Windows PowerShell 5.1's `Set-Content -Encoding UTF8` and Notepad's "UTF-8 with BOM" write.
+    (tmp_path / "config.toml").write_bytes(
+        UTF8_BOM + b"# mine\r\n[server]\r\nport = 9100\r\napi_keys = []\r\n"
+    )
+    settings = load_settings(tmp_path, apply_env=False)
+    assert (settings.server.port, settings.server.api_keys) == (9100, [])
+
+
+def test_a_generated_key_goes_into_a_file_with_a_byte_order_mark_once(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(UTF8_BOM + b"[server]\r\nport = 9100\r\n")
+    settings = load_settings(tmp_path, apply_env=False)
+    assert settings.server.port == 9100 and len(settings.server.api_keys) == 1
+    patched = path.read_bytes()
+    assert UTF8_BOM not in patched  # neither doubled nor left in the middle
+    assert patched.decode("utf-8").splitlines().count("[server]") == 1
+    again = load_settings(tmp_path, apply_env=False)
+    assert (again.server.port, again.server.api_keys) == (9100, settings.server.api_keys)
