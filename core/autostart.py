@@ -14,8 +14,16 @@ APP_TITLE = "Gravity Desk"
 DESKTOP_FILE = "gravity-desk.desktop"
 LAUNCH_AGENT_LABEL = "io.github.gravity-desk"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+# Task Manager's "Startup apps" switch: it keeps the Run value and writes a REG_BINARY value of the same name
+# here, whose first byte is odd when the user turned the app off (0x03) and even when on (0x02).
+STARTUP_APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 RUN_VALUE = "Gravity Desk"
 MINIMIZED_FLAG = "--minimized"
+
+# A LaunchAgent must not point into these: a mounted disk image goes away when ejected, and macOS runs a
+# quarantined app from a randomised read-only copy (App Translocation) that is gone after the next restart.
+_MAC_DISK_IMAGE_MOUNTS = "/Volumes/"
+_MAC_TRANSLOCATED_COPY = "/AppTranslocation/"
 
 # Characters that make the Desktop Entry spec require an argument to be quoted.
 _DESKTOP_RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#()`")
@@ -28,7 +36,8 @@ class AutostartError(Exception):
 
 
 class Registry(Protocol):
-    """The one registry value the Windows backend touches (the real one wraps winreg; tests pass a fake)."""
+    """The registry values the Windows backend touches (the real one wraps winreg; tests pass a fake): a
+    string under RUN_KEY, and Task Manager's binary flag of the same name under STARTUP_APPROVED_KEY."""
 
     def get(self, name: str) -> str | None: ...
 
@@ -36,31 +45,50 @@ class Registry(Protocol):
 
     def delete(self, name: str) -> None: ...
 
+    def get_startup_approved(self, name: str) -> bytes | None: ...
+
+    def delete_startup_approved(self, name: str) -> None: ...
+
 
 if sys.platform == "win32":
     import winreg
 
+    def _query_value(key_path: str, name: str) -> object:
+        """The value's data, or None when the key or the value does not exist."""
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key_path) as key:
+                value, _ = winreg.QueryValueEx(key, name)
+        except FileNotFoundError:
+            return None
+        return value
+
+    def _delete_value(key_path: str, name: str) -> None:
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key_path, 0, winreg.KEY_SET_VALUE) as key:
+                winreg.DeleteValue(key, name)
+        except FileNotFoundError:
+            pass
+
     class _WinRegistry:
-        """HKEY_CURRENT_USER\\...\\Run through winreg."""
+        """HKEY_CURRENT_USER\\...\\Run and ...\\StartupApproved\\Run through winreg."""
 
         def get(self, name: str) -> str | None:
-            try:
-                with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
-                    value, _ = winreg.QueryValueEx(key, name)
-            except FileNotFoundError:
-                return None
-            return str(value)
+            value = _query_value(RUN_KEY, name)
+            return None if value is None else str(value)
 
         def set(self, name: str, value: str) -> None:
             with winreg.CreateKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
                 winreg.SetValueEx(key, name, 0, winreg.REG_SZ, value)
 
         def delete(self, name: str) -> None:
-            try:
-                with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
-                    winreg.DeleteValue(key, name)
-            except FileNotFoundError:
-                pass
+            _delete_value(RUN_KEY, name)
+
+        def get_startup_approved(self, name: str) -> bytes | None:
+            value = _query_value(STARTUP_APPROVED_KEY, name)
+            return value if isinstance(value, bytes) else None  # REG_BINARY comes back as bytes
+
+        def delete_startup_approved(self, name: str) -> None:
+            _delete_value(STARTUP_APPROVED_KEY, name)
 
 else:
 
@@ -77,6 +105,12 @@ else:
             raise self._unavailable()
 
         def delete(self, name: str) -> None:
+            raise self._unavailable()
+
+        def get_startup_approved(self, name: str) -> bytes | None:
+            raise self._unavailable()
+
+        def delete_startup_approved(self, name: str) -> None:
             raise self._unavailable()
 
 
@@ -166,7 +200,8 @@ class Autostart:
 
     def is_enabled(self) -> bool:
         if self.platform == "win32":
-            return self._windows_registry().get(RUN_VALUE) is not None
+            registry = self._windows_registry()
+            return registry.get(RUN_VALUE) is not None and not _turned_off_in_task_manager(registry)
         path = self._entry_path()
         if not path.is_file():
             return False
@@ -179,13 +214,23 @@ class Autostart:
 
     def enable(self) -> None:
         """Create (or refresh, should the app have moved) the entry."""
+        command = self.command
+        if self.platform == "darwin" and _runs_from_a_vanishing_mac_path(command):
+            raise AutostartError(
+                "Gravity Desk is running from a disk image or a temporary copy that macOS made of it, which "
+                "will not be there at the next login. Move Gravity Desk to the Applications folder first, "
+                "open it from there, then turn on start at login."
+            )
         try:
             if self.platform == "win32":
-                self._windows_registry().set(RUN_VALUE, subprocess.list2cmdline(self.command))
+                registry = self._windows_registry()
+                registry.set(RUN_VALUE, subprocess.list2cmdline(command))
+                # Without Task Manager's flag Windows treats the entry as approved: this undoes "Disabled".
+                registry.delete_startup_approved(RUN_VALUE)
             elif self.platform == "darwin":
-                self._write(self._entry_path(), launch_agent(self.command))
+                self._write(self._entry_path(), launch_agent(command))
             else:
-                self._write(self._entry_path(), desktop_entry(self.command).encode("utf-8"))
+                self._write(self._entry_path(), desktop_entry(command).encode("utf-8"))
         except OSError as exc:
             raise AutostartError(
                 f"Could not turn on start at login ({self.location}): {exc.strerror or exc}"
@@ -195,7 +240,9 @@ class Autostart:
         """Remove the entry; nothing happens when there is none."""
         try:
             if self.platform == "win32":
-                self._windows_registry().delete(RUN_VALUE)
+                registry = self._windows_registry()
+                registry.delete(RUN_VALUE)
+                registry.delete_startup_approved(RUN_VALUE)
             else:
                 self._entry_path().unlink(missing_ok=True)
         except OSError as exc:
@@ -225,6 +272,21 @@ class Autostart:
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_bytes(content)
         temporary.replace(path)
+
+
+def _turned_off_in_task_manager(registry: Registry) -> bool:
+    """Task Manager's flag says "Disabled" (odd first byte); no flag, or an even first byte, means enabled."""
+    flag = registry.get_startup_approved(RUN_VALUE)
+    if not flag:
+        return False
+    return flag[0] % 2 == 1
+
+
+def _runs_from_a_vanishing_mac_path(command: Sequence[str]) -> bool:
+    return any(
+        argument.startswith(_MAC_DISK_IMAGE_MOUNTS) or _MAC_TRANSLOCATED_COPY in argument
+        for argument in command
+    )
 
 
 def is_enabled() -> bool:

@@ -100,9 +100,27 @@ def test_macos_launch_agent(tmp_path: Path) -> None:
     assert not path.exists() and not mac.is_enabled()
 
 
+@pytest.mark.parametrize(
+    "executable",
+    [
+        "/Volumes/Gravity Desk/Gravity Desk.app/Contents/MacOS/Gravity Desk",  # the mounted .dmg
+        "/private/var/folders/x1/T/AppTranslocation/5A1C-77E2/d/Gravity Desk.app/Contents/MacOS/Gravity Desk",
+    ],
+)
+def test_macos_refuses_a_launch_agent_into_a_path_that_goes_away(tmp_path: Path, executable: str) -> None:
+    mac = Autostart(platform="darwin", home=tmp_path, command=[executable, "--minimized"])
+    with pytest.raises(AutostartError, match="Move Gravity Desk to the Applications folder first"):
+        mac.enable()
+    assert not mac.is_enabled()
+    assert not (tmp_path / "Library" / "LaunchAgents").exists()
+
+
 class FakeRegistry:
+    """The Run values, and Task Manager's StartupApproved flags (REG_BINARY) by value name."""
+
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
+        self.startup_approved: dict[str, bytes] = {}
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
@@ -112,6 +130,17 @@ class FakeRegistry:
 
     def delete(self, name: str) -> None:
         self.values.pop(name, None)
+
+    def get_startup_approved(self, name: str) -> bytes | None:
+        return self.startup_approved.get(name)
+
+    def delete_startup_approved(self, name: str) -> None:
+        self.startup_approved.pop(name, None)
+
+
+# What Task Manager writes: a flag byte, then padding and the time of the change.
+TASK_MANAGER_DISABLED = bytes([0x03, 0, 0, 0]) + bytes(range(8))
+TASK_MANAGER_ENABLED = bytes([0x02, 0, 0, 0]) + bytes(8)
 
 
 def test_windows_run_value() -> None:
@@ -134,3 +163,36 @@ def test_windows_run_value() -> None:
 def test_windows_backend_without_winreg_says_so() -> None:
     with pytest.raises(AutostartError, match="registry is not available"):
         Autostart(platform="win32").enable()
+
+
+def _windows(registry: FakeRegistry) -> Autostart:
+    return Autostart(platform="win32", registry=registry, command=["C:\\Apps\\gd.exe", "--minimized"])
+
+
+def test_windows_entry_turned_off_in_task_manager_counts_as_off_until_enabled_again() -> None:
+    registry = FakeRegistry()
+    windows = _windows(registry)
+    windows.enable()
+    registry.startup_approved["Gravity Desk"] = TASK_MANAGER_DISABLED  # the user's click in Startup apps
+    assert "Gravity Desk" in registry.values and not windows.is_enabled()
+    windows.enable()
+    assert windows.is_enabled() and registry.startup_approved == {}
+
+
+def test_windows_entry_approved_in_task_manager_counts_as_on() -> None:
+    registry = FakeRegistry()
+    windows = _windows(registry)
+    windows.enable()
+    registry.startup_approved["Gravity Desk"] = TASK_MANAGER_ENABLED
+    assert windows.is_enabled()
+
+
+def test_windows_disable_removes_the_task_manager_flag_too() -> None:
+    registry = FakeRegistry()
+    windows = _windows(registry)
+    windows.enable()
+    registry.startup_approved["Gravity Desk"] = TASK_MANAGER_DISABLED
+    registry.startup_approved["Other App"] = TASK_MANAGER_DISABLED
+    windows.disable()
+    assert registry.values == {} and registry.startup_approved == {"Other App": TASK_MANAGER_DISABLED}
+    assert not windows.is_enabled()
