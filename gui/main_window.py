@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from enum import IntEnum
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -71,6 +72,18 @@ _BANNER_STYLE = {
 }
 
 
+def keyring_advice(platform: str) -> str:
+    """How to get an encrypting keyring on this platform (sys.platform), for the "not encrypted" banner."""
+    if platform == "win32":
+        return (
+            "Windows Credential Manager normally encrypts them: check that its service (Credential Manager) "
+            "is running, then restart Gravity Desk."
+        )
+    if platform == "darwin":
+        return "The macOS Keychain normally encrypts them: unlock your login keychain, then restart Gravity Desk."
+    return "To encrypt them, install or unlock a keyring (GNOME Keyring, KWallet) and restart Gravity Desk."
+
+
 @dataclass(frozen=True)
 class BannerAction:
     text: str
@@ -125,7 +138,8 @@ class MainWindow(QMainWindow):
     """The window people open from the tray. Holds no logic: pages and banners talk to the controller.
 
     Signals:
-        quit_requested(): the window was closed where there is no tray to keep running in.
+        quit_requested(): the window was closed where there is no tray to keep running in, or the user
+            pressed the platform's Quit keys.
     """
 
     quit_requested = Signal()
@@ -190,6 +204,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.server_label)
         self.statusBar().addPermanentWidget(self.server_button)
 
+        self._add_window_shortcuts()
+
         controller.server_state_changed.connect(self._on_server_state)
         controller.accounts_changed.connect(self._update_accounts_banner)
         self._on_server_state(controller.state)
@@ -204,6 +220,16 @@ class MainWindow(QMainWindow):
             Page.DASHBOARD: DashboardPage(self.controller, self),
             Page.SETTINGS: SettingsPage(self.controller, self),
         }
+
+    def _add_window_shortcuts(self) -> None:
+        # On macOS the app has no menu bar (LSUIElement), so nothing else would give Cmd+W and Cmd+Q.
+        self.close_action = QAction("Close Window", self)
+        self.close_action.setShortcuts(QKeySequence.StandardKey.Close)
+        self.close_action.triggered.connect(self.close)  # the close path: to the tray, or quit without one
+        self.quit_action = QAction("Quit Gravity Desk", self)
+        self.quit_action.setShortcuts(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.quit_requested.emit)
+        self.addActions([self.close_action, self.quit_action])
 
     # -- navigation ------------------------------------------------------------------------------------
 
@@ -290,8 +316,7 @@ class MainWindow(QMainWindow):
             return
         self.keyring_banner.show_message(
             "<b>Account secrets are not encrypted.</b> No system keyring was found, so they are kept in "
-            f"{secrets.file_path} (readable only by you). To encrypt them, install or unlock a keyring "
-            "(GNOME Keyring, KWallet) and restart Gravity Desk.",
+            f"{secrets.file_path} (readable only by you). {keyring_advice(sys.platform)}",
             [BannerAction("Dismiss", "dismissKeyring")],
         )
 

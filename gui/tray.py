@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -112,6 +114,28 @@ def tray_state(server: ServerState, accounts: list[Account], now: datetime | Non
     if not any(is_usable(account, now) for account in accounts):
         return TrayState.PROBLEM
     return TrayState.SERVING
+
+
+class TrayClick(Enum):
+    """What a single click on the tray icon does to the window."""
+
+    NOTHING = "nothing"
+    HIDE = "hide"
+    BRING_TO_FRONT = "bring to front"
+
+
+def tray_click_action(platform: str, *, visible: bool, minimized: bool, active: bool) -> TrayClick:
+    """A tray click toggles the window the way the user sees it, not the way Qt counts it.
+
+    On macOS Qt reports a click on the menu-bar icon just before it opens the menu, so the click itself
+    must not touch the window (the menu has "Open Gravity Desk"). Elsewhere a minimised window, or one
+    under other windows, is "visible" to Qt but not to the user: the click brings it to the front, and
+    only a window the user is looking at (shown, not minimised, active) is hidden."""
+    if platform == "darwin":
+        return TrayClick.NOTHING
+    if visible and not minimized and active:
+        return TrayClick.HIDE
+    return TrayClick.BRING_TO_FRONT
 
 
 @dataclass(frozen=True)
@@ -266,10 +290,18 @@ class Tray(QSystemTrayIcon):
         task.add_done_callback(lambda _: self._refresh_action.setEnabled(bool(self._accounts())))
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
-        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
-            if self.window.isVisible() and reason is QSystemTrayIcon.ActivationReason.Trigger:
+        if reason is QSystemTrayIcon.ActivationReason.DoubleClick:
+            self.open_window()
+        elif reason is QSystemTrayIcon.ActivationReason.Trigger:
+            action = tray_click_action(
+                sys.platform,
+                visible=self.window.isVisible(),
+                minimized=self.window.isMinimized(),
+                active=self.window.isActiveWindow(),
+            )
+            if action is TrayClick.HIDE:
                 self.window.hide()
-            else:
+            elif action is TrayClick.BRING_TO_FRONT:
                 self.open_window()
 
     # -- events and notifications ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -51,7 +51,8 @@ from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
 
-BAR_HEIGHT = 14
+MIN_BAR_HEIGHT = 14
+BAR_TEXT_PADDING = 2  # above and below the text together, so descenders stay inside the bar
 BAR_GAP = 4
 GROUP_LABEL_WIDTH = 92
 QUOTA_COLUMN_WIDTH = 340
@@ -63,6 +64,12 @@ _HEALTH_COLOURS = {
     Health.BLOCKED: "#c62828",
     Health.DISABLED: "#757575",
 }
+
+
+def bar_height(metrics: QFontMetrics) -> int:
+    """The height of one quota bar: its text in the view's font, descenders included (Segoe UI 9pt on Windows
+    and the 13pt macOS font are taller than the 14 px that suits Linux defaults)."""
+    return max(MIN_BAR_HEIGHT, metrics.height() + BAR_TEXT_PADDING)
 
 
 def _bar_colour(fraction: float) -> QColor:
@@ -116,11 +123,12 @@ class QuotaDelegate(QStyledItemDelegate):
             painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, "no models yet")
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        height = bar_height(option.fontMetrics)
         for position, bar in enumerate(bars):
-            top = rect.top() + position * (BAR_HEIGHT + BAR_GAP)
-            label_rect = QRect(rect.left(), top, GROUP_LABEL_WIDTH, BAR_HEIGHT)
+            top = rect.top() + position * (height + BAR_GAP)
+            label_rect = QRect(rect.left(), top, GROUP_LABEL_WIDTH, height)
             bar_rect = QRect(
-                label_rect.right() + 6, top, max(rect.width() - GROUP_LABEL_WIDTH - 6, 40), BAR_HEIGHT
+                label_rect.right() + 6, top, max(rect.width() - GROUP_LABEL_WIDTH - 6, 40), height
             )
             painter.setPen(text_colour)
             painter.drawText(
@@ -143,7 +151,7 @@ class QuotaDelegate(QStyledItemDelegate):
         if index.column() != QUOTA:
             return super().sizeHint(option, index)
         count = max(1, len(index.data(QUOTA_ROLE) or []))
-        return QSize(QUOTA_COLUMN_WIDTH, count * (BAR_HEIGHT + BAR_GAP) + BAR_GAP)
+        return QSize(QUOTA_COLUMN_WIDTH, count * (bar_height(option.fontMetrics) + BAR_GAP) + BAR_GAP)
 
 
 class ApiKeyDialog(QDialog):

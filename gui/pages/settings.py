@@ -374,6 +374,14 @@ def _show(label: QLabel, text: str | None) -> None:
     label.setVisible(bool(text))
 
 
+def _grow_fields_form(group: QGroupBox) -> QFormLayout:
+    """A form layout on `group` whose fields take the row's width: macOS's style keeps fields at their size
+    hint by default, which leaves the endpoints box too narrow for Google's URLs."""
+    form = QFormLayout(group)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return form
+
+
 def _spin(minimum: int, maximum: int, *, step: int = 1, suffix: str = "", zero_text: str = "") -> QSpinBox:
     spin = QSpinBox()
     spin.setRange(minimum, maximum)
@@ -455,7 +463,7 @@ class SettingsPage(QWidget):
 
     def _server_group(self) -> QGroupBox:
         group = QGroupBox("Server")
-        form = QFormLayout(group)
+        form = _grow_fields_form(group)
         self.server_state_label = QLabel()
         self.server_state_label.setWordWrap(True)
         self.server_state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -552,7 +560,7 @@ class SettingsPage(QWidget):
 
     def _upstream_group(self) -> QGroupBox:
         group = QGroupBox("Google connection")
-        form = QFormLayout(group)
+        form = _grow_fields_form(group)
         self.endpoints_edit = QPlainTextEdit()
         self.endpoints_edit.setMaximumHeight(80)
         self.endpoints_edit.setToolTip("Tried in order; the next one is used when one fails")
@@ -572,7 +580,7 @@ class SettingsPage(QWidget):
 
     def _log_group(self) -> QGroupBox:
         group = QGroupBox("Request log")
-        form = QFormLayout(group)
+        form = _grow_fields_form(group)
         self.retention_spin = _spin(0, MAX_RETENTION_DAYS, suffix=" days", zero_text="forever")
         self.retention_spin.valueChanged.connect(self._on_edited)
         form.addRow("Keep requests for:", self.retention_spin)
@@ -589,7 +597,7 @@ class SettingsPage(QWidget):
 
     def _desktop_group(self) -> QGroupBox:
         group = QGroupBox("Desktop")
-        form = QFormLayout(group)
+        form = _grow_fields_form(group)
         self.start_at_login_check = QCheckBox("Start Gravity Desk when I log in")
         self.start_at_login_check.toggled.connect(self._on_edited)
         form.addRow(self.start_at_login_check)

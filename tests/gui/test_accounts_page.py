@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtGui import QDesktopServices, QFont, QFontMetrics
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 from yarl import URL
 
@@ -33,7 +33,7 @@ from gui.models.accounts_model import (
     model_group,
     quota_bars,
 )
-from gui.pages.accounts import AccountsPage
+from gui.pages.accounts import AccountsPage, QuotaDelegate
 from tests.fake_google import FakeGoogle, Fault
 from tests.gui.conftest import API_KEY
 from tests.gui.helpers import wait_until
@@ -137,6 +137,27 @@ async def test_quota_bars_per_model_group(page: AccountsPage, fake_google: FakeG
     # The delegate draws the bars without errors and makes the row tall enough for three of them.
     assert not page.grab().isNull()
     assert page.table.rowHeight(0) >= 3 * 14
+
+
+async def test_quota_bars_are_as_tall_as_a_larger_font(page: AccountsPage) -> None:
+    # Windows (Segoe UI 9pt) and macOS (13pt) fonts are about 16 px high; 18 px is a large-text setting.
+    account = page.controller.services.accounts.find(ALICE)
+    assert account is not None
+    await page.controller.services.accounts.refresh_quota(account.id)
+    index = page.model.index(0, QUOTA)
+    bars = len(page.model.data(index, QUOTA_ROLE))
+    font = QFont(page.table.font())
+    font.setPixelSize(18)
+    page.table.setFont(font)
+    text_height = QFontMetrics(font).height()
+
+    delegate = page.table.itemDelegate()
+    assert isinstance(delegate, QuotaDelegate)
+    option = QStyleOptionViewItem()
+    option.initFrom(page.table)  # the table's font and metrics, as the view hands them to the delegate
+    assert delegate.sizeHint(option, index).height() >= bars * text_height
+    await wait_until(lambda: page.table.rowHeight(0) >= bars * text_height)
+    assert not page.grab().isNull()
 
 
 def test_presentation_helpers() -> None:

@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from gui.controller import AppController, ServerStatus
-from gui.main_window import MainWindow, Page
+from gui.main_window import MainWindow, Page, keyring_advice
 from gui.tasks import cancel_all
 from tests.gui.helpers import SignalRecorder, next_emission, wait_until
 
@@ -138,4 +140,44 @@ async def test_close_hides_to_tray_or_quits_without_one(window: MainWindow) -> N
     assert window.isVisible()
     window.close_to_tray = False
     assert window.close()
+    assert quits.emissions == [()]
+
+
+def test_keyring_advice_names_the_platform_keyring() -> None:
+    assert "Credential Manager" in keyring_advice("win32")
+    assert "Keychain" in keyring_advice("darwin")
+    assert "GNOME Keyring" in keyring_advice("linux")
+    for platform in ("win32", "darwin"):
+        assert "GNOME" not in keyring_advice(platform) and "KWallet" not in keyring_advice(platform)
+
+
+async def _press(window: MainWindow, key: QKeySequence.StandardKey) -> None:
+    """Types the platform's standard keys for `key` into the active window, as a user would."""
+    window.activateWindow()
+    await wait_until(window.isActiveWindow)
+    QTest.keySequence(window, QKeySequence(key))
+
+
+async def test_standard_close_keys_hide_the_window_to_the_tray(window: MainWindow) -> None:
+    assert window.close_action.shortcuts() == QKeySequence.keyBindings(QKeySequence.StandardKey.Close)
+    quits = SignalRecorder(window.quit_requested)
+    window.close_to_tray = True
+    await _press(window, QKeySequence.StandardKey.Close)
+    assert not window.isVisible() and quits.emissions == []
+
+
+async def test_standard_close_keys_quit_where_there_is_no_tray(window: MainWindow) -> None:
+    quits = SignalRecorder(window.quit_requested)
+    await _press(window, QKeySequence.StandardKey.Close)
+    assert not window.isVisible() and quits.emissions == [()]
+
+
+async def test_standard_quit_keys_ask_the_app_to_quit(window: MainWindow) -> None:
+    # Offscreen Qt uses the Windows key scheme, which (like Windows) binds no keys to Quit; X11 and macOS
+    # bind Ctrl+Q / Cmd+Q. So this checks the action carries the platform's binding and quits when fired.
+    assert window.quit_action in window.actions()
+    assert window.quit_action.shortcuts() == QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+    quits = SignalRecorder(window.quit_requested)
+    window.close_to_tray = True  # quitting is not closing: it quits even where the window hides to the tray
+    window.quit_action.trigger()
     assert quits.emissions == [()]

@@ -13,7 +13,19 @@ from typing import Any
 import aiohttp
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QMessageBox
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLineEdit,
+    QMessageBox,
+    QProxyStyle,
+    QStyle,
+    QStyleHintReturn,
+    QStyleOption,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from core.config import load_settings
@@ -352,6 +364,45 @@ async def test_revert_puts_the_saved_values_back(
     assert page.client_version_edit.text() == controller.settings.upstream.client_version
     assert not page.capture_bodies_check.isChecked()
     assert not page.apply_button.isEnabled()
+
+
+class _MacFormStyle(QProxyStyle):
+    """The app's style, except that forms keep fields at their size hint, as macOS's style does."""
+
+    def styleHint(
+        self,
+        hint: QStyle.StyleHint,
+        option: QStyleOption | None = None,
+        widget: QWidget | None = None,
+        returnData: QStyleHintReturn | None = None,
+    ) -> int:
+        if hint is QStyle.StyleHint.SH_FormLayoutFieldGrowthPolicy:
+            return QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint.value
+        return super().styleHint(hint, option, widget, returnData)
+
+
+async def test_endpoints_field_takes_the_form_width_under_a_mac_like_style(page: SettingsPage) -> None:
+    groups = page.findChildren(QGroupBox)
+    mac_style = _MacFormStyle()
+    try:
+        for group in groups:  # a widget's style does not reach its children, and forms ask their group
+            group.setStyle(mac_style)
+        page.resize(900, 1000)
+        edit = page.endpoints_edit
+        await wait_until(lambda: edit.width() > edit.sizeHint().width())
+        group = edit.parentWidget()
+        form = group.layout()
+        assert isinstance(form, QFormLayout)
+        label = form.labelForField(edit)
+        assert label is not None
+        # The field reaches the group's right edge: all the width the form can give it.
+        assert edit.geometry().right() >= group.contentsRect().right() - form.contentsMargins().right() - 1
+        assert label.geometry().right() < edit.geometry().left()
+        longest = max(page.endpoints_edit.toPlainText().splitlines(), key=len)
+        assert edit.fontMetrics().horizontalAdvance(longest) < edit.viewport().width()
+    finally:
+        for group in groups:
+            group.setStyle(None)  # back to the app's style before mac_style goes
 
 
 def test_mapping_model_passes_the_model_tester(qtmodeltester: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,13 +11,22 @@ import aiohttp
 import pytest
 import shiboken6
 from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
 from core.types import Account, AccountKind, AccountStatus, ModelQuota
 from gui.controller import AppController, ServerStatus
 from gui.icons import TrayState, render_tray_pixmap, tray_panel_is_dark
 from gui.main_window import MainWindow, Page
 from gui.tasks import cancel_all
-from gui.tray import Tray, account_line, format_countdown, lowest_quota, tray_state
+from gui.tray import (
+    Tray,
+    TrayClick,
+    account_line,
+    format_countdown,
+    lowest_quota,
+    tray_click_action,
+    tray_state,
+)
 from tests.fake_google import FakeGoogle, Fault
 from tests.gui.conftest import API_KEY
 from tests.gui.helpers import SignalRecorder, wait_until
@@ -101,6 +111,72 @@ async def test_account_line_opens_the_accounts_page(tray: Tray, window: MainWind
     _action(tray, "alice@…").trigger()
     assert window.isVisible() and window.current_page is Page.ACCOUNTS
     window.hide()
+
+
+TRIGGER = QSystemTrayIcon.ActivationReason.Trigger
+
+
+async def _shown_and_active(window: MainWindow) -> None:
+    window.show()
+    window.activateWindow()
+    await wait_until(window.isActiveWindow)
+
+
+async def test_click_hides_the_window_the_user_is_looking_at(tray: Tray, window: MainWindow) -> None:
+    await _shown_and_active(window)
+    tray.activated.emit(TRIGGER)
+    assert not window.isVisible()
+    tray.activated.emit(TRIGGER)
+    assert window.isVisible()
+
+
+async def test_click_restores_a_minimised_window_instead_of_hiding_it(tray: Tray, window: MainWindow) -> None:
+    window.showMinimized()
+    await wait_until(window.isMinimized)
+    tray.activated.emit(TRIGGER)
+    assert window.isVisible() and not window.isMinimized()
+
+
+async def test_click_raises_a_window_covered_by_another(tray: Tray, window: MainWindow) -> None:
+    await _shown_and_active(window)
+    other = QWidget()
+    try:
+        other.show()
+        other.activateWindow()
+        await wait_until(lambda: not window.isActiveWindow())
+        tray.activated.emit(TRIGGER)
+        assert window.isVisible()
+        await wait_until(window.isActiveWindow)
+    finally:
+        other.hide()
+        shiboken6.delete(other)
+
+
+async def test_click_on_macos_leaves_the_window_to_the_menu(
+    tray: Tray, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _shown_and_active(window)
+    with monkeypatch.context() as patch:  # only around the clicks: the event loop reads sys.platform too
+        patch.setattr(sys, "platform", "darwin")
+        tray.activated.emit(TRIGGER)
+    assert window.isVisible() and not window.isMinimized()
+
+    window.hide()
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "platform", "darwin")
+        tray.activated.emit(TRIGGER)
+    assert not window.isVisible()
+
+
+def test_tray_click_decision() -> None:
+    looking = {"visible": True, "minimized": False, "active": True}
+    assert tray_click_action("win32", **looking) is TrayClick.HIDE
+    assert tray_click_action("linux", **looking) is TrayClick.HIDE
+    assert tray_click_action("win32", **(looking | {"minimized": True})) is TrayClick.BRING_TO_FRONT
+    assert tray_click_action("win32", **(looking | {"active": False})) is TrayClick.BRING_TO_FRONT
+    assert tray_click_action("linux", **(looking | {"visible": False})) is TrayClick.BRING_TO_FRONT
+    for state in (looking, looking | {"visible": False}, looking | {"minimized": True}):
+        assert tray_click_action("darwin", **state) is TrayClick.NOTHING
 
 
 async def test_icon_follows_pause_resume_and_a_port_problem(tray: Tray, controller: AppController) -> None:
