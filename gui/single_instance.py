@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -14,6 +15,7 @@ log = logging.getLogger(__name__)
 
 SHOW_MESSAGE = b"show\n"
 CONNECT_TIMEOUT_MS = 500  # a live instance accepts at once; a hung one must not hang the new launch long
+ASFW_ANY = -1  # AllowSetForegroundWindow: any process may take the foreground
 
 
 def instance_key(home: Path) -> str:
@@ -24,6 +26,18 @@ def instance_key(home: Path) -> str:
         user = ""
     digest = hashlib.sha256(f"{user}\0{home.expanduser().resolve()}".encode()).hexdigest()[:16]
     return f"gravity-desk-{digest}"
+
+
+def hand_over_the_foreground() -> None:
+    """Windows lets only the process the user just started bring a window to the front; a launch that finds
+    Gravity Desk running passes that right on before asking it to show its window, else Windows would only
+    flash its taskbar button. Elsewhere there is nothing to hand over."""
+    if sys.platform != "win32":
+        return
+    import ctypes
+
+    if not ctypes.windll.user32.AllowSetForegroundWindow(ASFW_ANY):
+        log.debug("AllowSetForegroundWindow refused (this launch is not in the foreground itself)")
 
 
 class SingleInstance(QObject):
@@ -74,6 +88,7 @@ class SingleInstance(QObject):
         socket.connectToServer(self.key)
         if not socket.waitForConnected(CONNECT_TIMEOUT_MS):
             return False
+        hand_over_the_foreground()
         socket.write(SHOW_MESSAGE)
         socket.flush()
         socket.waitForBytesWritten(CONNECT_TIMEOUT_MS)

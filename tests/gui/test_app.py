@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -237,3 +239,34 @@ async def test_unusable_data_folder_is_explained_not_a_traceback(
     assert str(tmp_path) in box.informativeText()
     box.button(QMessageBox.StandardButton.Close).click()
     assert await asyncio.wait_for(task, 5) == 1
+
+
+def test_on_windows_a_second_launch_hands_the_foreground_over_before_asking(
+    tmp_path: Path, qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+
+    class User32:
+        def AllowSetForegroundWindow(self, process: int) -> bool:  # the Win32 name
+            events.append(f"allow {process}")
+            return True
+
+    key = instance_key(tmp_path)
+    first = SingleInstance(key)
+    second = SingleInstance(key)
+    try:
+        assert first.acquire()
+        first.show_requested.connect(lambda: events.append("show"))
+        monkeypatch.setattr(sys, "platform", "win32")
+        monkeypatch.setattr(ctypes, "windll", SimpleNamespace(user32=User32()), raising=False)
+        assert not second.acquire()
+        monkeypatch.undo()
+        for _ in range(100):
+            qapp.processEvents()
+            if "show" in events:
+                break
+        # The running instance may only raise its window if the new launch gave it the right first.
+        assert events == ["allow -1", "show"]
+    finally:
+        first.close()
+        second.close()
