@@ -117,14 +117,18 @@ reply = client.models.generate_content(model="{EXAMPLE_MODEL}", contents="Say he
 print(reply.text)
 '''
     body = f'{{"model": "{EXAMPLE_MODEL}", "messages": [{{"role": "user", "content": "Say hello"}}]}}'
-    if windows:  # cmd and PowerShell both run curl.exe; double quotes inside are escaped
-        escaped = body.replace('"', '\\"')
-        curl = (
-            f'curl.exe {url}/v1/chat/completions -H "Authorization: Bearer {token}" '
-            f'-H "Content-Type: application/json" -d "{escaped}"'
+    if windows:
+        # PowerShell, the Windows terminal: a backslash escapes nothing there, and Windows PowerShell 5.1 strips
+        # the inner double quotes of an argument to a native program such as curl.exe; a single-quoted body
+        # passed to Invoke-RestMethod (a cmdlet, not a program) arrives as written in 5.1 and 7 alike.
+        raw_request = (
+            f'$reply = Invoke-RestMethod -Method Post -Uri "{url}/v1/chat/completions" `\n'
+            f'    -Headers @{{ Authorization = "Bearer {token}" }} -ContentType "application/json" `\n'
+            f"    -Body '{body}'\n"
+            "$reply.choices[0].message.content"
         )
     else:
-        curl = (
+        raw_request = (
             f"curl {url}/v1/chat/completions \\\n"
             f'  -H "Authorization: Bearer {token}" \\\n'
             '  -H "Content-Type: application/json" \\\n'
@@ -135,7 +139,7 @@ print(reply.text)
         "OpenAI (environment)": openai_env,
         "Claude Code": claude_code,
         "Gemini (Python)": gemini_python,
-        "curl": curl,
+        "PowerShell" if windows else "curl": raw_request,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from gui.pages.dashboard import (
     fill_buckets,
     model_group,
     quota_overview,
+    snippets,
 )
 from gui.widgets.chart import ChartSeries, TimeChart, compact_number, nice_ticks
 from tests.fake_google import FakeGoogle
@@ -124,6 +126,30 @@ async def test_curl_snippet_works(page: DashboardPage, qtbot: QtBot) -> None:
     )
     answer = json.loads(done.stdout)
     assert answer["choices"][0]["message"]["content"]
+
+
+async def test_windows_powershell_snippet_sends_a_request_the_server_answers(
+    controller: AppController,
+) -> None:
+    # No PowerShell here: read the snippet by PowerShell's quoting rules (a double-quoted string ends at the
+    # next double quote, backslashes escape nothing; a single-quoted one is literal, '' being one quote), then
+    # send what Invoke-RestMethod would send.
+    snippet = snippets(controller.state.url, API_KEY, windows=True)["PowerShell"]
+    assert "Invoke-RestMethod -Method Post" in snippet
+    uri = re.search(r'-Uri "([^"]*)"', snippet)
+    token = re.search(r'Authorization = "Bearer ([^"]*)"', snippet)
+    body = re.search(r"-Body '((?:[^']|'')*)'", snippet)
+    assert uri and token and body and '-ContentType "application/json"' in snippet
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            uri.group(1),
+            data=body.group(1).replace("''", "'").encode(),
+            headers={"Authorization": f"Bearer {token.group(1)}", "Content-Type": "application/json"},
+        ) as response,
+    ):
+        assert response.status == 200
+        assert (await response.json())["choices"][0]["message"]["content"]  # what the last line prints
 
 
 async def test_without_a_key_the_page_says_so(page: DashboardPage, controller: AppController) -> None:
