@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -80,8 +82,26 @@ def _http_session(settings: Settings) -> aiohttp.ClientSession:
     )
     # Proxy settings are read once here: trust_env=True would re-read the environment and ~/.netrc on
     # every request, which cost more than the rest of the gateway's work together (measured in bench/).
-    proxy = urllib.request.getproxies().get("https")
-    return aiohttp.ClientSession(connector=connector, timeout=timeout, proxy=proxy)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, proxy=upstream_proxy())
+
+
+def upstream_proxy(proxies: Mapping[str, str] | None = None) -> str | None:
+    """The HTTPS proxy from the environment (or Windows' / macOS' system settings), if aiohttp can use it.
+
+    aiohttp speaks only to HTTP proxies. A SOCKS-only system proxy (Windows reports it as socks4://) would
+    make every upstream call fail, so it is left out with a warning that names no credentials."""
+    proxy = (urllib.request.getproxies() if proxies is None else proxies).get("https")
+    if not proxy:
+        return None
+    parts = urllib.parse.urlsplit(proxy)
+    if parts.scheme.lower() in ("http", "https"):
+        return proxy
+    log.warning(
+        "Ignoring the system's %s proxy %s: only HTTP proxies are supported; connecting directly",
+        parts.scheme or "unknown",
+        parts.hostname or "(no host)",
+    )
+    return None
 
 
 async def create_services(settings: Settings, *, use_keyring: bool = True) -> Services:

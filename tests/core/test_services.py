@@ -1,0 +1,81 @@
+"""The shared upstream HTTP session: which system proxy it takes (aiohttp speaks only to HTTP proxies)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from core import services
+from core.config import Settings
+from core.services import upstream_proxy
+
+
+class RecordingProxy:
+    """A plain-HTTP proxy on loopback that answers every request itself and remembers its request line."""
+
+    def __init__(self) -> None:
+        self.request_lines: list[str] = []
+        self.server: asyncio.Server | None = None
+        self.address = ""
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.address = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.request_lines.append(head.split(b"\r\n", 1)[0].decode())
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nvia proxy")
+        await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[RecordingProxy]:
+    recording = RecordingProxy()
+    await recording.start()
+    yield recording
+    assert recording.server is not None
+    recording.server.close()
+    await recording.server.wait_closed()
+
+
+async def test_upstream_calls_go_through_the_systems_http_proxy(
+    proxy: RecordingProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = proxy.address
+    monkeypatch.setattr(services.urllib.request, "getproxies", lambda: {"https": address, "http": address})
+    session = services._http_session(Settings(home=tmp_path))
+    try:
+        async with session.get("http://upstream.invalid/v1internal:loadCodeAssist") as response:
+            assert await response.text() == "via proxy"
+    finally:
+        await session.close()
+    assert proxy.request_lines == ["GET http://upstream.invalid/v1internal:loadCodeAssist HTTP/1.1"]
+
+
+def test_a_socks_only_system_proxy_is_left_out_with_a_warning_that_names_no_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # What Python's getproxies() reports on Windows when the system proxy is SOCKS only.
+    with caplog.at_level(logging.WARNING, logger="core.services"):
+        assert upstream_proxy({"https": "socks4://alice:s3cret@10.1.2.3:1080"}) is None
+    assert "socks4" in caplog.text and "10.1.2.3" in caplog.text
+    assert "s3cret" not in caplog.text and "alice" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("proxies", "expected"),
+    [
+        ({"https": "http://proxy.corp:3128"}, "http://proxy.corp:3128"),
+        ({"https": "HTTPS://proxy.corp:443"}, "HTTPS://proxy.corp:443"),
+        ({"http": "http://only-for-http:3128"}, None),  # upstream calls are https
+        ({}, None),
+    ],
+)
+def test_http_proxies_are_taken_as_they_are(proxies: dict[str, str], expected: str | None) -> None:
+    assert upstream_proxy(proxies) == expected
