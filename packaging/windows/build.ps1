@@ -59,8 +59,10 @@ Write-Host "== Gravity Desk $version"
 
 Write-Host "== PyInstaller"
 Invoke-Checked $py @("-m", "PyInstaller", "--noconfirm", "--clean", "build.spec")
-$exe = Join-Path $Root "dist\gravity-desk\gravity-desk.exe"
-if (-not (Test-Path $exe)) { throw "PyInstaller did not produce $exe" }
+foreach ($name in @("gravity-desk.exe", "gravity-desk-cli.exe")) {  # the windowed app and its console twin
+    $exe = Join-Path $Root "dist\gravity-desk\$name"
+    if (-not (Test-Path $exe)) { throw "PyInstaller did not produce $exe" }
+}
 
 Write-Host "== Inno Setup"
 $iscc = Find-Iscc
