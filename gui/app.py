@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 import qasync
-from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
@@ -160,6 +160,7 @@ async def main(
         tray.message_shown.connect(window.show_status_message)
     if instance is not None:
         instance.show_requested.connect(window.bring_to_front)
+    show_window_on_reopen(app, window)
     restore_sigint = _quit_on_sigint(stop)
     try:
         state = await controller.start_server()
@@ -281,6 +282,24 @@ def _quit_on_sigint(stop: asyncio.Event) -> Callable[[], None]:
         signal.signal(signal.SIGINT, previous)
 
     return restore
+
+
+def show_window_on_reopen(
+    app: QApplication, window: MainWindow, platform: str = sys.platform
+) -> Callable[[Qt.ApplicationState], None] | None:
+    """macOS starts no second process when someone opens the running app again (Finder, Spotlight,
+    Launchpad): it sends the running one a "reopen", which Qt passes on as the application becoming active.
+    With no Dock icon (LSUIElement) that is the only sign; a hidden window comes back, a shown one is left
+    as it is. Elsewhere a second launch reaches the single-instance socket instead."""
+    if platform != "darwin":
+        return None
+
+    def on_state(state: Qt.ApplicationState) -> None:
+        if state is Qt.ApplicationState.ApplicationActive and not window.isVisible():
+            window.bring_to_front()
+
+    app.applicationStateChanged.connect(on_state)
+    return on_state  # the connected slot, for whoever wants to disconnect it
 
 
 # -- unhandled errors -------------------------------------------------------------------------------------

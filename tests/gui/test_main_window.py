@@ -10,9 +10,10 @@ import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
+from gui.app import show_window_on_reopen
 from gui.controller import AppController, ServerStatus
 from gui.main_window import MainWindow, Page, keyring_advice
 from gui.tasks import cancel_all
@@ -181,3 +182,24 @@ async def test_standard_quit_keys_ask_the_app_to_quit(window: MainWindow) -> Non
     window.close_to_tray = True  # quitting is not closing: it quits even where the window hides to the tray
     window.quit_action.trigger()
     assert quits.emissions == [()]
+
+
+@pytest.mark.parametrize("platform", ["darwin", "linux"])
+async def test_reopening_the_running_app_on_macos_shows_the_hidden_window(
+    window: MainWindow, platform: str
+) -> None:
+    # What Qt turns macOS' "reopen" (the app opened again from Finder or Spotlight) into.
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    slot = show_window_on_reopen(app, window, platform)
+    try:
+        window.hide()
+        app.applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
+        assert window.isVisible() is (platform == "darwin")  # elsewhere the single-instance socket does it
+        window.show()
+        window.showMinimized()
+        app.applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
+        assert window.isMinimized()  # a window that is there is left as the user put it
+    finally:
+        if slot is not None:
+            app.applicationStateChanged.disconnect(slot)
