@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
@@ -251,6 +252,8 @@ class AccountsPage(QWidget):
         self.model = AccountsModel(controller, self)
         self.sign_in_dialog: SignInDialog | None = None
         self.api_key_dialog: ApiKeyDialog | None = None
+        self.import_dialog: QFileDialog | None = None  # while open, so tests can answer it
+        self.remove_box: QMessageBox | None = None  # while open, so tests can answer it
         self._busy: set[QPushButton] = set()  # buttons whose action is still running
         self._build()
         self.model.rowsInserted.connect(self._update_empty_state)
@@ -471,16 +474,27 @@ class AccountsPage(QWidget):
     # -- import ---------------------------------------------------------------------------------------------
 
     def import_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import accounts from a JSON file", "", "JSON files (*.json);;All files (*)"
-        )
-        if not path:
-            return
+        """Ask for the file in a window-modal dialog (open(), not getOpenFileName(): no nested event loop
+        inside qasync, and a sheet on macOS); the import starts when a file is chosen."""
+        dialog = QFileDialog(self, "Import accounts from a JSON file")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters(["JSON files (*.json)", "All files (*)"])
+        dialog.fileSelected.connect(lambda name: self._import_from(Path(name)))
+        dialog.finished.connect(lambda _result: self._forget_import_dialog(dialog))
+        self.import_dialog = dialog
+        dialog.open()
 
+    def _forget_import_dialog(self, dialog: QFileDialog) -> None:
+        if self.import_dialog is dialog:
+            self.import_dialog = None
+        dialog.deleteLater()
+
+    def _import_from(self, path: Path) -> None:
         async def run() -> None:
             self.show_message("Importing… each account signs in with Google first.")
             try:
-                result = await self._accounts.import_file(Path(path))
+                result = await self._accounts.import_file(path)
             except ImportFileError as exc:
                 self.show_message(f"Nothing was imported: {exc}", error=True)
                 return
@@ -523,16 +537,33 @@ class AccountsPage(QWidget):
         account = self.selected_account()
         if account is None:
             return
-        answer = QMessageBox.question(
-            self,
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
             "Remove account?",
             f"Remove {account.name} from Gravity Desk?\n\nIts stored sign-in or key is deleted from this "
             "computer. Your Google account itself is not changed, and you can add it again later.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
+            parent=self,
         )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        confirm = box.button(QMessageBox.StandardButton.Yes)
+        confirm.setText("Remove")
+
+        def answered(button: QAbstractButton) -> None:
+            if button is confirm:
+                self._remove(account)
+
+        box.buttonClicked.connect(answered)
+        box.finished.connect(lambda _result: self._forget_remove_box(box))
+        self.remove_box = box
+        box.open()  # window-modal, not exec()/question(): no nested event loop inside qasync
+
+    def _forget_remove_box(self, box: QMessageBox) -> None:
+        if self.remove_box is box:
+            self.remove_box = None
+        box.deleteLater()
+
+    def _remove(self, account: Account) -> None:
         name = account.name
 
         async def remove() -> None:

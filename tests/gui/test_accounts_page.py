@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QFont, QFontMetrics
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 from yarl import URL
 
@@ -36,7 +36,7 @@ from gui.models.accounts_model import (
 from gui.pages.accounts import AccountsPage, QuotaDelegate
 from tests.fake_google import FakeGoogle, Fault
 from tests.gui.conftest import API_KEY
-from tests.gui.helpers import wait_until
+from tests.gui.helpers import SignalRecorder, wait_until
 
 ALICE = "alice@example.com"
 
@@ -81,6 +81,28 @@ def row_named(model: AccountsModel, name: str) -> int:
 
 def click(qtbot: QtBot, button: object) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def click_to_open_a_dialog(qtbot: QtBot, button: object) -> None:
+    """Click a button whose dialog must open without blocking. A blocking dialog (exec(), the static
+    QFileDialog/QMessageBox helpers) runs a nested event loop that would hang the test, and no pytest timeout
+    can interrupt it: a zero-delay timer, which only that nested loop can run, closes such a dialog so the
+    test fails instead."""
+    blocking: list[str] = []
+
+    def close_a_blocking_dialog() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QDialog):
+            blocking.append(type(dialog).__name__)
+            dialog.reject()
+
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(close_a_blocking_dialog)
+    timer.start(0)
+    click(qtbot, button)
+    timer.stop()
+    assert not blocking, f"the click ran a nested event loop for a blocking {blocking[0]}"
 
 
 async def browse(url: str) -> tuple[int, str]:
@@ -371,31 +393,52 @@ async def test_sign_in_again_updates_the_account_in_place(
     assert page.model.rowCount() == 1 and cell(page.model, 0, NAME) == ALICE
 
 
+def choose_import_file(page: AccountsPage, qtbot: QtBot, path: Path) -> None:
+    """Click Import and pick `path` in the page's own file dialog, as a user would."""
+    click_to_open_a_dialog(qtbot, page.import_button)
+    dialog = page.import_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.fileMode() is QFileDialog.FileMode.ExistingFile
+    assert dialog.nameFilters() == ["JSON files (*.json)", "All files (*)"]
+    dialog.selectFile(str(path))
+    dialog.accept()
+    assert not dialog.isVisible()
+    assert page.import_dialog is None
+
+
 async def test_import_a_json_file(
-    page: AccountsPage, fake_google: FakeGoogle, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    page: AccountsPage, fake_google: FakeGoogle, qtbot: QtBot, tmp_path: Path
 ) -> None:
     erin = fake_google.add_google_account("erin@example.com", project_id="proj-erin")
     path = tmp_path / "accounts.json"
     path.write_text(
         json.dumps([{"email": "erin@example.com", "refresh_token": erin.refresh_token}, {"email": "x"}])
     )
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(path), ""))
-    click(qtbot, page.import_button)
+    choose_import_file(page, qtbot, path)
     await wait_until(lambda: page.model.rowCount() == 2)
     await wait_until(lambda: "could not be imported" in page.message.text())
     assert "Added 1: erin@example.com" in page.message.text()
     assert "x: no refresh_token" in page.message.text()
 
 
-async def test_import_an_unusable_file(
-    page: AccountsPage, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_import_an_unusable_file(page: AccountsPage, qtbot: QtBot, tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text("{not json")
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(path), ""))
-    click(qtbot, page.import_button)
+    choose_import_file(page, qtbot, path)
     await wait_until(lambda: "Nothing was imported" in page.message.text())
     assert "not valid JSON" in page.message.text()
+
+
+async def test_cancel_the_import(page: AccountsPage, qtbot: QtBot) -> None:
+    messages = SignalRecorder(page.message_shown)
+    click_to_open_a_dialog(qtbot, page.import_button)
+    dialog = page.import_dialog
+    assert dialog is not None
+    dialog.reject()
+    await asyncio.sleep(0.05)
+    assert page.import_dialog is None
+    assert messages.emissions == [] and page.import_button.isEnabled()
+    assert page.model.rowCount() == 1
 
 
 # -- changing and removing --------------------------------------------------------------------------------------
@@ -415,24 +458,33 @@ async def test_enable_and_disable(page: AccountsPage, qtbot: QtBot) -> None:
     assert account.enabled
 
 
-async def test_remove_with_confirmation(
-    page: AccountsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
-    questions: list[str] = []
+def confirm_box(page: AccountsPage, qtbot: QtBot) -> QMessageBox:
+    """Click Remove… and return the confirmation box it opened (open, not answered yet)."""
+    click_to_open_a_dialog(qtbot, page.remove_button)
+    box = page.remove_box
+    assert box is not None and box.isVisible()
+    return box
 
-    def question(parent: object, title: str, text: str, *args: object) -> QMessageBox.StandardButton:
-        questions.append(text)
-        return answers.pop(0)
 
-    monkeypatch.setattr(QMessageBox, "question", question)
+async def test_remove_with_confirmation(page: AccountsPage, qtbot: QtBot) -> None:
     page.table.selectRow(0)
-    click(qtbot, page.remove_button)
+    box = confirm_box(page, qtbot)
+    assert ALICE in box.text()
+    cancel = box.button(QMessageBox.StandardButton.Cancel)
+    assert box.defaultButton() is cancel
+    cancel.click()
+    assert page.remove_box is None and not box.isVisible()
     await asyncio.sleep(0.05)
-    assert page.model.rowCount() == 1 and ALICE in questions[0]
-    click(qtbot, page.remove_button)
+    assert page.model.rowCount() == 1 and page.controller.services.accounts.find(ALICE) is not None
+
+    box = confirm_box(page, qtbot)
+    remove = box.button(QMessageBox.StandardButton.Yes)
+    assert remove.text() == "Remove"
+    remove.click()
+    assert page.remove_box is None
     await wait_until(lambda: page.model.rowCount() == 0)
     assert page.controller.services.accounts.accounts() == []
+    await wait_until(lambda: "Removed alice@example.com." in page.message.text())
     # The empty state invites the first account.
     assert page.stack.currentWidget() is page.empty_panel
     assert page.empty_sign_in_button.isVisible()
