@@ -26,7 +26,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.config import Settings, save_settings  # noqa: E402
+from core.config import save_settings  # noqa: E402
+from tests.fake_google import settings_pointed_at  # noqa: E402
 
 API_KEY = "sk-bench-0123456789abcdef"
 MODEL = "gemini-2.5-flash"
@@ -65,17 +66,8 @@ class Processes:
         return info
 
     def configure(self, fake: dict[str, str]) -> None:
-        base = fake["base_url"]
-        settings = Settings(home=self.home)
+        settings = settings_pointed_at(self.home, fake["base_url"])
         settings.server.api_keys = [API_KEY]
-        settings.upstream.endpoints = [f"{base}/sandbox", f"{base}/daily", f"{base}/prod"]
-        settings.oauth.auth_url = f"{base}/o/oauth2/v2/auth"
-        settings.oauth.token_url = f"{base}/token"
-        settings.oauth.userinfo_url = f"{base}/oauth2/v2/userinfo"
-        from tests.fake_google import CLIENT_ID, CLIENT_SECRET
-
-        settings.oauth.client_id, settings.oauth.client_secret = CLIENT_ID, CLIENT_SECRET
-        settings.gemini_api.base_url = base
         save_settings(settings)
         subprocess.run(
             [sys.executable, str(ROOT / "gravity_desk.py"), "accounts", "add", "--refresh-token", "-"],

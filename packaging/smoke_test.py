@@ -431,17 +431,10 @@ def fake_upstream() -> Iterator[dict[str, str]]:
 def point_at(home: Path, base_url: str) -> None:
     """A config.toml whose sign-in and Cloud Code addresses are the fake's."""
     sys.path.insert(0, str(ROOT))
-    from core.config import Settings, save_settings
-    from tests.fake_google import CLIENT_ID, CLIENT_SECRET
+    from core.config import save_settings
+    from tests.fake_google import settings_pointed_at
 
-    settings = Settings(home=home)
-    settings.upstream.endpoints = [f"{base_url}/sandbox"]
-    settings.oauth.auth_url = f"{base_url}/o/oauth2/v2/auth"
-    settings.oauth.token_url = f"{base_url}/token"
-    settings.oauth.userinfo_url = f"{base_url}/oauth2/v2/userinfo"
-    settings.oauth.client_id, settings.oauth.client_secret = CLIENT_ID, CLIENT_SECRET
-    settings.gemini_api.base_url = base_url
-    save_settings(settings)
+    save_settings(settings_pointed_at(home, base_url))
 
 
 @contextlib.contextmanager

@@ -820,6 +820,22 @@ def _modalities(request: JSON) -> set[str]:
 # ------------------------------------------------------------------------------------------ the server
 
 
+def settings_pointed_at(
+    home: Path, base_url: str, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET
+) -> Settings:
+    """Default settings with every Google address (Cloud Code, sign-in, Gemini API) at a fake on base_url:
+    for the tests, the benchmarks and the packaged app's smoke test alike."""
+    settings = Settings(home=home)
+    settings.upstream.endpoints = [f"{base_url}/{name}" for name in ENDPOINT_NAMES]
+    settings.oauth.auth_url = f"{base_url}/o/oauth2/v2/auth"
+    settings.oauth.token_url = f"{base_url}/token"
+    settings.oauth.userinfo_url = f"{base_url}/oauth2/v2/userinfo"
+    settings.oauth.client_id = client_id
+    settings.oauth.client_secret = client_secret
+    settings.gemini_api.base_url = base_url
+    return settings
+
+
 class FakeGoogle:
     """Plays Google OAuth, three Cloud Code v1internal endpoints and the Gemini API on one loopback port."""
 
@@ -898,18 +914,11 @@ class FakeGoogle:
 
     def settings(self, home: Path) -> Settings:
         """Gateway settings pointed at the fake (no client API keys, port 0, a short retry budget)."""
-        settings = Settings(home=home)
+        settings = settings_pointed_at(home, self.base_url, self.client_id, self.client_secret)
         settings.server.api_keys = []
         settings.server.port = 0
-        settings.upstream.endpoints = self.endpoints
         settings.upstream.retry_budget_s = 5.0
         settings.upstream.connect_timeout_s = 2.0
-        settings.oauth.auth_url = f"{self.base_url}/o/oauth2/v2/auth"
-        settings.oauth.token_url = f"{self.base_url}/token"
-        settings.oauth.userinfo_url = f"{self.base_url}/oauth2/v2/userinfo"
-        settings.oauth.client_id = self.client_id
-        settings.oauth.client_secret = self.client_secret
-        settings.gemini_api.base_url = self.base_url
         return settings
 
     # -- test controls

@@ -13,7 +13,6 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
-    QAbstractButton,
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
@@ -38,6 +37,7 @@ from core.accounts import ImportFileError, ImportResult
 from core.errors import UpstreamError
 from core.types import Account, AccountKind
 from gui.controller import AppController
+from gui.dialogs.confirm import ask_to_confirm
 from gui.dialogs.signin import SignInDialog
 from gui.models.accounts_model import (
     HEALTH_ROLE,
@@ -537,31 +537,17 @@ class AccountsPage(QWidget):
         account = self.selected_account()
         if account is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Remove account?",
+        text = (
             f"Remove {account.name} from Gravity Desk?\n\nIts stored sign-in or key is deleted from this "
-            "computer. Your Google account itself is not changed, and you can add it again later.",
-            parent=self,
+            "computer. Your Google account itself is not changed, and you can add it again later."
         )
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        confirm = box.button(QMessageBox.StandardButton.Yes)
-        confirm.setText("Remove")
-
-        def answered(button: QAbstractButton) -> None:
-            if button is confirm:
-                self._remove(account)
-
-        box.buttonClicked.connect(answered)
+        box = ask_to_confirm(self, "Remove account?", text, "Remove", lambda: self._remove(account))
         box.finished.connect(lambda _result: self._forget_remove_box(box))
         self.remove_box = box
-        box.open()  # window-modal, not exec()/question(): no nested event loop inside qasync
 
     def _forget_remove_box(self, box: QMessageBox) -> None:
         if self.remove_box is box:
             self.remove_box = None
-        box.deleteLater()
 
     def _remove(self, account: Account) -> None:
         name = account.name

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 from core.autostart import Autostart, AutostartError
 from core.config import THEMES, Settings, new_api_key
 from gui.controller import AppController, ServerState, ServerStatus
+from gui.dialogs.confirm import ask_to_confirm
 from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
@@ -733,7 +734,6 @@ class SettingsPage(QWidget):
             self.status_label.setText("Key copied to the clipboard.")
 
     def ask_revoke_selected_key(self) -> None:
-        """Confirm in a window-modal box (open(), not exec(): no nested event loop inside qasync)."""
         item = self.keys_list.currentItem()
         if item is None:
             return
@@ -741,21 +741,9 @@ class SettingsPage(QWidget):
         text = f"Revoke the key {item.text()}? Programs using it get “wrong API key” once you apply."
         if last:
             text += "\n\nIt is the last key: without keys, authentication is off."
-        box = QMessageBox(QMessageBox.Icon.Question, "Revoke API key", text, parent=self)
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        yes = box.button(QMessageBox.StandardButton.Yes)
-        yes.setText("Revoke")
-
-        def answered(button: object) -> None:
-            if button is yes:
-                self._revoke(item)
-            self._confirm_box = None
-
-        box.buttonClicked.connect(answered)
-        box.finished.connect(box.deleteLater)
+        box = ask_to_confirm(self, "Revoke API key", text, "Revoke", lambda: self._revoke(item))
+        box.finished.connect(lambda _result: setattr(self, "_confirm_box", None))
         self._confirm_box = box
-        box.open()
 
     def _revoke(self, item: QListWidgetItem) -> None:
         row = self.keys_list.row(item)
