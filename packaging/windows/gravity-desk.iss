@@ -29,6 +29,8 @@
 ; app's own Settings switch are the same thing, and uninstalling removes whichever of them made the entry.
 #define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
 #define RunValue "Gravity Desk"
+; Task Manager's "Startup apps" switch keeps its on/off flag under this key, by the same value name.
+#define StartupApprovedKey "Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 ; platformdirs' user data folder for "gravity-desk" (core/config.py data_dir()).
 #define DataDir "{localappdata}\gravity-desk"
 ; keyring's service name (core/secrets.py SecretStore.SERVICE): Windows Credential Manager entries are named
@@ -165,6 +167,7 @@ begin
   if Pos(Lowercase(ExpandConstant('{app}\{#AppExe}')), Lowercase(Command)) > 0 then
   begin
     RegDeleteValue(HKCU, '{#RunKey}', '{#RunValue}');
+    RegDeleteValue(HKCU, '{#StartupApprovedKey}', '{#RunValue}');
     Log('Removed the start-at-sign-in value');
   end
   else

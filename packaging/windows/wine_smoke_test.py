@@ -39,7 +39,7 @@ from pathlib import Path, PureWindowsPath
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.autostart import MINIMIZED_FLAG, RUN_KEY, RUN_VALUE  # noqa: E402 - after the path is set
+from core.autostart import MINIMIZED_FLAG, RUN_KEY, RUN_VALUE, STARTUP_APPROVED_KEY  # noqa: E402 - after the path is set
 
 ISS = ROOT / "packaging" / "windows" / "gravity-desk.iss"
 INNOSETUP_NPM = "innosetup@6.4.1"
@@ -54,6 +54,7 @@ START_MENU_LINK = PureWindowsPath(r"C:\ProgramData\Microsoft\Windows\Start Menu\
 DESKTOP_LINK = PureWindowsPath(r"C:\users\Public\Desktop\Gravity Desk.lnk")
 UNINSTALL_KEY = rf"HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\{APP_ID}_is1"
 HKCU_RUN_KEY = rf"HKCU\{RUN_KEY}"
+HKCU_STARTUP_APPROVED_KEY = rf"HKCU\{STARTUP_APPROVED_KEY}"
 # The 64-bit registry view, which the setup (64-bit install mode) writes to; `wine reg` alone may be 32-bit.
 REG_64 = ("/reg:64",)
 STEP_TIMEOUT_S = 120.0
@@ -229,8 +230,8 @@ class Wine:
     def reg_key_exists(self, key: str) -> bool:
         return self.run("reg", "query", key, *REG_64).returncode == 0
 
-    def reg_set(self, key: str, value: str, data: str) -> None:
-        result = self.run("reg", "add", key, "/v", value, "/t", "REG_SZ", "/d", data, "/f", *REG_64)
+    def reg_set(self, key: str, value: str, data: str, kind: str = "REG_SZ") -> None:
+        result = self.run("reg", "add", key, "/v", value, "/t", kind, "/d", data, "/f", *REG_64)
         if result.returncode != 0:
             raise CheckFailed(f"reg add {key} {value} failed: {result.stdout}{result.stderr}")
 
@@ -418,9 +419,15 @@ def scenario(wine: Wine, work: Path) -> None:
     say("reinstall; the app's Settings turn on start at sign-in; uninstall with /DELETEUSERDATA")
     install(wine, setup, log, "")
     wine.reg_set(HKCU_RUN_KEY, RUN_VALUE, autostart_command(APP_EXE))
+    # Task Manager's "Startup apps" flag for it (03 = turned off there), which goes with the value.
+    wine.reg_set(HKCU_STARTUP_APPROVED_KEY, RUN_VALUE, "030000000000000000000000", kind="REG_BINARY")
+    check(wine.reg_query(HKCU_STARTUP_APPROVED_KEY, RUN_VALUE) is not None, "Task Manager's flag is set")
     text = uninstall(wine, log, "/DELETEUSERDATA")
     check_removed(wine)
     check(wine.reg_query(HKCU_RUN_KEY, RUN_VALUE) is None, "a value written by the app's Settings is removed")
+    check(
+        wine.reg_query(HKCU_STARTUP_APPROVED_KEY, RUN_VALUE) is None, "and so is Task Manager's flag for it"
+    )
     check(not data.exists(), "/DELETEUSERDATA deletes the data folder", text[-800:])
 
 
