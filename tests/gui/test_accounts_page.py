@@ -29,6 +29,7 @@ from gui.models.accounts_model import (
     STATUS,
     AccountsModel,
     QuotaBar,
+    clock_time,
     countdown,
     model_group,
     quota_bars,
@@ -213,7 +214,8 @@ def test_presentation_helpers() -> None:
     )
     bars = {bar.group: bar for bar in quota_bars(account, now)}
     assert bars["Gemini Pro"].fraction == 0.0 and bars["Gemini Pro"].text(now) == "0% · resets in 1h 00m"
-    assert bars["Gemini Flash"].fraction is None and bars["Gemini Flash"].text(now) == "no quota figures"
+    # The pool counts it as back (full) until the next reading: the bar says the same.
+    assert bars["Gemini Flash"].fraction == 1.0 and bars["Gemini Flash"].text(now) == "100%"
 
 
 # -- status texts -----------------------------------------------------------------------------------------
@@ -233,9 +235,9 @@ async def test_status_after_a_quota_fault(
     await wait_until(lambda: account.quota_updated_at != checked_before)
     status = str(cell(page.model, 0, STATUS))
     # The fake's quota resets in three hours; the text names the model and that local time.
-    expected = {
-        (datetime.now() + timedelta(hours=3, minutes=delta)).strftime("%H:%M") for delta in (-1, 0, 1)
-    }
+    # clock_time adds the weekday when three hours from now is tomorrow (a run near midnight).
+    now = datetime.now(UTC)
+    expected = {clock_time(now + timedelta(hours=3, minutes=delta), now) for delta in (-1, 0, 1)}
     assert status.removeprefix("Out of quota for gemini-2.5-pro until ") in expected, status
     bars = {bar.group: bar for bar in page.model.data(page.model.index(0, QUOTA), QUOTA_ROLE)}
     assert bars["Gemini Pro"].fraction == 0.0
