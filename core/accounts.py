@@ -510,6 +510,7 @@ class AccountService:
     @staticmethod
     def _apply_catalogue(account: Account, catalogue: ModelCatalogue) -> None:
         account.quotas = dict(catalogue.models)
+        account.model_forwards = dict(catalogue.deprecated)
         account.quota_updated_at = _now()
 
     @staticmethod

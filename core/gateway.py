@@ -102,6 +102,7 @@ class Gateway:
         self._clock = clock
         self._accounts_version = 0
         self._offered_cache: tuple[int, dict[str, list[Account]]] | None = None
+        self._forwards_cache: tuple[int, dict[str, str]] | None = None
         self._models_cache: tuple[int, dict[str, str], list[ModelInfo]] | None = None
         accounts.add_listener(self._on_accounts_changed)
 
@@ -233,9 +234,16 @@ class Gateway:
         await self._accounts.touch(account.id)
         return result
 
-    def resolve_model(self, client_model: str) -> str:
-        """The upstream model a client's model name is served by (user rules, built-ins, catalogue)."""
-        return resolve_model(client_model, self._settings.models, self._offered())
+    def resolve_model(self, client_model: str, *, wants_thinking: bool = False) -> str:
+        """The upstream model a client's model name is served by: user rules, then what the enabled accounts
+        offer now (as named, forwarded from a retired id, or the best of the name's family; core.models)."""
+        return resolve_model(
+            client_model,
+            self._settings.models,
+            self._offered(),
+            wants_thinking=wants_thinking,
+            forwards=self._forwards(),
+        )
 
     def offered_models(self, kind: AccountKind | None = None) -> list[str]:
         """Models offered by enabled accounts (of one kind, when given), sorted."""
@@ -253,7 +261,7 @@ class Gateway:
             return list(cached[2])
         offered = self._offered()
         infos = [_model_info(model, accounts) for model, accounts in sorted(offered.items())]
-        for alias, target in sorted(model_aliases(rules).items()):
+        for alias, target in sorted(model_aliases(rules, offered).items()):
             if alias not in offered and target in offered:
                 display = offered[target][0].quotas[target].display_name
                 infos.append(
@@ -276,7 +284,9 @@ class Gateway:
         if not self._names_a_model(client_model):
             # `…-search`, `…-image-16x9`, `…-4k`: settings carried in the model name (core.media).
             client_model, client_body = apply_model_suffixes(client_model, client_body)
-        model = resolve_model(client_model, self._settings.models, self._offered())
+        generation_config = client_body.get("generationConfig")
+        wants_thinking = isinstance(generation_config, dict) and "thinkingConfig" in generation_config
+        model = self.resolve_model(client_model, wants_thinking=wants_thinking)
         if request.log is not None:
             request.log.upstream_model = model
         # A client-given key (OpenAI `user`, Claude `metadata.user_id`) is hashed: it becomes the upstream
@@ -415,6 +425,18 @@ class Gateway:
                     offered.setdefault(model, []).append(account)
         self._offered_cache = (self._accounts_version, offered)
         return offered
+
+    def _forwards(self) -> dict[str, str]:
+        """Retired model id -> its replacement, as the enabled accounts' catalogues say; cached like _offered."""
+        cached = self._forwards_cache
+        if cached is not None and cached[0] == self._accounts_version:
+            return cached[1]
+        forwards: dict[str, str] = {}
+        for account in self._accounts.accounts():
+            if account.enabled:
+                forwards.update(account.model_forwards)
+        self._forwards_cache = (self._accounts_version, forwards)
+        return forwards
 
 
 def conversation_key_of(body: JSON) -> str | None:

@@ -1,74 +1,99 @@
-"""Model names: map what clients ask for (gpt-4o, claude-3-5-sonnet-…) onto models the upstream serves.
+"""Model names: map what clients ask for (gpt-5-codex, claude-opus-4-8, …) onto models the accounts serve.
 
-Order of resolution (protocol doc §6): exact user rule, wildcard user rule (most specific first), a name
-the accounts serve as is, the built-in table below, then the name unchanged. Matching ignores case and a
-`models/` prefix (Gemini clients send `models/gemini-2.5-pro`).
+Client model names move every few weeks, and so does Google's catalogue, so nothing here is a list of
+names. Order of resolution:
 
-Built-in table (first match wins):
+1. the user's `[models]` rules: exact name, then wildcards (most specific first);
+2. a name the enabled accounts offer, as it stands;
+3. a retired id the catalogue forwards (`deprecatedModelIds` in `fetchAvailableModels`);
+4. the client name's **family**, resolved against what the enabled accounts offer *now*:
 
-| client model                                                    | served by                              |
-|-----------------------------------------------------------------|----------------------------------------|
-| gpt-3.5-turbo*, gpt-4o-mini*, gpt-4.1-mini*, gpt-4.1-nano*,      | gemini-2.5-flash                       |
-| gpt-5-mini*, gpt-5-nano*                                        |                                        |
-| gpt-4*, gpt-4o*, gpt-4.1*, gpt-5*, o1*, o3*, o4*                | gemini-2.5-pro                         |
-| claude-*opus*                                                   | newest claude opus available, else the |
-|                                                                 | newest claude sonnet, else gemini-2.5-pro |
-| claude-*sonnet*                                                 | newest claude sonnet available, else   |
-|                                                                 | gemini-2.5-pro                         |
-| claude-*haiku*                                                  | gemini-2.5-flash                       |
-| gemini-*                                                        | unchanged                              |
+| client name                         | served by (first family that has a model)                       |
+|-------------------------------------|------------------------------------------------------------------|
+| `claude-*opus*`                     | best Claude Opus → best Claude → best Gemini Pro                 |
+| `claude-*sonnet*`                   | best Claude Sonnet → best Claude → best Gemini Pro               |
+| `claude-*haiku*`                    | best Claude Haiku → best Gemini Flash → best Claude              |
+| other `claude-*`                    | best Claude → best Gemini Pro                                    |
+| `gpt-*`, `o1…`/`o3…`, `codex*`, `chatgpt*` | best Gemini Pro → best Gemini Flash → best Claude         |
+| the same with `mini`/`nano`/`3.5`   | best Gemini Flash → best Gemini Pro                              |
+| `gemini-*pro*` / `*flash*` / `*image*` not offered | best of that Gemini family                        |
 
-"Newest" compares the version numbers in the name (`claude-sonnet-4-5` > `claude-sonnet-4`); a date
-suffix only breaks ties. Thinking variants (`…-thinking`) are chosen only when the client's name says
-thinking, and used only when no plain variant exists otherwise.
+5. otherwise the name unchanged (the pool then answers 404 listing what is available).
+
+"Best" is computed: the highest version numbers in the name (a date suffix only breaks ties), then the
+variant: a `-thinking` one when the client asks for reasoning (a thinking variant's name, or a thinking
+budget in the request), otherwise a plain one; then the highest effort tier (`-high` before `-low`). Haiku goes to Flash before other Claude models
+because clients use it for quick background work (titles, summaries) that should not spend Opus quota.
+Matching ignores case and a `models/` prefix (Gemini clients send `models/gemini-3-flash`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from fnmatch import fnmatchcase
 from functools import lru_cache
-
-FAST_MODEL = "gemini-2.5-flash"
-STRONG_MODEL = "gemini-2.5-pro"
-
-_BUILTIN_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("gpt-3.5-turbo*", FAST_MODEL),
-    ("gpt-4o-mini*", FAST_MODEL),
-    ("gpt-4.1-mini*", FAST_MODEL),
-    ("gpt-4.1-nano*", FAST_MODEL),
-    ("gpt-5-mini*", FAST_MODEL),
-    ("gpt-5-nano*", FAST_MODEL),
-    ("gpt-4*", STRONG_MODEL),
-    ("gpt-5*", STRONG_MODEL),
-    ("o1*", STRONG_MODEL),
-    ("o3*", STRONG_MODEL),
-    ("o4*", STRONG_MODEL),
-    ("claude-*haiku*", FAST_MODEL),
-)
-
-# Names listed by /v1/models as aliases; each must resolve through the table above.
-_BUILTIN_EXACT_ALIASES: tuple[str, ...] = (
-    "gpt-3.5-turbo",
-    "gpt-4",
-    "gpt-4-turbo",
-    "gpt-4o",
-    "gpt-4o-mini",
-    "gpt-4.1",
-    "gpt-4.1-mini",
-    "gpt-5",
-    "gpt-5-mini",
-    "o1",
-    "o3",
-    "o4-mini",
-    "claude-haiku-4-5",
-    "claude-3-5-haiku-latest",
-)
 
 _WILDCARD_CHARS = frozenset("*?[")
 _NUMBER = re.compile(r"\d+")
 _DATE_DIGITS = 6  # 20250929-style suffixes are dates, not versions
+_NOT_CHAT = ("embedding", "tts", "imagen", "aqa", "live", "audio", "veo", "robotics")
+_EFFORT_RANK = {"high": 2, "medium": 1, "low": 0}
+
+Family = Callable[[str], bool]
+
+
+def _is_claude(name: str, tier: str | None = None) -> bool:
+    return "claude" in name and (tier is None or tier in name)
+
+
+def _is_gemini_chat(name: str, tier: str) -> bool:
+    if "gemini" not in name or "image" in name or any(word in name for word in _NOT_CHAT):
+        return False
+    return tier in name
+
+
+def _claude(tier: str | None = None) -> Family:
+    return lambda name: _is_claude(name, tier)
+
+
+def _gemini(tier: str) -> Family:
+    return lambda name: _is_gemini_chat(name, tier)
+
+
+def _gemini_image(name: str) -> bool:
+    return "gemini" in name and "image" in name
+
+
+_GEMINI_PRO, _GEMINI_FLASH = _gemini("pro"), _gemini("flash")
+
+
+def _families_for(lowered: str) -> tuple[Family, ...]:
+    """The families a client name may be served by, best first; empty when the name has no family."""
+    if "claude" in lowered:
+        if "opus" in lowered:
+            return _claude("opus"), _claude(), _GEMINI_PRO
+        if "sonnet" in lowered:
+            return _claude("sonnet"), _claude(), _GEMINI_PRO
+        if "haiku" in lowered:
+            return _claude("haiku"), _GEMINI_FLASH, _claude()
+        return _claude(), _GEMINI_PRO
+    if _is_openai_name(lowered):
+        if any(word in lowered for word in ("mini", "nano", "3.5", "instant", "lite")):
+            return _GEMINI_FLASH, _GEMINI_PRO
+        return _GEMINI_PRO, _GEMINI_FLASH, _claude()
+    if lowered.startswith("gemini") and not any(word in lowered for word in _NOT_CHAT):
+        if "image" in lowered:
+            return (_gemini_image,)
+        if "flash" in lowered:
+            return (_GEMINI_FLASH,)
+        if "pro" in lowered:
+            return (_GEMINI_PRO,)
+    return ()
+
+
+def _is_openai_name(lowered: str) -> bool:
+    return lowered.startswith(("gpt", "chatgpt", "codex")) or re.match(r"o\d", lowered) is not None
 
 
 def _strip_prefix(name: str) -> str:
@@ -91,14 +116,24 @@ def _version_key(name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return versions, dates
 
 
-def _newest(family: str, want_thinking: bool, available: frozenset[str]) -> str | None:
-    """The newest available `claude-…<family>…` model, honouring the thinking preference when possible."""
-    candidates = [m for m in available if m.lower().startswith("claude-") and family in m.lower()]
+def _effort(name: str) -> int:
+    """`-high` > plain or `-medium` > `-low`: the upstream's effort tiers of one model."""
+    return next((rank for word, rank in _EFFORT_RANK.items() if name.endswith(f"-{word}")), 1)
+
+
+def _best(family: Family, wants_thinking: bool, available: frozenset[str]) -> str | None:
+    """The best available model of a family: a variant matching the thinking wish first, then the newest
+    version, a released model before a preview, then the highest effort tier."""
+    candidates = [model for model in available if family(model.lower())]
     if not candidates:
         return None
-    preferred = [m for m in candidates if ("thinking" in m.lower()) == want_thinking]
-    pool = preferred or candidates
-    return max(pool, key=lambda m: (_version_key(m), m))
+
+    def rank(model: str) -> tuple[bool, tuple[tuple[int, ...], tuple[int, ...]], bool, int, str]:
+        lowered = model.lower()
+        matches = ("thinking" in lowered) == wants_thinking
+        return (matches, _version_key(lowered), "preview" not in lowered, _effort(lowered), model)
+
+    return max(candidates, key=rank)
 
 
 @lru_cache(maxsize=64)
@@ -115,22 +150,22 @@ def _compiled_rules(rules: tuple[tuple[str, str], ...]) -> tuple[dict[str, str],
     return exact, tuple(wildcards)
 
 
-def _builtin(lowered: str, available: frozenset[str]) -> str | None:
-    if lowered.startswith("gemini-"):
-        return None
-    if fnmatchcase(lowered, "claude-*opus*"):
-        thinking = "thinking" in lowered
-        return _newest("opus", thinking, available) or _newest("sonnet", thinking, available) or STRONG_MODEL
-    if fnmatchcase(lowered, "claude-*sonnet*"):
-        return _newest("sonnet", "thinking" in lowered, available) or STRONG_MODEL
-    for pattern, target in _BUILTIN_PATTERNS:
-        if fnmatchcase(lowered, pattern):
-            return target
+def _by_family(lowered: str, wants_thinking: bool, available: frozenset[str]) -> str | None:
+    for family in _families_for(lowered):
+        best = _best(family, wants_thinking, available)
+        if best is not None:
+            return best
     return None
 
 
 @lru_cache(maxsize=4096)
-def _resolve(name: str, rules: tuple[tuple[str, str], ...], available: frozenset[str]) -> str:
+def _resolve(
+    name: str,
+    rules: tuple[tuple[str, str], ...],
+    available: frozenset[str],
+    forwards: tuple[tuple[str, str], ...],
+    wants_thinking: bool,
+) -> str:
     lowered = name.lower()
     exact, wildcards = _compiled_rules(rules)
     if lowered in exact:
@@ -140,33 +175,64 @@ def _resolve(name: str, rules: tuple[tuple[str, str], ...], available: frozenset
             return target
     if name in available:
         return name
-    return _builtin(lowered, available) or name
+    forwarded = dict(forwards).get(name)
+    if forwarded is not None and forwarded in available:
+        return forwarded
+    thinking = wants_thinking or "thinking" in lowered
+    return _by_family(lowered, thinking, available) or name
 
 
-def resolve_model(client_model: str, user_rules: Mapping[str, str], available: Iterable[str]) -> str:
-    """Exact user rule, then wildcard user rule (fnmatch, most specific first), then the built-in table
-    (gpt-3.5-turbo -> gemini-2.5-flash, gpt-4/gpt-4o -> gemini-2.5-pro, claude-*-sonnet* -> the newest
-    claude sonnet in `available`, claude-*-haiku* -> a fast model, ...), then the name unchanged.
-    A name that is itself available is served as is (before built-ins, after user rules).
-    A `models/` prefix (Gemini clients) is stripped."""
+def resolve_model(
+    client_model: str,
+    user_rules: Mapping[str, str],
+    available: Iterable[str],
+    *,
+    wants_thinking: bool = False,
+    forwards: Mapping[str, str] | None = None,
+) -> str:
+    """The upstream model for a client's name: user rules, a name offered as is, a catalogue forward
+    (retired id -> replacement), the best model of the name's family among `available`, else the name
+    unchanged. `wants_thinking` (the request asks for reasoning) prefers thinking variants."""
     name = _strip_prefix(client_model.strip())
-    return _resolve(name, tuple(user_rules.items()), frozenset(available))
+    return _resolve(
+        name,
+        tuple(user_rules.items()),
+        frozenset(available),
+        tuple(sorted((forwards or {}).items())),
+        wants_thinking,
+    )
 
 
-@lru_cache(maxsize=64)
-def _aliases(rules: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    aliases = {name: _builtin(name, frozenset()) or name for name in _BUILTIN_EXACT_ALIASES}
-    for pattern, target in rules:
+# Names /v1/models lists beside the real models, each with what its family resolves to right now: the
+# defaults of today's clients (Claude Code's aliases, Codex, OpenAI SDK examples). Any other name of a
+# family resolves the same way; this list only makes the resolution visible.
+FAMILY_ALIASES: tuple[str, ...] = (
+    "claude-opus-4-5",
+    "claude-sonnet-4-5",
+    "claude-haiku-4-5",
+    "gpt-5",
+    "gpt-5-codex",
+    "gpt-5-mini",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "o3",
+)
+
+
+def model_aliases(user_rules: Mapping[str, str], available: Iterable[str] = ()) -> dict[str, str]:
+    """Alias -> upstream model for /v1/models: the family aliases resolved against `available`, then the
+    user's non-wildcard rules (which win). An alias nothing serves, or offered under its own name, is left out."""
+    offered = frozenset(available)
+    aliases: dict[str, str] = {}
+    for name in FAMILY_ALIASES:
+        target = None if name in offered else _by_family(name, False, offered)
+        if target is not None:
+            aliases[name] = target
+    for pattern, target in user_rules.items():
         key = _strip_prefix(pattern.strip())
         if not _is_wildcard(key):
             aliases[key] = _strip_prefix(target.strip())
-    return tuple(aliases.items())
-
-
-def model_aliases(user_rules: Mapping[str, str]) -> dict[str, str]:
-    """Alias -> upstream model for /v1/models: the built-in exact aliases, then the user's non-wildcard
-    rules (which win). Claude sonnet/opus names are not listed: they depend on what accounts offer."""
-    return dict(_aliases(tuple(user_rules.items())))
+    return aliases
 
 
 MODEL_GROUPS = ("Gemini Pro", "Gemini Flash", "Claude", "Images", "Other")

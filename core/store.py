@@ -63,6 +63,8 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX request_log_account ON request_log (account, started_at)",
         "CREATE INDEX request_log_protocol ON request_log (protocol, started_at)",
     ],
+    # The catalogue's retired-id forwards (`deprecatedModelIds`), so they hold before the first re-read.
+    ["ALTER TABLE accounts ADD COLUMN model_forwards TEXT NOT NULL DEFAULT '{}'"],
 ]
 
 _LOG_COLUMNS = """started_at, protocol, path, client_model, upstream_model, account, status, latency_ms,
@@ -75,14 +77,14 @@ _DELETE_BEYOND_NEWEST = (
 )
 _UPSERT_ACCOUNT = """
     INSERT INTO accounts (id, kind, email, label, project_id, tier, enabled, status, status_reason, quotas,
-        quota_updated_at, created_at, last_used_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        quota_updated_at, created_at, last_used_at, model_forwards)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
         kind = excluded.kind, email = excluded.email, label = excluded.label, project_id = excluded.project_id,
         tier = excluded.tier, enabled = excluded.enabled, status = excluded.status,
         status_reason = excluded.status_reason, quotas = excluded.quotas,
         quota_updated_at = excluded.quota_updated_at, created_at = excluded.created_at,
-        last_used_at = excluded.last_used_at"""
+        last_used_at = excluded.last_used_at, model_forwards = excluded.model_forwards"""
 
 
 class DatabaseError(Exception):
@@ -204,6 +206,7 @@ def _account_row(account: Account) -> tuple[Any, ...]:
         to_db_time(account.quota_updated_at) if account.quota_updated_at else None,
         to_db_time(account.created_at),
         to_db_time(account.last_used_at) if account.last_used_at else None,
+        json.dumps(account.model_forwards, sort_keys=True),
     )
 
 
@@ -223,6 +226,7 @@ def _account_from_row(row: sqlite3.Row) -> Account:
         quota_updated_at=_optional_time(row["quota_updated_at"]),
         created_at=from_db_time(row["created_at"]),
         last_used_at=_optional_time(row["last_used_at"]),
+        model_forwards=json.loads(row["model_forwards"] or "{}"),
     )
 
 

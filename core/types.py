@@ -70,6 +70,8 @@ class Account:
     status: AccountStatus = AccountStatus.OK
     status_reason: str = ""
     quotas: dict[str, ModelQuota] = field(default_factory=dict)
+    # Retired model id -> replacement (`deprecatedModelIds`), re-read with the catalogue.
+    model_forwards: dict[str, str] = field(default_factory=dict)
     quota_updated_at: datetime | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_used_at: datetime | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from collections.abc import Callable
 from typing import Any
@@ -10,11 +11,41 @@ from core.errors import invalid_request
 from core.types import JSON
 from server.protocol import Decoded
 
+_log = logging.getLogger(__name__)
+
 _GEMINI_ROLES = {"user": "user", "assistant": "model"}
 _TOOL_CHOICE_MODES = {"auto": "AUTO", "any": "ANY", "none": "NONE"}
 # Blocks only one side of a conversation may send, as Anthropic's API enforces it.
 _ASSISTANT_ONLY = frozenset({"tool_use", "thinking", "redacted_thinking"})
 _USER_ONLY = frozenset({"tool_result"})
+# Blocks Anthropic's own servers produce or consume (server tools, MCP connectors, containers) that have no
+# Gemini form. A client sends them back in its history; they are dropped (logged once per type) rather than
+# refusing a conversation the client cannot repair.
+_DROPPED_BLOCKS = frozenset(
+    {
+        "server_tool_use",
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "mcp_tool_use",
+        "mcp_tool_result",
+        "container_upload",
+        "tool_reference",
+    }
+)
+_logged_drops: set[str] = set()
+
+
+def _drop(kind: str, where: str) -> list[JSON]:
+    """Leaves out a block or field Gemini has no form for; says so once per kind, so logs stay readable."""
+    if kind not in _logged_drops:
+        _logged_drops.add(kind)
+        _log.info(
+            "Claude request: a %r block has no Gemini form and is left out (first seen at %s)", kind, where
+        )
+    return []
 
 
 def decode(payload: object) -> Decoded:
@@ -38,8 +69,9 @@ def _decode(payload: object, *, require_max_tokens: bool) -> Decoded:
     if not isinstance(messages, list) or not messages:
         raise invalid_request("messages: a non-empty list of messages is required.", param="messages")
 
-    body: JSON = {"contents": _contents(messages)}
-    system = _system_instruction(payload.get("system"))
+    contents, leading_system = _contents(messages)
+    body: JSON = {"contents": contents}
+    system = _system_instruction(payload.get("system"), leading_system)
     if system is not None:
         body["systemInstruction"] = system
     declarations, ignored_tools = _function_declarations(payload.get("tools"))
@@ -120,19 +152,35 @@ def _max_tokens(value: object, *, required: bool) -> int | None:
 # --- messages -------------------------------------------------------------------------------------------
 
 
-def _contents(messages: list[Any]) -> list[JSON]:
-    """Gemini turns: user -> user, assistant -> model, consecutive turns of one role merged."""
+def _contents(messages: list[Any]) -> tuple[list[JSON], list[JSON]]:
+    """Gemini turns (user -> user, assistant -> model, consecutive turns of one role merged), and the text
+    parts of the system messages that come before any other message.
+
+    Current Claude Code sends `role: "system"` messages inside `messages` (the beta
+    `mid-conversation-system`). Gemini has one system instruction and two roles: system messages before the
+    conversation join the system instruction; later ones join the user turn at their place, in order.
+    """
     tool_names: dict[str, str] = {}  # tool_use id -> function name, for the tool_result blocks that follow
     contents: list[JSON] = []
+    leading_system: list[JSON] = []
     for index, raw in enumerate(messages):
         where = f"messages.{index}"
         message = _object(raw, where)
         role = message.get("role")
-        if role not in _GEMINI_ROLES:
-            raise invalid_request(f"{where}.role: must be 'user' or 'assistant'.", param=f"{where}.role")
+        if not isinstance(role, str) or role not in (*_GEMINI_ROLES, "system"):
+            raise invalid_request(
+                f"{where}.role: must be 'user', 'assistant' or 'system'.", param=f"{where}.role"
+            )
         if "content" not in message:
             raise invalid_request(f"{where}.content: field required.", param=f"{where}.content")
-        parts = _message_parts(message["content"], role, where, tool_names)
+        if role == "system":
+            parts = _system_parts(message["content"], f"{where}.content")
+            if not contents:
+                leading_system.extend(parts)
+                continue
+            role = "user"
+        else:
+            parts = _message_parts(message["content"], role, where, tool_names)
         if not parts:
             continue  # Gemini refuses a turn without parts; an empty Claude message adds nothing anyway
         gemini_role = _GEMINI_ROLES[role]
@@ -142,7 +190,11 @@ def _contents(messages: list[Any]) -> list[JSON]:
             contents.append({"role": gemini_role, "parts": parts})
     if not contents:
         raise invalid_request("messages: every message is empty.", param="messages")
-    return contents
+    for turn in contents:
+        # Gemini wants a turn's function responses before anything else in it; a system message merged
+        # into the turn that carries tool results must not push them back.
+        turn["parts"].sort(key=lambda part: "functionResponse" not in part)
+    return contents, leading_system
 
 
 def _message_parts(content: object, role: str, where: str, tool_names: dict[str, str]) -> list[JSON]:
@@ -155,10 +207,13 @@ def _message_parts(content: object, role: str, where: str, tool_names: dict[str,
         block_where = f"{where}.content.{index}"
         block = _object(raw, block_where)
         kind = block.get("type")
-        if not isinstance(kind, str) or kind not in _KNOWN_BLOCKS:
+        if not isinstance(kind, str):
             raise invalid_request(
-                f"{block_where}.type: unsupported content block type {kind!r}.", param=f"{block_where}.type"
+                f"{block_where}.type: a block type (string) is required.", f"{block_where}.type"
             )
+        if kind not in _KNOWN_BLOCKS:
+            _drop(kind, block_where)
+            continue
         if kind in _ASSISTANT_ONLY and role != "assistant":
             raise invalid_request(
                 f"{block_where}: '{kind}' blocks belong in assistant messages.", block_where
@@ -180,8 +235,6 @@ def _message_parts(content: object, role: str, where: str, tool_names: dict[str,
             parts.extend(_tool_result_parts(block, block_where, tool_names))
         else:
             parts.extend(_BLOCK_DECODERS[kind](block, block_where))
-    # Gemini wants a turn's function responses before anything else in it (Claude puts them first too).
-    parts.sort(key=lambda part: "functionResponse" not in part)
     return parts
 
 
@@ -199,6 +252,15 @@ def _is_signature_carrier(block: dict[str, Any], blocks: list[Any], index: int) 
 def _text_parts(block: dict[str, Any], where: str) -> list[JSON]:
     text = _string(block.get("text"), f"{where}.text")
     return [{"text": text}] if text else []  # citations and cache_control have no Gemini counterpart
+
+
+def _search_result_parts(block: dict[str, Any], where: str) -> list[JSON]:
+    """A client-supplied search result (title, source, text content) as plain text the model can cite."""
+    lines = [value for key in ("title", "source") if isinstance(value := block.get(key), str)]
+    inner = _nested_parts(_list(block.get("content", []), f"{where}.content"), f"{where}.content")
+    lines.extend(part["text"] for part in inner if "text" in part)
+    text = "\n".join(line for line in lines if line)
+    return [{"text": text}] if text else []
 
 
 def _thinking_parts(block: dict[str, Any], where: str) -> list[JSON]:
@@ -271,10 +333,13 @@ def _nested_parts(blocks: list[Any], where: str) -> list[JSON]:
         block_where = f"{where}.{index}"
         block = _object(raw, block_where)
         kind = block.get("type")
-        if kind not in ("text", "image", "document"):
+        if not isinstance(kind, str):
             raise invalid_request(
-                f"{block_where}.type: unsupported block type {kind!r} here.", param=f"{block_where}.type"
+                f"{block_where}.type: a block type (string) is required.", f"{block_where}.type"
             )
+        if kind not in ("text", "image", "document", "search_result"):
+            _drop(kind, block_where)
+            continue
         parts.extend(_BLOCK_DECODERS[kind](block, block_where))
     return parts
 
@@ -314,6 +379,7 @@ _BLOCK_DECODERS: dict[str, Callable[[dict[str, Any], str], list[JSON]]] = {
     "document": _document_parts,
     "thinking": _thinking_parts,
     "redacted_thinking": _redacted_thinking_parts,
+    "search_result": _search_result_parts,
 }
 # tool_use and tool_result need the id -> name map, so _message_parts handles them itself.
 _KNOWN_BLOCKS = frozenset({*_BLOCK_DECODERS, "tool_use", "tool_result"})
@@ -322,21 +388,25 @@ _KNOWN_BLOCKS = frozenset({*_BLOCK_DECODERS, "tool_use", "tool_result"})
 # --- system, tools, generation settings -----------------------------------------------------------------
 
 
-def _system_instruction(system: object) -> JSON | None:
-    if system is None:
-        return None
-    if isinstance(system, str):
-        parts = [{"text": system}] if system else []
-    else:
-        parts = []
-        for index, raw in enumerate(_list(system, "system")):
-            block = _object(raw, f"system.{index}")
-            if block.get("type") != "text":
-                raise invalid_request(
-                    f"system.{index}.type: system blocks must be text.", f"system.{index}.type"
-                )
-            parts.extend(_text_parts(block, f"system.{index}"))
+def _system_instruction(system: object, leading_messages: list[JSON]) -> JSON | None:
+    parts = [] if system is None else _system_parts(system, "system")
+    parts.extend(leading_messages)
     return {"parts": parts} if parts else None
+
+
+def _system_parts(system: object, where: str) -> list[JSON]:
+    """The text of a `system` field or a system message: a string or text blocks (other blocks left out)."""
+    if isinstance(system, str):
+        return [{"text": system}] if system else []
+    parts: list[JSON] = []
+    for index, raw in enumerate(_list(system, where)):
+        block = _object(raw, f"{where}.{index}")
+        kind = block.get("type")
+        if kind != "text":
+            _drop(f"system {kind}", f"{where}.{index}")
+            continue
+        parts.extend(_text_parts(block, f"{where}.{index}"))
+    return parts
 
 
 def _function_declarations(tools: object) -> tuple[list[JSON], list[str]]:

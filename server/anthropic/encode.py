@@ -79,22 +79,26 @@ def encode_count_tokens(total: int) -> JSON:
 
 def encode_models(models: Sequence[ModelInfo]) -> JSON:
     """Anthropic's `GET /v1/models` page: every model at once, so never more to fetch."""
-    data = [
-        {
-            "type": "model",
-            "id": model.id,
-            "display_name": model.display_name or model.id,
-            "created_at": UNKNOWN_RELEASE_DATE,
-            "lifecycle": "active",  # newer SDKs expect it; everything an account lists is usable
-        }
-        for model in models
-    ]
+    data = [_model_entry(model) for model in models]
     return {
         "data": data,
         "has_more": False,
         "first_id": data[0]["id"] if data else None,
         "last_id": data[-1]["id"] if data else None,
     }
+
+
+def _model_entry(model: ModelInfo) -> JSON:
+    entry: JSON = {
+        "type": "model",
+        "id": model.id,
+        "display_name": model.display_name or model.id,
+        "created_at": UNKNOWN_RELEASE_DATE,
+        "lifecycle": "active",  # newer SDKs expect it; everything an account lists is usable
+    }
+    if model.aliases_for:
+        entry["served_by"] = model.aliases_for  # not Anthropic's: what this family alias resolves to now
+    return entry
 
 
 @dataclass(slots=True)

@@ -276,16 +276,17 @@ def error_body(error: ApiError) -> JSON:
 
 
 def encode_models(models: list[ModelInfo]) -> JSON:
-    return {
-        "object": "list",
-        "data": [
-            {
-                "id": model.id,
-                "object": "model",
-                "created": MODELS_CREATED,
-                "owned_by": model.owned_by,
-                "capabilities": list(model.capabilities),  # not OpenAI's; says chat/embeddings/images/speech
-            }
-            for model in models
-        ],
+    return {"object": "list", "data": [_model_entry(model) for model in models]}
+
+
+def _model_entry(model: ModelInfo) -> JSON:
+    entry: JSON = {
+        "id": model.id,
+        "object": "model",
+        "created": MODELS_CREATED,
+        "owned_by": model.owned_by,
+        "capabilities": list(model.capabilities),  # not OpenAI's; says chat/embeddings/images/speech
     }
+    if model.aliases_for:
+        entry["served_by"] = model.aliases_for  # not OpenAI's either: what a family alias resolves to now
+    return entry

@@ -221,8 +221,9 @@ async def test_live_rows_from_real_requests_appear_on_top(controller: AppControl
     await wait_until(lambda: page.model.rowCount() == 2)
     first, second = page.model.entry(1), page.model.entry(0)
     assert (first.client_model, second.client_model) == ("gemini-2.5-flash", "gpt-4o")
-    assert second.upstream_model == "gemini-2.5-pro" and second.account == "alice@example.com"
-    assert page.model.data(page.model.index(0, COL_MODEL)) == "gpt-4o → gemini-2.5-pro"
+    # gpt-4o is served by the best Gemini Pro the fake account offers.
+    assert second.upstream_model == "gemini-3-pro-preview" and second.account == "alice@example.com"
+    assert page.model.data(page.model.index(0, COL_MODEL)) == "gpt-4o → gemini-3-pro-preview"
     assert page.status_label.text() == ""
 
     # Only rows matching the filter come in live.

@@ -152,8 +152,12 @@ BAD_REQUESTS = [
     pytest.param(_with("messages", []), "messages", "non-empty list", id="empty-messages"),
     pytest.param(_with("messages", "hi"), "messages", "non-empty list", id="messages-string"),
     pytest.param(_with("messages.0", "hi"), "messages.0", "object", id="message-not-object"),
+    pytest.param(_with("messages.0.role", "tool"), "messages.0.role", "'user', 'assistant'", id="role-tool"),
     pytest.param(
-        _with("messages.0.role", "system"), "messages.0.role", "'user' or 'assistant'", id="role-system"
+        _with("messages.0.role", ["user"]), "messages.0.role", "'user', 'assistant'", id="role-list"
+    ),
+    pytest.param(
+        _with("messages.0.role", {"a": 1}), "messages.0.role", "'user', 'assistant'", id="role-object"
     ),
     pytest.param(_with("messages.0.content", ...), "messages.0.content", "required", id="missing-content"),
     pytest.param(_with("messages.0.content", 5), "messages.0.content", "list", id="content-number"),
@@ -161,10 +165,13 @@ BAD_REQUESTS = [
         _with("messages.0.content", [{"type": "text", "text": ""}]), "messages", "empty", id="all-empty"
     ),
     pytest.param(
-        _with("messages.0.content.0", {"type": "video", "data": "x"}),
-        "messages.0.content.0.type",
-        "unsupported content block type 'video'",
-        id="unknown-block",
+        _with("messages.0.content", [{"type": "video", "data": "x"}]),
+        "messages",
+        "empty",
+        id="only-unknown-block",
+    ),
+    pytest.param(
+        _with("messages.0.content.0", {"type": 7}), "messages.0.content.0.type", "string", id="block-type-int"
     ),
     pytest.param(
         _with("messages.0.content.0", {"type": "text", "text": 3}),
@@ -211,7 +218,7 @@ BAD_REQUESTS = [
         "document sources",
         id="document-file-source",
     ),
-    pytest.param(_with("system", [{"type": "image"}]), "system.0.type", "text", id="system-image"),
+    pytest.param(_with("system", [{"text": "x"}, 3]), "system.1", "object", id="system-block-number"),
     pytest.param(_with("system", 3), "system", "list", id="system-number"),
     pytest.param(_with("tools", [{"name": "f"}]), "tools.0.input_schema", "object", id="tool-without-schema"),
     pytest.param(_with("tools", {"name": "f"}), "tools", "list", id="tools-object"),
@@ -269,6 +276,117 @@ def test_unknown_top_level_fields_and_server_tools_are_tolerated() -> None:
     # Web search runs as Gemini's googleSearch; choosing it by name needs no function config.
     assert decoded.body["tools"] == [{"googleSearch": {}}] and "toolConfig" not in decoded.body
     assert decoded.options["ignored_tools"] == ["web_search"]
+
+
+# --- what current Claude Code sends: system messages in `messages`, blocks without a Gemini form -----------
+
+
+def _conversation(*messages: dict[str, Any], system: Any = None) -> dict[str, Any]:
+    request: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": list(messages)}
+    if system is not None:
+        request["system"] = system
+    return request
+
+
+def test_leading_system_messages_join_the_system_instruction_after_the_system_field() -> None:
+    decoded = decode(
+        _conversation(
+            {"role": "system", "content": "You are terse."},
+            {"role": "system", "content": [{"type": "text", "text": "Reply in French."}]},
+            {"role": "user", "content": "hi"},
+            system=[{"type": "text", "text": "Base prompt", "cache_control": {"type": "ephemeral"}}],
+        )
+    )
+    assert decoded.body["systemInstruction"] == {
+        "parts": [{"text": "Base prompt"}, {"text": "You are terse."}, {"text": "Reply in French."}]
+    }
+    assert decoded.body["contents"] == [{"role": "user", "parts": [{"text": "hi"}]}]
+
+
+def test_system_messages_mid_conversation_join_the_user_turn_at_their_place() -> None:
+    decoded = decode(
+        _conversation(
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "answer"},
+            {"role": "system", "content": "The user switched to plan mode."},
+            {"role": "user", "content": "second"},
+        )
+    )
+    assert "systemInstruction" not in decoded.body
+    assert decoded.body["contents"] == [
+        {"role": "user", "parts": [{"text": "first"}]},
+        {"role": "model", "parts": [{"text": "answer"}]},
+        {"role": "user", "parts": [{"text": "The user switched to plan mode."}, {"text": "second"}]},
+    ]
+
+
+def test_a_system_message_between_a_tool_call_and_its_result_keeps_the_result_first() -> None:
+    decoded = decode(
+        _conversation(
+            {"role": "user", "content": "list files"},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "ls", "input": {}}],
+            },
+            {"role": "system", "content": "Reminder: be brief."},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.txt"}],
+            },
+        )
+    )
+    last = decoded.body["contents"][-1]
+    assert last["role"] == "user"
+    assert [next(iter(part)) for part in last["parts"]] == ["functionResponse", "text"]
+    assert last["parts"][1] == {"text": "Reminder: be brief."}
+
+
+def test_blocks_without_a_gemini_form_are_left_out_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="server.anthropic.decode")
+    kind = "future_block_kind_for_this_test"
+    request = _conversation(
+        {"role": "user", "content": [{"type": kind, "x": 1}, {"type": "text", "text": "hi"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "server_tool_use",
+                    "id": "srvtoolu_1",
+                    "name": "web_search",
+                    "input": {"query": "q"},
+                },
+                {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+                {"type": "text", "text": "found"},
+            ],
+        },
+        {"role": "user", "content": [{"type": kind}, {"type": "text", "text": "thanks"}]},
+        system=[{"type": "text", "text": "sys"}, {"type": "image", "source": {}}],
+    )
+    decoded = decode(request)
+    assert decoded.body["contents"] == [
+        {"role": "user", "parts": [{"text": "hi"}]},
+        {"role": "model", "parts": [{"text": "found"}]},
+        {"role": "user", "parts": [{"text": "thanks"}]},
+    ]
+    assert decoded.body["systemInstruction"] == {"parts": [{"text": "sys"}]}
+    assert sum(kind in record.getMessage() for record in caplog.records) == 1
+
+
+def test_search_results_become_text_inside_tool_results_and_messages() -> None:
+    search_result = {
+        "type": "search_result",
+        "source": "https://example.test/doc",
+        "title": "Doc",
+        "content": [{"type": "text", "text": "The answer is 42."}],
+    }
+    decoded = decode(
+        _conversation(
+            {"role": "user", "content": [search_result, {"type": "text", "text": "what is it?"}]},
+        )
+    )
+    assert decoded.body["contents"][0]["parts"][0] == {
+        "text": "Doc\nhttps://example.test/doc\nThe answer is 42."
+    }
 
 
 # --- encode: golden pairs, SDK validation, blocked prompts --------------------------------------------------

@@ -123,6 +123,40 @@ async def test_system_as_blocks_and_multi_turn(gateway: Gateway, claude: AsyncAn
     assert text_of(message) == "Echo: second part"
 
 
+@pytest.mark.parametrize("stream", [False, True])
+async def test_system_messages_inside_messages_as_current_claude_code_sends_them(
+    gateway: Gateway, claude: AsyncAnthropic, stream: bool
+) -> None:
+    # Claude Code 2.1 puts `role: "system"` messages inside `messages` (beta mid-conversation-system).
+    messages: list[Any] = [
+        {"role": "system", "content": "Environment: linux."},
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": [{"type": "text", "text": "noted"}]},
+        {"role": "system", "content": [{"type": "text", "text": "Plan mode is on."}]},
+        {"role": "user", "content": "second"},
+    ]
+    message, _ = await ask(
+        claude,
+        stream=stream,
+        model=SONNET,
+        max_tokens=100,
+        system="You are Claude Code.",
+        messages=messages,
+        extra_headers={"anthropic-beta": "mid-conversation-system-2026-04-07"},
+    )
+
+    (sent,) = gateway.sent("streamGenerateContent" if stream else "generateContent")
+    assert sent["systemInstruction"]["parts"] == [
+        {"text": "You are Claude Code."},
+        {"text": "Environment: linux."},
+    ]
+    assert [content["role"] for content in sent["contents"]] == ["user", "model", "user"]
+    assert sent["contents"][2]["parts"] == [{"text": "Plan mode is on."}, {"text": "second"}]
+    assert text_of(message).startswith("Echo:")
+    (row,) = await gateway.log_rows()
+    assert row.status == 200
+
+
 async def test_stream_text(gateway: Gateway, claude: AsyncAnthropic) -> None:
     async with claude.messages.stream(
         model=FLASH, max_tokens=100, messages=[{"role": "user", "content": "one two three"}]
