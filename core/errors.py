@@ -63,14 +63,15 @@ class ApiError(Exception):
     message: str
     retry_after: float | None = None  # seconds; sent as Retry-After where the protocol allows
     param: str | None = None  # the request field at fault, when known
+    code: str | None = None  # a machine-readable reason where the protocol has one (OpenAI's `code`)
 
     def __str__(self) -> str:
         return f"{self.status} {self.type.value}: {self.message}"
 
 
-def invalid_request(message: str, param: str | None = None) -> ApiError:
+def invalid_request(message: str, param: str | None = None, *, code: str | None = None) -> ApiError:
     """Shorthand for the most common client error."""
-    return ApiError(400, ApiErrorType.INVALID_REQUEST, message, param=param)
+    return ApiError(400, ApiErrorType.INVALID_REQUEST, message, param=param, code=code)
 
 
 _KIND_TO_API: dict[ErrorKind, tuple[int, ApiErrorType]] = {

@@ -272,7 +272,14 @@ def error_body(error: ApiError) -> JSON:
     error_type, code = ERROR_TYPES.get(error.type, ("server_error", None))
     if error.type is ApiErrorType.RATE_LIMIT and "quota" in error.message.lower():
         code = "insufficient_quota"  # out of quota until a reset, not just too fast
-    return {"error": {"message": error.message, "type": error_type, "param": error.param, "code": code}}
+    return {
+        "error": {
+            "message": error.message,
+            "type": error_type,
+            "param": error.param,
+            "code": error.code or code,
+        }
+    }
 
 
 def encode_models(models: list[ModelInfo]) -> JSON:

@@ -1,9 +1,12 @@
 """OpenAI Responses request (`POST /v1/responses`) -> Gemini GenerateContentRequest, with clear 400s.
 
 Decisions:
-- No server-side state: `previous_response_id`, `conversation`, `item_reference` and `background` are refused
-  with a 400 that says to send the whole conversation (what Codex-style clients do with `store: false`).
-  `store` is accepted and has no effect.
+- `previous_response_id` continues a response the gateway remembers (server.openai_responses.history: recent
+  responses made with `store: true`, kept in memory, or earlier turns of the same WebSocket); an unknown id is
+  a 400 `previous_response_not_found`. `conversation`, `item_reference` and `background` need state the
+  gateway does not keep and are refused with a 400 that says to send the whole conversation.
+- Tools: see server.openai_responses.tools (function, custom and namespace tools, `additional_tools` items).
+- Input items with no Gemini form (built-in tools' calls and outputs) are left out with one log line per type.
 - `reasoning` input items are dropped: Gemini's reasoning round-trips as thought signatures, which the gateway
   re-attaches to function calls by call id (core.transform.SignatureCache), not as reasoning text.
 - `web_search` / `web_search_preview` tools become Gemini's googleSearch (the gateway drops it when functions
@@ -13,6 +16,8 @@ Decisions:
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from core.errors import invalid_request
@@ -20,7 +25,6 @@ from core.types import JSON
 from server.openai.request_parts import (
     Conversation,
     content_items,
-    decode_function_tools,
     decode_tool_choice,
     file_part,
     first_string,
@@ -36,35 +40,40 @@ from server.openai.request_parts import (
     required_str,
     short,
 )
+from server.openai_responses.tools import CUSTOM_INPUT, DeclaredTools
 from server.protocol import Decoded
 
-# Request fields that need state this gateway does not keep.
-STATEFUL_FIELDS: dict[str, str] = {
-    "previous_response_id": "previous_response_id",
-    "conversation": "conversation",
-}
+_log = logging.getLogger(__name__)
+_logged_drops: set[str] = set()
+
 SUMMARY_MODES = ("auto", "concise", "detailed")
-ITEM_TYPES = "message, function_call, function_call_output or reasoning"
+ITEM_TYPES = (
+    "message, function_call, function_call_output, custom_tool_call, custom_tool_call_output or reasoning"
+)
+History = Callable[[str], list[JSON] | None]
+"""Looks up the Gemini conversation (contents) a remembered response ended with; None when unknown."""
 
 
-def decode(payload: object) -> Decoded:
+def decode(payload: object, history: History | None = None) -> Decoded:
     """Translate a `POST /v1/responses` body; raises ApiError (400) naming the field at fault."""
     payload, model = request_model(payload)
     _refuse_state(payload)
 
-    conversation = _decode_input(payload.get("input"))
+    tools = DeclaredTools.empty()
+    tools.add_all(payload.get("tools"), "tools")
+    earlier = _earlier_turns(payload, history)
+    conversation = _decode_input(payload.get("input"), tools, earlier)
     instructions = optional(payload, "instructions", str)
     system_parts = ([{"text": instructions}] if instructions else []) + conversation.system_parts
     body: JSON = {"contents": conversation.contents}
     if system_parts:
         body["systemInstruction"] = {"parts": system_parts}
-    declarations, search = decode_function_tools(payload.get("tools"), nested=False)
-    tools: list[JSON] = [{"functionDeclarations": declarations}] if declarations else []
-    if search:
-        tools.append({"googleSearch": {}})
-    if tools:
-        body["tools"] = tools
-    tool_config = decode_tool_choice(payload.get("tool_choice"), {d["name"] for d in declarations}, ("name",))
+    gemini_tools: list[JSON] = [{"functionDeclarations": tools.declarations}] if tools.declarations else []
+    if tools.search:
+        gemini_tools.append({"googleSearch": {}})
+    if gemini_tools:
+        body["tools"] = gemini_tools
+    tool_config = decode_tool_choice(_tool_choice(payload.get("tool_choice")), set(tools.origins), ("name",))
     if tool_config:
         body["toolConfig"] = tool_config
     generation_config = _decode_generation_config(payload)
@@ -76,28 +85,59 @@ def decode(payload: object) -> Decoded:
         body=body,
         stream=optional(payload, "stream", bool) or False,
         conversation_key=_conversation_key(payload),
-        options={"echo": _echoed_settings(payload)},
+        options={
+            "echo": _echoed_settings(payload),
+            "tools": tools.origins,
+            "store": payload.get("store", True),
+        },
     )
 
 
 def _refuse_state(payload: JSON) -> None:
-    for key in STATEFUL_FIELDS:
-        if payload.get(key) is not None:
-            raise invalid_request(
-                f"'{key}' is not supported: Gravity Desk keeps no responses on the server. Send the whole "
-                "conversation in 'input' (as with store: false).",
-                key,
-            )
+    if payload.get("conversation") is not None:
+        raise invalid_request(
+            "'conversation' is not supported: Gravity Desk keeps no conversations on the server. Send the whole "
+            "conversation in 'input', or continue a recent response with 'previous_response_id'.",
+            "conversation",
+        )
     if payload.get("background"):
         raise invalid_request("'background' responses are not supported; leave it out.", "background")
-    optional(payload, "store", bool)  # accepted, but there is nowhere to store to
+    optional(payload, "store", bool)
+
+
+def _earlier_turns(payload: JSON, history: History | None) -> list[JSON]:
+    previous = optional(payload, "previous_response_id", str)
+    if previous is None:
+        return []
+    contents = history(previous) if history is not None else None
+    if contents is None:
+        raise invalid_request(
+            f"Previous response with id {short(previous)} not found. Gravity Desk remembers recent responses "
+            "made with store: true in memory only (lost on restart); send the whole conversation in 'input'.",
+            "previous_response_id",
+            code="previous_response_not_found",
+        )
+    return contents
+
+
+def _tool_choice(choice: object) -> object:
+    """A `custom` tool choice names its tool like a function choice does."""
+    if isinstance(choice, dict) and choice.get("type") == "custom":
+        return {**choice, "type": "function"}
+    return choice
 
 
 # --- input ----------------------------------------------------------------------------------------------
 
 
-def _decode_input(items: object) -> Conversation:
+def _decode_input(items: object, tools: DeclaredTools, earlier: list[JSON]) -> Conversation:
     conversation = Conversation()
+    for content in earlier:
+        conversation.add(content["role"], list(content["parts"]))
+        for part in content["parts"]:
+            call = part.get("functionCall")
+            if isinstance(call, dict) and call.get("id"):
+                conversation.call_names[call["id"]] = call["name"]
     if isinstance(items, str):
         if not items:
             raise invalid_request("'input' must not be empty.", "input")
@@ -106,7 +146,7 @@ def _decode_input(items: object) -> Conversation:
     if not isinstance(items, list) or not items:
         raise invalid_request("'input' is required: a string or a non-empty array of items.", "input")
     for index, item in enumerate(items):
-        _decode_item(item, f"input[{index}]", conversation)
+        _decode_item(item, f"input[{index}]", conversation, tools)
     if not conversation.contents:
         raise invalid_request(
             "'input' must contain at least one user or assistant message, function call or output.", "input"
@@ -114,26 +154,42 @@ def _decode_input(items: object) -> Conversation:
     return conversation
 
 
-def _decode_item(item: object, where: str, conversation: Conversation) -> None:
+def _decode_item(item: object, where: str, conversation: Conversation, tools: DeclaredTools) -> None:
     if not isinstance(item, dict):
         raise invalid_request(f"{where} must be an object.", where)
     kind = item.get("type", "message" if "role" in item else None)
     if kind == "message":
         _decode_message(item, where, conversation)
     elif kind == "function_call":
-        conversation.add("model", [_function_call(item, where, conversation.call_names)])
-    elif kind == "function_call_output":
+        conversation.add("model", [_function_call(item, where, conversation.call_names, tools)])
+    elif kind == "custom_tool_call":
+        conversation.add("model", [_custom_tool_call(item, where, conversation.call_names, tools)])
+    elif kind in ("function_call_output", "custom_tool_call_output"):
         conversation.add("user", [_function_output(item, where, conversation.call_names)])
+    elif kind == "additional_tools":
+        tools.add_all(item.get("tools"), f"{where}.tools")
     elif kind == "reasoning":
         return  # see the module docstring: signatures, not reasoning text, carry Gemini's reasoning
     elif kind == "item_reference":
         raise invalid_request(
-            f"{where}: item references are not supported (no responses are stored); send the item itself.",
+            f"{where}: item references are not supported (no items are stored); send the item itself.",
             f"{where}.type",
         )
+    elif isinstance(kind, str):
+        _drop(kind, where)
     else:
         raise invalid_request(
             f"{where}.type {short(kind)} is not supported; use {ITEM_TYPES}.", f"{where}.type"
+        )
+
+
+def _drop(kind: str, where: str) -> None:
+    if kind not in _logged_drops:
+        _logged_drops.add(kind)
+        _log.info(
+            "Responses request: %r input items have no Gemini form and are left out (first at %s)",
+            kind,
+            where,
         )
 
 
@@ -199,13 +255,21 @@ def _user_parts(content: object, where: str) -> list[JSON]:
     return parts
 
 
-def _function_call(item: JSON, where: str, call_names: dict[str, str]) -> JSON:
+def _function_call(item: JSON, where: str, call_names: dict[str, str], tools: DeclaredTools) -> JSON:
     call_id = required_name(item.get("call_id"), f"{where}.call_id")
-    name = required_name(item.get("name"), f"{where}.name")
+    name = tools.gemini_name(required_name(item.get("name"), f"{where}.name"), item.get("namespace"), where)
     call_names[call_id] = name
     # The call id is what the gateway keys the call's thought signature by, so it goes up as the Gemini id.
     arguments = function_arguments(item.get("arguments"), f"{where}.arguments")
     return {"functionCall": {"name": name, "args": arguments, "id": call_id}}
+
+
+def _custom_tool_call(item: JSON, where: str, call_names: dict[str, str], tools: DeclaredTools) -> JSON:
+    call_id = required_name(item.get("call_id"), f"{where}.call_id")
+    name = tools.gemini_name(required_name(item.get("name"), f"{where}.name"), item.get("namespace"), where)
+    call_names[call_id] = name
+    tool_input = required_str(item.get("input"), f"{where}.input")
+    return {"functionCall": {"name": name, "args": {CUSTOM_INPUT: tool_input}, "id": call_id}}
 
 
 def _function_output(item: JSON, where: str, call_names: dict[str, str]) -> JSON:
@@ -214,7 +278,7 @@ def _function_output(item: JSON, where: str, call_names: dict[str, str]) -> JSON
     if name is None:
         raise invalid_request(
             f"{where}.call_id {short(call_id)} does not match the call_id of an earlier function_call item "
-            "(send the whole conversation: no responses are stored).",
+            "(send the whole conversation, or the previous_response_id of the response that made the call).",
             f"{where}.call_id",
         )
     output = item.get("output")
@@ -317,7 +381,7 @@ def _echoed_settings(payload: JSON) -> dict[str, Any]:
         "max_output_tokens": payload.get("max_output_tokens"),
         "metadata": payload.get("metadata") or {},
         "parallel_tool_calls": payload.get("parallel_tool_calls", True),
-        "previous_response_id": None,
+        "previous_response_id": payload.get("previous_response_id"),
         "prompt_cache_key": payload.get("prompt_cache_key"),
         "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
         "store": payload.get("store", True),

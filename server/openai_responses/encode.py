@@ -11,12 +11,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from core.errors import ApiError, ApiErrorType
 from core.types import JSON
 from server.openai.encode import FINISH_REASONS, image_markdown, raise_if_blocked, token_usage, url_citations
+from server.openai_responses.tools import CUSTOM_INPUT, ToolOrigin
 from server.protocol import Decoded
+
+Remember = Callable[[str, list[JSON]], None]
+"""Keeps a finished response's whole Gemini conversation under its id (for `previous_response_id`)."""
 
 # Gemini finish reasons that end a response as "incomplete": running out of tokens, and every reason chat
 # completions reports as a content filter (one table, so the two protocols cannot drift apart).
@@ -101,6 +106,11 @@ class ResponseBuilder:
         self._error: JSON | None = None
         self._usage_metadata: JSON | None = None
         self._grounding: JSON | None = None  # search sources, cited on the answer text when it closes
+        self._tools: dict[str, ToolOrigin] = decoded.options.get("tools") or {}
+        remember: Remember | None = decoded.options.get("remember")
+        self._remember = remember if decoded.options.get("store", True) is not False else None
+        self._conversation: list[JSON] = decoded.body.get("contents") or []
+        self._model_parts: list[JSON] = []  # what the model said, as Gemini parts, for the next turn
 
     @property
     def has_output(self) -> bool:
@@ -149,6 +159,8 @@ class ResponseBuilder:
             self._grounding = candidate["groundingMetadata"]  # the latest is the whole picture
         events: list[JSON] = []
         for part in (candidate.get("content") or {}).get("parts") or ():
+            if self._remember is not None:
+                self._model_parts.append(part)
             events += self._part(part)
         reason = candidate.get("finishReason")
         if reason in INCOMPLETE_REASONS:
@@ -159,6 +171,9 @@ class ResponseBuilder:
         item_status = "incomplete" if self._incomplete else "completed"
         events = self._close(item_status)
         self._status = "incomplete" if self._incomplete else "completed"
+        if self._remember is not None:
+            turn = [{"role": "model", "parts": _merged_text(self._model_parts)}] if self._model_parts else []
+            self._remember(self.id, [*self._conversation, *turn])
         events.append(self._event(f"response.{self._status}", response=self.snapshot()))
         return events
 
@@ -277,15 +292,21 @@ class ResponseBuilder:
         # core.transform gives every call an id; a fresh one keeps the item valid if a chunk ever lacks it.
         call_id = call.get("id") or new_id("call")
         name = call.get("name", "")
+        origin = self._tools.get(name)
+        if origin is not None and origin.kind == "custom":
+            return self._custom_tool_call(call_id, origin, call.get("args") or {})
         arguments = json.dumps(call.get("args") or {}, ensure_ascii=False)
         item: JSON = {
             "id": new_id("fc"),
             "type": "function_call",
             "status": "in_progress",
             "call_id": call_id,
-            "name": name,
+            "name": origin.name if origin is not None else name,
             "arguments": "",
         }
+        if origin is not None and origin.namespace is not None:
+            item["namespace"] = origin.namespace
+        name = item["name"]
         events = self._add(item)
         where = self._where()
         self._open = None  # a call arrives whole: it is finished at once
@@ -293,6 +314,30 @@ class ResponseBuilder:
         events += [
             self._event("response.function_call_arguments.delta", **where, delta=arguments),
             self._event("response.function_call_arguments.done", **where, name=name, arguments=arguments),
+            self._event("response.output_item.done", output_index=where["output_index"], item=dict(item)),
+        ]
+        return events
+
+    def _custom_tool_call(self, call_id: str, origin: ToolOrigin, args: JSON) -> list[JSON]:
+        """A custom (freeform) tool's call: its one string argument is the call's `input`."""
+        tool_input = args.get(CUSTOM_INPUT)
+        text = tool_input if isinstance(tool_input, str) else json.dumps(args, ensure_ascii=False)
+        item: JSON = {
+            "id": new_id("ctc"),
+            "type": "custom_tool_call",
+            "call_id": call_id,
+            "name": origin.name,
+        }
+        if origin.namespace is not None:
+            item["namespace"] = origin.namespace
+        item["input"] = ""
+        events = self._add(item)
+        where = self._where()
+        self._open = None  # a call arrives whole
+        item["input"] = text
+        events += [
+            self._event("response.custom_tool_call_input.delta", **where, delta=text),
+            self._event("response.custom_tool_call_input.done", **where, input=text),
             self._event("response.output_item.done", output_index=where["output_index"], item=dict(item)),
         ]
         return events
@@ -306,6 +351,21 @@ class ResponseBuilder:
         event = {"type": kind, "sequence_number": self._sequence, **fields}
         self._sequence += 1
         return event
+
+
+def _merged_text(parts: list[JSON]) -> list[JSON]:
+    """Stream chunks as one turn's parts: neighbouring plain text (or thought) pieces joined, so a remembered
+    turn looks like the answer Gemini would give in one piece; calls, signatures and images kept as they are."""
+    merged: list[JSON] = []
+    for part in parts:
+        previous = merged[-1] if merged else None
+        plain = set(part) <= {"text", "thought"} and isinstance(part.get("text"), str)
+        same_kind = previous is not None and bool(previous.get("thought")) == bool(part.get("thought"))
+        if plain and same_kind and previous is not None and set(previous) <= {"text", "thought"}:
+            merged[-1] = {**previous, "text": previous["text"] + part["text"]}
+            continue
+        merged.append(dict(part))
+    return merged
 
 
 def _fill(item: JSON, text: str, status: str) -> None:

@@ -1,23 +1,151 @@
-"""Routes of the OpenAI Responses API: one more adapter on the shared generate path."""
+"""Routes of the OpenAI Responses API: `POST /v1/responses` on the shared generate path, and the same API over
+a WebSocket (`GET /v1/responses`, what Codex prefers): one `response.create` message per turn, answered with
+the events the HTTP stream sends, one JSON message each."""
 
 from __future__ import annotations
 
-from aiohttp import web
+import json
+import logging
+import time
+from typing import Any
 
+from aiohttp import WSMsgType, web
+
+from core.errors import ApiError, invalid_request
+from core.gateway import Gateway, GatewayRequest
+from core.redact import redact
+from core.request_log import LogEntry
+from core.types import JSON
 from server import openai
-from server.handling import ClientProtocol, generate, read_json
+from server.handling import SERVICES, ClientProtocol, generate, read_json
 from server.openai_responses.decode import decode
-from server.openai_responses.encode import encode
+from server.openai_responses.encode import ResponseBuilder, encode
+from server.openai_responses.history import ResponseHistory
 from server.openai_responses.stream import ResponsesStreamEncoder
+from server.protocol import Decoded, compact_json
 
 OPENAI = ClientProtocol("openai", openai.error_body)
+HISTORY = web.AppKey("responses_history", ResponseHistory)
+SOCKET_HISTORY = 64  # turns one socket remembers, whatever their `store`
+log = logging.getLogger(__name__)
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
+    if request.method == "GET":
+        return await responses_socket(request)
     payload = await read_json(request)
-    return await generate(request, OPENAI, decode(payload), encode, ResponsesStreamEncoder, payload)
+    history = request.app[HISTORY]
+    decoded = decode(payload, history.lookup)
+    decoded.options["remember"] = history.remember
+    return await generate(request, OPENAI, decoded, encode, ResponsesStreamEncoder, payload)
+
+
+async def responses_socket(request: web.Request) -> web.StreamResponse:
+    """The Responses API over a WebSocket; turns may chain with `previous_response_id` inside the socket."""
+    socket = web.WebSocketResponse(
+        heartbeat=30.0, max_msg_size=request.app[SERVICES].settings.server.max_body_mb << 20
+    )
+    if not socket.can_prepare(request).ok:
+        raise invalid_request(
+            "GET /v1/responses is the Responses API over a WebSocket: send an Upgrade request."
+        )
+    await socket.prepare(request)
+    turns = ResponseHistory(max_responses=SOCKET_HISTORY)
+    async for message in socket:
+        if message.type is WSMsgType.TEXT:
+            await _socket_turn(request, socket, message.data, turns)
+        elif message.type is WSMsgType.BINARY:
+            await _send_error(socket, invalid_request("Send response.create messages as text frames."))
+    return socket
+
+
+async def _socket_turn(
+    request: web.Request, socket: web.WebSocketResponse, text: str, turns: ResponseHistory
+) -> None:
+    services = request.app[SERVICES]
+    history = request.app[HISTORY]
+    entry = LogEntry(protocol=OPENAI.name, path=request.path, stream=True)
+    started = time.perf_counter()
+    try:
+        payload = _create_payload(text)
+        model = payload.get("model")
+        entry.client_model = model if isinstance(model, str) else ""
+        if services.settings.log.capture_bodies:
+            entry.request_body = redact(text[:200_000])
+        decoded = decode(
+            payload, lambda response_id: turns.lookup(response_id) or history.lookup(response_id)
+        )
+        stored = payload.get("store", True) is not False
+
+        def remember(response_id: str, contents: list[JSON]) -> None:
+            turns.remember(response_id, contents)
+            if stored:
+                history.remember(response_id, contents)
+
+        decoded.options["remember"], decoded.options["store"] = remember, True
+        decoded.stream = True
+        await _stream_turn(services.gateway, socket, decoded, entry, started)
+    except ApiError as error:
+        entry.status, entry.error = error.status, redact(error.message)
+        await _send_error(socket, error)
+    finally:
+        entry.latency_ms = (time.perf_counter() - started) * 1000.0
+        services.request_log.record(entry)
+
+
+def _create_payload(text: str) -> JSON:
+    try:
+        message = json.loads(text)
+    except ValueError as exc:
+        raise invalid_request(f"The message is not valid JSON: {exc}") from None
+    if not isinstance(message, dict) or message.get("type") != "response.create":
+        raise invalid_request("Each message must be a JSON object with type 'response.create'.", "type")
+    nested = message.get("response")
+    payload: dict[str, Any] = dict(nested) if isinstance(nested, dict) else {}
+    payload.update({key: value for key, value in message.items() if key not in ("type", "response")})
+    return payload
+
+
+async def _stream_turn(
+    gateway: Gateway, socket: web.WebSocketResponse, decoded: Decoded, entry: LogEntry, started: float
+) -> None:
+    call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
+    chunks = gateway.stream(call)
+    try:
+        builder = ResponseBuilder(decoded)
+        try:
+            first: JSON | None = await anext(chunks)
+        except StopAsyncIteration:
+            first = None
+        events = builder.start() + (builder.feed(first) if first is not None else [])
+        entry.status = 200
+        entry.ttfb_ms = (time.perf_counter() - started) * 1000.0
+        await _send(socket, events)
+        try:
+            async for chunk in chunks:
+                await _send(socket, builder.feed(chunk))
+            tail = builder.finish()
+        except ApiError as error:
+            entry.status, entry.error = error.status, redact(error.message)
+            tail = builder.fail(error)
+        await _send(socket, tail)
+        entry.tokens_in, entry.tokens_out = builder.usage
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def _send(socket: web.WebSocketResponse, events: list[JSON]) -> None:
+    for event in events:
+        await socket.send_str(compact_json(event))
+
+
+async def _send_error(socket: web.WebSocketResponse, error: ApiError) -> None:
+    """A refused turn: an `error` event in OpenAI's error shape; the socket stays open for the next turn."""
+    await socket.send_str(compact_json({"type": "error", "status": error.status, **openai.error_body(error)}))
 
 
 def add_routes(app: web.Application) -> None:
+    app[HISTORY] = ResponseHistory()
     for prefix in ("/v1", ""):  # some clients are configured without the /v1 part of the base URL
         app.router.add_post(f"{prefix}/responses", responses)
+        app.router.add_get(f"{prefix}/responses", responses)

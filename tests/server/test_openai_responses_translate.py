@@ -149,7 +149,7 @@ BAD_REQUESTS = [
     pytest.param(
         _item({"type": "item_reference", "id": "x"}), "input[1].type", "references", id="item-reference"
     ),
-    pytest.param(_item({"type": "web_search_call"}), "input[1].type", "web_search_call", id="unknown-item"),
+    pytest.param(_item({"type": 3}), "input[1].type", "not supported", id="item-type-number"),
     pytest.param(_item("text"), "input[1]", "object", id="item-not-object"),
     pytest.param(_item({"role": "tool", "content": "x"}), "input[1].role", "tool", id="bad-role"),
     pytest.param(
@@ -181,10 +181,10 @@ BAD_REQUESTS = [
         id="image-in-assistant",
     ),
     pytest.param(
-        {"model": "m", "input": "hi", "tools": [{"type": "file_search"}]},
+        {"model": "m", "input": "hi", "tools": [{"name": "x"}]},
         "tools[0].type",
-        "'function' or 'web_search'",
-        id="builtin-tool",
+        "tool type",
+        id="tool-without-type",
     ),
     pytest.param(
         {"model": "m", "input": "hi", "tools": [{"type": "function", "name": "f"}] * 2},
