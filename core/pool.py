@@ -102,7 +102,7 @@ class AccountPool:
         best_key: tuple[bool, float, int] = (False, 0.0, 0)
         sticky_id = self._sticky.get(conversation_key) if conversation_key is not None else None
         for account in all_accounts:
-            if account.id in excluded or not _usable(account) or not _offers(account, model):
+            if account.id in excluded or not account.usable or not _offers(account, model):
                 continue
             cooldown = self._active_cooldown(account.id, model, now)
             if (cooldown is not None and cooldown.hard) or _exhausted(account, model, now):
@@ -138,6 +138,16 @@ class AccountPool:
         """When the pool's cooldown of (account, model) ends (clock() seconds), or None; for views and tests."""
         cooldown = self._active_cooldown(account_id, model, self._clock())
         return cooldown.until if cooldown is not None else None
+
+    def refusals(self, account_id: str) -> dict[str, datetime]:
+        """Models the upstream refused this account for quota, with the time the refusal ends: the pool's
+        part of the account health rule (`Account.quota_used_up`), for views that must agree with picks."""
+        now = self._clock()
+        return {
+            model: datetime.fromtimestamp(cooldown.until, UTC)
+            for (cooled_id, model), cooldown in self._cooldowns.items()
+            if cooled_id == account_id and cooldown.kind is ErrorKind.QUOTA_EXHAUSTED and cooldown.until > now
+        }
 
     # -- feedback ---------------------------------------------------------------------------------------
 
@@ -281,7 +291,7 @@ class AccountPool:
                 ApiErrorType.OVERLOADED,
                 "No accounts yet: add one with `gravity-desk accounts add` or in the Accounts window.",
             )
-        usable = [account for account in all_accounts if _usable(account)]
+        usable = [account for account in all_accounts if account.usable]
         if not usable:
             return NoAccount(
                 503,
@@ -325,7 +335,7 @@ class AccountPool:
         return max(times) if times else now
 
     def _model_not_offered(self, model: str, all_accounts: list[Account], usable: list[Account]) -> NoAccount:
-        unusable_offering = [a for a in all_accounts if not _usable(a) and model in a.quotas]
+        unusable_offering = [a for a in all_accounts if not a.usable and model in a.quotas]
         if unusable_offering:
             return NoAccount(
                 503,
@@ -342,29 +352,20 @@ class AccountPool:
         )
 
 
-def _usable(account: Account) -> bool:
-    return account.enabled and account.status is AccountStatus.OK
-
-
 def _offers(account: Account, model: str) -> bool:
     # An account whose catalogue was never read may well offer the model: let the upstream decide.
     return not account.quotas or model in account.quotas
 
 
 def _exhausted(account: Account, model: str, now: float) -> bool:
-    quota = account.quotas.get(model)
-    if quota is None or not quota.exhausted:
-        return False
-    return quota.reset_at is None or quota.reset_at.timestamp() > now
+    return account.quota_used_up(model, datetime.fromtimestamp(now, UTC))
 
 
 def _remaining(account: Account, model: str, now: float) -> float:
     quota = account.quotas.get(model)
-    if quota is None or quota.remaining_fraction is None:
-        return 1.0  # API keys and unread catalogues report nothing: assume fresh rather than starve them
-    if quota.exhausted:
-        return 1.0  # only reached when its reset time has passed: the quota is back
-    return quota.remaining_fraction
+    remaining = quota.remaining(datetime.fromtimestamp(now, UTC)) if quota is not None else None
+    # API keys and unread catalogues report nothing: assume fresh rather than starve them.
+    return 1.0 if remaining is None else remaining
 
 
 def _why_unusable(account: Account) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -40,6 +41,20 @@ class ModelQuota:
     def exhausted(self) -> bool:
         return self.remaining_fraction is not None and self.remaining_fraction <= 0.0
 
+    def reset_passed(self, now: datetime) -> bool:
+        return self.reset_at is not None and self.reset_at <= now
+
+    def used_up(self, now: datetime) -> bool:
+        """The account health rule for one model: read as exhausted, and its reset time not reached yet."""
+        return self.exhausted and not self.reset_passed(now)
+
+    def remaining(self, now: datetime) -> float | None:
+        """What is left now: None when unknown; once the reset time passed the quota is back (1.0) until
+        the next quota reading says how much."""
+        if self.remaining_fraction is None:
+            return None
+        return 1.0 if self.reset_passed(now) else self.remaining_fraction
+
 
 @dataclass
 class Account:
@@ -60,6 +75,34 @@ class Account:
     quota_updated_at: datetime | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_used_at: datetime | None = None
+
+    @property
+    def usable(self) -> bool:
+        """The account health rule's first half: turned on, signed in and not blocked."""
+        return self.enabled and self.status is AccountStatus.OK
+
+    def quota_used_up(self, model: str, now: datetime, refused: Mapping[str, datetime] | None = None) -> bool:
+        """Whether `model` is used up on this account now: its quota reads exhausted, or the upstream refused
+        it for quota until a time still ahead (`refused`, the pool's memory: a refusal can outlive a quota
+        reading that still says 90 %)."""
+        refused_until = (refused or {}).get(model)
+        if refused_until is not None and refused_until > now:
+            return True
+        quota = self.quotas.get(model)
+        return quota is not None and quota.used_up(now)
+
+    def used_up_models(self, now: datetime, refused: Mapping[str, datetime] | None = None) -> frozenset[str]:
+        """Every model `quota_used_up` says is used up now (refused models the catalogue lacks included)."""
+        models = set(self.quotas) | {m for m, until in (refused or {}).items() if until > now}
+        return frozenset(m for m in models if self.quota_used_up(m, now, refused))
+
+    def can_serve(self, now: datetime, refused: Mapping[str, datetime] | None = None) -> bool:
+        """The account health rule: usable, and some model not used up (an unread catalogue may serve)."""
+        if not self.usable:
+            return False
+        if not self.quotas:
+            return True
+        return len(self.used_up_models(now, refused) & set(self.quotas)) < len(self.quotas)
 
     @property
     def name(self) -> str:

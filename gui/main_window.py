@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import IntEnum
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -31,7 +32,6 @@ from gui.pages.dashboard import DashboardPage
 from gui.pages.requests import RequestsPage
 from gui.pages.settings import SettingsPage
 from gui.tasks import run_task
-from gui.tray import is_usable
 
 STATUS_MESSAGE_MS = 10_000
 
@@ -294,13 +294,14 @@ class MainWindow(QMainWindow):
 
     def _update_accounts_banner(self, _account_id: str = "") -> None:
         accounts = self.controller.services.accounts.accounts()
+        now, refusals = datetime.now(UTC), self.controller.services.pool.refusals
         if not accounts:
             self.accounts_banner.show_message(
                 "<b>No accounts yet.</b> Add a Google account or a Gemini API key, then point your apps "
                 "at the address on the Dashboard.",
                 [BannerAction("Add an account", "addAccount")],
             )
-        elif not any(is_usable(account) for account in accounts):
+        elif not any(account.can_serve(now, refusals(account.id)) for account in accounts):
             self.accounts_banner.show_message(
                 "<b>No account can answer requests right now</b> (signed out, blocked, disabled or out of "
                 "quota). Open Accounts to sign in again, enable one or add another.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -13,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from core.types import Account, AccountKind, AccountStatus
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.icons import TrayState, app_icon, tray_icon
 from gui.tasks import run_task
@@ -32,36 +33,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _reset_passed(quota: ModelQuota, now: datetime) -> bool:
-    return quota.reset_at is not None and quota.reset_at <= now
+def exhausted_models(
+    account: Account, now: datetime | None = None, refused: Mapping[str, datetime] | None = None
+) -> frozenset[str]:
+    """Models this account has used up and whose quota has not come back yet (core's health rule)."""
+    return account.used_up_models(now or _now(), refused)
 
 
-def exhausted_models(account: Account, now: datetime | None = None) -> frozenset[str]:
-    """Models this account has used up and whose quota has not come back yet."""
+def lowest_quota(
+    account: Account, now: datetime | None = None, refused: Mapping[str, datetime] | None = None
+) -> tuple[float, datetime | None] | None:
+    """The account's most important quota: (remaining now, reset) of the model with the least left; None
+    when unknown. A used-up model (read or refused) counts as 0, a passed reset as full, as the pool counts."""
     now = now or _now()
-    return frozenset(
-        name for name, quota in account.quotas.items() if quota.exhausted and not _reset_passed(quota, now)
-    )
-
-
-def is_usable(account: Account, now: datetime | None = None) -> bool:
-    """Whether the account can serve a request now: enabled, signed in, not blocked, some quota left."""
-    if not account.enabled or account.status is not AccountStatus.OK:
-        return False
-    return not account.quotas or len(exhausted_models(account, now)) < len(account.quotas)
-
-
-def lowest_quota(account: Account, now: datetime | None = None) -> ModelQuota | None:
-    """The account's most important quota: the model with the lowest remaining share (None when unknown).
-
-    A quota whose reset time has passed counts as full again, as the pool counts it."""
-    now = now or _now()
-    known = [
-        quota
-        for quota in account.quotas.values()
-        if quota.remaining_fraction is not None and not _reset_passed(quota, now)
-    ]
-    return min(known, key=lambda quota: quota.remaining_fraction or 0.0, default=None)
+    used_up = account.used_up_models(now, refused)
+    known: list[tuple[float, datetime | None]] = []
+    for model, quota in account.quotas.items():
+        if model in used_up:
+            known.append((0.0, (refused or {}).get(model) or quota.reset_at))
+        elif (remaining := quota.remaining(now)) is not None:
+            known.append((remaining, None if quota.reset_passed(now) else quota.reset_at))
+    return min(known, key=lambda item: item[0], default=None)
 
 
 def short_name(account: Account) -> str:
@@ -88,7 +80,9 @@ def format_percent(fraction: float) -> str:
     return f"{round(fraction * 100)}%"
 
 
-def account_line(account: Account, now: datetime | None = None) -> str:
+def account_line(
+    account: Account, now: datetime | None = None, refused: Mapping[str, datetime] | None = None
+) -> str:
     """One tray-menu line: "alice@… — 42% (resets 3h)", or what stops the account from serving."""
     now = now or _now()
     name = short_name(account)
@@ -98,20 +92,29 @@ def account_line(account: Account, now: datetime | None = None) -> str:
         return f"{name} — needs sign-in"
     if account.status is AccountStatus.BLOCKED:
         return f"{name} — blocked"
-    quota = lowest_quota(account, now)
-    if quota is None or quota.remaining_fraction is None:
+    lowest = lowest_quota(account, now, refused)
+    if lowest is None:
         return f"{name} — ready" if account.kind is AccountKind.API_KEY else f"{name} — quota not read yet"
-    reset = f" (resets {format_countdown(quota.reset_at, now)})" if quota.reset_at is not None else ""
-    return f"{name} — {format_percent(quota.remaining_fraction)}{reset}"
+    remaining, reset_at = lowest
+    reset = f" (resets {format_countdown(reset_at, now)})" if reset_at is not None else ""
+    if not account.can_serve(now, refused):
+        return f"{name} — out of quota{reset}"
+    return f"{name} — {format_percent(remaining)}{reset}"
 
 
-def tray_state(server: ServerState, accounts: list[Account], now: datetime | None = None) -> TrayState:
+def tray_state(
+    server: ServerState,
+    accounts: list[Account],
+    now: datetime | None = None,
+    refusals: Callable[[str], Mapping[str, datetime]] | None = None,
+) -> TrayState:
     """Serving, paused, or a problem (the port is busy, or no account can serve a request)."""
     if server.status is ServerStatus.FAILED:
         return TrayState.PROBLEM
     if server.status is not ServerStatus.SERVING:
         return TrayState.PAUSED
-    if not any(is_usable(account, now) for account in accounts):
+    now = now or _now()
+    if not any(account.can_serve(now, refusals(account.id) if refusals else None) for account in accounts):
         return TrayState.PROBLEM
     return TrayState.SERVING
 
@@ -235,7 +238,10 @@ class Tray(QSystemTrayIcon):
             action.deleteLater()
         now = _now()
         accounts = self._accounts()
-        lines = [account_line(account, now) for account in accounts] or ["No accounts yet — add one…"]
+        refusals = self.controller.services.pool.refusals
+        lines = [account_line(account, now, refusals(account.id)) for account in accounts] or [
+            "No accounts yet — add one…"
+        ]
         self._account_actions = []
         for line in lines:
             action = QAction(line, self._menu)
@@ -245,7 +251,9 @@ class Tray(QSystemTrayIcon):
         self._refresh_action.setEnabled(bool(accounts))
 
     def _update_icon(self) -> None:
-        self.state = tray_state(self.controller.state, self._accounts())
+        self.state = tray_state(
+            self.controller.state, self._accounts(), refusals=self.controller.services.pool.refusals
+        )
         self.setIcon(tray_icon(self.state))
         self.setToolTip(f"Gravity Desk — {self._status_words(self.controller.state)}")
 
@@ -366,6 +374,6 @@ class Tray(QSystemTrayIcon):
     def _accounts(self) -> list[Account]:
         return self.controller.services.accounts.accounts()
 
-    @staticmethod
-    def _snapshot(account: Account) -> _Seen:
-        return _Seen(account.status, exhausted_models(account))
+    def _snapshot(self, account: Account) -> _Seen:
+        refused = self.controller.services.pool.refusals(account.id)
+        return _Seen(account.status, exhausted_models(account, refused=refused))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -72,8 +72,12 @@ class QuotaBar:
 # -- presentation helpers (pure functions, tested directly) ------------------------------------------------
 
 
-def quota_bars(account: Account, now: datetime) -> list[QuotaBar]:
-    """One bar per model group the account offers, in a fixed group order."""
+def quota_bars(
+    account: Account, now: datetime, refused: Mapping[str, datetime] | None = None
+) -> list[QuotaBar]:
+    """One bar per model group the account offers, in a fixed group order; a model core's health rule calls
+    used up (read exhausted, or refused by the upstream) shows as 0 until it comes back."""
+    used_up = account.used_up_models(now, refused)
     members: dict[str, list[str]] = {}
     for model in sorted(account.quotas):
         members.setdefault(model_group(model), []).append(model)
@@ -85,15 +89,22 @@ def quota_bars(account: Account, now: datetime) -> list[QuotaBar]:
         lowest: tuple[float, datetime | None] | None = None
         for model in models:
             quota = account.quotas[model]
-            fraction = quota.remaining_fraction
+            reset_at: datetime | None
+            fraction: float | None
+            if model in used_up:
+                fraction, reset_at = 0.0, (refused or {}).get(model) or quota.reset_at
+            else:
+                fraction = quota.remaining(now)
+                reset_at = None if quota.reset_passed(now) else quota.reset_at
             if fraction is None:
                 continue
-            if quota.exhausted and quota.reset_at is not None and quota.reset_at <= now:
-                continue  # the reset passed: the quota is back, the next refresh tells how much
             if lowest is None or fraction < lowest[0]:
-                lowest = (fraction, quota.reset_at)
-        fraction, reset_at = lowest if lowest is not None else (None, None)
-        bars.append(QuotaBar(group, fraction, reset_at, tuple(models)))
+                lowest = (fraction, reset_at)
+        bars.append(
+            QuotaBar(group, lowest[0], lowest[1], tuple(models))
+            if lowest is not None
+            else QuotaBar(group, None, None, tuple(models))
+        )
     return bars
 
 
@@ -145,10 +156,10 @@ def status_of(account: Account, pool: AccountPool, now: datetime) -> tuple[Healt
         reason = account.status_reason or "Google refused this account"
         short = reason if len(reason) <= _BLOCKED_REASON_CHARS else reason[: _BLOCKED_REASON_CHARS - 1] + "…"
         return Health.BLOCKED, f"Blocked: {short}", reason
+    refused = pool.refusals(account.id)
     exhausted = {
-        model: quota.reset_at
-        for model, quota in account.quotas.items()
-        if quota.exhausted and (quota.reset_at is None or quota.reset_at > now)
+        model: refused.get(model) or (quota.reset_at if (quota := account.quotas.get(model)) else None)
+        for model in account.used_up_models(now, refused)
     }
     if exhausted:
         return _exhausted_status(account, exhausted, now)
@@ -163,7 +174,7 @@ def status_of(account: Account, pool: AccountPool, now: datetime) -> tuple[Healt
         return (
             Health.COOLING_DOWN,
             f"Cooling down until {clock_time(cooled_until, now, seconds=True)}",
-            f"Google asked to slow down for {models}; other accounts serve meanwhile.",
+            f"Google asked to slow down for {models} (a short rate limit); other accounts serve meanwhile.",
         )
     return Health.OK, "OK", "Ready to serve requests."
 
@@ -177,7 +188,7 @@ def _exhausted_status(
         f"{model} (back {clock_time(reset, now)})" if reset is not None else model
         for model, reset in sorted(exhausted.items())
     )
-    if len(exhausted) == len(account.quotas):
+    if not account.quotas or set(account.quotas) <= set(exhausted):
         return Health.EXHAUSTED, f"Out of quota{until}", tooltip
     which = next(iter(exhausted)) if len(exhausted) == 1 else f"{len(exhausted)} models"
     return Health.EXHAUSTED, f"Out of quota for {which}{until}", tooltip
@@ -326,7 +337,7 @@ class AccountsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(account, column, now)
         if role == QUOTA_ROLE and column == QUOTA:
-            return quota_bars(account, now)
+            return quota_bars(account, now, self._pool.refusals(account.id))
         if role == HEALTH_ROLE and column == STATUS:
             return status_of(account, self._pool, now)[0]
         if role == Qt.ItemDataRole.TextAlignmentRole and column == REQUESTS_TODAY:
@@ -359,7 +370,7 @@ class AccountsModel(QAbstractTableModel):
         if column == STATUS:
             return status_of(account, self._pool, now)[1]
         if column == QUOTA:
-            bars = quota_bars(account, now)
+            bars = quota_bars(account, now, self._pool.refusals(account.id))
             return " | ".join(f"{bar.group} {bar.text(now)}" for bar in bars) or "no models yet"
         if column == REQUESTS_TODAY:
             return self.requests_today.get(account.name) if self.requests_today.loaded else "…"
@@ -374,7 +385,8 @@ class AccountsModel(QAbstractTableModel):
             return status_of(account, self._pool, now)[2]
         if column == QUOTA:
             lines = [
-                f"{bar.group}: {bar.text(now)} ({', '.join(bar.models)})" for bar in quota_bars(account, now)
+                f"{bar.group}: {bar.text(now)} ({', '.join(bar.models)})"
+                for bar in quota_bars(account, now, self._pool.refusals(account.id))
             ]
             if account.quota_updated_at is not None:
                 lines.append(f"Checked {last_used_text(account.quota_updated_at, now)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from core.models import model_group
 from core.request_log import LogEntry
 from core.store import HistogramBucket
-from core.types import Account, AccountStatus
+from core.types import Account
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.tasks import run_task
 from gui.widgets.chart import ChartSeries, TimeChart
@@ -176,17 +176,25 @@ class QuotaGroupSummary:
     earliest_reset: datetime | None
 
 
-def quota_overview(accounts: Iterable[Account], now: datetime) -> list[QuotaGroupSummary]:
-    """Per model group, over enabled accounts that can be used (not needing sign-in, not blocked)."""
+def quota_overview(
+    accounts: Iterable[Account],
+    now: datetime,
+    refusals: Callable[[str], Mapping[str, datetime]] | None = None,
+) -> list[QuotaGroupSummary]:
+    """Per model group, over usable accounts (core's health rule: a used-up or refused model counts as 0)."""
     per_group: dict[str, dict[str, list[tuple[float | None, datetime | None]]]] = {}
     for account in accounts:
-        if not account.enabled or account.status is not AccountStatus.OK:
+        if not account.usable:
             continue
+        refused = refusals(account.id) if refusals else {}
+        used_up = account.used_up_models(now, refused)
         for quota in account.quotas.values():
-            reset = quota.reset_at if quota.reset_at and quota.reset_at > now else None
-            per_group.setdefault(model_group(quota.model), {}).setdefault(account.id, []).append(
-                (quota.remaining_fraction, reset)
-            )
+            entry: tuple[float | None, datetime | None]
+            if quota.model in used_up:
+                entry = (0.0, refused.get(quota.model) or quota.reset_at)
+            else:
+                entry = (quota.remaining(now), None if quota.reset_passed(now) else quota.reset_at)
+            per_group.setdefault(model_group(quota.model), {}).setdefault(account.id, []).append(entry)
     summaries = []
     for group, by_account in sorted(per_group.items()):
         with_quota = 0
@@ -504,7 +512,7 @@ class DashboardPage(QWidget):
     def refresh_quota(self, _account_id: str = "") -> None:
         now = datetime.now(UTC)
         accounts = self.controller.services.accounts.accounts()
-        summaries = quota_overview(accounts, now)
+        summaries = quota_overview(accounts, now, self.controller.services.pool.refusals)
         self.quota_table.setRowCount(len(summaries))
         for row, summary in enumerate(summaries):
             best = "unknown" if summary.best_remaining is None else f"{summary.best_remaining:.0%}"

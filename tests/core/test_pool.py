@@ -439,3 +439,29 @@ async def test_close_without_background_work_is_quick(env: Env) -> None:
     pool = env.pool()
     await pool.close()
     await pool.close()
+
+
+async def test_a_refusal_outlives_a_quota_reading_that_still_says_90_percent(env: Env) -> None:
+    # Weekly exhaustion shows only in the quota summary: the per-model reading can still say 90 % while the
+    # upstream refuses. The pool's refusal and core's health rule must keep saying "used up" until it ends.
+    await env.seed(api_key("a", gemini_2_5_pro=0.9), api_key("b", gemini_2_5_pro=0.9))
+    pool = env.pool()  # API keys: no background quota refresh (it would need a credential)
+    for account_id in ("a", "b"):
+        await pool.report_failure(
+            env.get(account_id), PRO, failure(ErrorKind.QUOTA_EXHAUSTED, reset_at=at(3 * 3600))
+        )
+        await env.service.set_model_quota(account_id, ModelQuota(PRO, remaining_fraction=0.9))
+    now = at(60)
+    env.clock.now = START + 60
+    for account_id in ("a", "b"):
+        account, refused = env.get(account_id), pool.refusals(account_id)
+        assert account.quotas[PRO].remaining_fraction == 0.9
+        assert refused == {PRO: at(3 * 3600)}
+        assert account.quota_used_up(PRO, now, refused)
+        assert not account.can_serve(now, refused)
+        assert account.usable  # signed in and enabled: only the quota is gone
+    with pytest.raises(NoAccount):
+        pool.pick(PRO)
+    env.clock.now = START + 3 * 3600 + 1
+    assert pool.refusals("a") == {}
+    assert pool.pick(PRO).id in {"a", "b"}

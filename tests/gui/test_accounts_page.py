@@ -213,7 +213,8 @@ def test_presentation_helpers() -> None:
     )
     bars = {bar.group: bar for bar in quota_bars(account, now)}
     assert bars["Gemini Pro"].fraction == 0.0 and bars["Gemini Pro"].text(now) == "0% · resets in 1h 00m"
-    assert bars["Gemini Flash"].fraction is None and bars["Gemini Flash"].text(now) == "no quota figures"
+    # The pool counts it as back (full) until the next reading: the bar says the same.
+    assert bars["Gemini Flash"].fraction == 1.0 and bars["Gemini Flash"].text(now) == "100%"
 
 
 # -- status texts -----------------------------------------------------------------------------------------

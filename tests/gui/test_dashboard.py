@@ -263,7 +263,8 @@ def test_quota_overview_per_model_group() -> None:
         account("c", {"gemini-2.5-flash": (None, None)}),  # an API key: says nothing about quota
         account("off", {"gemini-2.5-pro": (1.0, None)}, enabled=False),
         account("gone", {"gemini-2.5-pro": (1.0, None)}, status=AccountStatus.NEEDS_SIGNIN),
-        account("old", {"claude-opus-4": (0.0, -timedelta(minutes=5))}),  # a reset in the past is no reset
+        # Its reset passed: the pool serves from it again, so the overview counts it as back (core's rule).
+        account("old", {"claude-opus-4": (0.0, -timedelta(minutes=5))}),
     ]
     overview = {s.group: s for s in quota_overview(accounts, NOW)}
     assert set(overview) == {"Gemini Pro", "Claude", "Gemini Flash"}
@@ -271,7 +272,7 @@ def test_quota_overview_per_model_group() -> None:
     assert (pro.accounts, pro.accounts_with_quota, pro.best_remaining) == (2, 1, 0.6)
     assert pro.earliest_reset == NOW + timedelta(hours=1)
     claude = overview["Claude"]
-    assert (claude.accounts, claude.accounts_with_quota, claude.best_remaining) == (2, 1, 0.8)
+    assert (claude.accounts, claude.accounts_with_quota, claude.best_remaining) == (2, 2, 1.0)
     assert claude.earliest_reset == NOW + timedelta(hours=5)
     flash = overview["Gemini Flash"]
     assert (flash.accounts, flash.accounts_with_quota, flash.best_remaining, flash.earliest_reset) == (

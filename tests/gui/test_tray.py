@@ -262,7 +262,7 @@ def _account(**quotas: tuple[float | None, timedelta | None]) -> Account:
 def test_lowest_quota_ignores_quotas_whose_reset_has_passed() -> None:
     account = _account(a=(0.0, timedelta(hours=-1)), b=(0.7, timedelta(hours=2)), c=(0.9, None))
     lowest = lowest_quota(account)
-    assert lowest is not None and lowest.model == "b"
+    assert lowest is not None and lowest[0] == 0.7
     assert account_line(account) == "bob@… — 70% (resets 2h)"
 
 
