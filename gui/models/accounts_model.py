@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 # Columns.
 NAME, KIND, TIER, STATUS, QUOTA, REQUESTS_TODAY, LAST_USED = range(7)
-HEADERS = ("Account", "Kind", "Tier", "Status", "Quota", "Requests today", "Last used")
+HEADERS = ("Account", "Kind", "Tier", "Status", "Quota", "Today", "Last used")
+HEADER_TOOLTIPS = {5: "Requests this account served today (since local midnight)"}
 
 # Custom roles.
 ACCOUNT_ID_ROLE = Qt.ItemDataRole.UserRole + 1  # str: the account id (every column)
@@ -68,6 +69,15 @@ class QuotaBar:
             return percent
         return f"{percent} · resets in {countdown(self.reset_at, now)}"
 
+    def short_text(self, now: datetime) -> str:
+        """The same for a narrow bar: "42% · 2h 59m"."""
+        if self.fraction is None:
+            return "no figures"
+        percent = f"{round(self.fraction * 100)}%"
+        if self.reset_at is None or self.fraction >= 1.0:
+            return percent
+        return f"{percent} · {countdown(self.reset_at, now)}"
+
 
 # -- presentation helpers (pure functions, tested directly) ------------------------------------------------
 
@@ -106,6 +116,22 @@ def quota_bars(
             else QuotaBar(group, None, None, tuple(models))
         )
     return bars
+
+
+def tier_badge(account: Account) -> str:
+    """A short tier name for the badge: "Ultra", "Pro", "Free", "API key"; the tooltip has the full one."""
+    if account.kind is AccountKind.API_KEY:
+        return "API key"
+    tier = (account.tier or "").lower()
+    if not tier:
+        return "unknown"
+    if "ultra" in tier:
+        return "Ultra"
+    if "pro" in tier or "standard" in tier or "enterprise" in tier:
+        return "Pro"
+    if "free" in tier or "individual" in tier or "legacy" in tier:
+        return "Free"
+    return account.tier or "unknown"
 
 
 def countdown(moment: datetime, now: datetime) -> str:
@@ -317,6 +343,8 @@ class AccountsModel(QAbstractTableModel):
         horizontal = orientation is Qt.Orientation.Horizontal
         if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
             return HEADERS[section]
+        if horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TOOLTIPS.get(section)
         return None
 
     def flags(self, index: _ModelIndex) -> Qt.ItemFlag:
@@ -366,7 +394,7 @@ class AccountsModel(QAbstractTableModel):
         if column == KIND:
             return _KIND_TEXT.get(account.kind, account.kind.value)
         if column == TIER:
-            return account.tier or ("—" if account.kind is AccountKind.API_KEY else "unknown")
+            return tier_badge(account)
         if column == STATUS:
             return status_of(account, self._pool, now)[1]
         if column == QUOTA:
@@ -379,8 +407,14 @@ class AccountsModel(QAbstractTableModel):
         return None
 
     def _tooltip(self, account: Account, column: int, now: datetime) -> str | None:
-        if column == NAME:
-            return f"{account.name}\nProject: {account.project_id}" if account.project_id else account.name
+        if column in (NAME, TIER):
+            lines = [
+                account.name,
+                f"{_KIND_TEXT.get(account.kind, account.kind.value)}, tier: {account.tier or '—'}",
+            ]
+            if account.project_id:
+                lines.append(f"Project: {account.project_id}")
+            return "\n".join(lines)
         if column == STATUS:
             return status_of(account, self._pool, now)[2]
         if column == QUOTA:
