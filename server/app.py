@@ -15,6 +15,7 @@ from core.redact import redact
 from core.request_log import LogEntry
 from core.services import Services
 from server import anthropic, gemini, ollama, openai, openai_completions, openai_media, openai_responses
+from server.access_log import log_access
 from server.handling import (
     LOG_ENTRY,
     SERVICES,
@@ -71,6 +72,7 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
     finally:
         entry.latency_ms = (time.perf_counter() - request[STARTED]) * 1000.0
         services.request_log.record(entry)
+        log_access(request.method, entry)
 
 
 async def _guarded(

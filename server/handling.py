@@ -45,9 +45,15 @@ async def read_json(request: web.Request) -> Any:
     if not body:
         raise invalid_request("Request body is empty; expected a JSON object")
     try:
-        return json.loads(body)
+        payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise invalid_request(f"Request body is not valid JSON: {exc}") from None
+    entry = request.get(LOG_ENTRY)
+    model = payload.get("model") if isinstance(payload, dict) else None
+    if entry is not None and isinstance(model, str) and not entry.client_model:
+        # Known before decoding, so a request refused while decoding is logged with the model it asked for.
+        entry.client_model = model[:200].encode("utf-8", "replace").decode("utf-8")
+    return payload
 
 
 async def generate(

@@ -247,3 +247,28 @@ async def test_refused_and_auxiliary_requests_are_logged_too(gateway: Gateway) -
     assert (refused.status, refused.path, refused.protocol) == (401, "/v1/models", "openai")
     assert "API key" in refused.error and "nope" not in refused.error
     assert (counted.status, counted.protocol, counted.client_model) == (200, "anthropic", "claude-sonnet-4-5")
+
+
+async def test_one_access_line_per_request_without_bodies_or_keys(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="gravity_desk.access")
+    headers = {"Authorization": f"Bearer {gateway.key}"}
+    async with gateway.http.post(
+        gateway.url + "/v1/chat/completions", json=CHAT, headers=headers
+    ) as response:
+        assert response.status == 200
+    refused = {"model": "claude-opus-4-8", "max_tokens": 10, "messages": [{"role": "tool", "content": "x"}]}
+    async with gateway.http.post(gateway.url + "/v1/messages", json=refused, headers=headers) as response:
+        assert response.status == 400
+    lines = [record.getMessage() for record in caplog.records if record.name == "gravity_desk.access"]
+    assert len(lines) == 2
+    served, decode_refused = lines
+    assert served.startswith("POST /v1/chat/completions model=gemini-2.5-flash upstream=gemini-2.5-flash ")
+    assert "account=alice@example.com status=200 " in served and served.endswith("ms")
+    # Refused while decoding: still the model it asked for, and the reason.
+    assert decode_refused.startswith(
+        "POST /v1/messages model=claude-opus-4-8 upstream=- account=- status=400"
+    )
+    assert "reason=messages.0.role: must be" in decode_refused
+    assert all(gateway.key not in line and "hello there" not in line for line in lines)
