@@ -226,7 +226,7 @@ def local_midnight(now: datetime) -> datetime:
 
 
 def count_requests_since(db: Database, since: datetime) -> tuple[Counter[str], int]:
-    """Requests per account name started at or after `since`, and the highest row id counted.
+    """Requests per account id started at or after `since`, and the highest row id counted.
 
     Blocking: run it in a worker thread (one indexed GROUP BY). Rows with a higher id are left to the live
     updates, so none is counted twice.
@@ -236,7 +236,7 @@ def count_requests_since(db: Database, since: datetime) -> tuple[Counter[str], i
 
 
 class _RequestsToday:
-    """Today's request count per account name: loaded once (off the loop), then kept up from live rows."""
+    """Today's request count per account id: loaded once (off the loop), then kept up from live rows."""
 
     def __init__(self, db: Database, on_change: Callable[[], None]) -> None:
         self._db = db
@@ -248,8 +248,8 @@ class _RequestsToday:
         self._generation = 0
         self.loaded = False
 
-    def get(self, name: str) -> int:
-        return self._counts.get(name, 0)
+    def get(self, account_id: str) -> int:
+        return self._counts.get(account_id, 0)
 
     def reload(self) -> None:
         try:
@@ -300,8 +300,8 @@ class _RequestsToday:
         for entry in entries:
             if entry.id is not None and entry.id <= self._boundary:
                 continue  # already in the loaded count
-            if entry.account and entry.started_at >= since:
-                self._counts[entry.account] += 1
+            if entry.account_id and entry.started_at >= since:
+                self._counts[entry.account_id] += 1
                 changed = True
         return changed
 
@@ -401,7 +401,7 @@ class AccountsModel(QAbstractTableModel):
             bars = quota_bars(account, now, self._pool.refusals(account.id))
             return " | ".join(f"{bar.group} {bar.text(now)}" for bar in bars) or "no models yet"
         if column == REQUESTS_TODAY:
-            return self.requests_today.get(account.name) if self.requests_today.loaded else "…"
+            return self.requests_today.get(account.id) if self.requests_today.loaded else "…"
         if column == LAST_USED:
             return last_used_text(account.last_used_at, now)
         return None
