@@ -344,7 +344,7 @@ class Gateway:
         while True:
             account = self._next_account(state)
             if log is not None:
-                log.account = account.name
+                log.account, log.account_id = account.name, account.id
             # The upstream said the model is busy (for this request or another): wait, within the budget.
             wait = min(self._pool.capacity_wait(state.model), state.deadline - self._clock())
             if wait > 0:

@@ -41,6 +41,7 @@ class LogEntry:
     response_body: str | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     id: int | None = None  # set by the store once written
+    account_id: str = ""  # the serving account's id (names repeat when an account is removed and re-added)
 
 
 class _FlushMarker:

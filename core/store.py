@@ -65,11 +65,16 @@ MIGRATIONS: list[list[str]] = [
     ],
     # The catalogue's retired-id forwards (`deprecatedModelIds`), so they hold before the first re-read.
     ["ALTER TABLE accounts ADD COLUMN model_forwards TEXT NOT NULL DEFAULT '{}'"],
+    # Requests counted per account by its id: a name is not unique over time (remove and re-add an account).
+    [
+        "ALTER TABLE request_log ADD COLUMN account_id TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX request_log_account_id ON request_log (account_id, started_at)",
+    ],
 ]
 
 _LOG_COLUMNS = """started_at, protocol, path, client_model, upstream_model, account, status, latency_ms,
-    ttfb_ms, tokens_in, tokens_out, stream, error, request_body, response_body"""
-_INSERT_LOG = f"INSERT INTO request_log ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 15)})"  # noqa: S608
+    ttfb_ms, tokens_in, tokens_out, stream, error, request_body, response_body, account_id"""
+_INSERT_LOG = f"INSERT INTO request_log ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 16)})"  # noqa: S608
 _SELECT_LOG = f"SELECT id, {_LOG_COLUMNS} FROM request_log"  # noqa: S608 (constants only)
 _NEWEST_FIRST = "ORDER BY started_at DESC, id DESC"
 _DELETE_BEYOND_NEWEST = (
@@ -247,6 +252,7 @@ def _log_row(entry: LogEntry) -> tuple[Any, ...]:
         entry.error,
         entry.request_body,
         entry.response_body,
+        entry.account_id,
     )
 
 
@@ -268,6 +274,7 @@ def _log_entry_from_row(row: sqlite3.Row) -> LogEntry:
         error=row["error"],
         request_body=row["request_body"],
         response_body=row["response_body"],
+        account_id=row["account_id"],
     )
 
 
@@ -493,13 +500,13 @@ class Database:
         ]
 
     def count_by_account(self, since: datetime) -> tuple[dict[str, int], int]:
-        """Requests per account started at or after `since`, and the newest row id the counts include
+        """Requests per account id started at or after `since`, and the newest row id the counts include
         (so a caller can add later rows itself without counting one twice). One read transaction."""
         with self._transaction() as connection:
             newest = connection.execute("SELECT COALESCE(MAX(id), 0) FROM request_log").fetchone()[0]
             rows = connection.execute(
-                "SELECT account, COUNT(*) FROM request_log WHERE started_at >= ? AND id <= ? AND account != ''"
-                " GROUP BY account",
+                "SELECT account_id, COUNT(*) FROM request_log"
+                " WHERE started_at >= ? AND id <= ? AND account_id != '' GROUP BY account_id",
                 (to_db_time(since), newest),
             ).fetchall()
         return {row[0]: row[1] for row in rows}, int(newest)

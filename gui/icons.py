@@ -209,3 +209,72 @@ def _draw_badge(painter: QPainter, state: TrayState, size: int, dark: bool) -> N
             QPointF(centre.x(), centre.y() - radius * 0.5), QPointF(centre.x(), centre.y() + radius * 0.1)
         )
         painter.drawPoint(QPointF(centre.x(), centre.y() + radius * 0.5))
+
+
+# -- navigation glyphs (our own, in the theme's text colour) -----------------------------------------------
+
+
+class PageGlyph(StrEnum):
+    ACCOUNTS = "accounts"  # a person
+    REQUESTS = "requests"  # a list of rows
+    DASHBOARD = "dashboard"  # a bar chart
+    SETTINGS = "settings"  # sliders
+
+
+PAGE_ICON_SIZES = (16, 20, 24, 32, 40, 48)  # 20 px at 100 % up to 48 px at 200 %+
+
+
+def page_icon(glyph: PageGlyph, colour: QColor) -> QIcon:
+    """A navigation icon drawn at each size (crisp at 150 %), in `colour`."""
+    icon = QIcon()
+    for size in PAGE_ICON_SIZES:
+        icon.addPixmap(render_page_pixmap(glyph, colour, size))
+    return icon
+
+
+def render_page_pixmap(glyph: PageGlyph, colour: QColor, size: int) -> QPixmap:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(colour, max(1.5, size / 12), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        _PAGE_PAINTERS[glyph](painter, size / 24)  # drawn on a 24-unit grid
+    finally:
+        painter.end()
+    return pixmap
+
+
+def _paint_accounts(painter: QPainter, u: float) -> None:
+    painter.drawEllipse(QRectF(8 * u, 3 * u, 8 * u, 8 * u))
+    painter.drawArc(QRectF(4 * u, 13 * u, 16 * u, 16 * u), 0, 180 * 16)
+
+
+def _paint_requests(painter: QPainter, u: float) -> None:
+    for row in (6, 12, 18):
+        painter.drawPoint(QPointF(4 * u, row * u))
+        painter.drawLine(QPointF(8 * u, row * u), QPointF(20 * u, row * u))
+
+
+def _paint_dashboard(painter: QPainter, u: float) -> None:
+    painter.drawLine(QPointF(3 * u, 21 * u), QPointF(21 * u, 21 * u))
+    for x, top in ((6, 13), (12, 6), (18, 10)):
+        painter.drawLine(QPointF(x * u, 18 * u), QPointF(x * u, top * u))
+
+
+def _paint_settings(painter: QPainter, u: float) -> None:
+    for y, knob in ((6, 15), (12, 8), (18, 13)):
+        painter.drawLine(QPointF(3 * u, y * u), QPointF(21 * u, y * u))
+        painter.setBrush(painter.pen().color())
+        painter.drawEllipse(QPointF(knob * u, y * u), 2.2 * u, 2.2 * u)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+
+
+_PAGE_PAINTERS = {
+    PageGlyph.ACCOUNTS: _paint_accounts,
+    PageGlyph.REQUESTS: _paint_requests,
+    PageGlyph.DASHBOARD: _paint_dashboard,
+    PageGlyph.SETTINGS: _paint_settings,
+}

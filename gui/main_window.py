@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -19,21 +19,35 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QStackedWidget,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from gui import theme
 from gui.controller import AppController, ServerState, ServerStatus
-from gui.icons import app_icon
+from gui.icons import PageGlyph, app_icon, page_icon
 from gui.pages.accounts import AccountsPage
 from gui.pages.dashboard import DashboardPage
 from gui.pages.requests import RequestsPage
 from gui.pages.settings import SettingsPage
 from gui.tasks import run_task
+from gui.theme import Tone
 
 STATUS_MESSAGE_MS = 10_000
+DEFAULT_WIDTH, DEFAULT_HEIGHT = 1120, 720
+MIN_WIDTH, MIN_HEIGHT = 820, 520
+SCREEN_MARGIN = 0.9  # leave room for panels and the title bar
+
+
+def fitted_size(free: QRect | None) -> QSize:
+    """The default window size, made smaller where the screen's free area (in scaled pixels: 1600x1000 at
+    150 % is 1067x667) cannot hold it, but never below the minimum size."""
+    if free is None or free.isEmpty():
+        return QSize(DEFAULT_WIDTH, DEFAULT_HEIGHT)
+    width = max(MIN_WIDTH, min(DEFAULT_WIDTH, int(free.width() * SCREEN_MARGIN)))
+    height = max(MIN_HEIGHT, min(DEFAULT_HEIGHT, int(free.height() * SCREEN_MARGIN)))
+    return QSize(width, height)
 
 
 class Page(IntEnum):
@@ -52,10 +66,10 @@ _PAGE_TITLES = {
     Page.SETTINGS: "Settings",
 }
 _PAGE_ICONS = {
-    Page.ACCOUNTS: QStyle.StandardPixmap.SP_DirHomeIcon,
-    Page.REQUESTS: QStyle.StandardPixmap.SP_FileDialogDetailedView,
-    Page.DASHBOARD: QStyle.StandardPixmap.SP_ComputerIcon,
-    Page.SETTINGS: QStyle.StandardPixmap.SP_FileDialogContentsView,
+    Page.ACCOUNTS: PageGlyph.ACCOUNTS,
+    Page.REQUESTS: PageGlyph.REQUESTS,
+    Page.DASHBOARD: PageGlyph.DASHBOARD,
+    Page.SETTINGS: PageGlyph.SETTINGS,
 }
 
 
@@ -65,11 +79,7 @@ class Severity(IntEnum):
     ERROR = 2
 
 
-_BANNER_STYLE = {
-    Severity.INFO: ("#e8f0fe", "#1d4ed8", "#174ea6"),
-    Severity.WARNING: ("#fef7e0", "#b45309", "#7c4a03"),
-    Severity.ERROR: ("#fce8e6", "#c5221f", "#8c1d18"),
-}
+_BANNER_TONES = {Severity.INFO: Tone.INFO, Severity.WARNING: Tone.WARNING, Severity.ERROR: Tone.ERROR}
 
 
 def keyring_advice(platform: str) -> str:
@@ -102,11 +112,9 @@ class Banner(QFrame):
     def __init__(self, name: str, severity: Severity, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(name)
-        background, border, text = _BANNER_STYLE[severity]
-        self.setStyleSheet(
-            f"#{name} {{ background: {background}; border: 1px solid {border}; border-radius: 6px; }}"
-            f"#{name} QLabel {{ color: {text}; background: transparent; border: none; }}"
-        )
+        self._severity = severity
+        self._apply_theme()
+        theme.signals.changed.connect(self._apply_theme)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 8, 8)
         layout.setSpacing(8)
@@ -118,6 +126,15 @@ class Banner(QFrame):
         layout.addLayout(self._buttons)
         self.buttons: dict[str, QPushButton] = {}
         self.hide()
+
+    def _apply_theme(self, _name: str = "") -> None:
+        colours = theme.current().banners[_BANNER_TONES[self._severity]]
+        name = self.objectName()
+        self.setStyleSheet(
+            f"#{name} {{ background: {colours.background}; border: 1px solid {colours.border};"
+            f" border-radius: 6px; }}"
+            f"#{name} QLabel {{ color: {colours.text}; background: transparent; border: none; }}"
+        )
 
     def show_message(self, text: str, actions: list[BannerAction]) -> None:
         self.label.setText(text)
@@ -151,8 +168,9 @@ class MainWindow(QMainWindow):
         self._keyring_dismissed = False
         self.setWindowTitle("Gravity Desk")
         self.setWindowIcon(app_icon())
-        self.setMinimumSize(QSize(820, 520))
-        self.resize(1120, 720)
+        self.setMinimumSize(QSize(MIN_WIDTH, MIN_HEIGHT))
+        screen = QGuiApplication.primaryScreen()
+        self.resize(fitted_size(screen.availableGeometry() if screen is not None else None))
 
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
@@ -162,9 +180,10 @@ class MainWindow(QMainWindow):
         self.navigation.setStyleSheet("#navigation::item { padding: 10px 8px; }")
         self.pages = QStackedWidget()
         for page, widget in self._create_pages().items():
-            icon: QIcon = self.style().standardIcon(_PAGE_ICONS[page])
-            self.navigation.addItem(QListWidgetItem(icon, _PAGE_TITLES[page]))
+            self.navigation.addItem(QListWidgetItem(_PAGE_TITLES[page]))
             self.pages.addWidget(widget)
+        self._paint_navigation_icons()
+        theme.signals.changed.connect(self._on_theme_changed)
         self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
 
         self.port_banner = Banner("portBanner", Severity.ERROR)
@@ -256,23 +275,37 @@ class MainWindow(QMainWindow):
     def show_status_message(self, title: str, message: str) -> None:
         self.statusBar().showMessage(f"{title}: {message}", STATUS_MESSAGE_MS)
 
+    # -- theme ---------------------------------------------------------------------------------------------
+
+    def _paint_navigation_icons(self) -> None:
+        """Our own glyphs in the theme's text colour (Qt's standard pixmaps look generic and ignore dark)."""
+        colour = theme.qpalette(theme.current()).color(QPalette.ColorRole.WindowText)
+        for row, page in enumerate(_PAGE_ICONS):
+            item = self.navigation.item(row)
+            if item is not None:
+                item.setIcon(page_icon(_PAGE_ICONS[page], colour))
+
+    def _on_theme_changed(self, _name: str) -> None:
+        self._paint_navigation_icons()
+        self._on_server_state(self.controller.state)
+
     # -- server state ----------------------------------------------------------------------------------
 
     def _on_server_state(self, state: ServerState) -> None:
         self.server_button.setEnabled(state.status is not ServerStatus.STARTING)
         if state.status is ServerStatus.SERVING:
             self.server_label.setText(f"● Serving on {state.url}")
-            self.server_label.setStyleSheet("color: #188038;")
+            self.server_label.setStyleSheet(theme.tone_style(Tone.OK))
             self.server_button.setText("Pause")
             self.port_banner.hide()
         elif state.status is ServerStatus.PAUSED:
             self.server_label.setText("Paused: apps get no answers until you resume")
-            self.server_label.setStyleSheet("color: #b06000;")
+            self.server_label.setStyleSheet(theme.tone_style(Tone.WARNING))
             self.server_button.setText("Resume")
             self.port_banner.hide()
         elif state.status is ServerStatus.FAILED:
             self.server_label.setText("Not running")
-            self.server_label.setStyleSheet("color: #c5221f;")
+            self.server_label.setStyleSheet(theme.tone_style(Tone.ERROR))
             self.server_button.setText("Retry")
             self.port_banner.show_message(
                 f"<b>The server is not running.</b> {state.error or 'It could not listen.'}",

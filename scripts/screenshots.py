@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,12 +25,15 @@ from core.services import create_services  # noqa: E402
 from gui.app import create_application  # noqa: E402
 from gui.controller import AppController  # noqa: E402
 from gui.main_window import MainWindow, Page  # noqa: E402
+from gui.theme import apply_theme  # noqa: E402
 from gui.tray import Tray  # noqa: E402
 from tests.fake_google import FakeGoogle, Fault  # noqa: E402
 
 DEFAULT_PORT = 8045
 DEMO_API_KEY = "sk-gd-demo-7Hq2vRk9LmW4xTz8aBcDeFgH"
-WINDOW_SIZE = (1200, 760)
+SIZES = ((1120, 720), (820, 520))  # the default window and its minimum
+THEMES = ("light", "dark")
+SCALES = (1.0, 1.5)
 SETTLE_S = 0.8  # time for a page's own async loading (quotas, log pages, charts) before the picture
 PROMPTS = [
     ("openai", "gemini-2.5-flash", "Summarise the release notes"),
@@ -105,28 +109,29 @@ async def _demo(fake: FakeGoogle, home: Path) -> AppController:
     return controller
 
 
-async def render(out: Path) -> list[Path]:
+async def render(out: Path, size: tuple[int, int], theme: str, suffix: str) -> list[Path]:
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="gd-screens-") as folder:
         async with FakeGoogle() as fake:
             controller = await _demo(fake, Path(folder))
+            apply_theme(theme)
             window = MainWindow(controller)
             tray = Tray(controller, window)
             try:
-                window.resize(*WINDOW_SIZE)
+                window.resize(*size)
                 # Most desktops have a keyring; the demo's file fallback is not what people will see.
                 window.keyring_banner.hide()
                 window.show()
                 for page in Page:
                     window.show_page(page)
                     await asyncio.sleep(SETTLE_S)
-                    path = out / f"{page.name.lower()}.png"
+                    path = out / f"{page.name.lower()}{suffix}.png"
                     window.grab().save(str(path))
                     written.append(path)
                 menu = tray.contextMenu()
                 if menu is not None:
                     menu.adjustSize()
-                    path = out / "tray-menu.png"
+                    path = out / f"tray-menu{suffix}.png"
                     menu.grab().save(str(path))
                     written.append(path)
             finally:
@@ -137,16 +142,55 @@ async def render(out: Path) -> list[Path]:
     return written
 
 
+def _variant_suffix(size: tuple[int, int], theme: str, scale: float, lang: str) -> str:
+    """accounts-1120x720-dark-150-zh_CN.png: the default (1120x720, light, 100 %, English) has no suffix."""
+    parts = []
+    if size != SIZES[0]:
+        parts.append(f"{size[0]}x{size[1]}")
+    if theme != "light":
+        parts.append(theme)
+    if scale != 1.0:
+        parts.append(f"{round(scale * 100)}")
+    if lang != "en":
+        parts.append(lang)
+    return "".join(f"-{part}" for part in parts)
+
+
+def _render_one(out: Path, size: tuple[int, int], theme: str, lang: str) -> None:
+    app = create_application(["gravity-desk-screenshots"])
+    assert isinstance(app, QApplication)
+    scale = float(os.environ.get("QT_SCALE_FACTOR", "1") or 1)
+    suffix = _variant_suffix(size, theme, scale, lang)
+    written = asyncio.run(render(out, size, theme, suffix), loop_factory=lambda: qasync.QEventLoop(app))
+    for path in written:
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--size", help="WxH for one variant (default: every size)")
+    parser.add_argument("--theme", choices=THEMES, help="one theme (default: both)")
+    parser.add_argument("--lang", default=None, help="UI language, e.g. zh_CN (default: en)")
+    parser.add_argument("--all", action="store_true", help="every size, theme and scale (one process each)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    app = create_application(["gravity-desk-screenshots"])
-    assert isinstance(app, QApplication)
-    written = asyncio.run(render(args.out), loop_factory=lambda: qasync.QEventLoop(app))
-    for path in written:
-        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    if args.size or args.theme:
+        width, height = (int(n) for n in (args.size or "1120x720").split("x"))
+        if args.lang:
+            os.environ["LANGUAGE"] = args.lang  # the i18n helper follows the system language
+        _render_one(args.out, (width, height), args.theme or "light", args.lang or "en")
+        return
+    # Each variant in its own process: the scale factor is read once, when Qt starts.
+    langs = [args.lang] if args.lang else ["en"]
+    for lang in langs:
+        for scale in SCALES:
+            for theme in THEMES:
+                for width, height in SIZES if scale == 1.0 else SIZES[:1]:
+                    env = dict(os.environ, QT_SCALE_FACTOR=str(scale))
+                    command = [sys.executable, __file__, "--out", str(args.out)]
+                    command += ["--size", f"{width}x{height}", "--theme", theme, "--lang", lang]
+                    subprocess.run(command, env=env, check=True)  # noqa: S603 (our own script)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ SERVICES = web.AppKey("services", Services)
 # Request-local: the request-log row the middleware records when the request ends, and when it arrived.
 LOG_ENTRY = web.RequestKey("log_entry", LogEntry)
 STARTED = web.RequestKey("started", float)
+CAPTURE_LIMIT = 200_000  # characters of a captured body (request, answer or stream) kept in the log
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,14 @@ async def generate(
     entry: LogEntry = request[LOG_ENTRY]
     entry.client_model, entry.stream = decoded.model, decoded.stream
     if services.settings.log.capture_bodies:
-        entry.request_body = redact(json.dumps(payload, ensure_ascii=False)[:200_000])
+        entry.request_body = redact(json.dumps(payload, ensure_ascii=False)[:CAPTURE_LIMIT])
     call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
     if decoded.stream:
         return await _stream(request, services, entry, call, decoded, new_encoder)
     answer = encode(await services.gateway.generate(call), decoded)
     entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
     if services.settings.log.capture_bodies:
-        entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:200_000])
+        entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:CAPTURE_LIMIT])
     return web.json_response(answer, dumps=compact_json)
 
 
@@ -89,6 +90,14 @@ async def _stream(
     new_encoder: Callable[[Decoded], StreamEncoder],
 ) -> web.StreamResponse:
     chunks: AsyncIterator[JSON] = services.gateway.stream(call)
+    # With body capture on, the streamed bytes as the client got them (bounded); None keeps the hot path bare.
+    captured: bytearray | None = bytearray() if services.settings.log.capture_bodies else None
+
+    async def send(data: bytes) -> None:
+        if captured is not None and len(captured) < CAPTURE_LIMIT:
+            captured.extend(data[: CAPTURE_LIMIT - len(captured)])
+        await response.write(data)
+
     try:
         # Failover happens before the first chunk, and an encoder may refuse that chunk (a blocked prompt),
         # so everything up to here still gets a proper HTTP status instead of a 200 stream.
@@ -109,20 +118,22 @@ async def _stream(
         await response.prepare(request)
         entry.status = 200
         if head:
-            await response.write(head)
+            await send(head)
         entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
         try:
             async for chunk in chunks:
                 data = encoder.feed(chunk)
                 if data:
-                    await response.write(data)
+                    await send(data)
             tail = encoder.finish()
         except ApiError as error:
             # Mid-stream failure: the status line is gone, so the protocol's stream error event says it.
             entry.status, entry.error = error.status, redact(error.message)
             tail = encoder.error(error)
         if tail:
-            await response.write(tail)
+            await send(tail)
+        if captured is not None:
+            entry.response_body = redact(captured.decode("utf-8", "replace"))
         entry.tokens_in, entry.tokens_out = encoder.usage
         await response.write_eof()
         return response

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import UpstreamError
 from core.signin import DEFAULT_TIMEOUT_S, BrowserSignIn, SignInCancelled, SignInError
+from gui import theme
 from gui.controller import AppController
 from gui.tasks import run_task
 
@@ -103,7 +105,7 @@ class SignInDialog(QDialog):
         paste_row.addWidget(self.paste_button)
         self.paste_error = QLabel()
         self.paste_error.setWordWrap(True)
-        self.paste_error.setStyleSheet("color: #c62828;")
+        self.paste_error.setStyleSheet(theme.tone_style(theme.Tone.ERROR))
         self.paste_error.hide()
         paste_layout.addWidget(paste_help)
         paste_layout.addLayout(paste_row)
@@ -121,6 +123,9 @@ class SignInDialog(QDialog):
         buttons.addWidget(self.cancel_button)
 
         layout = QVBoxLayout(self)
+        # Word-wrapped labels need height for their width: never let the dialog be shorter than that, or the
+        # second instruction line hides under the progress bar.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addWidget(self.headline)
         layout.addWidget(self.status_label)
         layout.addWidget(self.progress)
@@ -248,6 +253,10 @@ class SignInDialog(QDialog):
     def _set_phase(self, headline: str, detail: str) -> None:
         self.headline.setText(headline)
         self.status_label.setText(detail)
+        self.status_label.setVisible(bool(detail))
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # re-measure the wrapped lines now, not at the next show
 
     def _enable_browser_actions(self, enabled: bool) -> None:
         self.open_again_button.setEnabled(enabled)

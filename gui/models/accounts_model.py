@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 # Columns.
 NAME, KIND, TIER, STATUS, QUOTA, REQUESTS_TODAY, LAST_USED = range(7)
-HEADERS = ("Account", "Kind", "Tier", "Status", "Quota", "Requests today", "Last used")
+HEADERS = ("Account", "Kind", "Tier", "Status", "Quota", "Today", "Last used")
+HEADER_TOOLTIPS = {5: "Requests this account served today (since local midnight)"}
 
 # Custom roles.
 ACCOUNT_ID_ROLE = Qt.ItemDataRole.UserRole + 1  # str: the account id (every column)
@@ -68,6 +69,15 @@ class QuotaBar:
             return percent
         return f"{percent} · resets in {countdown(self.reset_at, now)}"
 
+    def short_text(self, now: datetime) -> str:
+        """The same for a narrow bar: "42% · 2h 59m"."""
+        if self.fraction is None:
+            return "no figures"
+        percent = f"{round(self.fraction * 100)}%"
+        if self.reset_at is None or self.fraction >= 1.0:
+            return percent
+        return f"{percent} · {countdown(self.reset_at, now)}"
+
 
 # -- presentation helpers (pure functions, tested directly) ------------------------------------------------
 
@@ -106,6 +116,22 @@ def quota_bars(
             else QuotaBar(group, None, None, tuple(models))
         )
     return bars
+
+
+def tier_badge(account: Account) -> str:
+    """A short tier name for the badge: "Ultra", "Pro", "Free", "API key"; the tooltip has the full one."""
+    if account.kind is AccountKind.API_KEY:
+        return "API key"
+    tier = (account.tier or "").lower()
+    if not tier:
+        return "unknown"
+    if "ultra" in tier:
+        return "Ultra"
+    if "pro" in tier or "standard" in tier or "enterprise" in tier:
+        return "Pro"
+    if "free" in tier or "individual" in tier or "legacy" in tier:
+        return "Free"
+    return account.tier or "unknown"
 
 
 def countdown(moment: datetime, now: datetime) -> str:
@@ -200,7 +226,7 @@ def local_midnight(now: datetime) -> datetime:
 
 
 def count_requests_since(db: Database, since: datetime) -> tuple[Counter[str], int]:
-    """Requests per account name started at or after `since`, and the highest row id counted.
+    """Requests per account id started at or after `since`, and the highest row id counted.
 
     Blocking: run it in a worker thread (one indexed GROUP BY). Rows with a higher id are left to the live
     updates, so none is counted twice.
@@ -210,7 +236,7 @@ def count_requests_since(db: Database, since: datetime) -> tuple[Counter[str], i
 
 
 class _RequestsToday:
-    """Today's request count per account name: loaded once (off the loop), then kept up from live rows."""
+    """Today's request count per account id: loaded once (off the loop), then kept up from live rows."""
 
     def __init__(self, db: Database, on_change: Callable[[], None]) -> None:
         self._db = db
@@ -222,8 +248,8 @@ class _RequestsToday:
         self._generation = 0
         self.loaded = False
 
-    def get(self, name: str) -> int:
-        return self._counts.get(name, 0)
+    def get(self, account_id: str) -> int:
+        return self._counts.get(account_id, 0)
 
     def reload(self) -> None:
         try:
@@ -274,8 +300,8 @@ class _RequestsToday:
         for entry in entries:
             if entry.id is not None and entry.id <= self._boundary:
                 continue  # already in the loaded count
-            if entry.account and entry.started_at >= since:
-                self._counts[entry.account] += 1
+            if entry.account_id and entry.started_at >= since:
+                self._counts[entry.account_id] += 1
                 changed = True
         return changed
 
@@ -317,6 +343,8 @@ class AccountsModel(QAbstractTableModel):
         horizontal = orientation is Qt.Orientation.Horizontal
         if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
             return HEADERS[section]
+        if horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TOOLTIPS.get(section)
         return None
 
     def flags(self, index: _ModelIndex) -> Qt.ItemFlag:
@@ -366,21 +394,27 @@ class AccountsModel(QAbstractTableModel):
         if column == KIND:
             return _KIND_TEXT.get(account.kind, account.kind.value)
         if column == TIER:
-            return account.tier or ("—" if account.kind is AccountKind.API_KEY else "unknown")
+            return tier_badge(account)
         if column == STATUS:
             return status_of(account, self._pool, now)[1]
         if column == QUOTA:
             bars = quota_bars(account, now, self._pool.refusals(account.id))
             return " | ".join(f"{bar.group} {bar.text(now)}" for bar in bars) or "no models yet"
         if column == REQUESTS_TODAY:
-            return self.requests_today.get(account.name) if self.requests_today.loaded else "…"
+            return self.requests_today.get(account.id) if self.requests_today.loaded else "…"
         if column == LAST_USED:
             return last_used_text(account.last_used_at, now)
         return None
 
     def _tooltip(self, account: Account, column: int, now: datetime) -> str | None:
-        if column == NAME:
-            return f"{account.name}\nProject: {account.project_id}" if account.project_id else account.name
+        if column in (NAME, TIER):
+            lines = [
+                account.name,
+                f"{_KIND_TEXT.get(account.kind, account.kind.value)}, tier: {account.tier or '—'}",
+            ]
+            if account.project_id:
+                lines.append(f"Project: {account.project_id}")
+            return "\n".join(lines)
         if column == STATUS:
             return status_of(account, self._pool, now)[2]
         if column == QUOTA:

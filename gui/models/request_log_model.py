@@ -7,19 +7,20 @@ import csv
 import dataclasses
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor
 
 from core.request_log import LogEntry
 from core.store import Database, LogFilter
+from gui import theme
 from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ COLUMN_COUNT = len(HEADERS)
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1  # data(index, ENTRY_ROLE) -> the row's LogEntry (without bodies)
 
 _NUMERIC_COLUMNS = frozenset({COL_STATUS, COL_LATENCY, COL_TTFB, COL_TOKENS_IN, COL_TOKENS_OUT})
-_ERROR_COLOUR = QColor("#d32f2f")  # readable on light and dark backgrounds
+_UTC_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC \(in (\d+) s\)")
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -76,6 +77,26 @@ def format_time(value: datetime, today: datetime | None = None) -> str:
     return local.strftime("%H:%M:%S" if local.date() == today.date() else "%Y-%m-%d %H:%M:%S")
 
 
+def wait_text(seconds: int) -> str:
+    """ "2 h 59 min", "12 min", "40 s": a wait people read at a glance."""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def friendly_error(error: str, now: datetime | None = None) -> str:
+    """The gateway's error text with its UTC moments ("… at 2026-12-03 01:59:10 UTC (in 10790 s)") told in
+    local time and hours ("… at 01:59 (in 2 h 59 min)"); the clients' copy keeps the exact UTC form."""
+
+    def local(match: re.Match[str]) -> str:
+        moment = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        return f"{format_time(moment, now).rsplit(':', 1)[0]} (in {wait_text(int(match.group(2)))})"
+
+    return _UTC_MOMENT.sub(local, error)
+
+
 def model_text(entry: LogEntry) -> str:
     if entry.upstream_model and entry.upstream_model != entry.client_model:
         return f"{entry.client_model or '?'} → {entry.upstream_model}"
@@ -83,7 +104,7 @@ def model_text(entry: LogEntry) -> str:
 
 
 def _texts(entry: LogEntry, today: datetime) -> tuple[str, ...]:
-    error = entry.error.splitlines()[0] if entry.error else ""
+    error = friendly_error(entry.error.splitlines()[0]) if entry.error else ""
     return (
         format_time(entry.started_at, today),
         entry.protocol,
@@ -202,7 +223,7 @@ class RequestLogModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row.entry, column)
         if role == Qt.ItemDataRole.ForegroundRole and column in (COL_STATUS, COL_ERROR):
-            return _ERROR_COLOUR if row.entry.status >= 400 or row.entry.error else None
+            return theme.tone(theme.Tone.ERROR) if row.entry.status >= 400 or row.entry.error else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC_COLUMNS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -360,7 +381,7 @@ class RequestLogModel(QAbstractTableModel):
         if column == COL_MODEL:
             return f"Asked for {entry.client_model or '?'}; served by {entry.upstream_model or '?'}"
         if column == COL_ERROR and entry.error:
-            return entry.error
+            return friendly_error(entry.error)
         if column == COL_PATH:
             return f"{entry.path} ({'streamed' if entry.stream else 'one answer'})"
         return None

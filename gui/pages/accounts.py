@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -36,14 +36,21 @@ from PySide6.QtWidgets import (
 from core.accounts import ImportFileError, ImportResult
 from core.errors import UpstreamError
 from core.types import Account, AccountKind
+from gui import theme
 from gui.controller import AppController
 from gui.dialogs.confirm import ask_to_confirm
 from gui.dialogs.signin import SignInDialog
 from gui.models.accounts_model import (
+    HEADERS,
     HEALTH_ROLE,
+    KIND,
+    LAST_USED,
+    NAME,
     QUOTA,
     QUOTA_ROLE,
+    REQUESTS_TODAY,
     STATUS,
+    TIER,
     AccountsModel,
     Health,
     QuotaBar,
@@ -57,13 +64,14 @@ BAR_TEXT_PADDING = 2  # above and below the text together, so descenders stay in
 BAR_GAP = 4
 GROUP_LABEL_WIDTH = 92
 QUOTA_COLUMN_WIDTH = 340
-_HEALTH_COLOURS = {
-    Health.OK: "#2e7d32",
-    Health.COOLING_DOWN: "#ef6c00",
-    Health.EXHAUSTED: "#c62828",
-    Health.NEEDS_SIGNIN: "#c62828",
-    Health.BLOCKED: "#c62828",
-    Health.DISABLED: "#757575",
+QUOTA_MIN_WIDTH = 240  # group label and a bar with "42% · 2h 59m"
+_HEALTH_TONES = {
+    Health.OK: theme.Tone.OK,
+    Health.COOLING_DOWN: theme.Tone.WARNING,
+    Health.EXHAUSTED: theme.Tone.ERROR,
+    Health.NEEDS_SIGNIN: theme.Tone.ERROR,
+    Health.BLOCKED: theme.Tone.ERROR,
+    Health.DISABLED: theme.Tone.MUTED,
 }
 
 
@@ -73,12 +81,19 @@ def bar_height(metrics: QFontMetrics) -> int:
     return max(MIN_BAR_HEIGHT, metrics.height() + BAR_TEXT_PADDING)
 
 
-def _bar_colour(fraction: float) -> QColor:
-    if fraction <= 0.1:
-        return QColor("#e53935")
-    if fraction <= 0.3:
-        return QColor("#fb8c00")
-    return QColor("#43a047")
+def column_widths(available: int, metrics: QFontMetrics) -> dict[int, int]:
+    """Widths of the fixed columns for a table `available` px wide (0 = hidden); Quota takes the rest."""
+    char = max(1, metrics.horizontalAdvance("0"))
+    today = max(metrics.horizontalAdvance(HEADERS[REQUESTS_TODAY]) + 16, 6 * char)
+    last_used = max(metrics.horizontalAdvance(HEADERS[LAST_USED]) + 16, 10 * char)
+    tier = 11 * char
+    rest = available - QUOTA_MIN_WIDTH - today - last_used
+    if rest < 28 * char + tier:
+        tier = 0  # narrow window: drop the tier column before squeezing names and states
+    rest -= tier
+    name = max(14 * char, rest * 58 // 100)
+    status = max(9 * char, rest - name)
+    return {NAME: name, TIER: tier, STATUS: status, REQUESTS_TODAY: today, LAST_USED: last_used}
 
 
 class QuotaDelegate(QStyledItemDelegate):
@@ -90,11 +105,12 @@ class QuotaDelegate(QStyledItemDelegate):
     ) -> None:
         if index.column() != QUOTA:
             if index.column() == STATUS:
-                colour = _HEALTH_COLOURS.get(index.data(HEALTH_ROLE))
-                if colour is not None:
+                tone = _HEALTH_TONES.get(index.data(HEALTH_ROLE))
+                selected = bool(option.state & QStyle.StateFlag.State_Selected)
+                if tone is not None and not selected:  # selected rows keep HighlightedText: readable
                     option = QStyleOptionViewItem(option)
                     self.initStyleOption(option, index)
-                    option.palette.setColor(QPalette.ColorRole.Text, QColor(colour))
+                    option.palette.setColor(QPalette.ColorRole.Text, theme.tone(tone))
             super().paint(painter, option, index)
             return
         bars: list[QuotaBar] = index.data(QUOTA_ROLE) or []
@@ -107,6 +123,7 @@ class QuotaDelegate(QStyledItemDelegate):
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, background, painter, background.widget)
         painter.save()
         try:
+            painter.setClipRect(option.rect)  # never paint over the next column or row
             self._paint_bars(painter, option, bars)
         finally:
             painter.restore()
@@ -115,6 +132,7 @@ class QuotaDelegate(QStyledItemDelegate):
     def _paint_bars(painter: QPainter, option: QStyleOptionViewItem, bars: list[QuotaBar]) -> None:
         now = datetime.now(UTC)
         rect = option.rect.adjusted(4, BAR_GAP // 2 + 1, -4, 0)
+        label_width = min(GROUP_LABEL_WIDTH, rect.width() // 3)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         text_colour = option.palette.color(
             QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
@@ -127,26 +145,35 @@ class QuotaDelegate(QStyledItemDelegate):
         height = bar_height(option.fontMetrics)
         for position, bar in enumerate(bars):
             top = rect.top() + position * (height + BAR_GAP)
-            label_rect = QRect(rect.left(), top, GROUP_LABEL_WIDTH, height)
-            bar_rect = QRect(
-                label_rect.right() + 6, top, max(rect.width() - GROUP_LABEL_WIDTH - 6, 40), height
-            )
+            label_rect = QRect(rect.left(), top, label_width, height)
+            bar_rect = QRect(label_rect.right() + 6, top, max(rect.width() - label_width - 6, 1), height)
             painter.setPen(text_colour)
+            metrics = option.fontMetrics
             painter.drawText(
-                label_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, bar.group
+                label_rect,
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                metrics.elidedText(bar.group, Qt.TextElideMode.ElideRight, label_rect.width()),
             )
-            track = QColor(option.palette.color(QPalette.ColorRole.Mid))
-            track.setAlpha(70)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(track)
+            painter.setBrush(theme.bar_track())  # solid: visible on plain, alternate and selected rows
             painter.drawRoundedRect(bar_rect, 3, 3)
             if bar.fraction is not None and bar.fraction > 0:
                 filled = QRect(bar_rect)
                 filled.setWidth(max(2, round(bar_rect.width() * min(bar.fraction, 1.0))))
-                painter.setBrush(_bar_colour(bar.fraction))
+                fill = theme.bar_fill(bar.fraction)
+                fill.setAlpha(150)  # the text on the bar stays readable in both themes
+                painter.setBrush(fill)
                 painter.drawRoundedRect(filled, 3, 3)
             painter.setPen(option.palette.color(QPalette.ColorRole.Text))
-            painter.drawText(bar_rect.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter, bar.text(now))
+            text_rect = bar_rect.adjusted(6, 0, -6, 0)
+            text = bar.text(now)
+            if metrics.horizontalAdvance(text) > text_rect.width():
+                text = bar.short_text(now)  # the tooltip keeps the long form
+            painter.drawText(
+                text_rect,
+                Qt.AlignmentFlag.AlignVCenter,
+                metrics.elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width()),
+            )
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         if index.column() != QUOTA:
@@ -181,7 +208,7 @@ class ApiKeyDialog(QDialog):
         self.label_edit.setPlaceholderText("e.g. Work key (optional)")
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c62828;")
+        self.error_label.setStyleSheet(theme.tone_style(theme.Tone.ERROR))
         self.error_label.hide()
         form = QFormLayout()
         form.addRow("API key", self.key_edit)
@@ -265,6 +292,20 @@ class AccountsPage(QWidget):
 
     # -- layout ---------------------------------------------------------------------------------------
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return super().eventFilter(watched, event)
+
+    def fit_columns(self) -> None:
+        """Share the table's width so the Quota column keeps room for its bars at every window size; the
+        tier column goes first when it is narrow (its badge is repeated in the account's tooltip)."""
+        widths = column_widths(self.table.viewport().width(), self.table.fontMetrics())
+        for column, width in widths.items():
+            self.table.setColumnHidden(column, width == 0)
+            if width:
+                self.table.setColumnWidth(column, width)
+
     def _build(self) -> None:
         self.sign_in_button = QPushButton("Sign in with Google")
         self.sign_in_button.setDefault(True)
@@ -285,12 +326,20 @@ class AccountsPage(QWidget):
         self.enable_button.clicked.connect(self.toggle_enabled)
         self.resign_button.clicked.connect(self.sign_in_again)
         self.remove_button.clicked.connect(self.remove_selected)
-        toolbar = QHBoxLayout()
+        # Two rows, so every button keeps its whole text down to the 820 px minimum window: adding accounts
+        # and refreshing above, what acts on the selected account below.
+        toolbar = QVBoxLayout()
+        add_row = QHBoxLayout()
         for button in (self.sign_in_button, self.add_key_button, self.import_button):
-            toolbar.addWidget(button)
-        toolbar.addStretch(1)
-        for button in (self.refresh_button, self.enable_button, self.resign_button, self.remove_button):
-            toolbar.addWidget(button)
+            add_row.addWidget(button)
+        add_row.addStretch(1)
+        add_row.addWidget(self.refresh_button)
+        selection_row = QHBoxLayout()
+        selection_row.addStretch(1)
+        for button in (self.enable_button, self.resign_button, self.remove_button):
+            selection_row.addWidget(button)
+        toolbar.addLayout(add_row)
+        toolbar.addLayout(selection_row)
 
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -307,10 +356,16 @@ class AccountsPage(QWidget):
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(40)
+        header.setStretchLastSection(False)
+        for column in range(self.model.columnCount()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(QUOTA, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(60)
+        self.table.setColumnHidden(KIND, True)  # the tier badge says "API key" for keys
+        self.table.viewport().installEventFilter(self)
 
         self.empty_panel = self._build_empty_panel()
         self.stack = QStackedWidget()
@@ -386,7 +441,7 @@ class AccountsPage(QWidget):
     def show_message(self, text: str, *, error: bool = False, rich: bool = False) -> None:
         """One line (or a short list) above the table: what happened, or what went wrong and what to do."""
         body = text if rich else html.escape(text).replace("\n", "<br>")
-        colour = "#c62828" if error else "palette(text)"
+        colour = theme.current().tones[theme.Tone.ERROR] if error else "palette(text)"
         self.message.setText(f'<span style="color: {colour};">{body}</span>')
         self.message.show()
         self.message_shown.emit(html.unescape(re.sub(r"<[^>]+>", " ", text)) if rich else text)

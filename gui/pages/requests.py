@@ -46,6 +46,7 @@ from gui.models.request_log_model import (
     RequestLogModel,
     export_log,
     format_ms,
+    friendly_error,
 )
 from gui.tasks import run_task
 
@@ -59,7 +60,8 @@ STATUS_CHOICES: tuple[tuple[str, str | None], ...] = (
     ("401 · wrong or missing API key", "401"),
     ("400 · bad request", "400"),
     ("404 · unknown model or path", "404"),
-    ("500 · gateway or upstream error", "500"),
+    ("500 · gateway error", "500"),
+    ("502 · the upstream failed", "502"),  # Google's own 5xx answers are logged as 502
     ("503 · no account available", "503"),
 )
 PROTOCOL_CHOICES: tuple[tuple[str, str | None], ...] = (
@@ -97,6 +99,7 @@ _COLUMN_WIDTHS = {
 def describe_entry(entry: LogEntry, *, capture_bodies: bool) -> str:
     """The detail pane's text for one request."""
     started = entry.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    error = friendly_error(entry.error) if entry.error else ""
     lines = [
         f"{entry.path}   ({entry.protocol}, {'streamed' if entry.stream else 'one answer'})",
         "",
@@ -108,8 +111,8 @@ def describe_entry(entry: LogEntry, *, capture_bodies: bool) -> str:
         f"First byte     {format_ms(entry.ttfb_ms)}",
         f"Tokens         {entry.tokens_in:,} in, {entry.tokens_out:,} out",
     ]
-    if entry.error:
-        lines += ["", "Error", entry.error]
+    if error:
+        lines += ["", "Error", error]
     lines.append("")
     if entry.request_body is None and entry.response_body is None:
         lines.append(BODIES_MISSING if capture_bodies else BODIES_OFF)
@@ -170,8 +173,10 @@ class RequestsPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._filter_bar)
+        layout.addWidget(
+            self.status_label
+        )  # above the table: "No requests match" is read where rows would be
         layout.addWidget(self.splitter, 1)
-        layout.addWidget(self.status_label)
 
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -199,17 +204,24 @@ class RequestsPage(QWidget):
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search path, model, account or error…")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(260)  # the filter combos must not squeeze the search box to nothing
+        self.search.setMinimumWidth(200)
         self.clear_button = QPushButton("Clear…", self)
         self.clear_button.setToolTip("Delete every request from the log")
         self.export_button = QPushButton("Export…", self)
         self.export_button.setToolTip("Save the requests that match the filters as CSV or JSON Lines")
-        bar = QHBoxLayout()
+        # Two rows, so the search box and the combos keep their text down to the 820 px minimum window.
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.export_button)
+        search_row.addWidget(self.clear_button)
+        combo_row = QHBoxLayout()
         for widget in (self.status_combo, self.model_combo, self.account_combo, self.protocol_combo):
-            bar.addWidget(widget)
-        bar.addWidget(self.search, 1)
-        bar.addWidget(self.clear_button)
-        bar.addWidget(self.export_button)
+            widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo_row.addWidget(widget)
+        combo_row.addStretch(1)
+        bar = QVBoxLayout()
+        bar.addLayout(search_row)
+        bar.addLayout(combo_row)
         self._filter_bar = bar
         self._refresh_account_choices()
 

@@ -223,20 +223,10 @@ def apply_form(form: SettingsForm, settings: Settings) -> bool:
 
 
 def apply_theme(theme: str) -> None:
-    """Ask Qt for a light or dark palette, or to follow the desktop ("system"). Qt 6.8+ only; where the
-    platform cannot switch, nothing happens."""
-    app = QGuiApplication.instance()
-    if not isinstance(app, QGuiApplication):
-        return
-    hints = QGuiApplication.styleHints()
-    if not hasattr(hints, "setColorScheme"):
-        return
-    if theme == "light":
-        hints.setColorScheme(Qt.ColorScheme.Light)
-    elif theme == "dark":
-        hints.setColorScheme(Qt.ColorScheme.Dark)
-    else:
-        hints.unsetColorScheme()
+    """Light, dark or the desktop's scheme, the same on every platform (gui/theme.py: Fusion + a palette)."""
+    from gui import theme as themes
+
+    themes.apply_theme(theme)
 
 
 def masked_key(key: str) -> str:

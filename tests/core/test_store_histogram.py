@@ -101,19 +101,28 @@ def test_count_by_account_since_a_moment(tmp_path: Path) -> None:
                 protocol="openai",
                 path="/v1/chat/completions",
                 account="a@x",
+                account_id="id-a",
                 started_at=midnight - timedelta(minutes=1),
             ),
-            LogEntry(protocol="openai", path="/v1/chat/completions", account="a@x", started_at=midnight),
             LogEntry(
                 protocol="openai",
                 path="/v1/chat/completions",
                 account="a@x",
+                account_id="id-a",
+                started_at=midnight,
+            ),
+            LogEntry(
+                protocol="openai",
+                path="/v1/chat/completions",
+                account="a@x",
+                account_id="id-a",
                 started_at=midnight + timedelta(hours=3),
             ),
             LogEntry(
                 protocol="openai",
                 path="/v1/chat/completions",
                 account="b@x",
+                account_id="id-b",
                 started_at=midnight + timedelta(hours=1),
             ),
             LogEntry(
@@ -122,7 +131,7 @@ def test_count_by_account_since_a_moment(tmp_path: Path) -> None:
         ]
         db.insert_log_entries(entries)
         counts, newest = db.count_by_account(midnight)
-        assert counts == {"a@x": 2, "b@x": 1}
+        assert counts == {"id-a": 2, "id-b": 1}
         assert newest == max(entry.id or 0 for entry in entries)
         assert db.count_by_account(midnight + timedelta(days=1))[0] == {}
     finally:

@@ -499,23 +499,28 @@ async def test_remove_with_confirmation(page: AccountsPage, qtbot: QtBot) -> Non
 
 async def test_requests_today_counts_loaded_and_live_rows(controller: AppController, qtbot: QtBot) -> None:
     db = controller.services.db
+    alice = controller.services.accounts.find(ALICE)
+    assert alice is not None
     now = datetime.now(UTC)
     midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = [
-        LogEntry(
+
+    def row(status: int, started_at: datetime, account_id: str = alice.id, name: str = ALICE) -> LogEntry:
+        return LogEntry(
             "openai",
             "/v1/chat/completions",
-            account=ALICE,
-            status=200,
-            started_at=midnight - timedelta(minutes=5),
-        ),
-        LogEntry(
-            "openai", "/v1/chat/completions", account=ALICE, status=200, started_at=now - timedelta(seconds=5)
-        ),
-        LogEntry(
-            "openai", "/v1/chat/completions", account=ALICE, status=429, started_at=now - timedelta(seconds=1)
-        ),
-        LogEntry("openai", "/v1/chat/completions", account="someone-else", status=200, started_at=now),
+            account=name,
+            account_id=account_id,
+            status=status,
+            started_at=started_at,
+        )
+
+    rows = [
+        row(200, midnight - timedelta(minutes=5)),  # yesterday
+        row(200, now - timedelta(seconds=5)),
+        row(429, now - timedelta(seconds=1)),
+        row(200, now, account_id="someone-else", name="someone-else"),
+        # The same e-mail under the id of an account removed before this one was added: not this one's.
+        row(200, now - timedelta(seconds=2), account_id="removed-alice"),
     ]
     await asyncio.to_thread(db.insert_log_entries, rows)
     page = AccountsPage(controller)

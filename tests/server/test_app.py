@@ -174,6 +174,28 @@ async def test_secrets_never_reach_the_request_log(gateway: Gateway) -> None:
     assert gateway.key not in (row.request_body or "") + (row.response_body or "")
 
 
+async def test_streamed_answers_are_captured_as_the_client_got_them(gateway: Gateway) -> None:
+    gateway.services.settings.log.capture_bodies = True
+    body = {**CHAT, "stream": True}
+    async with gateway.http.post(
+        gateway.url + "/v1/chat/completions", json=body, headers=gateway.headers()
+    ) as r:
+        assert r.status == 200
+        streamed = (await r.read()).decode()
+    await gateway.flush_log()
+    (row,) = await asyncio.to_thread(gateway.services.db.query_log, None)
+    assert row.stream and row.request_body
+    assert row.response_body == streamed and "data: [DONE]" in row.response_body
+    gateway.services.settings.log.capture_bodies = False
+    async with gateway.http.post(
+        gateway.url + "/v1/chat/completions", json=body, headers=gateway.headers()
+    ) as r:
+        await r.read()
+    await gateway.flush_log()
+    newest = (await asyncio.to_thread(gateway.services.db.query_log, None))[0]
+    assert newest.response_body is None  # capture off: nothing kept
+
+
 async def test_busy_port_is_reported_not_raised(gateway: Gateway) -> None:
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
