@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
 
+from core.forecast import QuotaHistory
 from core.models import MODEL_GROUPS, model_group
 from core.pool import AccountPool
 from core.request_log import LogEntry
@@ -59,12 +60,15 @@ class QuotaBar:
     fraction: float | None  # 0.0-1.0; None when the upstream reports no numbers (API keys)
     reset_at: datetime | None
     models: tuple[str, ...]
+    runs_out_at: datetime | None = None  # core/forecast.py: at the recent burn rate, before the reset
 
     def text(self, now: datetime) -> str:
         """E.g. "42% · resets in 3h 05m"; "no quota figures" when the upstream gives none."""
         if self.fraction is None:
             return "no quota figures"
         percent = f"{round(self.fraction * 100)}%"
+        if self.runs_out_at is not None:
+            return f"{percent} · runs out at ~{clock_time(self.runs_out_at, now)}"
         if self.reset_at is None or self.fraction >= 1.0:
             return percent
         return f"{percent} · resets in {countdown(self.reset_at, now)}"
@@ -74,6 +78,8 @@ class QuotaBar:
         if self.fraction is None:
             return "no figures"
         percent = f"{round(self.fraction * 100)}%"
+        if self.runs_out_at is not None:
+            return f"{percent} · out ~{clock_time(self.runs_out_at, now)}"
         if self.reset_at is None or self.fraction >= 1.0:
             return percent
         return f"{percent} · {countdown(self.reset_at, now)}"
@@ -83,7 +89,10 @@ class QuotaBar:
 
 
 def quota_bars(
-    account: Account, now: datetime, refused: Mapping[str, datetime] | None = None
+    account: Account,
+    now: datetime,
+    refused: Mapping[str, datetime] | None = None,
+    history: QuotaHistory | None = None,
 ) -> list[QuotaBar]:
     """One bar per model group the account offers, in a fixed group order; a model core's health rule calls
     used up (read exhausted, or refused by the upstream) shows as 0 until it comes back."""
@@ -97,6 +106,7 @@ def quota_bars(
         if not models:
             continue
         lowest: tuple[float, datetime | None] | None = None
+        lowest_model = ""
         for model in models:
             quota = account.quotas[model]
             reset_at: datetime | None
@@ -109,12 +119,13 @@ def quota_bars(
             if fraction is None:
                 continue
             if lowest is None or fraction < lowest[0]:
-                lowest = (fraction, reset_at)
-        bars.append(
-            QuotaBar(group, lowest[0], lowest[1], tuple(models))
-            if lowest is not None
-            else QuotaBar(group, None, None, tuple(models))
-        )
+                lowest, lowest_model = (fraction, reset_at), model
+        if lowest is None:
+            bars.append(QuotaBar(group, None, None, tuple(models)))
+            continue
+        forecast = history.forecast(account, lowest_model, now) if history and lowest[0] > 0 else None
+        runs_out_at = forecast.runs_out_at if forecast is not None else None
+        bars.append(QuotaBar(group, lowest[0], lowest[1], tuple(models), runs_out_at))
     return bars
 
 
@@ -320,6 +331,9 @@ class AccountsModel(QAbstractTableModel):
         self._accounts = controller.services.accounts
         self._pool = controller.services.pool
         self._ids: list[str] = [account.id for account in self._accounts.accounts()]
+        self.history = QuotaHistory()  # quota readings over time, for the "runs out at" forecasts
+        for account in self._accounts.accounts():
+            self.history.record(account)
         self.requests_today = _RequestsToday(controller.services.db, self._requests_changed)
         controller.accounts_changed.connect(self._on_account_changed)
         controller.log_rows_added.connect(self._on_log_rows)
@@ -365,7 +379,7 @@ class AccountsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(account, column, now)
         if role == QUOTA_ROLE and column == QUOTA:
-            return quota_bars(account, now, self._pool.refusals(account.id))
+            return quota_bars(account, now, self._pool.refusals(account.id), self.history)
         if role == HEALTH_ROLE and column == STATUS:
             return status_of(account, self._pool, now)[0]
         if role == Qt.ItemDataRole.TextAlignmentRole and column == REQUESTS_TODAY:
@@ -398,7 +412,7 @@ class AccountsModel(QAbstractTableModel):
         if column == STATUS:
             return status_of(account, self._pool, now)[1]
         if column == QUOTA:
-            bars = quota_bars(account, now, self._pool.refusals(account.id))
+            bars = quota_bars(account, now, self._pool.refusals(account.id), self.history)
             return " | ".join(f"{bar.group} {bar.text(now)}" for bar in bars) or "no models yet"
         if column == REQUESTS_TODAY:
             return self.requests_today.get(account.id) if self.requests_today.loaded else "…"
@@ -420,7 +434,7 @@ class AccountsModel(QAbstractTableModel):
         if column == QUOTA:
             lines = [
                 f"{bar.group}: {bar.text(now)} ({', '.join(bar.models)})"
-                for bar in quota_bars(account, now, self._pool.refusals(account.id))
+                for bar in quota_bars(account, now, self._pool.refusals(account.id), self.history)
             ]
             if account.quota_updated_at is not None:
                 lines.append(f"Checked {last_used_text(account.quota_updated_at, now)}")
@@ -430,6 +444,11 @@ class AccountsModel(QAbstractTableModel):
         return None
 
     def _on_account_changed(self, account_id: str) -> None:
+        changed = self._accounts.get(account_id)
+        if changed is None:
+            self.history.forget(account_id)
+        else:
+            self.history.record(changed)
         current = [account.id for account in self._accounts.accounts()]
         if current != self._ids:
             self._apply_new_order(current)

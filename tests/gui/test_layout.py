@@ -94,3 +94,26 @@ def test_errors_read_in_local_time_and_hours() -> None:
 
 def test_status_filter_offers_502() -> None:
     assert "502" in [value for _, value in STATUS_CHOICES]
+
+
+def test_quota_bars_carry_the_forecast() -> None:
+    from core.forecast import QuotaHistory
+    from core.types import Account, AccountKind, ModelQuota
+    from gui.models.accounts_model import clock_time, quota_bars
+
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    account = Account(id="a", kind=AccountKind.GOOGLE)
+    history = QuotaHistory()
+    for minutes, fraction in ((0, 0.9), (15, 0.8), (30, 0.7)):
+        reset = start + timedelta(days=6)
+        account.quotas = {
+            "gemini-2.5-pro": ModelQuota("gemini-2.5-pro", remaining_fraction=fraction, reset_at=reset)
+        }
+        account.quota_updated_at = start + timedelta(minutes=minutes)
+        history.record(account)
+    now = start + timedelta(minutes=30)
+    (bar,) = quota_bars(account, now, None, history)
+    assert bar.runs_out_at == now + timedelta(hours=1.75)  # 70 % left at 40 % an hour
+    assert bar.text(now) == f"70% · runs out at ~{clock_time(bar.runs_out_at, now)}"
+    (plain,) = quota_bars(account, now)
+    assert plain.runs_out_at is None and "resets in" in plain.text(now)
