@@ -22,7 +22,6 @@ from core.upstream_errors import classify_http_error, classify_network_error, pa
 
 CLIENT_METADATA: JSON = {"ideType": "ANTIGRAVITY", "platform": "PLATFORM_UNSPECIFIED", "pluginType": "GEMINI"}
 # Sent by the public Antigravity clients; whether the upstream requires it is unknown (protocol doc §3).
-API_CLIENT_HEADER = "google-cloud-sdk vscode_cloudshelleditor/0.1"
 # Gemini CLI's fallback when the upstream names no default tier.
 FALLBACK_TIER_ID = "legacy-tier"
 
@@ -49,6 +48,12 @@ def platform_tag(system: str | None = None, machine: str | None = None) -> str:
     os_name = _OS_NAMES.get(system, "linux" if system.startswith("linux") else system)
     arch = _ARCH_NAMES.get(machine.lower(), machine.lower() or "amd64")
     return f"{os_name}/{arch}"
+
+
+def render_user_agent(template: str, version: str, tag: str | None = None) -> str:
+    """The User-Agent from its template: `{version}`, `{os}` and `{arch}` filled in (unknown braces kept)."""
+    os_name, _, arch = (tag or platform_tag()).partition("/")
+    return template.replace("{version}", version).replace("{os}", os_name).replace("{arch}", arch)
 
 
 def falls_back(error: UpstreamError) -> bool:
@@ -341,6 +346,8 @@ class CloudCodeClient:
         settings = self._settings
         key = (
             settings.client_version,
+            settings.user_agent,
+            tuple(sorted(settings.extra_headers.items())),
             tuple(settings.endpoints),
             settings.request_timeout_s,
             settings.connect_timeout_s,
@@ -348,16 +355,22 @@ class CloudCodeClient:
         if key == self._built_for:
             return
         self._built_for = key
+        # Peers send only these three since late 2026; anything more is a setting (upstream.extra_headers).
         self._json_headers = {
+            **settings.extra_headers,
             "Content-Type": "application/json",
-            "User-Agent": f"antigravity/{settings.client_version} {platform_tag()}",
-            "X-Goog-Api-Client": API_CLIENT_HEADER,
-            "Client-Metadata": json.dumps(CLIENT_METADATA, separators=(",", ":")),
+            "User-Agent": render_user_agent(settings.user_agent, settings.client_version),
         }
         self._sse_headers = {**self._json_headers, "Accept": "text/event-stream"}
         self._urls = {}
         self._request_timeout = request_timeout(settings)
         self._stream_timeout = stream_timeout(settings)
+
+    @property
+    def user_agent(self) -> str:
+        """The User-Agent this client sends now (for messages that say which identity Google refused)."""
+        self._rebuild_if_changed()
+        return self._json_headers["User-Agent"]
 
     def _urls_for(self, method: str) -> list[str]:
         urls = self._urls.get(method)

@@ -64,9 +64,14 @@ class UpstreamSettings:
             "https://cloudcode-pa.googleapis.com",
         ]
     )
-    client_version: str = (
-        "1.15.8"  # the Antigravity version in User-Agent; stale versions are refused upstream
-    )
+    # The Antigravity version Gravity Desk names in its User-Agent. Google answers an outdated one with a
+    # normal-looking reply saying it is "no longer supported" (peers report 2.9.1 as the floor in late 2026).
+    client_version: str = "2.9.1"
+    # The whole User-Agent: {version} is client_version, {os}/{arch} this machine (linux/amd64, darwin/arm64).
+    user_agent: str = "antigravity/hub/{version} {os}/{arch}"
+    # Headers sent on every Cloud Code call besides Content-Type, Authorization and User-Agent (peers dropped
+    # X-Goog-Api-Client and Client-Metadata in 2026: none by default).
+    extra_headers: dict[str, str] = field(default_factory=dict)
     request_timeout_s: float = 300.0  # whole non-streaming call, or the gap between two stream events
     connect_timeout_s: float = 10.0
     max_attempts: int = 4  # accounts tried for one client request before giving up
@@ -160,6 +165,10 @@ def _line_of(text: str, section: str, key: str | None) -> int | None:
 
 def _check_type(value: Any, expected: Any, where: str) -> None:
     origin = getattr(expected, "__origin__", None)
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
+            raise ValueError(f"{where} must be a table of strings")
+        return
     if origin is list:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ValueError(f"{where} must be a list of strings")
@@ -181,7 +190,14 @@ def _build_section(cls: type, raw: Any, name: str, text: str, path: Path) -> Any
         raise ConfigError(f"{path}: [{name}] must be a table")
     instance = cls()
     hints = {f: t for f, t in cls.__annotations__.items()}
-    types = {"str": str, "int": int, "float": float, "bool": bool, "list[str]": list[str]}
+    types = {
+        "str": str,
+        "int": int,
+        "float": float,
+        "bool": bool,
+        "list[str]": list[str],
+        "dict[str, str]": dict[str, str],
+    }
     for key, value in raw.items():
         if key not in hints:
             line = _line_of(text, name, key)

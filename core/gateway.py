@@ -23,6 +23,7 @@ from core.media import apply_model_suffixes, capabilities_of
 from core.models import model_aliases, resolve_model
 from core.pool import AccountPool, NoAccount, Step
 from core.request_log import LogEntry
+from core.stale_client import could_still_say_stale, reply_text, says_stale, stale_client_error
 from core.transform import NameMap, SignatureCache, prepare_request, restore_response
 from core.types import JSON, Account, AccountKind
 
@@ -104,6 +105,8 @@ class Gateway:
         self._offered_cache: tuple[int, dict[str, list[Account]]] | None = None
         self._forwards_cache: tuple[int, dict[str, str]] | None = None
         self._models_cache: tuple[int, dict[str, str], list[ModelInfo]] | None = None
+        self._stale_listeners: list[Callable[[str], None]] = []
+        self.stale_client_agent: str | None = None  # set when Google called our client identity outdated
         accounts.add_listener(self._on_accounts_changed)
 
     # -- public API -------------------------------------------------------------------------------------
@@ -123,6 +126,8 @@ class Gateway:
             )
 
         account, response = await self._with_failover(prepared, request.log, call)
+        if account.kind is AccountKind.GOOGLE and says_stale(reply_text(response) or ""):
+            raise self._stale_client()
         restored = restore_response(response, prepared.names, self._signatures, prepared.conversation_key)
         if request.log is not None:
             _record_usage(request.log, restored.get("usageMetadata"))
@@ -136,7 +141,7 @@ class Gateway:
         """
         prepared = self._prepare(request)
 
-        async def open_stream(account: Account, credential: str) -> tuple[AsyncIterator[JSON], JSON]:
+        async def open_stream(account: Account, credential: str) -> tuple[AsyncIterator[JSON], list[JSON]]:
             if account.kind is AccountKind.API_KEY:
                 upstream = self._gemini_api.stream_generate(credential, prepared.model, prepared.body)
             else:
@@ -149,6 +154,9 @@ class Gateway:
                 )
             try:
                 first = await anext(upstream)
+                head = [first]
+                if account.kind is AccountKind.GOOGLE:
+                    await self._read_past_stale_client(upstream, head)
             except StopAsyncIteration:
                 raise UpstreamError(
                     ErrorKind.NETWORK, 0, "The upstream closed the stream without an answer"
@@ -156,9 +164,9 @@ class Gateway:
             except BaseException:
                 await _close(upstream)
                 raise
-            return upstream, first
+            return upstream, head
 
-        account, (upstream, first) = await self._with_failover(prepared, request.log, open_stream)
+        account, (upstream, head) = await self._with_failover(prepared, request.log, open_stream)
         await self._accounts.touch(account.id)
         log = request.log
         names, signatures, key = prepared.names, self._signatures, prepared.conversation_key
@@ -170,7 +178,8 @@ class Gateway:
             return chunk
 
         try:
-            yield restored(first)
+            for held in head:
+                yield restored(held)
             async for raw in upstream:
                 yield restored(raw)
         except UpstreamError as error:
@@ -181,6 +190,33 @@ class Gateway:
             raise api_error from error
         finally:
             await _close(upstream)
+
+    async def _read_past_stale_client(self, upstream: AsyncIterator[JSON], head: list[JSON]) -> None:
+        """Reads on while the streamed text may still turn into the stale-client message; raises when it does.
+
+        A normal answer is held back only while its first words match that message (one chunk, usually)."""
+        text = reply_text(head[-1])
+        while text is not None and could_still_say_stale(text):
+            try:
+                head.append(await anext(upstream))
+            except StopAsyncIteration:
+                break
+            more = reply_text(head[-1])
+            text = None if more is None else text + more
+        if text is not None and says_stale(text):
+            raise self._stale_client()
+
+    def _stale_client(self) -> ApiError:
+        """The stale-client refusal, remembered (once per user agent) for the desktop app to show."""
+        user_agent = self._cloudcode.user_agent
+        self.stale_client_agent = user_agent
+        for listener in list(self._stale_listeners):
+            listener(user_agent)
+        return stale_client_error(user_agent)
+
+    def add_stale_client_listener(self, listener: Callable[[str], None]) -> None:
+        """`listener(user_agent)` is called when Google says the client identity is outdated (show it once)."""
+        self._stale_listeners.append(listener)
 
     async def count_tokens(self, request: GatewayRequest) -> int:
         """The upstream's count when an account can give one; otherwise a local estimate (characters / 4).

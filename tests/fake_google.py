@@ -145,7 +145,11 @@ _SCHEMA_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "o
 _SEARCH_TOOLS = ("googleSearch", "googleSearchRetrieval", "urlContext")
 FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
 _CALL_MARK = re.compile(r"CALL:([A-Za-z_][A-Za-z0-9_.:-]*)")
-_USER_AGENT = re.compile(r"^antigravity/(\d+(?:\.\d+)*)")
+# Late 2026: `antigravity/hub/<version> <os>/<arch>`; the older `antigravity/<version> …` form is refused.
+_USER_AGENT = re.compile(r"^antigravity/hub/(\d+(?:\.\d+)*) [a-z0-9]+/[a-z0-9_]+$")
+STALE_CLIENT_REPLY = (
+    "This version of Antigravity is no longer supported. Please update to receive the latest features!"
+)
 _THOUGHT_TEXT = "Thinking about it."
 # Gemini's prebuilt TTS voices; speechConfig must name one of them.
 TTS_VOICES = frozenset(
@@ -843,7 +847,7 @@ class FakeGoogle:
         self,
         *,
         access_token_ttl: float = 3599,
-        min_client_version: str = "1.10.0",
+        min_client_version: str = "2.9.0",
         chunk_delay: float = 0.0,
         record: bool = True,
         client_id: str = CLIENT_ID,
@@ -1440,7 +1444,11 @@ class FakeGoogle:
                     "or other valid authentication credential.",
                     [error_info("ACCESS_TOKEN_TYPE_UNSUPPORTED", "googleapis.com")],
                 )
-            self._check_client(request)
+            stale = not _client_supported(request.headers.get("User-Agent", ""), self.min_client_version)
+            if stale and method not in GENERATE_METHODS:
+                raise _bad(
+                    "This version of Antigravity is no longer supported. Please update to the latest version."
+                )
             if not isinstance(body, dict):
                 raise _bad("Invalid JSON payload received.")
             fault = self._take_fault(method, model, email, endpoint)
@@ -1457,15 +1465,9 @@ class FakeGoogle:
                 return _json_response(self._available_models(account, body))
             if method == "countTokens":
                 return _json_response(self._count_cloud_code(account, body))
-            return await self._cloud_code_generate(request, account, method, body, fault)
+            return await self._cloud_code_generate(request, account, method, body, fault, stale=stale)
         except Rejected as rejected:
             return _rejected_response(rejected)
-
-    def _check_client(self, request: web.Request) -> None:
-        if not _client_supported(request.headers.get("User-Agent", ""), self.min_client_version):
-            raise _bad(
-                "This version of Antigravity is no longer supported. Please update to the latest version."
-            )
 
     def _load_code_assist(self, account: FakeAccount) -> JSON:
         reply: JSON = {"allowedTiers": [dict(tier) for tier in _ALLOWED_TIERS], "ineligibleTiers": []}
@@ -1539,7 +1541,14 @@ class FakeGoogle:
         return {"totalTokens": prompt_tokens(counted)}
 
     async def _cloud_code_generate(
-        self, request: web.Request, account: FakeAccount, method: str, body: JSON, fault: Fault | None
+        self,
+        request: web.Request,
+        account: FakeAccount,
+        method: str,
+        body: JSON,
+        fault: Fault | None,
+        *,
+        stale: bool = False,
     ) -> web.StreamResponse:
         stream = method == "streamGenerateContent"
         if stream and request.query.get("alt") != "sse":
@@ -1554,7 +1563,14 @@ class FakeGoogle:
             raise _bad("* request is required")
         self._check_quota(account.models, model, "cloudcode-pa.googleapis.com")
         validate_request(body["request"], _CLOUD_CODE_REQUEST_FIELDS, model, self._book(account.email))
-        answer = self._answer(body["request"], model, account.email)
+        if stale:
+            # What Google does to an outdated client: a normal 200 whose text says so, with no tokens counted.
+            words = [[{"text": word}] for word in _words(STALE_CLIENT_REPLY)]
+            answer = _Answer(
+                words, "STOP", {"promptTokenCount": 0, "candidatesTokenCount": 0, "totalTokenCount": 0}
+            )
+        else:
+            answer = self._answer(body["request"], model, account.email)
         trace_id = secrets.token_hex(8)
         if stream:
             return await self._stream(request, self._stream_chunks(answer, model), fault, trace_id)

@@ -21,7 +21,7 @@ from yarl import URL
 from core.config import Settings
 from tests.fake_google import FakeAccount, FakeGoogle, Fault, Reply
 
-UA = {"User-Agent": "antigravity/1.15.8 linux/amd64"}
+UA = {"User-Agent": "antigravity/hub/2.9.1 linux/amd64"}
 Json = dict[str, Any]
 
 
@@ -392,7 +392,16 @@ async def test_cloud_code_needs_a_live_bearer(caller: Caller) -> None:
         assert answer.body["error"]["code"] == 401
 
 
-@pytest.mark.parametrize("agent", ["antigravity/1.9.9 linux/amd64", "gemini-cli/1.20.0", "", "antigravity/"])
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "antigravity/hub/2.8.9 linux/amd64",
+        "antigravity/2.9.1 linux/amd64",
+        "gemini-cli/1.20.0",
+        "",
+        "antigravity/",
+    ],
+)
 async def test_stale_or_missing_client_version_is_refused(caller: Caller, agent: str) -> None:
     headers = {"Authorization": f"Bearer {caller.access_token}", "User-Agent": agent}
     answer = await caller.cloud("loadCodeAssist", {"metadata": {}}, headers=headers)
@@ -403,7 +412,7 @@ async def test_stale_or_missing_client_version_is_refused(caller: Caller, agent:
 async def test_newer_client_version_is_accepted(caller: Caller) -> None:
     headers = {
         "Authorization": f"Bearer {caller.access_token}",
-        "User-Agent": "antigravity/1.10 darwin/arm64",
+        "User-Agent": "antigravity/hub/2.10 darwin/arm64",
     }
     assert (await caller.cloud("loadCodeAssist", {}, headers=headers)).status == 200
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import re
 import socket
 import time
@@ -14,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from core.cloudcode import CloudCodeClient, parse_model_catalogue, platform_tag
+from core.cloudcode import CloudCodeClient, parse_model_catalogue, platform_tag, render_user_agent
 from core.config import Settings
 from core.errors import ErrorKind, UpstreamError
 from core.oauth import OAuthClient
@@ -85,11 +84,10 @@ async def test_generate_sends_envelope_and_headers_and_unwraps(
     assert call.headers["Authorization"] == f"Bearer {token}"
     assert call.headers["Content-Type"] == "application/json"
     assert re.fullmatch(
-        r"antigravity/1\.15\.8 (windows|darwin|linux)/(amd64|arm64|386)", call.headers["User-Agent"]
+        r"antigravity/hub/2\.9\.1 (windows|darwin|linux)/(amd64|arm64|386)", call.headers["User-Agent"]
     )
-    assert call.headers["X-Goog-Api-Client"]
-    metadata = json.loads(call.headers["Client-Metadata"])
-    assert metadata["ideType"] == "ANTIGRAVITY" and metadata["pluginType"] == "GEMINI"
+    # Late-2026 peers send nothing more: the old fingerprint headers are off unless configured.
+    assert "X-Goog-Api-Client" not in call.headers and "Client-Metadata" not in call.headers
     body = call.body
     assert body["project"] == PROJECT and body["model"] == "gemini-2.5-pro"
     assert body["userAgent"] == "antigravity"
@@ -112,23 +110,35 @@ async def test_settings_changes_apply_to_the_next_request(
     fake_google: FakeGoogle, client: CloudCodeClient, settings: Settings, token: str
 ) -> None:
     await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
-    settings.upstream.client_version = "1.99.0"
+    settings.upstream.client_version = "3.0.2"
     settings.upstream.endpoints = fake_google.endpoints[2:]
+    settings.upstream.extra_headers = {"X-Goog-Api-Client": "gl-node/22"}
     await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
-    later = fake_google.calls("generateContent")[1]
-    assert later.headers["User-Agent"].startswith("antigravity/1.99.0 ")
+    settings.upstream.user_agent = "antigravity/hub/{version} {os}/{arch} extra"
+    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
+    later, last = fake_google.calls("generateContent")[1:]
+    assert later.headers["User-Agent"].startswith("antigravity/hub/3.0.2 ")
+    assert later.headers["X-Goog-Api-Client"] == "gl-node/22"
     assert later.endpoint == "prod"
+    assert last.headers["User-Agent"].endswith(" extra")
+
+
+def test_user_agent_template_fills_version_os_and_arch() -> None:
+    assert render_user_agent("antigravity/hub/{version} {os}/{arch}", "2.9.1", "darwin/arm64") == (
+        "antigravity/hub/2.9.1 darwin/arm64"
+    )
+    assert render_user_agent("x/{version} {unknown}", "1", "linux/amd64") == "x/1 {unknown}"
 
 
 async def test_stale_client_version_is_a_configuration_error(
     fake_google: FakeGoogle, client: CloudCodeClient, settings: Settings, token: str
 ) -> None:
-    settings.upstream.client_version = "1.0.0"  # the fake wants at least 1.10.0
+    settings.upstream.client_version = "1.0.0"  # the fake wants at least 2.9.0
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
+        await client.discover_project(token)
     assert caught.value.kind is ErrorKind.CLIENT_CONFIG
     assert "client_version" in caught.value.message
-    assert len(fake_google.calls("generateContent")) == 1  # every endpoint would say the same
+    assert len(fake_google.calls("loadCodeAssist")) == 1  # every endpoint would say the same
 
 
 # ---------------------------------------------------------------------------------------- endpoint fallback
