@@ -66,8 +66,10 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
         entry.status = entry.status or response.status
         return response
     except (ConnectionResetError, asyncio.CancelledError):
-        # Handlers are cancelled when the client goes away (or the server stops mid-request).
-        entry.status, entry.error = 499, entry.error or "client disconnected"
+        # Handlers are cancelled when the client goes away (or the server stops mid-request). A WebSocket
+        # (status 101) whose client hung up has ended, not failed: its turns have rows of their own.
+        if entry.status != 101:
+            entry.status, entry.error = 499, entry.error or "client disconnected"
         raise
     finally:
         entry.latency_ms = (time.perf_counter() - request[STARTED]) * 1000.0

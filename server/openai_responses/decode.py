@@ -62,7 +62,8 @@ def decode(payload: object, history: History | None = None) -> Decoded:
     tools = DeclaredTools.empty()
     tools.add_all(payload.get("tools"), "tools")
     earlier = _earlier_turns(payload, history)
-    conversation = _decode_input(payload.get("input"), tools, earlier)
+    generate = optional(payload, "generate", bool) is not False
+    conversation = _decode_input(payload.get("input"), tools, earlier, required=generate)
     instructions = optional(payload, "instructions", str)
     system_parts = ([{"text": instructions}] if instructions else []) + conversation.system_parts
     body: JSON = {"contents": conversation.contents}
@@ -89,6 +90,8 @@ def decode(payload: object, history: History | None = None) -> Decoded:
             "echo": _echoed_settings(payload),
             "tools": tools.origins,
             "store": payload.get("store", True),
+            # `generate: false` (Codex warms a socket up with it): remember the input, answer nothing.
+            "generate": generate,
         },
     )
 
@@ -130,7 +133,9 @@ def _tool_choice(choice: object) -> object:
 # --- input ----------------------------------------------------------------------------------------------
 
 
-def _decode_input(items: object, tools: DeclaredTools, earlier: list[JSON]) -> Conversation:
+def _decode_input(
+    items: object, tools: DeclaredTools, earlier: list[JSON], *, required: bool
+) -> Conversation:
     conversation = Conversation()
     for content in earlier:
         conversation.add(content["role"], list(content["parts"]))
@@ -143,11 +148,13 @@ def _decode_input(items: object, tools: DeclaredTools, earlier: list[JSON]) -> C
             raise invalid_request("'input' must not be empty.", "input")
         conversation.add("user", [{"text": items}])
         return conversation
+    if not required and not items:
+        return conversation
     if not isinstance(items, list) or not items:
         raise invalid_request("'input' is required: a string or a non-empty array of items.", "input")
     for index, item in enumerate(items):
         _decode_item(item, f"input[{index}]", conversation, tools)
-    if not conversation.contents:
+    if required and not conversation.contents:
         raise invalid_request(
             "'input' must contain at least one user or assistant message, function call or output.", "input"
         )

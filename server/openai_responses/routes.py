@@ -4,6 +4,7 @@ the events the HTTP stream sends, one JSON message each."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -17,7 +18,7 @@ from core.redact import redact
 from core.request_log import LogEntry
 from core.types import JSON
 from server import openai
-from server.handling import SERVICES, ClientProtocol, generate, read_json
+from server.handling import LOG_ENTRY, SERVICES, ClientProtocol, generate, read_json
 from server.openai_responses.decode import decode
 from server.openai_responses.encode import ResponseBuilder, encode
 from server.openai_responses.history import ResponseHistory
@@ -37,7 +38,19 @@ async def responses(request: web.Request) -> web.StreamResponse:
     history = request.app[HISTORY]
     decoded = decode(payload, history.lookup)
     decoded.options["remember"] = history.remember
+    if not decoded.options["generate"]:
+        return _prepared_only(decoded)
     return await generate(request, OPENAI, decoded, encode, ResponsesStreamEncoder, payload)
+
+
+def _prepared_only(decoded: Decoded) -> web.Response:
+    """`generate: false`: the input is remembered under a new response id; no model is asked."""
+    builder = ResponseBuilder(decoded)
+    events = builder.start() + builder.finish()
+    if not decoded.stream:
+        return web.json_response(builder.snapshot(), dumps=compact_json)
+    body = "".join(f"event: {event['type']}\ndata: {compact_json(event)}\n\n" for event in events)
+    return web.Response(body=body.encode(), content_type="text/event-stream")
 
 
 async def responses_socket(request: web.Request) -> web.StreamResponse:
@@ -50,12 +63,15 @@ async def responses_socket(request: web.Request) -> web.StreamResponse:
             "GET /v1/responses is the Responses API over a WebSocket: send an Upgrade request."
         )
     await socket.prepare(request)
+    request[LOG_ENTRY].status = 101  # the socket's own row; each turn gets a row of its own
     turns = ResponseHistory(max_responses=SOCKET_HISTORY)
-    async for message in socket:
-        if message.type is WSMsgType.TEXT:
-            await _socket_turn(request, socket, message.data, turns)
-        elif message.type is WSMsgType.BINARY:
-            await _send_error(socket, invalid_request("Send response.create messages as text frames."))
+    # A client that hangs up without a close frame (Codex between runs) ends the socket, not a request.
+    with contextlib.suppress(ConnectionResetError):
+        async for message in socket:
+            if message.type is WSMsgType.TEXT:
+                await _socket_turn(request, socket, message.data, turns)
+            elif message.type is WSMsgType.BINARY:
+                await _send_error(socket, invalid_request("Send response.create messages as text frames."))
     return socket
 
 
@@ -72,9 +88,7 @@ async def _socket_turn(
         entry.client_model = model if isinstance(model, str) else ""
         if services.settings.log.capture_bodies:
             entry.request_body = redact(text[:200_000])
-        decoded = decode(
-            payload, lambda response_id: turns.lookup(response_id) or history.lookup(response_id)
-        )
+        decoded = decode(payload, lambda response_id: _either(turns, history, response_id))
         stored = payload.get("store", True) is not False
 
         def remember(response_id: str, contents: list[JSON]) -> None:
@@ -84,6 +98,11 @@ async def _socket_turn(
 
         decoded.options["remember"], decoded.options["store"] = remember, True
         decoded.stream = True
+        if not decoded.options["generate"]:
+            builder = ResponseBuilder(decoded)
+            entry.status = 200
+            await _send(socket, builder.start() + builder.finish())
+            return
         await _stream_turn(services.gateway, socket, decoded, entry, started)
     except ApiError as error:
         entry.status, entry.error = error.status, redact(error.message)
@@ -91,6 +110,12 @@ async def _socket_turn(
     finally:
         entry.latency_ms = (time.perf_counter() - started) * 1000.0
         services.request_log.record(entry)
+
+
+def _either(turns: ResponseHistory, history: ResponseHistory, response_id: str) -> list[JSON] | None:
+    """This socket's turns first (whatever their `store`), then the responses every client may continue."""
+    found = turns.lookup(response_id)
+    return found if found is not None else history.lookup(response_id)
 
 
 def _create_payload(text: str) -> JSON:

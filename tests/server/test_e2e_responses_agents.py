@@ -218,3 +218,35 @@ async def _until_done(connection: Any) -> list[Any]:
         if event.type in ("response.completed", "response.failed", "response.incomplete", "error"):
             return events
     return events
+
+
+async def test_generate_false_warms_a_socket_up_without_asking_the_model(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    # Codex opens a socket with `generate: false` and an empty input, then continues from that response.
+    async with openai_client.responses.connect() as connection:
+        await connection.response.create(
+            model=MODEL, input=[], generate=False, store=False, instructions="Be brief."
+        )
+        warm = (await _until_done(connection))[-1]
+        assert warm.type == "response.completed" and warm.response.output == []
+        await connection.response.create(
+            model=MODEL, input="hello", previous_response_id=warm.response.id, store=False
+        )
+        answer = (await _until_done(connection))[-1]
+    assert answer.response.output_text == echo_of("hello")
+    assert len(gateway.sent("streamGenerateContent")) == 1  # the warm-up asked no model
+
+
+async def test_generate_false_over_http_is_a_response_to_continue(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    warm = await openai_client.responses.create(
+        model=MODEL, input="remember me", extra_body={"generate": False}
+    )
+    assert warm.status == "completed" and warm.output == []
+    answer = await openai_client.responses.create(model=MODEL, input="and you?", previous_response_id=warm.id)
+    (request,) = gateway.sent()
+    # The remembered input and the new one are one user turn (Gemini wants roles to alternate).
+    assert request["contents"] == [{"role": "user", "parts": [{"text": "remember me"}, {"text": "and you?"}]}]
+    assert answer.output_text.startswith("Echo:")
