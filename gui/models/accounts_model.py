@@ -33,6 +33,7 @@ HEADER_TOOLTIPS = {5: "Requests this account served today (since local midnight)
 ACCOUNT_ID_ROLE = Qt.ItemDataRole.UserRole + 1  # str: the account id (every column)
 QUOTA_ROLE = Qt.ItemDataRole.UserRole + 2  # list[QuotaBar] (QUOTA column), for the bar delegate
 HEALTH_ROLE = Qt.ItemDataRole.UserRole + 3  # Health (STATUS column), for colours and icons
+SORT_ROLE = Qt.ItemDataRole.UserRole + 4  # a value that sorts the column sensibly (least quota first, …)
 
 TICK_MS = 5_000  # status texts and countdowns depend on the clock: repaint them this often
 
@@ -380,6 +381,8 @@ class AccountsModel(QAbstractTableModel):
             return self._tooltip(account, column, now)
         if role == QUOTA_ROLE and column == QUOTA:
             return quota_bars(account, now, self._pool.refusals(account.id), self.history)
+        if role == SORT_ROLE:
+            return self._sort_key(account, column, now)
         if role == HEALTH_ROLE and column == STATUS:
             return status_of(account, self._pool, now)[0]
         if role == Qt.ItemDataRole.TextAlignmentRole and column == REQUESTS_TODAY:
@@ -404,7 +407,8 @@ class AccountsModel(QAbstractTableModel):
 
     def _display(self, account: Account, column: int, now: datetime) -> Any:
         if column == NAME:
-            return account.name
+            # The label too, when the account has one besides its e-mail ("alice@… · work").
+            return f"{account.email} · {account.label}" if account.email and account.label else account.name
         if column == KIND:
             return _KIND_TEXT.get(account.kind, account.kind.value)
         if column == TIER:
@@ -419,6 +423,18 @@ class AccountsModel(QAbstractTableModel):
         if column == LAST_USED:
             return last_used_text(account.last_used_at, now)
         return None
+
+    def _sort_key(self, account: Account, column: int, now: datetime) -> Any:
+        if column == STATUS:
+            return list(Health).index(status_of(account, self._pool, now)[0])
+        if column == QUOTA:
+            known = [bar.fraction for bar in quota_bars(account, now, self._pool.refusals(account.id))]
+            return min((f for f in known if f is not None), default=2.0)  # unknown sorts after full
+        if column == REQUESTS_TODAY:
+            return self.requests_today.get(account.id)
+        if column == LAST_USED:
+            return account.last_used_at.timestamp() if account.last_used_at else 0.0
+        return str(self._display(account, column, now)).lower()
 
     def _tooltip(self, account: Account, column: int, now: datetime) -> str | None:
         if column in (NAME, TIER):

@@ -10,7 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -49,6 +59,7 @@ from gui.models.accounts_model import (
     QUOTA,
     QUOTA_ROLE,
     REQUESTS_TODAY,
+    SORT_ROLE,
     STATUS,
     TIER,
     AccountsModel,
@@ -347,8 +358,23 @@ class AccountsPage(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.message.hide()
 
+        # Sorting and filtering happen in a proxy; the page maps its rows back to the model's.
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)  # name, label, tier and status texts
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter accounts…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setMaximumWidth(220)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        selection_row.insertWidget(0, self.filter_edit)
+
         self.table = QTableView()
-        self.table.setModel(self.model)
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the order accounts were added, until asked
         self.table.setItemDelegate(QuotaDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -415,12 +441,14 @@ class AccountsPage(QWidget):
 
     def selected_account(self) -> Account | None:
         rows = self.table.selectionModel().selectedRows()
-        return self.model.account_at(rows[0].row()) if rows else None
+        return self.model.account_at(self.proxy.mapToSource(rows[0]).row()) if rows else None
 
     def select_account(self, account_id: str) -> None:
         row = self.model.row_of(account_id)
         if row >= 0:
-            self.table.selectRow(row)
+            shown = self.proxy.mapFromSource(self.model.index(row, 0))
+            if shown.isValid():
+                self.table.selectRow(shown.row())
 
     def _update_empty_state(self, *_: Any) -> None:
         empty = self.model.rowCount() == 0

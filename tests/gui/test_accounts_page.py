@@ -530,3 +530,36 @@ async def test_requests_today_counts_loaded_and_live_rows(controller: AppControl
     assert await chat(controller, "gemini-2.5-flash") == 200
     await wait_until(lambda: cell(page.model, 0, REQUESTS_TODAY) == 3)
     assert cell(page.model, 0, REQUESTS_TODAY) == 3  # counted once, not again by the loader
+
+
+# -- sort and filter --------------------------------------------------------------------------------------
+
+
+async def test_sort_by_quota_and_filter_by_text(
+    page: AccountsPage, controller: AppController, fake_google: FakeGoogle
+) -> None:
+    from core.types import ModelQuota
+    from gui.models.accounts_model import NAME as NAME_COLUMN
+
+    key = await controller.services.accounts.add_api_key(fake_google.add_api_key(), "work key")
+    alice = controller.services.accounts.find(ALICE)
+    assert alice is not None
+    await controller.services.accounts.set_model_quota(
+        alice.id, ModelQuota("gemini-2.5-pro", remaining_fraction=0.05)
+    )
+    await wait_until(lambda: page.proxy.rowCount() == 2)
+
+    def shown_names() -> list[str]:
+        return [str(page.proxy.index(r, NAME_COLUMN).data()) for r in range(page.proxy.rowCount())]
+
+    page.table.sortByColumn(QUOTA, Qt.SortOrder.AscendingOrder)
+    assert shown_names()[0] == ALICE  # least quota first; the key says nothing, so it sorts last
+    page.table.sortByColumn(QUOTA, Qt.SortOrder.DescendingOrder)
+    assert shown_names()[-1] == ALICE
+    page.filter_edit.setText("WORK")
+    assert shown_names() == ["work key"]
+    page.table.selectRow(0)
+    selected = page.selected_account()
+    assert selected is not None and selected.id == key.id  # proxy rows map back to the right account
+    page.filter_edit.clear()
+    assert page.proxy.rowCount() == 2
