@@ -402,11 +402,15 @@ class Media:
         # Imported here: core.gateway imports this module.
         from core.gateway import GatewayRequest
 
-        async with asyncio.TaskGroup() as group:  # one failure cancels the other drawings
-            tasks = [
-                group.create_task(self._gateway.generate(GatewayRequest(model, body, log=log)))
-                for _ in range(count)
-            ]
+        try:
+            async with asyncio.TaskGroup() as group:  # one failure cancels the other drawings
+                tasks = [
+                    group.create_task(self._gateway.generate(GatewayRequest(model, body, log=log)))
+                    for _ in range(count)
+                ]
+        except* ApiError as failed:
+            # The client gets the first drawing's error (a 404, a 429, ...), not the task group around it.
+            raise failed.exceptions[0] from None
         images = [image for task in tasks for image in _inline_images(task.result())]
         if not images:
             raise ApiError(

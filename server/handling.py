@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -40,6 +41,17 @@ def error_response(protocol: ClientProtocol, error: ApiError) -> web.Response:
     return web.json_response(protocol.error_body(error), status=error.status, headers=headers)
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _has_lone_surrogate(payload: object) -> bool:
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON, or a clear 400."""
     body = await request.read()
@@ -47,8 +59,15 @@ async def read_json(request: web.Request) -> Any:
         raise invalid_request("Request body is empty; expected a JSON object")
     try:
         payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise invalid_request(f"Request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise invalid_request("Request body is nested too deeply to be a request.") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, and integers of 4,300+ digits
+        raise invalid_request(f"Request body is not valid JSON: {str(exc)[:200]}") from None
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(payload):
+        # Text with half a UTF-16 pair cannot be re-encoded for the upstream or the log: say so here.
+        raise invalid_request(
+            "Request body has an unpaired UTF-16 surrogate escape (like \\ud800) in a string."
+        )
     entry = request.get(LOG_ENTRY)
     model = payload.get("model") if isinstance(payload, dict) else None
     if entry is not None and isinstance(model, str) and not entry.client_model:

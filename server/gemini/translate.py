@@ -154,7 +154,7 @@ def _normalise_contents(contents: Any) -> list[JSON]:
         if not isinstance(content, dict):
             raise invalid_request(f"{where} must be an object with role and parts", param=where)
         role = content.get("role", "user")  # Google treats a missing role as the user's
-        if role not in _ROLE_ALIASES:
+        if not isinstance(role, str) or role not in _ROLE_ALIASES:
             raise invalid_request(
                 f'{where}.role must be "user" or "model", not {role!r}', param=f"{where}.role"
             )
