@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import platform
 import sys
@@ -48,6 +49,19 @@ def platform_tag(system: str | None = None, machine: str | None = None) -> str:
     os_name = _OS_NAMES.get(system, "linux" if system.startswith("linux") else system)
     arch = _ARCH_NAMES.get(machine.lower(), machine.lower() or "amd64")
     return f"{os_name}/{arch}"
+
+
+def session_number(key: str) -> str:
+    """A conversation key as the sessionId peers send: a signed 64-bit integer in decimal, stable per key."""
+    digest = hashlib.sha256(key.encode("utf-8", "replace")).digest()
+    return str(int.from_bytes(digest[:8], "big", signed=True))
+
+
+def _declares_functions(request: JSON) -> bool:
+    tools = request.get("tools")
+    return isinstance(tools, list) and any(
+        isinstance(t, dict) and t.get("functionDeclarations") for t in tools
+    )
 
 
 def render_user_agent(template: str, version: str, tag: str | None = None) -> str:
@@ -400,16 +414,21 @@ class CloudCodeClient:
 
     @staticmethod
     def _envelope(project_id: str, model: str, request: JSON, session_id: str | None) -> bytes:
+        """The v1internal envelope as late-2026 peers send it: requestType, a fresh requestId, the sessionId
+        as a signed 64-bit decimal, and VALIDATED function calling for Claude models that declare tools."""
+        extra: JSON = {}
         if session_id is not None:
-            request = {
-                **request,
-                "sessionId": session_id,
-            }  # a shallow copy: the caller's dict stays as it was
+            extra["sessionId"] = session_number(session_id)
+        if "claude" in model.lower() and _declares_functions(request) and "toolConfig" not in request:
+            extra["toolConfig"] = {"functionCallingConfig": {"mode": "VALIDATED"}}
+        if extra:
+            request = {**request, **extra}  # a shallow copy: the caller's dict stays as it was
         return dump_json(
             {
                 "project": project_id,
                 "model": model,
                 "userAgent": "antigravity",
+                "requestType": "image_gen" if "image" in model.lower() else "agent",
                 "requestId": f"agent-{uuid.uuid4()}",
                 "request": request,
             }

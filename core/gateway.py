@@ -24,7 +24,14 @@ from core.models import model_aliases, resolve_model
 from core.pool import AccountPool, NoAccount, Step
 from core.request_log import LogEntry
 from core.stale_client import could_still_say_stale, reply_text, says_stale, stale_client_error
-from core.transform import NameMap, SignatureCache, prepare_request, restore_response
+from core.transform import (
+    NameMap,
+    SignatureCache,
+    fill_missing_signatures,
+    needs_signed_calls,
+    prepare_request,
+    restore_response,
+)
 from core.types import JSON, Account, AccountKind
 
 CHARS_PER_TOKEN = 4  # the local token estimate when the upstream cannot count
@@ -330,6 +337,8 @@ class Gateway:
         explicit = request.conversation_key
         key = _hashed_key("user", explicit) if explicit else conversation_key_of(client_body)
         body, names = prepare_request(client_body, self._signatures, key)
+        if needs_signed_calls(model):
+            body = fill_missing_signatures(body)
         return _Prepared(model, key, body, names)
 
     def _names_a_model(self, client_model: str) -> bool:

@@ -7,9 +7,10 @@ give every function call an id, remember thought signatures for the next turn.
 Inputs are expected in Gemini's camelCase form (protocol adapters normalise snake_case first).
 
 Decisions worth knowing:
-- A `functionCall` in a `model` turn that has no `thoughtSignature` and none in the cache is sent as is:
-  the upstream may then refuse it ("missing thought_signature"), which is an honest answer, whereas a
-  made-up signature would be refused too and hide the cause.
+- A `functionCall` in a `model` turn that has no `thoughtSignature` and none in the cache (after a restart,
+  from a client that rewrote its history, an imported conversation) gets Google's documented placeholder
+  `skip_thought_signature_validator` on Gemini 3 models, which refuse unsigned calls; elsewhere it is sent
+  as is (see `fill_missing_signatures`).
 - `googleSearch` / `googleSearchRetrieval` / `urlContext` are dropped when the same request declares
   functions: the upstream refuses the combination, and the client's own functions matter more to it.
 - Function declarations repeating an earlier name are dropped (the upstream refuses duplicates).
@@ -513,6 +514,41 @@ _PART_DATA_FIELDS = (
     "executableCode",
     "codeExecutionResult",
 )
+
+
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+
+
+def needs_signed_calls(model: str) -> bool:
+    """Gemini 3 models refuse a functionCall part without a thoughtSignature."""
+    return model.lower().startswith("gemini-3")
+
+
+def fill_missing_signatures(body: JSON) -> JSON:
+    """The request with the placeholder signature on every model-turn call that has none (a shallow copy
+    of what changes; the caller's body stays as it was)."""
+    contents = body.get("contents")
+    if not isinstance(contents, list):
+        return body
+    changed = False
+    filled: list[Any] = []
+    for content in contents:
+        parts = content.get("parts") if isinstance(content, dict) and content.get("role") == "model" else None
+        if isinstance(parts, list) and any(
+            isinstance(p, dict) and "functionCall" in p and not p.get("thoughtSignature") for p in parts
+        ):
+            changed = True
+            content = {
+                **content,
+                "parts": [
+                    {**p, "thoughtSignature": SKIP_SIGNATURE}
+                    if isinstance(p, dict) and "functionCall" in p and not p.get("thoughtSignature")
+                    else p
+                    for p in parts
+                ],
+            }
+        filled.append(content)
+    return {**body, "contents": filled} if changed else body
 
 
 def _clean_part(part: JSON) -> JSON | None:

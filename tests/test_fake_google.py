@@ -63,6 +63,7 @@ class Caller:
             "project": self.account.project_id,
             "model": model,
             "requestId": secrets.token_hex(4),
+            "requestType": "agent",
             "request": request,
         }
 

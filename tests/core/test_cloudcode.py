@@ -13,7 +13,13 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from core.cloudcode import CloudCodeClient, parse_model_catalogue, platform_tag, render_user_agent
+from core.cloudcode import (
+    CloudCodeClient,
+    parse_model_catalogue,
+    platform_tag,
+    render_user_agent,
+    session_number,
+)
 from core.config import Settings
 from core.errors import ErrorKind, UpstreamError
 from core.oauth import OAuthClient
@@ -92,7 +98,11 @@ async def test_generate_sends_envelope_and_headers_and_unwraps(
     assert body["project"] == PROJECT and body["model"] == "gemini-2.5-pro"
     assert body["userAgent"] == "antigravity"
     assert re.fullmatch(r"agent-[0-9a-f-]{36}", body["requestId"])
-    assert body["request"]["sessionId"] == "conv-42"
+    assert body["request"]["sessionId"] == session_number("conv-42")  # a signed 64-bit decimal, as peers send
+    assert -(2**63) <= int(body["request"]["sessionId"]) < 2**63 and session_number(
+        "conv-43"
+    ) != session_number("conv-42")
+    assert body["requestType"] == "agent"
     assert body["request"]["contents"] == request["contents"]
 
 
@@ -254,7 +264,7 @@ async def test_stream_yields_unwrapped_chunks(
     call = fake_google.calls("streamGenerateContent")[0]
     assert call.query == {"alt": "sse"}
     assert call.headers["Accept"] == "text/event-stream"
-    assert call.body["request"]["sessionId"] == "s-1"
+    assert call.body["request"]["sessionId"] == session_number("s-1")
 
 
 async def test_stream_falls_back_before_the_first_chunk(
@@ -447,3 +457,15 @@ async def test_count_tokens_counts_the_whole_request(
     assert set(short) == {"totalTokens"}
     assert longer["totalTokens"] > short["totalTokens"] >= 1
     assert fake_google.calls("countTokens")[0].body["request"]["model"] == "models/gemini-2.5-pro"
+
+
+async def test_claude_tools_are_validated_and_image_models_are_image_gen(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str
+) -> None:
+    tools = [{"functionDeclarations": [{"name": "f", "parameters": {"type": "object", "properties": {}}}]}]
+    await client.generate(token, PROJECT, "claude-sonnet-4-5", {**ask("hi"), "tools": tools})
+    await client.generate(token, PROJECT, "gemini-2.5-pro", {**ask("hi"), "tools": tools})
+    claude, gemini = fake_google.calls("generateContent")
+    assert claude.body["request"]["toolConfig"] == {"functionCallingConfig": {"mode": "VALIDATED"}}
+    assert "toolConfig" not in gemini.body["request"]
+    assert {claude.body["requestType"], gemini.body["requestType"]} == {"agent"}

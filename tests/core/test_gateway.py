@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from core.cloudcode import session_number
 from core.errors import ApiError, ApiErrorType
 from core.gateway import Gateway, GatewayRequest, conversation_key_of, estimate_tokens
 from core.pool import AccountPool
@@ -109,7 +110,7 @@ async def test_generate_on_a_google_account_fills_the_log(env: Env) -> None:
     assert call.who == "ann@example.com"
     assert call.body["project"] == "proj-ann"
     assert call.body["model"] == PRO
-    assert call.body["request"]["sessionId"] == conversation_key_of(request.body)
+    assert call.body["request"]["sessionId"] == session_number(conversation_key_of(request.body) or "")
     usage = response["usageMetadata"]
     assert usage["thoughtsTokenCount"] > 0
     assert request.log is not None
