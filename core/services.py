@@ -20,6 +20,7 @@ from core.gateway import Gateway
 from core.gemini_api import GeminiApiClient
 from core.oauth import OAuthClient
 from core.pool import AccountPool
+from core.private_files import make_private
 from core.request_log import RequestLogWriter
 from core.secrets import SecretStore
 from core.store import Database
@@ -107,7 +108,9 @@ def upstream_proxy(proxies: Mapping[str, str] | None = None) -> str | None:
 async def create_services(settings: Settings, *, use_keyring: bool = True) -> Services:
     """Build and load every service (must run inside the event loop that will use them)."""
     settings.home.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(make_private, settings.home)  # existing installs were 0755/0644
     db = await asyncio.to_thread(Database, settings.database_path)
+    await asyncio.to_thread(make_private, settings.home)  # the database and its -wal/-shm, just created
     secrets = await asyncio.to_thread(SecretStore, settings.home, use_keyring=use_keyring)
     request_log = RequestLogWriter(db, settings.log)
     request_log.start()

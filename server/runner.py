@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from core.services import Services
+from server import parser_log
 from server.app import make_app
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class GatewayServer:
         return f"http://{host}:{self.port}"
 
     async def start(self, host: str | None = None, port: int | None = None) -> StartResult:
+        parser_log.install()
         settings = self._services.settings.server
         self.host = host if host is not None else settings.host
         wanted_port = port if port is not None else settings.port

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from core import services
-from core.config import Settings
-from core.services import upstream_proxy
+from core.config import Settings, load_settings
+from core.request_log import LogEntry
+from core.services import create_services, upstream_proxy
 
 
 class RecordingProxy:
@@ -79,3 +82,23 @@ def test_a_socks_only_system_proxy_is_left_out_with_a_warning_that_names_no_secr
 )
 def test_http_proxies_are_taken_as_they_are(proxies: dict[str, str], expected: str | None) -> None:
     assert upstream_proxy(proxies) == expected
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+async def test_the_data_folder_and_every_file_in_it_are_private(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    (home / "config.toml").write_text("[server]\nport = 0\n", encoding="utf-8")
+    (home / "config.toml").chmod(0o644)  # a hand-written file, as an existing install has it
+    settings = load_settings(home)
+    services = await create_services(settings, use_keyring=False)
+    try:
+        entry = LogEntry(protocol="openai", path="/v1/x", status=200)
+        services.request_log.record(entry)
+        await asyncio.to_thread(services.request_log.flush)
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in home.iterdir()}
+    finally:
+        await services.close()
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert modes and all(mode & 0o077 == 0 for mode in modes.values()), modes
+    assert {"config.toml", settings.database_path.name} <= modes.keys()

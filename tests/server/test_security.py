@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from core.redact import redact
+from server import parser_log
 from server.security import host_header_allowed, is_loopback_host, key_matches
+from tests.server.conftest import Gateway
 
 
 @pytest.mark.parametrize(
@@ -51,3 +55,31 @@ def test_redaction_removes_credentials() -> None:
     for value in secret_values:
         assert value not in cleaned
     assert "refresh_token=" in cleaned and "Authorization" in cleaned
+
+
+async def test_a_request_aiohttp_cannot_parse_is_one_short_log_line_without_the_key(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    parser_log.reset()  # another test's bad request may have used this window
+    key_line = f"Authorization: Bearer {gateway.key}"
+    host, port = gateway.url.removeprefix("http://").rsplit(":", 1)
+    malformed = (
+        [
+            f"POST /v1/chat/completions HTTP/1.1\nHost: localhost\n{key_line}\n\n".encode(),  # bare LF
+            f"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nX-A: a\x01b\r\n{key_line}\r\n\r\n".encode(),  # control byte
+        ]
+        * 3
+    )
+    for raw in malformed:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(raw)
+        await writer.drain()
+        assert (await reader.read(20)).startswith(b"HTTP/1.0 400")
+        writer.close()
+        await writer.wait_closed()
+    texts = [record.getMessage() + (record.exc_text or "") for record in caplog.records]
+    assert not any(gateway.key in text for text in texts)
+    parser_lines = [record for record in caplog.records if record.name == "aiohttp.server"]
+    assert len(parser_lines) == 1  # rate-limited: six bad requests, one line
+    assert parser_lines[0].exc_info is None and len(parser_lines[0].getMessage()) < 120
