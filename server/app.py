@@ -56,6 +56,11 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Host check, API key, the protocol's own error shape for every failure, and the request log."""
     services = request.app[SERVICES]
     if request.path in PUBLIC_PATHS:
+        # No key needed, but the Host check still applies: a DNS-rebinding page must not read them either.
+        if not host_header_allowed(request.host, services.settings.server.host):
+            return web.json_response(
+                {"error": "Requests must address the server by a loopback name"}, status=403
+            )
         return await handler(request)
     protocol = protocol_for(request)
     entry = LogEntry(protocol=protocol.name, path=request.path)

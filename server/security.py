@@ -53,7 +53,13 @@ def presented_key(request: web.Request) -> str | None:
     for header in ("x-api-key", "x-goog-api-key"):
         if value := request.headers.get(header):
             return value.strip()
-    return request.query.get("key")
+    # `?key=` is Google's own convention (google-genai may use it); nowhere else does a key belong in a URL,
+    # where it ends up in proxies' and browsers' histories.
+    if request.path.startswith(("/v1beta/", "/v1alpha/")) or (
+        request.path.startswith("/v1/models/") and ":" in request.path
+    ):
+        return request.query.get("key")
+    return None
 
 
 def key_matches(presented: str | None, accepted: list[str]) -> bool:

@@ -83,3 +83,18 @@ async def test_a_request_aiohttp_cannot_parse_is_one_short_log_line_without_the_
     parser_lines = [record for record in caplog.records if record.name == "aiohttp.server"]
     assert len(parser_lines) == 1  # rate-limited: six bad requests, one line
     assert parser_lines[0].exc_info is None and len(parser_lines[0].getMessage()) < 120
+
+
+async def test_public_paths_check_the_host_and_key_in_the_url_is_for_gemini_routes_only(
+    gateway: Gateway,
+) -> None:
+    for path in ("/", "/healthz"):
+        async with gateway.http.get(gateway.url + path, headers={"Host": "evil.example:8045"}) as response:
+            assert response.status == 403
+        async with gateway.http.get(gateway.url + path) as response:
+            assert response.status == 200
+    async with gateway.http.get(gateway.url + "/v1beta/models", params={"key": gateway.key}) as response:
+        assert response.status == 200
+    for path in ("/v1/models", "/api/tags"):
+        async with gateway.http.get(gateway.url + path, params={"key": gateway.key}) as response:
+            assert response.status == 401, path
