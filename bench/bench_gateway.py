@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -92,6 +93,8 @@ class Processes:
         while time.monotonic() < deadline:
             line = gateway.stderr.readline()
             if match := re.search(r"listening on (http://\S+)", line):
+                # Keep reading its log (one access line per request): a full pipe would stall the gateway.
+                threading.Thread(target=gateway.stderr.read, daemon=True).start()
                 return match.group(1)
             if not line and gateway.poll() is not None:
                 break
@@ -117,7 +120,7 @@ class Targets:
         self.gateway = gateway
         self.fake_headers = {
             "Authorization": f"Bearer {token}",
-            "User-Agent": "antigravity/1.15.8 linux/amd64",
+            "User-Agent": "antigravity/hub/2.9.1 linux/amd64",
         }
         self.gateway_headers = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -126,6 +129,7 @@ class Targets:
             "project": "proj-bench",
             "model": MODEL,
             "userAgent": "antigravity",
+            "requestType": "agent",
             "requestId": f"agent-{uuid.uuid4()}",
             "request": {"contents": [{"role": "user", "parts": [{"text": text}]}]},
         }

@@ -32,7 +32,8 @@ def says_stale(text: str) -> bool:
 def could_still_say_stale(text: str) -> bool:
     """Whether streamed text so far may be the start of the stale-client message (so wait for more)."""
     start = text.lstrip().lower()
-    return len(start) < len(STALE_CLIENT_TEXT) and STALE_CLIENT_TEXT.startswith(start)
+    # Nothing said yet (a thought, an empty chunk) is no reason to hold a stream back: the message comes first.
+    return 0 < len(start) < len(STALE_CLIENT_TEXT) and STALE_CLIENT_TEXT.startswith(start)
 
 
 def stale_client_error(user_agent: str) -> ApiError:
