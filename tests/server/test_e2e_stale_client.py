@@ -59,6 +59,10 @@ def test_the_stale_text_is_recognised_whole_and_as_it_streams() -> None:
     whole = {"candidates": [{"content": {"parts": [{"text": STALE_CLIENT_REPLY}]}}]}
     assert says_stale(reply_text(whole) or "")
     assert could_still_say_stale("This ") and could_still_say_stale("  this version of")
-    assert not could_still_say_stale("") and not could_still_say_stale("Thistle") and not could_still_say_stale("Echo: this version")
+    assert (
+        not could_still_say_stale("")
+        and not could_still_say_stale("Thistle")
+        and not could_still_say_stale("Echo: this version")
+    )
     call = {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": {}}}]}}]}
     assert reply_text(call) is None
