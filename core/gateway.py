@@ -236,9 +236,7 @@ class Gateway:
         async def call(account: Account, credential: str) -> JSON:
             if account.kind is AccountKind.API_KEY:
                 return await self._gemini_api.count_tokens(credential, prepared.model, prepared.body)
-            return await self._cloudcode.count_tokens(
-                credential, _project(account), prepared.model, prepared.body
-            )
+            return await self._cloudcode.count_tokens(credential, prepared.model, prepared.body)
 
         try:
             _, answer = await self._with_failover(prepared, request.log, call)

@@ -39,7 +39,6 @@ if TYPE_CHECKING:  # the gateway imports this module for the suffixes
 API_KEYS_ONLY = frozenset({AccountKind.API_KEY})
 
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-IMAGE_SIZES = ("1K", "2K", "4K")
 MAX_IMAGES = 4  # Imagen's sampleCount limit, and OpenAI's `n` as this gateway serves it
 EMBED_BATCH_LIMIT = 100  # batchEmbedContents takes at most 100 requests per call
 CHARS_PER_TOKEN = 4

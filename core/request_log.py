@@ -130,10 +130,6 @@ class RequestLogWriter:
     def add_listener(self, listener: Callable[[list[LogEntry]], None]) -> None:
         self._listeners.append(listener)
 
-    def remove_listener(self, listener: Callable[[list[LogEntry]], None]) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
     def _run(self) -> None:
         self._prune()
         next_prune = time.monotonic() + self._prune_interval_s

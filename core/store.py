@@ -431,10 +431,6 @@ class Database:
                     connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
-    def schema_version(self) -> int:
-        version: int = self._fetch("PRAGMA user_version")[0][0]
-        return version
-
     def list_accounts(self) -> list[Account]:
         """Every account, in the order they were added."""
         rows = self._fetch("SELECT * FROM accounts ORDER BY created_at, rowid")

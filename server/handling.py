@@ -78,7 +78,6 @@ async def read_json(request: web.Request) -> Any:
 
 async def generate(
     request: web.Request,
-    protocol: ClientProtocol,
     decoded: Decoded,
     encode: Callable[[JSON, Decoded], JSON],
     new_encoder: Callable[[Decoded], StreamEncoder],

@@ -255,11 +255,6 @@ class RequestLogModel(QAbstractTableModel):
         """A page or a new filter is being read."""
         return self._resetting or self._fetching
 
-    @property
-    def all_loaded(self) -> bool:
-        """Every row matching the filter is in the model."""
-        return self._exhausted
-
     def entry(self, row: int) -> LogEntry:
         return self._rows[row].entry
 

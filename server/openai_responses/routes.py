@@ -40,7 +40,7 @@ async def responses(request: web.Request) -> web.StreamResponse:
     decoded.options["remember"] = history.remember
     if not decoded.options["generate"]:
         return _prepared_only(decoded)
-    return await generate(request, OPENAI, decoded, encode, ResponsesStreamEncoder, payload)
+    return await generate(request, decoded, encode, ResponsesStreamEncoder, payload)
 
 
 def _prepared_only(decoded: Decoded) -> web.Response:

@@ -152,7 +152,7 @@ def test_failing_listener_does_not_stop_the_worker(
     writer = make_writer()
     seen: list[int] = []
 
-    def broken(batch: list[LogEntry]) -> None:
+    def broken(_batch: list[LogEntry]) -> None:
         raise RuntimeError("listener bug")
 
     writer.add_listener(broken)

@@ -97,9 +97,8 @@ async def test_menu_lists_address_key_server_accounts_and_quit(tray: Tray, contr
     assert quits.emissions == [()]
 
 
-async def test_account_line_shows_the_lowest_quota_after_refresh(
-    tray: Tray, controller: AppController, fake_google: FakeGoogle
-) -> None:
+@pytest.mark.usefixtures("controller")
+async def test_account_line_shows_the_lowest_quota_after_refresh(tray: Tray, fake_google: FakeGoogle) -> None:
     fake_google.set_remaining("alice@example.com", "gemini-2.5-pro", 0.42, reset_in_s=3 * 3600 - 60)
     fake_google.set_remaining("alice@example.com", "gemini-2.5-flash", 0.6, reset_in_s=3600)
     _action(tray, "Refresh quotas").trigger()
