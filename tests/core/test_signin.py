@@ -120,7 +120,7 @@ async def test_the_same_email_signs_in_again_in_place(
     fake_google.revoke(first.refresh_token)
     fake_google.consent_email = "again@example.com"
     sign_in = await started(services)
-    adding = asyncio.create_task(sign_in.add_account(services.accounts))
+    adding = asyncio.create_task(_add_account(sign_in, services))
     await follow(http, sign_in.url)
     account = await adding
     assert account.id == known.id
@@ -145,7 +145,7 @@ async def test_wrong_state_shows_an_error_page_and_keeps_waiting(
 ) -> None:
     fake_google.consent_email = "late@example.com"
     sign_in = await started(services)
-    adding = asyncio.create_task(sign_in.add_account(services.accounts))
+    adding = asyncio.create_task(_add_account(sign_in, services))
     forged = URL(sign_in.redirect_uri).with_query({"code": "forged-code", "state": "not-the-state"})
 
     status, page, _ = await follow(http, str(forged))
@@ -190,7 +190,7 @@ async def test_paste_the_full_address(
 ) -> None:
     fake_google.consent_email = "remote@example.com"
     sign_in = await started(services)
-    adding = asyncio.create_task(sign_in.add_account(services.accounts))
+    adding = asyncio.create_task(_add_account(sign_in, services))
     address = await consent_redirect(http, sign_in.url)
 
     sign_in.complete_from_url(f"  {address}\n")
@@ -204,7 +204,7 @@ async def test_paste_the_bare_code(
 ) -> None:
     fake_google.consent_email = "code@example.com"
     sign_in = await started(services)
-    adding = asyncio.create_task(sign_in.add_account(services.accounts))
+    adding = asyncio.create_task(_add_account(sign_in, services))
     code = URL(await consent_redirect(http, sign_in.url)).query["code"]
 
     sign_in.complete_from_url(code)
