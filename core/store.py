@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from core.request_log import LogEntry
-from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from core.types import Account, AccountKind, AccountStatus, LogEntry, ModelQuota
 
 BUSY_TIMEOUT_MS = 5000
 

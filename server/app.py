@@ -12,8 +12,8 @@ from aiohttp import web
 from core.errors import ApiError, ApiErrorType
 from core.gateway import GatewayRequest, ModelInfo
 from core.redact import redact
-from core.request_log import LogEntry
 from core.services import Services
+from core.types import LogEntry
 from server import anthropic, gemini, ollama, openai, openai_completions, openai_media, openai_responses
 from server.access_log import log_access
 from server.handling import (

@@ -18,8 +18,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from core.request_log import LogEntry
 from core.store import Database, LogFilter
+from core.types import LogEntry
 from gui import theme
 from gui.tasks import run_task
 

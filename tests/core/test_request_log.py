@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from core.config import LogSettings
-from core.request_log import LogEntry, RequestLogWriter
+from core.request_log import RequestLogWriter
 from core.store import Database
+from core.types import LogEntry
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
-from core.request_log import LogEntry
 from core.store import Database, LogFilter
+from core.types import LogEntry
 from gui.controller import AppController
 from gui.models.request_log_model import (
     COL_ERROR,

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
 from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from gui.app import connect_tray
 from gui.controller import AppController, ServerStatus
 from gui.icons import TrayState, render_tray_pixmap, tray_panel_is_dark
 from gui.main_window import MainWindow, Page
@@ -45,6 +46,7 @@ async def window(controller: AppController) -> AsyncIterator[MainWindow]:
 @pytest.fixture
 def tray(controller: AppController, window: MainWindow) -> Iterator[Tray]:
     tray = Tray(controller, window)
+    connect_tray(tray, window)
     yield tray
     tray.hide()
     shiboken6.delete(tray)
