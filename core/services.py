@@ -18,6 +18,7 @@ from core.config import Settings
 from core.credentials import Credentials
 from core.gateway import Gateway
 from core.gemini_api import GeminiApiClient, GeminiApiUpstream
+from core.log_reader import RequestLogReader
 from core.media import Media
 from core.oauth import OAuthClient
 from core.pool import AccountPool
@@ -46,6 +47,7 @@ class Services:
     db: Database
     secrets: SecretStore
     request_log: RequestLogWriter
+    log_reader: RequestLogReader
     oauth: OAuthClient
     cloudcode: CloudCodeClient
     gemini_api: GeminiApiClient
@@ -154,6 +156,7 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
             db=db,
             secrets=secrets,
             request_log=request_log,
+            log_reader=RequestLogReader(db),
             oauth=oauth,
             cloudcode=cloudcode,
             gemini_api=gemini_api,
