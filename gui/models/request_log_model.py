@@ -1,4 +1,4 @@
-"""A read-only table model over the SQLite request log: lazy pages, live rows and filters, newest first."""
+"""A read-only table model over the request log (core.log_reader): lazy pages, live rows and filters, newest first."""
 
 from __future__ import annotations
 
