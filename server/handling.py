@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from core.redact import redact
 from core.request_log import LogEntry
 from core.services import Services
 from core.types import JSON
+from server.batches import Batches
 from server.protocol import Decoded, StreamEncoder, compact_json
 
 SERVICES = web.AppKey("services", Services)
@@ -108,7 +109,7 @@ async def _stream(
     decoded: Decoded,
     new_encoder: Callable[[Decoded], StreamEncoder],
 ) -> web.StreamResponse:
-    chunks: AsyncIterator[JSON] = services.gateway.stream(call)
+    chunks = Batches(services.gateway.stream(call))
     # With body capture on, the streamed bytes as the client got them (bounded); None keeps the hot path bare.
     captured: bytearray | None = bytearray() if services.settings.log.capture_bodies else None
 
@@ -121,11 +122,7 @@ async def _stream(
         # Failover happens before the first chunk, and an encoder may refuse that chunk (a blocked prompt),
         # so everything up to here still gets a proper HTTP status instead of a 200 stream.
         encoder = new_encoder(decoded)
-        try:
-            first: JSON | None = await anext(chunks)
-        except StopAsyncIteration:
-            first = None
-        head = encoder.start() + (encoder.feed(first) if first is not None else b"")
+        head = encoder.start() + b"".join([encoder.feed(chunk) for chunk in await chunks.next()])
         response = web.StreamResponse(
             status=200,
             headers={
@@ -139,9 +136,11 @@ async def _stream(
         if head:
             await send(head)
         entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
+        feed = encoder.feed
         try:
-            async for chunk in chunks:
-                data = encoder.feed(chunk)
+            # Chunks that arrived together (one upstream read) go out in one write: a write is a system call.
+            while batch := await chunks.next():
+                data = b"".join([feed(chunk) for chunk in batch])
                 if data:
                     await send(data)
             tail = encoder.finish()
@@ -157,4 +156,4 @@ async def _stream(
         await response.write_eof()
         return response
     finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await chunks.aclose()
