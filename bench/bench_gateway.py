@@ -266,100 +266,113 @@ async def measure(
         async with http.post(f"{fake_base}/token", data=token_form) as response:
             token = (await response.json())["access_token"]
         all_targets = [Targets(http, fake_base, gateway, token) for gateway in gateways]
-        direct_target = all_targets[0]
         for targets in all_targets:  # warm up connections and caches
             for call in (targets.direct, targets.via_gemini, targets.via_openai):
                 for _ in range(200):
                     await call()
+        return [
+            *await _latency_rows(all_targets, args),
+            *await _stream_rows(all_targets, pids, args),
+            *await _throughput_rows(all_targets, args),
+        ]
 
-        rows: list[Row] = []
-        direct: list[float] = []
-        gemini: list[list[float]] = [[] for _ in gateways]
-        openai: list[list[float]] = [[] for _ in gateways]
-        for _ in range(args.requests):
-            direct += await _latencies(direct_target.direct, 1)
-            for index, targets in enumerate(all_targets):
-                gemini[index] += await _latencies(targets.via_gemini, 1)
-                openai[index] += await _latencies(targets.via_openai, 1)
-        for name, samples in (("Gemini passthrough", gemini), ("OpenAI chat", openai)):
-            for label, fraction in (("p50", 0.5), ("p99", 0.99)):
-                base = _percentile(direct, fraction)
-                figures = []
-                for per_gateway in samples:
-                    value = _percentile(per_gateway, fraction)
-                    figures.append((f"{value:.2f} ms", f"+{value - base:.2f} ms"))
-                rows.append((f"latency {label}, non-streaming, {name}", f"{base:.2f} ms", figures))
 
-        # Time to first event on short answers: during a long burst the processes fight over the cores, and
-        # the figure would measure the scheduler rather than the gateway. Direct and every protocol through
-        # every gateway are interleaved, so drift in machine load hits them alike.
-        protocols = [name for name in STREAMS if name in args.protocols]
-
-        async def interleaved(
-            text: str,
-        ) -> tuple[list[Run], dict[tuple[str, int], list[Run]]]:
-            direct_runs: list[Run] = []
-            runs: dict[tuple[str, int], list[Run]] = {}
-            for _ in range(args.streams):
-                direct_runs.append(await direct_target.stream_direct(text))
-                for name in protocols:
-                    for index, targets in enumerate(all_targets):
-                        stream = getattr(targets, f"stream_{STREAMS[name]}")
-                        cpu_before = loop_cpu_seconds(pids[index])
-                        first, total, events = await stream(text)
-                        cpu[(name, index)] = (
-                            cpu.get((name, index), 0.0) + loop_cpu_seconds(pids[index]) - cpu_before
-                        )
-                        runs.setdefault((name, index), []).append((first, total, events))
-            return direct_runs, runs
-
-        cpu: dict[tuple[str, int], float] = {}  # the gateway's event-loop CPU seconds per protocol
-        direct_short, short = await interleaved("hello world")
-        d_first = statistics.median(run[0] for run in direct_short) * 1000
-        for name in protocols:
+async def _latency_rows(all_targets: list[Targets], args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    direct: list[float] = []
+    gemini: list[list[float]] = [[] for _ in all_targets]
+    openai: list[list[float]] = [[] for _ in all_targets]
+    for _ in range(args.requests):
+        direct += await _latencies(all_targets[0].direct, 1)
+        for index, targets in enumerate(all_targets):
+            gemini[index] += await _latencies(targets.via_gemini, 1)
+            openai[index] += await _latencies(targets.via_openai, 1)
+    for name, samples in (("Gemini passthrough", gemini), ("OpenAI chat", openai)):
+        for label, fraction in (("p50", 0.5), ("p99", 0.99)):
+            base = _percentile(direct, fraction)
             figures = []
-            for index in range(len(gateways)):
-                g_first = statistics.median(run[0] for run in short[(name, index)]) * 1000
-                figures.append((f"{g_first:.2f} ms", f"+{g_first - d_first:.2f} ms"))
-            rows.append((f"time to first event, streaming, {name}", f"{d_first:.2f} ms", figures))
-        cpu.clear()
-        direct_long, long_runs = await interleaved(" ".join(f"w{i}" for i in range(args.stream_words)))
-        d_total = statistics.median(run[1] for run in direct_long)
-        events = statistics.median(run[2] for run in direct_long)
-        for name in protocols:
-            figures = []
-            for index in range(len(gateways)):
-                g_total = statistics.median(run[1] for run in long_runs[(name, index)])
-                per_event = (g_total - d_total) / events * 1e6
-                figures.append((f"{g_total * 1000:.1f} ms", f"+{per_event:.1f} µs/event"))
-            rows.append((f"whole stream ({int(events)} events), {name}", f"{d_total * 1000:.1f} ms", figures))
-        for name in protocols:
-            # What the gateway's event loop spends per event, whatever the scheduler does with the processes.
-            figures = [
-                (f"{cpu[(name, index)] / (args.streams * events) * 1e6:.1f} µs/event", "")
-                for index in range(len(gateways))
-            ]
-            rows.append((f"gateway event-loop CPU per streamed event, {name}", "", figures))
+            for per_gateway in samples:
+                value = _percentile(per_gateway, fraction)
+                figures.append((f"{value:.2f} ms", f"+{value - base:.2f} ms"))
+            rows.append((f"latency {label}, non-streaming, {name}", f"{base:.2f} ms", figures))
+    return rows
 
-        direct_rates: list[float] = []
-        rates: dict[str, list[list[float]]] = {
-            "Gemini": [[] for _ in gateways],
-            "OpenAI": [[] for _ in gateways],
-        }
-        for _ in range(args.rounds):  # rounds interleave the targets, so a noisy moment hits them alike
-            direct_rates.append(await _throughput(direct_target.direct, args.concurrency, args.seconds))
-            for index, targets in enumerate(all_targets):
-                rates["Gemini"][index].append(
-                    await _throughput(targets.via_gemini, args.concurrency, args.seconds)
-                )
-                rates["OpenAI"][index].append(
-                    await _throughput(targets.via_openai, args.concurrency, args.seconds)
-                )
-        direct_rate = f"{statistics.median(direct_rates):,.0f}" if direct_rates else ""
-        for name, rate_runs in rates.items():
-            rate_figures = [(f"{statistics.median(runs):,.0f}" if runs else "", "") for runs in rate_runs]
-            rows.append((f"requests/s at {args.concurrency} concurrent, {name}", direct_rate, rate_figures))
-        return rows
+
+class _StreamRuns:
+    """Direct streams and every protocol through every gateway, interleaved, so drift in machine load hits
+    them alike; with the CPU time each gateway's event loop spent on each protocol's streams."""
+
+    def __init__(self, all_targets: list[Targets], pids: list[int], protocols: list[str]) -> None:
+        self.all_targets, self.pids, self.protocols = all_targets, pids, protocols
+        self.direct: list[Run] = []
+        self.runs: dict[tuple[str, int], list[Run]] = {}
+        self.cpu: dict[tuple[str, int], float] = {}
+
+    async def run(self, text: str, count: int) -> None:
+        for _ in range(count):
+            self.direct.append(await self.all_targets[0].stream_direct(text))
+            for name in self.protocols:
+                for index, targets in enumerate(self.all_targets):
+                    stream = getattr(targets, f"stream_{STREAMS[name]}")
+                    cpu_before = loop_cpu_seconds(self.pids[index])
+                    run = await stream(text)
+                    spent = loop_cpu_seconds(self.pids[index]) - cpu_before
+                    self.cpu[(name, index)] = self.cpu.get((name, index), 0.0) + spent
+                    self.runs.setdefault((name, index), []).append(run)
+
+
+async def _stream_rows(all_targets: list[Targets], pids: list[int], args: argparse.Namespace) -> list[Row]:
+    # Time to first event on short answers: during a long burst the processes fight over the cores, and
+    # the figure would measure the scheduler rather than the gateway.
+    rows: list[Row] = []
+    protocols = [name for name in STREAMS if name in args.protocols]
+    short = _StreamRuns(all_targets, pids, protocols)
+    await short.run("hello world", args.streams)
+    d_first = statistics.median(run[0] for run in short.direct) * 1000
+    for name in protocols:
+        figures = []
+        for index in range(len(all_targets)):
+            g_first = statistics.median(run[0] for run in short.runs[(name, index)]) * 1000
+            figures.append((f"{g_first:.2f} ms", f"+{g_first - d_first:.2f} ms"))
+        rows.append((f"time to first event, streaming, {name}", f"{d_first:.2f} ms", figures))
+    long = _StreamRuns(all_targets, pids, protocols)
+    await long.run(" ".join(f"w{i}" for i in range(args.stream_words)), args.streams)
+    d_total = statistics.median(run[1] for run in long.direct)
+    events = statistics.median(run[2] for run in long.direct)
+    for name in protocols:
+        figures = []
+        for index in range(len(all_targets)):
+            g_total = statistics.median(run[1] for run in long.runs[(name, index)])
+            per_event = (g_total - d_total) / events * 1e6
+            figures.append((f"{g_total * 1000:.1f} ms", f"+{per_event:.1f} µs/event"))
+        rows.append((f"whole stream ({int(events)} events), {name}", f"{d_total * 1000:.1f} ms", figures))
+    for name in protocols:
+        # What the gateway's event loop spends per event, whatever the scheduler does with the processes.
+        figures = [
+            (f"{long.cpu[(name, index)] / (args.streams * events) * 1e6:.1f} µs/event", "")
+            for index in range(len(all_targets))
+        ]
+        rows.append((f"gateway event-loop CPU per streamed event, {name}", "", figures))
+    return rows
+
+
+async def _throughput_rows(all_targets: list[Targets], args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    direct_rates: list[float] = []
+    rates: dict[str, list[list[float]]] = {
+        "Gemini": [[] for _ in all_targets],
+        "OpenAI": [[] for _ in all_targets],
+    }
+    for _ in range(args.rounds):  # rounds interleave the targets, so a noisy moment hits them alike
+        direct_rates.append(await _throughput(all_targets[0].direct, args.concurrency, args.seconds))
+        for index, targets in enumerate(all_targets):
+            for name, call in (("Gemini", targets.via_gemini), ("OpenAI", targets.via_openai)):
+                rates[name][index].append(await _throughput(call, args.concurrency, args.seconds))
+    direct_rate = f"{statistics.median(direct_rates):,.0f}" if direct_rates else ""
+    for name, rate_runs in rates.items():
+        rate_figures = [(f"{statistics.median(runs):,.0f}" if runs else "", "") for runs in rate_runs]
+        rows.append((f"requests/s at {args.concurrency} concurrent, {name}", direct_rate, rate_figures))
+    return rows
 
 
 def main() -> None:
