@@ -262,11 +262,8 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
     log_filter = LogFilter(since=args.since)
     export_format = ExportFormat(args.format)
     try:
-        if args.output is None:
-            rows = await services.log_reader.write(log_filter, sys.stdout, export_format)
-            sys.stdout.flush()
-        else:
-            rows = await services.log_reader.export(log_filter, args.output, export_format)
+        rows = await services.log_reader.export(log_filter, args.output or sys.stdout, export_format)
+        sys.stdout.flush()
     except OSError as exc:
         print(
             f"gravity-desk: cannot write {args.output or 'the output'}: {exc.strerror or exc}",

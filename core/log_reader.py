@@ -66,20 +66,20 @@ class RequestLogReader:
     async def export(
         self,
         log_filter: LogFilter,
-        path: Path,
+        target: Path | TextIO,
         export_format: ExportFormat,
         *,
         progress: Callable[[int], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> int:
-        """export_log in a worker thread; `progress` is called from that thread."""
-        return await asyncio.to_thread(
-            export_log, self._db, log_filter, path, export_format, progress=progress, cancel=cancel
-        )
+        """Write every row matching `log_filter` (newest first), page by page, to a file at `target` or to an
+        open text file (standard output, for the CLI); returns rows written.
 
-    async def write(self, log_filter: LogFilter, file: TextIO, export_format: ExportFormat) -> int:
-        """write_log in a worker thread: the rows matching the filter, newest first, to an open file."""
-        return await asyncio.to_thread(write_log, self._db, log_filter, file, export_format)
+        The file work runs in a worker thread: `progress(rows_written)` is called after each page (from that
+        thread); setting `cancel` stops at the next page and raises ExportCancelled. A file at a path that
+        was not written to the end (cancelled, a full disk) is removed.
+        """
+        return await asyncio.to_thread(_export, self._db, log_filter, target, export_format, progress, cancel)
 
 
 def _export_record(entry: LogEntry) -> dict[str, Any]:
@@ -88,39 +88,33 @@ def _export_record(entry: LogEntry) -> dict[str, Any]:
     return {name: record[name] for name in EXPORT_FIELDS}
 
 
-def export_log(
+def _export(
     db: Database,
     log_filter: LogFilter,
-    path: Path,
+    target: Path | TextIO,
     export_format: ExportFormat,
-    *,
-    progress: Callable[[int], None] | None = None,
-    cancel: threading.Event | None = None,
+    progress: Callable[[int], None] | None,
+    cancel: threading.Event | None,
 ) -> int:
-    """Write every row matching `log_filter` (newest first) to `path`, page by page; returns rows written.
-
-    Blocking: run it in a worker thread. `progress(rows_written)` is called after each page (from that
-    thread); setting `cancel` stops at the next page, removes the partial file and raises ExportCancelled.
-    """
+    if not isinstance(target, Path):
+        return _write_log(db, log_filter, target, export_format, progress, cancel)
     try:
-        with path.open("w", encoding="utf-8", newline="") as file:
-            return write_log(db, log_filter, file, export_format, progress=progress, cancel=cancel)
+        with target.open("w", encoding="utf-8", newline="") as file:
+            return _write_log(db, log_filter, file, export_format, progress, cancel)
     except BaseException:
-        path.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
         raise
 
 
-def write_log(
+def _write_log(
     db: Database,
     log_filter: LogFilter,
     file: TextIO,
     export_format: ExportFormat,
-    *,
-    progress: Callable[[int], None] | None = None,
-    cancel: threading.Event | None = None,
+    progress: Callable[[int], None] | None,
+    cancel: threading.Event | None,
 ) -> int:
-    """export_log to an open text file (standard output, for the CLI). Rows written while it runs shift the
-    pages; rows already written are skipped by id."""
+    # Rows written while the export runs shift the pages; rows already written are skipped by id.
     writer = csv.DictWriter(file, fieldnames=EXPORT_FIELDS) if export_format is ExportFormat.CSV else None
     if writer is not None:
         writer.writeheader()
