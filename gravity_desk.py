@@ -194,9 +194,11 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 
 def _announce(services: Services, url: str) -> None:
     settings = services.settings
-    keys = settings.server.api_keys
+    keys = services.api_keys.configured()
     key_hint = (
-        f"{keys[0][:8]}…{keys[0][-4:]} (full key in {settings.config_path})" if keys else "none (auth off)"
+        ", ".join(f"{key.name} {key.masked}" for key in keys) + f" (full keys in {settings.config_path})"
+        if keys
+        else "none (auth off)"
     )
     usable = [a for a in services.accounts.accounts() if a.enabled]
     print(f"Gravity Desk listening on {url}", file=sys.stderr)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from core.accounts import AccountService
+from core.api_keys import ApiKeyRing
 from core.cloudcode import CloudCodeClient
 from core.config import Settings
 from core.credentials import Credentials
@@ -45,6 +46,7 @@ class Services:
     accounts: AccountService
     pool: AccountPool
     gateway: Gateway
+    api_keys: ApiKeyRing
     _quota_task: asyncio.Task[None] | None = None
 
     def start_background(self) -> None:
@@ -60,6 +62,11 @@ class Services:
                 log.exception("quota refresh failed")
             # Read each round, so a changed interval applies without a restart.
             await asyncio.sleep(max(60.0, self.settings.upstream.quota_refresh_minutes * 60.0))
+
+    async def save_api_keys(self) -> None:
+        """Write the keys' names and dates, and drop those of revoked keys (after a change in Settings)."""
+        deleted = self.api_keys.forget_unconfigured()
+        await asyncio.to_thread(self.db.save_api_keys, self.api_keys.records(), deleted=deleted)
 
     async def close(self) -> None:
         """Stop background work, persist what is pending, flush the request log, close connections."""
@@ -111,6 +118,9 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
     await asyncio.to_thread(make_private, settings.home)  # existing installs were 0755/0644
     db = await asyncio.to_thread(Database, settings.database_path)
     await asyncio.to_thread(make_private, settings.home)  # the database and its -wal/-shm, just created
+    # Keys configured before they had names (every earlier install's one key) are named now: "default".
+    api_keys = ApiKeyRing(settings.server, await asyncio.to_thread(db.list_api_keys))
+    await asyncio.to_thread(db.save_api_keys, api_keys.records())
     secrets = await asyncio.to_thread(SecretStore, settings.home, use_keyring=use_keyring)
     request_log = RequestLogWriter(db, settings.log)
     request_log.start()
@@ -136,4 +146,5 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
         accounts=accounts,
         pool=pool,
         gateway=gateway,
+        api_keys=api_keys,
     )

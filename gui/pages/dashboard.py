@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.models import model_group
+from core.redact import mask_secret
 from core.request_log import LogEntry
 from core.store import HistogramBucket
 from core.types import Account
@@ -66,10 +67,6 @@ def local_url(host: str, port: int) -> str:
     if host in ("", "0.0.0.0", "::"):
         host = "127.0.0.1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def mask_key(key: str) -> str:
-    return key[:6] + "•" * 8 + key[-4:] if len(key) > 12 else "•" * len(key)
 
 
 def _set_env(name: str, value: str, windows: bool) -> str:
@@ -382,7 +379,7 @@ class DashboardPage(QWidget):
         self.server_status.setText(messages[state.status])
         self.url_field.setText(url)
         key = self.api_key
-        self.key_field.setText((key if self.key_visible else mask_key(key)) if key else "(none)")
+        self.key_field.setText((key if self.key_visible else mask_secret(key)) if key else "(none)")
         self.show_key_button.setText("Hide" if self.key_visible else "Show")
         self.show_key_button.setEnabled(key is not None)
         self.copy_key_button.setEnabled(key is not None)
@@ -393,7 +390,7 @@ class DashboardPage(QWidget):
             "Generate one in Settings to require it."
         )
         # The snippets show the key only when it is shown above; Copy always copies the real one.
-        shown_key = key if (key is None or self.key_visible) else mask_key(key)
+        shown_key = key if (key is None or self.key_visible) else mask_secret(key)
         for title, text in snippets(url, shown_key).items():
             self.snippet_views[title].setPlainText(text)
 
