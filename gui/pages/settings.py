@@ -435,6 +435,7 @@ class SettingsPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(content)
+        self._scroll = scroll
 
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
@@ -663,6 +664,18 @@ class SettingsPage(QWidget):
             if name != "listener":
                 _show(self._errors[name], None)
         self._on_edited()
+
+    def _focus(self, edit: QLineEdit) -> None:
+        """Scroll to a field, select its text and give it the keyboard (the window's banners send people here)."""
+        self._scroll.ensureWidgetVisible(edit)
+        edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        edit.selectAll()
+
+    def focus_port(self) -> None:
+        self._focus(self.port_edit)
+
+    def focus_client_version(self) -> None:
+        self._focus(self.client_version_edit)
 
     def _saved_form(self) -> SettingsForm:
         return form_from_settings(self.controller.settings, self.controller.services.api_keys.configured())
