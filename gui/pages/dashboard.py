@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QShowEvent
@@ -29,12 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.client_setup import CLIENT_NAMES, Client, Connection
 from core.models import model_group
 from core.redact import mask_secret
 from core.request_log import LogEntry
 from core.store import HistogramBucket
 from core.types import Account
 from gui.controller import AppController, ServerState, ServerStatus
+from gui.dialogs.client_setup import ClientSetupDialog
 from gui.tasks import run_task
 from gui.widgets.chart import ChartSeries, TimeChart
 
@@ -254,6 +257,8 @@ class DashboardPage(QWidget):
         self._refresh_again = False
         self.snippet_views: dict[str, QPlainTextEdit] = {}
         self.snippet_copy_buttons: dict[str, QPushButton] = {}
+        self.client_home = Path.home()  # where the clients' config files are (a temporary folder in tests)
+        self.client_setup_dialog: ClientSetupDialog | None = None
 
         content = QWidget()
         column = QVBoxLayout(content)
@@ -327,6 +332,18 @@ class DashboardPage(QWidget):
             self.snippet_copy_buttons[title] = copy
             self.snippet_tabs.addTab(tab, title)
         grid.addWidget(self.snippet_tabs, 4, 0, 1, 4)
+        setup_row = QHBoxLayout()
+        setup_label = QLabel(self.tr("Set up a client in one click:"), box)
+        setup_label.setToolTip(self.tr("Shows the change to its config file first; keeps a backup for Undo"))
+        setup_row.addWidget(setup_label)
+        self.client_setup_buttons: dict[Client, QPushButton] = {}
+        for client in Client:
+            button = QPushButton(self.tr("{client}…").format(client=CLIENT_NAMES[client]), box)
+            button.clicked.connect(lambda _checked=False, c=client: self.open_client_setup(c))
+            setup_row.addWidget(button)
+            self.client_setup_buttons[client] = button
+        setup_row.addStretch(1)
+        grid.addLayout(setup_row, 5, 0, 1, 4)
         self.copy_url_button.clicked.connect(lambda: self._copy(self.url, "The server address"))
         self.copy_key_button.clicked.connect(lambda: self._copy(self.api_key or "", "The API key"))
         self.show_key_button.clicked.connect(self.toggle_key)
@@ -346,6 +363,19 @@ class DashboardPage(QWidget):
     def api_key(self) -> str | None:
         keys = self.controller.settings.server.api_keys
         return keys[0] if keys else None
+
+    def client_connection(self) -> Connection:
+        """The address and key the one-click setup writes, and the models the accounts offer now."""
+        offered = [info.id for info in self.controller.services.gateway.models() if info.aliases_for is None]
+        return Connection(self.url, self.api_key, tuple(sorted(offered)) or Connection("", None).models)
+
+    def open_client_setup(self, client: Client) -> ClientSetupDialog:
+        """The preview-apply-undo dialog for one client, window-modal (open(), no nested loop)."""
+        dialog = ClientSetupDialog(client, self.client_connection(), self.client_home, self)
+        dialog.finished.connect(lambda _result: setattr(self, "client_setup_dialog", None))
+        self.client_setup_dialog = dialog
+        dialog.open()
+        return dialog
 
     def snippet(self, title: str) -> str:
         """A snippet with the real address and key (what Copy puts on the clipboard)."""
