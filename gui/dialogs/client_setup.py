@@ -27,10 +27,10 @@ class ClientSetupDialog(QDialog):
     """Preview, apply and undo the gateway's settings in one client's config file.
 
     Signals:
-        done(str): Apply or Undo finished; the text says what happened (or why nothing did).
+        action_done(str): Apply or Undo finished; the text says what happened (or why nothing did).
     """
 
-    done = Signal(str)
+    action_done = Signal(str)
 
     def __init__(
         self, client: Client, connection: Connection, home: Path, parent: QWidget | None = None
@@ -143,4 +143,4 @@ class ClientSetupDialog(QDialog):
     def _finish(self, text: str) -> None:
         self.refresh()
         self.message.setText(text)
-        self.done.emit(text)
+        self.action_done.emit(text)

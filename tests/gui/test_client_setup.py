@@ -46,7 +46,7 @@ def _open(page: DashboardPage, qtbot: QtBot, client: Client) -> ClientSetupDialo
 
 
 async def _press(dialog: ClientSetupDialog, qtbot: QtBot, button: str) -> str:
-    done = SignalRecorder(dialog.done)
+    done = SignalRecorder(dialog.action_done)
     qtbot.mouseClick(getattr(dialog, button), Qt.MouseButton.LeftButton)
     await wait_until(lambda: bool(done.emissions))
     ((text,),) = done.emissions
