@@ -27,6 +27,7 @@ from core.secrets import SecretStore
 from core.store import Database
 from core.transform import SignatureCache
 from core.types import AccountKind
+from core.update_check import UpdateChecker
 from core.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,16 @@ class Services:
     pool: AccountPool
     gateway: Gateway
     api_keys: ApiKeyRing
+    updates: UpdateChecker
     _quota_task: asyncio.Task[None] | None = None
+    _update_task: asyncio.Task[None] | None = None
 
     def start_background(self) -> None:
-        """Start the periodic quota refresh (idempotent)."""
+        """Start the periodic quota refresh and the (opt-in) update check (idempotent)."""
         if self._quota_task is None:
             self._quota_task = asyncio.create_task(self._refresh_quotas_forever(), name="quota-refresh")
+        if self._update_task is None:
+            self._update_task = asyncio.create_task(self.updates.run_forever(), name="update-check")
 
     async def _refresh_quotas_forever(self) -> None:
         while True:
@@ -72,11 +77,12 @@ class Services:
 
     async def close(self) -> None:
         """Stop background work, persist what is pending, flush the request log, close connections."""
-        if self._quota_task is not None:
-            self._quota_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._quota_task
-            self._quota_task = None
+        for task in (self._quota_task, self._update_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._quota_task = self._update_task = None
         await self.pool.close()
         await self.accounts.close()
         await asyncio.to_thread(self.request_log.close)
@@ -159,4 +165,5 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
         pool=pool,
         gateway=gateway,
         api_keys=api_keys,
+        updates=UpdateChecker(settings.updates, http, settings.home),
     )

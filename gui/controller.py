@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from core.config import Settings, save_settings
 from core.request_log import LogEntry
 from core.services import Services
+from core.update_check import Release
 from server.runner import GatewayServer
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class AppController(QObject):
         log_rows_added(list[LogEntry]): request-log rows just written (delivered in the Qt thread).
         settings_changed(): settings were saved.
         notify(str, str): something the user should hear about (title, message), e.g. an account ran out.
+        update_available(Release): a newer Gravity Desk is published (the opt-in update check found it).
         stale_client(str): Google called the client identity outdated (the user agent sent); emitted once
             per user agent, so a raised version that is outdated too is told again.
     """
@@ -50,6 +52,7 @@ class AppController(QObject):
     settings_changed = Signal()
     notify = Signal(str, str)
     stale_client = Signal(str)
+    update_available = Signal(object)
 
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +65,7 @@ class AppController(QObject):
         services.request_log.add_listener(self._on_log_rows)
         self._stale_agents_told: set[str] = set()
         services.gateway.add_stale_client_listener(self._on_stale_client)
+        services.updates.add_listener(self._on_update)
 
     @property
     def settings(self) -> Settings:
@@ -69,6 +73,15 @@ class AppController(QObject):
 
     def _on_log_rows(self, rows: list[LogEntry]) -> None:
         self.log_rows_added.emit(rows)
+
+    def _on_update(self, release: Release) -> None:
+        self.update_available.emit(release)
+        self.notify.emit(
+            self.tr("Update available"),
+            self.tr("Gravity Desk {version} is published: {url}").format(
+                version=release.version, url=release.url
+            ),
+        )
 
     def _on_stale_client(self, user_agent: str) -> None:
         """Every refused request calls this; the user hears it once (banner + one tray notification)."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +37,7 @@ from core.redact import mask_secret
 from core.request_log import LogEntry
 from core.store import HistogramBucket
 from core.types import Account
+from core.update_check import Release
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.dialogs.client_setup import ClientSetupDialog
 from gui.tasks import run_task
@@ -262,6 +264,13 @@ class DashboardPage(QWidget):
 
         content = QWidget()
         column = QVBoxLayout(content)
+        self.update_notice = QLabel(content)
+        self.update_notice.setObjectName("updateNotice")
+        self.update_notice.setWordWrap(True)
+        self.update_notice.setTextFormat(Qt.TextFormat.RichText)
+        self.update_notice.setOpenExternalLinks(True)
+        self.update_notice.hide()
+        column.addWidget(self.update_notice)
         column.addWidget(self._build_connection())
         column.addWidget(self._build_activity(), 1)
         column.addWidget(self._build_quota())
@@ -286,6 +295,9 @@ class DashboardPage(QWidget):
         controller.settings_changed.connect(self.refresh_connection)
         controller.accounts_changed.connect(self.refresh_quota)
         controller.log_rows_added.connect(self._on_log_rows)
+        controller.update_available.connect(self.show_update)
+        if controller.services.updates.available is not None:  # found before this page existed
+            self.show_update(controller.services.updates.available)
         self.refresh_connection()
         self.refresh_quota()
         self.refresh_charts()
@@ -363,6 +375,19 @@ class DashboardPage(QWidget):
     def api_key(self) -> str | None:
         keys = self.controller.settings.server.api_keys
         return keys[0] if keys else None
+
+    def show_update(self, release: Release) -> None:
+        """A quiet notice at the top (no dialog): a newer version is published, with its page."""
+        self.update_notice.setText(
+            self.tr(
+                'Gravity Desk {version} is available (this is {current}). <a href="{url}">See what is new and download it</a>.'
+            ).format(
+                version=html.escape(release.version),
+                current=html.escape(self.controller.services.updates.current_version or "?"),
+                url=html.escape(release.url, quote=True),
+            )
+        )
+        self.update_notice.show()
 
     def client_connection(self) -> Connection:
         """The address and key the one-click setup writes, and the models the accounts offer now."""

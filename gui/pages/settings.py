@@ -98,6 +98,8 @@ class SettingsForm:
     start_minimized: bool
     theme: str
     key_names: dict[str, str] = field(default_factory=dict)  # key value -> its name
+    check_updates: bool = False
+    releases_url: str = ""
 
 
 def form_from_settings(settings: Settings, keys: list[ApiKey] | None = None) -> SettingsForm:
@@ -117,6 +119,8 @@ def form_from_settings(settings: Settings, keys: list[ApiKey] | None = None) -> 
         start_minimized=settings.ui.start_minimized,
         theme=settings.ui.theme,
         key_names={key.value: key.name for key in keys or []},
+        check_updates=settings.updates.enabled,
+        releases_url=settings.updates.releases_url,
     )
 
 
@@ -194,6 +198,16 @@ def _client_version_error(version: str) -> str | None:
     return None
 
 
+def _releases_url_error(form: SettingsForm) -> str | None:
+    url = form.releases_url.strip()
+    if not url and not form.check_updates:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or " " in url:
+        return "Enter the web address of a releases list, e.g. https://api.github.com/repos/OWNER/gravity-desk/releases/latest."
+    return None
+
+
 def validate_form(form: SettingsForm) -> dict[str, str]:
     """Field name -> what is wrong with it, for every field that cannot be applied."""
     checks = {
@@ -202,6 +216,7 @@ def validate_form(form: SettingsForm) -> dict[str, str]:
         "models": _models_error(form.models),
         "endpoints": _endpoints_error(form.endpoints),
         "client_version": _client_version_error(form.client_version),
+        "updates": _releases_url_error(form),
     }
     if form.theme not in THEMES:
         checks["theme"] = f"Choose one of: {', '.join(THEMES)}."
@@ -228,6 +243,8 @@ def apply_form(form: SettingsForm, settings: Settings) -> bool:
     settings.log.capture_bodies = form.capture_bodies
     settings.ui.start_minimized = form.start_minimized
     settings.ui.theme = form.theme
+    settings.updates.enabled = form.check_updates
+    settings.updates.releases_url = form.releases_url.strip()
     return listener_changed
 
 
@@ -615,6 +632,17 @@ class SettingsPage(QWidget):
         self.theme_combo.currentIndexChanged.connect(self._on_edited)
         form.addRow("Appearance:", self.theme_combo)
         form.addRow(self._error_label("theme"))
+        self.check_updates_check = QCheckBox(self.tr("Check for a newer Gravity Desk once a day"))
+        self.check_updates_check.setToolTip(self.tr("Off unless you turn it on; nothing about you is sent"))
+        self.check_updates_check.toggled.connect(self._on_edited)
+        form.addRow(self.check_updates_check)
+        self.releases_url_edit = QLineEdit()
+        self.releases_url_edit.setPlaceholderText(
+            "https://api.github.com/repos/OWNER/gravity-desk/releases/latest"
+        )
+        self.releases_url_edit.textChanged.connect(self._on_edited)
+        form.addRow(self.tr("Releases list (updates.releases_url):"), self.releases_url_edit)
+        form.addRow(self._error_label("updates"))
         return group
 
     # -- the form -------------------------------------------------------------------------------------
@@ -636,6 +664,8 @@ class SettingsPage(QWidget):
             start_minimized=self.start_minimized_check.isChecked(),
             theme=str(self.theme_combo.currentData()),
             key_names=self._key_names(),
+            check_updates=self.check_updates_check.isChecked(),
+            releases_url=self.releases_url_edit.text(),
         )
 
     def load_form(self, form: SettingsForm) -> None:
@@ -658,6 +688,8 @@ class SettingsPage(QWidget):
             self.start_minimized_check.setChecked(form.start_minimized)
             theme_index = self.theme_combo.findData(form.theme)
             self.theme_combo.setCurrentIndex(max(0, theme_index))
+            self.check_updates_check.setChecked(form.check_updates)
+            self.releases_url_edit.setText(form.releases_url)
         finally:
             self._loading = False
         for name in self._errors:
