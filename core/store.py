@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from core.api_keys import KeyRecord
-from core.request_log import LogEntry
-from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from core.types import Account, AccountKind, AccountStatus, LogEntry, ModelQuota
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -444,10 +443,6 @@ class Database:
                 for statement in statements:
                     connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
-
-    def schema_version(self) -> int:
-        version: int = self._fetch("PRAGMA user_version")[0][0]
-        return version
 
     def list_accounts(self) -> list[Account]:
         """Every account, in the order they were added."""

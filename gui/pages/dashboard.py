@@ -34,9 +34,8 @@ from PySide6.QtWidgets import (
 from core.client_setup import CLIENT_NAMES, Client, Connection
 from core.models import model_group
 from core.redact import mask_secret
-from core.request_log import LogEntry
 from core.store import HistogramBucket
-from core.types import Account
+from core.types import Account, LogEntry
 from core.update_check import Release
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.dialogs.client_setup import ClientSetupDialog

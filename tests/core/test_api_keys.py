@@ -45,7 +45,7 @@ def test_the_key_of_an_earlier_version_is_named_default_and_new_ones_numbered() 
 
 
 def test_records_survive_a_restart_and_last_use_comes_from_log_batches(tmp_path: Path) -> None:
-    from core.request_log import LogEntry
+    from core.types import LogEntry
 
     db = Database(tmp_path / "db.sqlite3")
     value = new_api_key()

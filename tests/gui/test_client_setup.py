@@ -54,7 +54,7 @@ async def _press(dialog: ClientSetupDialog, qtbot: QtBot, button: str) -> str:
 
 
 async def test_claude_code_setup_shows_the_diff_applies_a_working_config_and_undoes(
-    page: DashboardPage, controller: AppController, qtbot: QtBot
+    page: DashboardPage, qtbot: QtBot
 ) -> None:
     path = config_path(Client.CLAUDE, page.client_home)
     path.parent.mkdir(parents=True)

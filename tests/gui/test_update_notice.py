@@ -22,7 +22,7 @@ from tests.gui.helpers import SignalRecorder, wait_until
 
 
 @pytest.fixture
-async def window(controller: AppController, qtbot: QtBot) -> AsyncIterator[MainWindow]:
+async def window(controller: AppController) -> AsyncIterator[MainWindow]:
     window = MainWindow(controller)
     window.show()
     yield window
