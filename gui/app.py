@@ -144,9 +144,13 @@ async def main(
         log.warning(
             "No system keyring: account secrets are stored unencrypted in %s", services.secrets.file_path
         )
-    controller = AppController(services)
-    window = MainWindow(controller)
-    tray = Tray(controller, window)
+    try:
+        controller = AppController(services)
+        window = MainWindow(controller)
+        tray = Tray(controller, window)
+    except BaseException:  # the services are open: close them (log flushed) before the error goes on
+        await services.close()
+        raise
     connect_tray(tray, window)
     stop = asyncio.Event()
     running = RunningApp(settings, services, controller, window, tray, stop)

@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -239,6 +240,21 @@ async def test_unusable_data_folder_is_explained_not_a_traceback(
     assert str(tmp_path) in box.informativeText()
     box.button(QMessageBox.StandardButton.Close).click()
     assert await asyncio.wait_for(task, 5) == 1
+
+
+async def test_a_window_that_cannot_be_built_leaves_no_service_open(
+    fake_google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_settings(fake_google.settings(tmp_path))
+
+    def broken_window(*_args: object) -> QWidget:
+        raise RuntimeError("window bug")
+
+    monkeypatch.setattr(gui_app, "MainWindow", broken_window)
+    with pytest.raises(RuntimeError, match="window bug"):
+        await main(AppOptions(home=tmp_path, use_keyring=False))
+    # The services were closed: the log writer's thread has ended (it runs until close()).
+    assert [t for t in threading.enumerate() if t.name == "request-log-writer"] == []
 
 
 def test_on_windows_a_second_launch_hands_the_foreground_over_before_asking(
