@@ -11,14 +11,15 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, override
 
 import aiohttp
 
 from core.config import UpstreamSettings
 from core.errors import ErrorKind, UpstreamError
 from core.sse import iter_sse_data
-from core.types import JSON, ModelQuota
+from core.types import JSON, Account, ModelQuota
+from core.upstream import Upstream
 from core.upstream_errors import classify_http_error, classify_network_error, parse_rfc3339
 
 CLIENT_METADATA: JSON = {"ideType": "ANTIGRAVITY", "platform": "PLATFORM_UNSPECIFIED", "pluginType": "GEMINI"}
@@ -165,19 +166,15 @@ async def stream_json(
     has been yielded. A stream that stops before its final chunk raises UpstreamError(NETWORK)."""
     error: UpstreamError | None = None
     for url in urls:
-        try:
-            response = await http.post(url, data=payload, headers=headers, timeout=timeout)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error = classify_network_error(exc, model=model)
-            continue
+        response = await _open_stream(http, url, payload, headers, timeout, model)
+        if isinstance(response, UpstreamError):
+            if falls_back(response):  # a network error always does
+                error = response
+                continue
+            raise response
         yielded = False
         complete = False
         try:
-            if response.status != 200:
-                error = await _error_reply(response, model)
-                if falls_back(error):
-                    continue
-                raise error
             try:
                 async for data in iter_sse_data(response.content):
                     chunk = _stream_chunk(data, model, unwrap_response)
@@ -206,6 +203,27 @@ async def stream_json(
     raise error or UpstreamError(
         ErrorKind.CLIENT_CONFIG, 0, "no upstream endpoint is configured", model=model
     )
+
+
+async def _open_stream(
+    http: aiohttp.ClientSession,
+    url: str,
+    payload: bytes,
+    headers: Mapping[str, str],
+    timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's own per-request timeout object
+    model: str | None,
+) -> aiohttp.ClientResponse | UpstreamError:
+    """The 200 reply to read, or what refused it: a network error, or a non-200 reply (read, then closed)."""
+    try:
+        response = await http.post(url, data=payload, headers=headers, timeout=timeout)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return classify_network_error(exc, model=model)
+    if response.status == 200:
+        return response
+    try:
+        return await _error_reply(response, model)
+    finally:
+        response.close()
 
 
 async def _error_reply(response: aiohttp.ClientResponse, model: str | None) -> UpstreamError:
@@ -502,7 +520,7 @@ class CloudCodeClient:
             unwrap_response=True,
         )
 
-    async def count_tokens(self, access_token: str, project_id: str, model: str, request: JSON) -> JSON:
+    async def count_tokens(self, access_token: str, model: str, request: JSON) -> JSON:
         """countTokens; returns {"totalTokens": N}."""
         # The whole request is counted (system instruction and tools included), as the generate call sees it.
         body = {"request": {**request, "model": f"models/{model}"}}
@@ -513,3 +531,45 @@ class CloudCodeClient:
                 ErrorKind.SERVER, 200, "the upstream's token count has no totalTokens", model=model
             )
         return {"totalTokens": total}
+
+
+def account_project(account: Account) -> str:
+    """The Cloud Code project a Google account's calls go to (found at sign-in, cached on the account)."""
+    if not account.project_id:
+        raise UpstreamError(
+            ErrorKind.FORBIDDEN, 0, f"{account.name} has no Cloud Code project; remove it and add it again"
+        )
+    return account.project_id
+
+
+class CloudCodeUpstream(Upstream):
+    """core.upstream.Upstream for Google sign-in accounts: the account's project, Cloud Code's envelope."""
+
+    def __init__(self, client: CloudCodeClient) -> None:
+        self._client = client
+
+    @property
+    @override
+    def client_identity(self) -> str | None:
+        return self._client.user_agent
+
+    @override
+    async def generate(
+        self, account: Account, credential: str, model: str, request: JSON, *, session_id: str | None
+    ) -> JSON:
+        return await self._client.generate(
+            credential, account_project(account), model, request, session_id=session_id
+        )
+
+    @override
+    def stream(
+        self, account: Account, credential: str, model: str, request: JSON, *, session_id: str | None
+    ) -> AsyncIterator[JSON]:
+        return self._client.stream_generate(
+            credential, account_project(account), model, request, session_id=session_id
+        )
+
+    @override
+    async def count_tokens(self, account: Account, credential: str, model: str, request: JSON) -> int:
+        reply = await self._client.count_tokens(credential, model, request)
+        return int(reply["totalTokens"])

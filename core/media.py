@@ -30,37 +30,27 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import ApiError, ApiErrorType, invalid_request
 from core.gemini_api import GeminiApiClient
+from core.models import ASPECT_RATIOS, capabilities_of, is_imagen
 from core.types import JSON, Account, AccountKind
 
 if TYPE_CHECKING:  # the gateway imports this module for the suffixes
     from core.gateway import Gateway
-    from core.request_log import LogEntry
+    from core.types import LogEntry
 
 API_KEYS_ONLY = frozenset({AccountKind.API_KEY})
 
-ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-IMAGE_SIZES = ("1K", "2K", "4K")
 MAX_IMAGES = 4  # Imagen's sampleCount limit, and OpenAI's `n` as this gateway serves it
 EMBED_BATCH_LIMIT = 100  # batchEmbedContents takes at most 100 requests per call
 CHARS_PER_TOKEN = 4
 
-_SEARCH_SUFFIXES = ("-search-preview", "-search")
-_RATIO_SUFFIX = re.compile(r"-(\d{1,2})x(\d{1,2})$")
-_SIZE_SUFFIX = re.compile(r"-([124])k$", re.IGNORECASE)
 _PCM_RATE = re.compile(r"rate=(\d+)")
 
-# Preferred models when a client names one of OpenAI's (text-embedding-3-small, dall-e-3, tts-1, ...).
+# Preferred models when a client names no model of its own (or a generic name its protocol adapter knows).
 _PREFERRED: dict[str, tuple[str, ...]] = {
     "embeddings": ("gemini-embedding-001", "text-embedding-004"),
     "images": ("imagen-4.0-generate-001", "imagen-3.0-generate-002"),
     "speech": ("gemini-2.5-flash-preview-tts", "gemini-2.5-pro-preview-tts"),
 }
-_OPENAI_FAMILIES: dict[str, tuple[str, ...]] = {
-    "embeddings": ("text-embedding-", "embedding"),
-    "images": ("dall-e", "gpt-image", "chatgpt-image"),
-    "speech": ("tts-", "gpt-4o-mini-tts", "gpt-4o-tts"),
-}
-
 # Gemini's prebuilt TTS voices (any of them may be named directly, in any case).
 GEMINI_VOICES = [
     "Zephyr",
@@ -94,89 +84,7 @@ GEMINI_VOICES = [
     "Sadaltager",
     "Sulafat",
 ]
-# OpenAI's voices mapped to a Gemini voice of a similar character (Google's own descriptions: Kore firm,
-# Puck upbeat, Charon informative, Fenrir excitable, Aoede breezy, Leda youthful, ...).
-OPENAI_VOICES: dict[str, str] = {
-    "alloy": "Kore",
-    "ash": "Orus",
-    "ballad": "Algieba",
-    "coral": "Aoede",
-    "echo": "Charon",
-    "fable": "Puck",
-    "onyx": "Fenrir",
-    "nova": "Leda",
-    "sage": "Sulafat",
-    "shimmer": "Zephyr",
-    "verse": "Enceladus",
-    "marin": "Despina",
-    "cedar": "Iapetus",
-}
 DEFAULT_VOICE = "Kore"
-
-
-# --- what a model can do ------------------------------------------------------------------------------
-
-
-def capabilities_of(model: str) -> tuple[str, ...]:
-    """ "chat", "embeddings", "images" (generation) and/or "speech", from the model id.
-
-    Image chat models (`gemini-*-image*`) chat *and* draw; Imagen only draws (through `predict`).
-    """
-    name = model.lower().removeprefix("models/")
-    if "embedding" in name:
-        return ("embeddings",)
-    if name.startswith("imagen"):
-        return ("images",)
-    if name.endswith("-tts") or "-tts-" in name:
-        return ("speech",)
-    if "image" in name:
-        return ("chat", "images")
-    return ("chat",)
-
-
-def is_imagen(model: str) -> bool:
-    return model.lower().removeprefix("models/").startswith("imagen")
-
-
-# --- settings in model names --------------------------------------------------------------------------
-
-
-def apply_model_suffixes(client_model: str, body: JSON) -> tuple[str, JSON]:
-    """(model without its setting suffixes, body with those settings); unchanged when there are none."""
-    name = client_model.strip()
-    search = False
-    image_config: JSON = {}
-    while True:
-        lowered = name.lower()
-        suffix = next((s for s in _SEARCH_SUFFIXES if lowered.endswith(s)), None)
-        if suffix is not None and len(name) > len(suffix):
-            name, search = name[: -len(suffix)], True
-            continue
-        if "image" in lowered and (ratio := _RATIO_SUFFIX.search(name)) is not None:
-            aspect = f"{int(ratio.group(1))}:{int(ratio.group(2))}"
-            if aspect in ASPECT_RATIOS and "aspectRatio" not in image_config:
-                image_config["aspectRatio"] = aspect
-                name = name[: ratio.start()]
-                continue
-        size = _SIZE_SUFFIX.search(name) if "image" in lowered else None
-        if size is not None and "imageSize" not in image_config:
-            image_config["imageSize"] = f"{size.group(1)}K"
-            name = name[: size.start()]
-            continue
-        break
-    if not search and not image_config:
-        return client_model, body
-    new_body = dict(body)
-    if search:
-        tools = [tool for tool in new_body.get("tools") or () if isinstance(tool, dict)]
-        if not any("googleSearch" in tool for tool in tools):
-            tools.append({"googleSearch": {}})
-        new_body["tools"] = tools
-    if image_config:
-        config = dict(new_body.get("generationConfig") or {})
-        config["imageConfig"] = {**image_config, **(config.get("imageConfig") or {})}
-        new_body["generationConfig"] = config
-    return name, new_body
 
 
 def aspect_ratio_for(width: int, height: int) -> str:
@@ -223,27 +131,23 @@ class Speech:
 
 
 def gemini_voice(voice: str | None) -> str:
-    """A Gemini prebuilt voice for an OpenAI voice name or a Gemini one; 400 for anything else."""
+    """The Gemini prebuilt voice named (in any case), the default for none; 400 for anything else.
+
+    Protocol adapters map their own voice names first (OpenAI's: server.openai_media)."""
     if not voice:
         return DEFAULT_VOICE
     lowered = voice.strip().lower()
-    if lowered in OPENAI_VOICES:
-        return OPENAI_VOICES[lowered]
     for name in GEMINI_VOICES:
         if name.lower() == lowered:
             return name
-    raise invalid_request(
-        f"Unknown voice {voice[:40]!r}: use one of OpenAI's ({', '.join(OPENAI_VOICES)}) "
-        f"or a Gemini voice ({', '.join(GEMINI_VOICES)}).",
-        "voice",
-    )
+    raise invalid_request(f"Unknown voice {voice[:40]!r}: use a Gemini voice ({', '.join(GEMINI_VOICES)}).")
 
 
 def speech_config(voice: str | None = None, speakers: dict[str, str] | None = None) -> JSON:
     """Gemini's speechConfig: one prebuilt voice, or up to two named speakers with a voice each."""
     if speakers:
         if len(speakers) > 2:
-            raise invalid_request("At most two speakers are supported.", "speakers")
+            raise invalid_request("At most two speakers are supported.")
         return {
             "multiSpeakerVoiceConfig": {
                 "speakerVoiceConfigs": [
@@ -275,15 +179,17 @@ class Media:
         self._gateway = gateway
         self._gemini_api = gemini_api
 
+    def serves(self, requested: str, capability: str) -> bool:
+        """Whether the name (as the gateway resolves it) is a model the enabled accounts offer for `capability`."""
+        resolved = self._gateway.resolve_model(requested)
+        return resolved in self._gateway.offered_models() and capability in capabilities_of(resolved)
+
     def model_for(self, requested: str | None, capability: str) -> str:
-        """The model to use for `capability` ("embeddings", "images", "speech"): the client's when it is
-        served or mapped, else (for OpenAI's names, or none) the best offered model that can do it."""
+        """The model to use for `capability` ("embeddings", "images", "speech"): the client's (as resolved),
+        or for none the best offered model that can do it (protocol adapters pass None for their generic
+        names, such as OpenAI's `tts-1`, that no account serves)."""
         if requested:
-            resolved = self._gateway.resolve_model(requested)
-            if resolved in self._gateway.offered_models() and capability in capabilities_of(resolved):
-                return resolved
-            if not requested.lower().removeprefix("models/").startswith(_OPENAI_FAMILIES[capability]):
-                return resolved  # a name of its own: the pool says whether anyone offers it
+            return self._gateway.resolve_model(requested)  # the pool says whether anyone offers it
         candidates = [m for m in self._gateway.offered_models() if capability in capabilities_of(m)]
         for preferred in _PREFERRED[capability]:
             if preferred in candidates:
@@ -307,7 +213,7 @@ class Media:
     ) -> list[list[float]]:
         """One vector per text, in order (batchEmbedContents, 100 texts per upstream call)."""
         if not texts:
-            raise invalid_request("Nothing to embed: give at least one text.", "input")
+            raise invalid_request("Nothing to embed: give at least one text.")
         if log is not None:
             log.tokens_in = estimate_tokens(texts)
         vectors: list[list[float]] = []
@@ -379,9 +285,9 @@ class Media:
     ) -> list[GeneratedImage]:
         """`count` images: Imagen `predict` on API keys, or that many answers of an image chat model."""
         if not 1 <= count <= MAX_IMAGES:
-            raise invalid_request(f"n must be between 1 and {MAX_IMAGES}.", "n")
+            raise invalid_request(f"Between 1 and {MAX_IMAGES} images can be made at a time.")
         if not prompt.strip():
-            raise invalid_request("prompt must not be empty.", "prompt")
+            raise invalid_request("The image prompt must not be empty.")
         if is_imagen(self._gateway.resolve_model(model)):
             parameters: JSON = {"sampleCount": count}
             if aspect_ratio:
@@ -433,7 +339,7 @@ class Media:
     ) -> Speech:
         """Text read aloud by a `*-tts` model (generateContent with responseModalities AUDIO)."""
         if not text.strip():
-            raise invalid_request("input must not be empty.", "input")
+            raise invalid_request("The text to read aloud must not be empty.")
         body: JSON = {
             "contents": [{"role": "user", "parts": [{"text": text}]}],
             "generationConfig": {

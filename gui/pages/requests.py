@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.request_log import LogEntry
 from core.store import LogFilter
+from core.types import LogEntry
 from gui.controller import AppController
 from gui.i18n import QT_TRANSLATE_NOOP, translate
 from gui.models.request_log_model import (
