@@ -107,7 +107,7 @@ def apply_language(choice: str) -> str:
     return language
 
 
-def QT_TRANSLATE_NOOP(context: str, text: str) -> str:
+def QT_TRANSLATE_NOOP(_context: str, text: str) -> str:
     """Marks a text in a constant table for lupdate (under `context`); translate it where it is shown, with
     `translate(context, text)`. Typed, unlike PySide6's own."""
     return text

@@ -85,15 +85,15 @@
     </message>
     <message>
         <source>{minutes}m</source>
-        <translation>{minutes} 分钟</translation>
+        <translation>{minutes}分钟</translation>
     </message>
     <message>
         <source>{hours}h {minutes}m</source>
-        <translation>{hours} 小时 {minutes} 分</translation>
+        <translation>{hours}小时{minutes}分</translation>
     </message>
     <message>
         <source>{days}d {hours}h</source>
-        <translation>{days} 天 {hours} 小时</translation>
+        <translation>{days}天{hours}小时</translation>
     </message>
     <message>
         <source>{weekday} {time}</source>
@@ -1108,7 +1108,7 @@ Export the log first if you want to keep a copy.</source>
     </message>
     <message>
         <source>Other computers can reach this address: anyone on your network can reach the API — keep API keys on.</source>
-        <translation>其他计算机可以访问此地址：你网络中的任何人都能访问该 API —— 请保持启用 API 密钥。</translation>
+        <translation>其他计算机可以访问此地址：你网络中的任何人都能访问该 API — 请保持启用 API 密钥。</translation>
     </message>
     <message>
         <source>Port:</source>
@@ -1515,11 +1515,11 @@ Try again in a moment.</source>
     </message>
     <message>
         <source>No accounts yet — add one…</source>
-        <translation>还没有账号 —— 添加一个…</translation>
+        <translation>还没有账号 — 添加一个…</translation>
     </message>
     <message>
         <source>Gravity Desk — {state}</source>
-        <translation>Gravity Desk —— {state}</translation>
+        <translation>Gravity Desk — {state}</translation>
     </message>
     <message>
         <source>serving on {url}, but no account can answer (open Accounts)</source>
@@ -1590,51 +1590,51 @@ Try again in a moment.</source>
     <name>tray</name>
     <message>
         <source>{minutes}m</source>
-        <translation>{minutes} 分钟</translation>
+        <translation>{minutes}分钟</translation>
     </message>
     <message>
         <source>{hours}h</source>
-        <translation>{hours} 小时</translation>
+        <translation>{hours}小时</translation>
     </message>
     <message>
         <source>{days}d</source>
-        <translation>{days} 天</translation>
+        <translation>{days}天</translation>
     </message>
     <message>
         <source>{name} — disabled</source>
-        <translation>{name} —— 已停用</translation>
+        <translation>{name} — 已停用</translation>
     </message>
     <message>
         <source>{name} — needs sign-in</source>
-        <translation>{name} —— 需要重新登录</translation>
+        <translation>{name} — 需要重新登录</translation>
     </message>
     <message>
         <source>{name} — blocked</source>
-        <translation>{name} —— 已被封禁</translation>
+        <translation>{name} — 已被封禁</translation>
     </message>
     <message>
         <source>{name} — ready</source>
-        <translation>{name} —— 就绪</translation>
+        <translation>{name} — 就绪</translation>
     </message>
     <message>
         <source>{name} — quota not read yet</source>
-        <translation>{name} —— 尚未读取配额</translation>
+        <translation>{name} — 尚未读取配额</translation>
     </message>
     <message>
         <source>{name} — out of quota</source>
-        <translation>{name} —— 配额已用完</translation>
+        <translation>{name} — 配额已用完</translation>
     </message>
     <message>
         <source>{name} — out of quota (resets {countdown})</source>
-        <translation>{name} —— 配额已用完（{countdown}后重置）</translation>
+        <translation>{name} — 配额已用完（{countdown}后重置）</translation>
     </message>
     <message>
         <source>{name} — {percent}</source>
-        <translation>{name} —— {percent}</translation>
+        <translation>{name} — {percent}</translation>
     </message>
     <message>
         <source>{name} — {percent} (resets {countdown})</source>
-        <translation>{name} —— {percent}（{countdown}后重置）</translation>
+        <translation>{name} — {percent}（{countdown}后重置）</translation>
     </message>
 </context>
 </TS>

@@ -19,7 +19,6 @@ import pytest
 from PySide6.QtCore import QAbstractItemModel, QLocale, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
-    QApplication,
     QComboBox,
     QGroupBox,
     QLabel,
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import load_settings, save_settings
-from core.request_log import LogEntry
+from core.types import LogEntry
 from gui import app as gui_app
 from gui.app import AppOptions, RunningApp, main
 from gui.controller import AppController
@@ -236,7 +235,8 @@ def test_the_language_follows_the_system_unless_chosen(choice: str, locale: QLoc
     assert resolve_language(choice, locale) == expected
 
 
-def test_the_catalogues_are_found_where_the_app_looks(qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_the_catalogues_are_found_where_the_app_looks() -> None:
     assert (i18n_dir() / "gravity_desk_zh_CN.qm").is_file() and (i18n_dir() / "gravity_desk_en.qm").is_file()
     try:
         apply_language(CHINESE)
@@ -280,36 +280,39 @@ def _model_texts(model: QAbstractItemModel, *, cells: bool) -> Iterator[tuple[st
                         yield f"cell {row},{column}", value
 
 
+def _own_texts(widget: QWidget) -> Iterator[str]:
+    """The texts a widget itself shows, by its kind (children are walked separately)."""
+    if isinstance(widget, QLabel | QAbstractButton):
+        yield widget.text()
+    elif isinstance(widget, QGroupBox):
+        yield widget.title()
+    elif isinstance(widget, QLineEdit):
+        yield widget.placeholderText()
+    elif isinstance(widget, QComboBox):
+        yield from (widget.itemText(i) for i in range(widget.count()))
+    elif isinstance(widget, QTabWidget):
+        yield from (widget.tabText(i) for i in range(widget.count()))
+    elif isinstance(widget, QSpinBox):
+        yield widget.suffix() + " " + widget.specialValueText()
+    elif isinstance(widget, QPlainTextEdit) and widget.isReadOnly():
+        yield widget.toPlainText()
+    elif isinstance(widget, QListWidget):
+        yield from (widget.item(i).text() for i in range(widget.count()))
+    elif isinstance(widget, TimeChart):
+        yield " ".join([widget.title, widget.empty_text, *(s.name for s in widget.series)])
+
+
 def visible_texts(root: QWidget, *, skip: tuple[QWidget, ...] = ()) -> Iterator[tuple[str, str]]:
     """(where, text) for every text a person can see or hover on `root` and its children, hidden ones too
     (they show when their moment comes): labels, buttons, titles, placeholders, items, headers, cells."""
-    widgets = [root, *root.findChildren(QWidget)]
-    for widget in widgets:
+    for widget in [root, *root.findChildren(QWidget)]:
         if any(widget is s or s.isAncestorOf(widget) for s in skip):
             continue
         where = f"{type(widget).__name__}({widget.objectName() or '-'})"
-        if widget.isWindow() and widget.windowTitle():
+        if widget.isWindow():
             yield where + ".windowTitle", widget.windowTitle()
-        if widget.toolTip():
-            yield where + ".toolTip", widget.toolTip()
-        if isinstance(widget, (QLabel, QAbstractButton)):
-            yield where, widget.text()
-        elif isinstance(widget, QGroupBox):
-            yield where, widget.title()
-        elif isinstance(widget, QLineEdit):
-            yield where + ".placeholder", widget.placeholderText()
-        elif isinstance(widget, QComboBox):
-            yield from ((where, widget.itemText(i)) for i in range(widget.count()))
-        elif isinstance(widget, QTabWidget):
-            yield from ((where, widget.tabText(i)) for i in range(widget.count()))
-        elif isinstance(widget, QSpinBox):
-            yield where, widget.suffix() + " " + widget.specialValueText()
-        elif isinstance(widget, QPlainTextEdit) and widget.isReadOnly():
-            yield where, widget.toPlainText()
-        elif isinstance(widget, QListWidget):
-            yield from ((where, widget.item(i).text()) for i in range(widget.count()))
-        elif isinstance(widget, TimeChart):
-            yield where, " ".join([widget.title, widget.empty_text, *(s.name for s in widget.series)])
+        yield where + ".toolTip", widget.toolTip()
+        yield from ((where, text) for text in _own_texts(widget))
         model = widget.model() if isinstance(widget, QTableView) else None  # lists and combos: above
         if model is not None:
             # Cells of the accounts table are the app's words (states, quota texts); the request log's are data
@@ -420,9 +423,8 @@ async def _walk_everything(controller: AppController, window: MainWindow, tray: 
     return found
 
 
-async def test_the_chinese_window_shows_no_english(
-    controller: AppController, fake_google: FakeGoogle, chinese: None
-) -> None:
+@pytest.mark.usefixtures("chinese")
+async def test_the_chinese_window_shows_no_english(controller: AppController) -> None:
     """Main window with every page, the tray menu and the dialogs, built in zh_CN: no English word left
     but names (Google, Gemini, API…) and data (addresses, e-mails, model ids)."""
     controller.settings.ui.language = "zh_CN"
