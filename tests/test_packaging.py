@@ -134,6 +134,8 @@ def test_control_depends_on_the_libraries_qts_xcb_plugin_loads() -> None:
     xcb_needs = {"libxcb-cursor0", "libxkbcommon-x11-0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0"}
     assert xcb_needs | {"libegl1", "libgl1", "libfontconfig1", "libdbus-1-3"} <= depends
     assert fields["Package"] == "gravity-desk"
+    # The Chinese UI needs a CJK font; desktops set to Chinese have one, others are pointed at one.
+    assert "fonts-noto-cjk" in fields["Suggests"]
     for placeholder in ("@VERSION@", "@INSTALLED_SIZE@", "@GLIBC@", "@MAINTAINER@"):
         assert placeholder in control  # build.sh fills them in
 

@@ -27,6 +27,8 @@ from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
 
+MIN_TEXT_WIDTH = 456  # the dialog is then 480 px wide with its margins
+
 
 class SignInDialog(QDialog):
     """Runs one BrowserSignIn and then adds the account; Cancel (or closing) stops either step.
@@ -58,7 +60,6 @@ class SignInDialog(QDialog):
         self.setWindowTitle(
             self.tr("Sign in again with Google") if login_hint else self.tr("Sign in with Google")
         )
-        self.setMinimumWidth(480)
         self._build()
 
     def _build(self) -> None:
@@ -69,6 +70,9 @@ class SignInDialog(QDialog):
         font.setBold(True)
         self.headline.setFont(font)
         self.status_label = QLabel()
+        # The layout's SetMinimumSize (below) replaces a minimum width set on the dialog: the text column
+        # holds it instead, or the wrapped lines fold into a narrow strip (short Chinese words most of all).
+        self.status_label.setMinimumWidth(MIN_TEXT_WIDTH)
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar()
