@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -15,6 +17,31 @@ import tomli_w
 APP_NAME = "gravity-desk"
 # How OpenAI chat shows a generated image: markdown text with a data URL, or an image_url content part.
 IMAGE_OUTPUTS = ("markdown", "part")
+
+# --- the rules for server.host and server.port, shared by the config file, the server and the Settings page
+PORT_MIN, PORT_MAX = 0, 65535  # 0: the system picks a free port (tests and scripts use it)
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def port_in_range(port: int) -> bool:
+    return PORT_MIN <= port <= PORT_MAX
+
+
+@functools.lru_cache(maxsize=256)
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name or address means this computer only: the loopback names (and *.localhost),
+    127.0.0.0/8 and ::1, written with or without brackets or a trailing dot, in any case."""
+    name = host.strip().lower().rstrip(".")
+    if name.startswith("[") and "]" in name:
+        name = name[1 : name.index("]")]
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 CONFIG_FILE = "config.toml"
 
 # Google's "installed application" client used by Antigravity. Google documents that such a client's
@@ -101,6 +128,15 @@ class LogSettings:
     capture_bodies: bool = False
 
 
+@dataclass
+class UpdateSettings:
+    enabled: bool = False  # opt-in: nothing is fetched until the user turns it on
+    # A releases JSON in GitHub's API shape (a release object, or a list of them), e.g.
+    # https://api.github.com/repos/OWNER/gravity-desk/releases/latest
+    releases_url: str = ""
+    interval_hours: float = 24.0  # checked at most this often; the answer is cached in the data folder
+
+
 THEMES = ("system", "light", "dark")
 LANGUAGES = ("system", "en", "zh_CN")  # "system" follows the desktop's language (English when not translated)
 
@@ -121,6 +157,7 @@ class Settings:
     gemini_api: GeminiApiSettings = field(default_factory=GeminiApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    updates: UpdateSettings = field(default_factory=UpdateSettings)
     models: dict[str, str] = field(default_factory=dict)  # client model (wildcards allowed) -> upstream model
     home: Path = field(default_factory=data_dir)
     # server field -> (value in the file, value from the environment): saving writes the file's value back
@@ -143,6 +180,7 @@ _SECTIONS: dict[str, type] = {
     "gemini_api": GeminiApiSettings,
     "log": LogSettings,
     "ui": UiSettings,
+    "updates": UpdateSettings,
 }
 
 
@@ -238,8 +276,8 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
             line = _line_of(text, name, None)
             where = f"{path}, line {line}" if line else str(path)
             raise ConfigError(f"{where}: unknown section [{name}]")
-    if not 0 <= settings.server.port <= 65535:
-        raise ConfigError(f"{path}: server.port must be between 0 and 65535")
+    if not port_in_range(settings.server.port):
+        raise ConfigError(f"{path}: server.port must be between {PORT_MIN} and {PORT_MAX}")
     if settings.server.image_output not in IMAGE_OUTPUTS:
         line = _line_of(text, "server", "image_output")
         where = f"{path}, line {line}" if line else str(path)
@@ -281,7 +319,7 @@ def _apply_env(settings: Settings) -> None:
     if host := os.environ.get("GRAVITY_DESK_HOST"):
         overrides["host"] = host
     if port := os.environ.get("GRAVITY_DESK_PORT"):
-        if not port.isdigit() or not 0 <= int(port) <= 65535:
+        if not port.isdigit() or not port_in_range(int(port)):
             raise ConfigError(f"GRAVITY_DESK_PORT must be a port number, not {port!r}")
         overrides["port"] = int(port)
     if key := os.environ.get("GRAVITY_DESK_API_KEY"):

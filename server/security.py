@@ -1,28 +1,13 @@
-"""Request guards: client API keys compared in constant time, and the DNS-rebinding Host check."""
+"""Request guards: where a client puts its API key (compared in constant time by core.api_keys), and the
+DNS-rebinding Host check."""
 
 from __future__ import annotations
 
 import functools
-import hmac
-import ipaddress
 
 from aiohttp import web
 
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
-
-
-@functools.lru_cache(maxsize=256)
-def is_loopback_host(host: str) -> bool:
-    """True for loopback names and addresses (127.0.0.0/8, ::1)."""
-    name = host.strip().lower().rstrip(".")
-    if name.startswith("[") and "]" in name:
-        name = name[1 : name.index("]")]
-    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+from core.config import is_loopback_host
 
 
 @functools.lru_cache(maxsize=256)
@@ -60,14 +45,3 @@ def presented_key(request: web.Request) -> str | None:
     ):
         return request.query.get("key")
     return None
-
-
-def key_matches(presented: str | None, accepted: list[str]) -> bool:
-    """Compare against every accepted key without stopping early, so timing says nothing about which."""
-    if presented is None:
-        return False
-    candidate = presented.encode()
-    matched = False
-    for key in accepted:
-        matched |= hmac.compare_digest(candidate, key.encode())
-    return matched

@@ -476,6 +476,68 @@ The app keeps running. If this happens again, restart Gravity Desk; if it still 
     </message>
 </context>
 <context>
+    <name>AppController</name>
+    <message>
+        <source>Update available</source>
+        <translation>有可用更新</translation>
+    </message>
+    <message>
+        <source>Gravity Desk {version} is published: {url}</source>
+        <translation>Gravity Desk {version} 已发布：{url}</translation>
+    </message>
+    <message>
+        <source>Client version outdated</source>
+        <translation>客户端版本已过时</translation>
+    </message>
+    <message>
+        <source>Google no longer supports the client version Gravity Desk sends ({version}), so requests fail. Raise Settings → Google connection → Client version (upstream.client_version).</source>
+        <translation>Google 不再支持 Gravity Desk 发送的客户端版本（{version}），因此请求会失败。请在“设置 → Google 连接 → 客户端版本”（upstream.client_version）中调高版本。</translation>
+    </message>
+</context>
+<context>
+    <name>ClientSetupDialog</name>
+    <message>
+        <source>Set up {client}</source>
+        <translation>设置 {client}</translation>
+    </message>
+    <message>
+        <source>Apply</source>
+        <translation>应用</translation>
+    </message>
+    <message>
+        <source>Undo last change</source>
+        <translation>撤销上次更改</translation>
+    </message>
+    <message>
+        <source>Put back the file as it was before Gravity Desk last changed it</source>
+        <translation>把文件恢复到 Gravity Desk 上次更改之前的样子</translation>
+    </message>
+    <message>
+        <source>{client} reads its settings from {path}.</source>
+        <translation>{client} 从 {path} 读取设置。</translation>
+    </message>
+    <message>
+        <source>{path} already points {client} at Gravity Desk.</source>
+        <translation>{path} 已经让 {client} 指向 Gravity Desk。</translation>
+    </message>
+    <message>
+        <source>Gravity Desk will create {path} for {client}:</source>
+        <translation>Gravity Desk 将为 {client} 创建 {path}：</translation>
+    </message>
+    <message>
+        <source>Gravity Desk will change {path} for {client} (the rest of the file stays):</source>
+        <translation>Gravity Desk 将为 {client} 修改 {path}（文件的其余部分保持不变）：</translation>
+    </message>
+    <message>
+        <source>Done: restart {client} to use Gravity Desk. The old file is kept as {backup}.</source>
+        <translation>完成：重新启动 {client} 即可使用 Gravity Desk。旧文件已保存为 {backup}。</translation>
+    </message>
+    <message>
+        <source>Undone: {path} is as it was before.</source>
+        <translation>已撤销：{path} 已恢复原样。</translation>
+    </message>
+</context>
+<context>
     <name>DashboardPage</name>
     <message>
         <source>Last 24 hours</source>
@@ -546,12 +608,28 @@ The app keeps running. If this happens again, restart Gravity Desk; if it still 
         <translation>复制 {title} 代码片段</translation>
     </message>
     <message>
+        <source>Set up a client in one click:</source>
+        <translation>一键设置客户端：</translation>
+    </message>
+    <message>
+        <source>Shows the change to its config file first; keeps a backup for Undo</source>
+        <translation>先显示对其配置文件的更改；并保留备份以便撤销</translation>
+    </message>
+    <message>
+        <source>{client}…</source>
+        <translation>{client}…</translation>
+    </message>
+    <message>
         <source>The server address is on the clipboard.</source>
         <translation>服务器地址已复制到剪贴板。</translation>
     </message>
     <message>
         <source>The API key is on the clipboard.</source>
         <translation>API 密钥已复制到剪贴板。</translation>
+    </message>
+    <message>
+        <source>Gravity Desk {version} is available (this is {current}). &lt;a href=&quot;{url}&quot;&gt;See what is new and download it&lt;/a&gt;.</source>
+        <translation>Gravity Desk {version} 已可用（当前为 {current}）。&lt;a href=&quot;{url}&quot;&gt;查看新内容并下载&lt;/a&gt;。</translation>
     </message>
     <message>
         <source>The {title} snippet is on the clipboard.</source>
@@ -774,12 +852,51 @@ The app keeps running. If this happens again, restart Gravity Desk; if it still 
         <source>Dismiss</source>
         <translation>忽略</translation>
     </message>
+    <message>
+        <source>&lt;b&gt;Google no longer supports the client version Gravity Desk sends&lt;/b&gt; ({version}, as “{agent}”), so every request to Google accounts fails. Raise &lt;b&gt;Client version&lt;/b&gt; in Settings → Google connection (&lt;code&gt;upstream.client_version&lt;/code&gt; in config.toml) to the current Antigravity version, then press Apply. Your accounts are fine.</source>
+        <translation>&lt;b&gt;Google 不再支持 Gravity Desk 发送的客户端版本&lt;/b&gt;（{version}，即“{agent}”），因此发往 Google 账号的每个请求都会失败。请在“设置 → Google 连接”中把&lt;b&gt;客户端版本&lt;/b&gt;（config.toml 中的 &lt;code&gt;upstream.client_version&lt;/code&gt;）调高到当前的 Antigravity 版本，然后点击“应用”。你的账号没有问题。</translation>
+    </message>
+    <message>
+        <source>Change client version…</source>
+        <translation>更改客户端版本…</translation>
+    </message>
 </context>
 <context>
     <name>ModelMappingModel</name>
     <message>
         <source>Exact name, or a pattern with * and ?</source>
         <translation>精确名称，或包含 * 和 ? 的通配模式</translation>
+    </message>
+</context>
+<context>
+    <name>NewKeyDialog</name>
+    <message>
+        <source>New API key</source>
+        <translation>新建 API 密钥</translation>
+    </message>
+    <message>
+        <source>Name the key after the program that will use it:</source>
+        <translation>用将要使用它的程序来命名此密钥：</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Create</source>
+        <translation>创建</translation>
+    </message>
+    <message>
+        <source>A key needs a name (for example the program that uses it).</source>
+        <translation>密钥需要一个名称（例如使用它的程序）。</translation>
+    </message>
+    <message>
+        <source>This is the whole key. It is shown only now: copy it into the program. Press Apply in Settings to start accepting it.</source>
+        <translation>这是完整的密钥，只在此时显示一次：请把它复制到程序中。在“设置”中点击“应用”后即开始接受此密钥。</translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation>已复制</translation>
     </message>
 </context>
 <context>
@@ -946,6 +1063,10 @@ The app keeps running. If this happens again, restart Gravity Desk; if it still 
     <message>
         <source>Account</source>
         <translation>账号</translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation>API 密钥</translation>
     </message>
     <message>
         <source>Latency</source>
@@ -1127,10 +1248,6 @@ Export the log first if you want to keep a copy.</source>
         <translation>没有 API 密钥：身份验证已关闭，任何能访问该端口的程序都可以使用你的账号。生成一个密钥即可开启验证。</translation>
     </message>
     <message>
-        <source>Generate new key</source>
-        <translation>生成新密钥</translation>
-    </message>
-    <message>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
@@ -1299,8 +1416,44 @@ Export the log first if you want to keep a copy.</source>
         <translation>Gravity Desk 使用的模型</translation>
     </message>
     <message>
+        <source>Add key…</source>
+        <translation>添加密钥…</translation>
+    </message>
+    <message>
+        <source>Create a named key; its whole value is shown once</source>
+        <translation>创建一个命名密钥；完整的值只显示一次</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
         <source>Language:</source>
         <translation>语言：</translation>
+    </message>
+    <message>
+        <source>Check for a newer Gravity Desk once a day</source>
+        <translation>每天检查一次 Gravity Desk 新版本</translation>
+    </message>
+    <message>
+        <source>Off unless you turn it on; nothing about you is sent</source>
+        <translation>默认关闭，除非你开启；不会发送任何关于你的信息</translation>
+    </message>
+    <message>
+        <source>Releases list (updates.releases_url):</source>
+        <translation>版本发布列表（updates.releases_url）：</translation>
+    </message>
+    <message>
+        <source>new: accepted once you apply</source>
+        <translation>新密钥：应用后开始接受</translation>
+    </message>
+    <message>
+        <source>created {created} · last used {used}</source>
+        <translation>创建于 {created} · 上次使用 {used}</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>从未</translation>
     </message>
     <message>
         <source>You have changes that are not applied yet.</source>
@@ -1325,6 +1478,14 @@ Export the log first if you want to keep a copy.</source>
     <message>
         <source>{error} Then press Apply.</source>
         <translation>{error} 然后点击“应用”。</translation>
+    </message>
+    <message>
+        <source>Rename API key</source>
+        <translation>重命名 API 密钥</translation>
+    </message>
+    <message>
+        <source>New name for {key}:</source>
+        <translation>{key} 的新名称：</translation>
     </message>
     <message>
         <source>Key copied to the clipboard.</source>

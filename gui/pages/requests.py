@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.log_reader import ExportCancelled, ExportFormat
 from core.store import LogFilter
 from core.types import LogEntry
 from gui.controller import AppController
@@ -43,10 +44,7 @@ from gui.models.request_log_model import (
     COL_TOKENS_IN,
     COL_TOKENS_OUT,
     COL_TTFB,
-    ExportCancelled,
-    ExportFormat,
     RequestLogModel,
-    export_log,
     format_ms,
     friendly_error,
 )
@@ -63,10 +61,8 @@ STATUS_CHOICES: tuple[tuple[str, str | None], ...] = (
     (QT_TRANSLATE_NOOP("RequestsPage", "400 · bad request"), "400"),
     (QT_TRANSLATE_NOOP("RequestsPage", "404 · unknown model or path"), "404"),
     (QT_TRANSLATE_NOOP("RequestsPage", "500 · gateway error"), "500"),
-    (
-        QT_TRANSLATE_NOOP("RequestsPage", "502 · the upstream failed"),
-        "502",
-    ),  # Google's own 5xx answers are logged as 502
+    # Google's own 5xx answers are logged as 502.
+    (QT_TRANSLATE_NOOP("RequestsPage", "502 · the upstream failed"), "502"),
     (QT_TRANSLATE_NOOP("RequestsPage", "503 · no account available"), "503"),
 )
 PROTOCOL_CHOICES: tuple[tuple[str, str | None], ...] = (
@@ -127,6 +123,7 @@ def describe_entry(entry: LogEntry, *, capture_bodies: bool) -> str:
             ),
         ),
         (translate("RequestsPage", "Account"), entry.account or none),
+        (translate("RequestsPage", "API key"), entry.key_name or none),
         (translate("RequestsPage", "Latency"), format_ms(entry.latency_ms)),
         (translate("RequestsPage", "First byte"), format_ms(entry.ttfb_ms)),
         (
@@ -184,8 +181,8 @@ class RequestsPage(QWidget):
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
-        self._db = controller.services.db
-        self.model = RequestLogModel(self._db, self)
+        self._log = controller.services.log_reader
+        self.model = RequestLogModel(self._log, self)
         self.clear_confirmation: QMessageBox | None = None
         self.export_dialog: QFileDialog | None = None
         self.progress_dialog: QProgressDialog | None = None
@@ -381,7 +378,7 @@ class RequestsPage(QWidget):
         self.detail.setPlainText(describe_entry(entry, capture_bodies=capture))
         if entry.id is not None:
             entry_id = entry.id
-            run_task(asyncio.to_thread(self._db.get_log_entry, entry_id), done=self._show_full_entry)
+            run_task(self._log.get(entry_id), done=self._show_full_entry)
 
     def _show_full_entry(self, entry: LogEntry | None) -> None:
         if entry is None or entry.id != self._detail_id:
@@ -420,7 +417,7 @@ class RequestsPage(QWidget):
 
     async def _clear(self) -> None:
         try:
-            await asyncio.to_thread(self._db.clear_log)
+            await self._log.clear()
         except Exception as exc:
             self._show_status(
                 self.tr("The log could not be cleared ({error}). Try again in a moment.").format(error=exc)
@@ -477,16 +474,10 @@ class RequestsPage(QWidget):
         progress = _ExportProgress(self)
         progress.advanced.connect(dialog.setValue)
         try:
-            total = await asyncio.to_thread(self._db.count_log, log_filter)
+            total = await self._log.count(log_filter)
             dialog.setMaximum(max(total, 1))
-            rows = await asyncio.to_thread(
-                export_log,
-                self._db,
-                log_filter,
-                path,
-                ExportFormat.for_path(path),
-                progress=progress.advanced.emit,
-                cancel=cancel,
+            rows = await self._log.export(
+                log_filter, path, ExportFormat.for_path(path), progress=progress.advanced.emit, cancel=cancel
             )
         except ExportCancelled:
             self._show_status(self.tr("Export cancelled; no file was written."))

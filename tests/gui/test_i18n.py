@@ -33,8 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.client_setup import Client
 from core.config import load_settings, save_settings
 from core.types import LogEntry
+from core.update_check import Release
 from gui import app as gui_app
 from gui.app import AppOptions, RunningApp, main
 from gui.controller import AppController
@@ -60,11 +62,12 @@ KEPT_WORDS = {
     "gravity", "desk", "google", "gemini", "claude", "code", "openai", "anthropic", "ollama", "antigravity",
     "api", "sdk", "json", "lines", "csv", "python", "powershell", "curl", "url", "http", "https", "ai",
     "studio", "pro", "flash", "ultra", "opus", "sonnet", "haiku", "windows", "macos", "gnome", "keyring",
-    "kwallet", "credential", "manager", "keychain", "ms", "utc", "toml", "oauth", "ok", "env", "cli",
+    "kwallet", "credential", "manager", "keychain", "ms", "utc", "toml", "oauth", "ok", "env", "cli", "codex",
+    "opencode",
 }  # fmt: skip
 # Data, not words: addresses, e-mail addresses, paths and file names, model ids, keys, placeholders.
 _DATA = re.compile(
-    r"https?://\S+|[\w.+-]+@[\w.…-]*|\S*[/\\]\S*|\b\w+\.\w+\b|\b[\w-]*[\d_-][\w.-]*\b|\{[^}]*\}|<[^>]+>|&\w+;"
+    r"https?://\S+|\bsk-\S*|[\w.+-]+@[\w.…-]*|\S*[/\\]\S*|\b\w+\.\w+\b|\b[\w-]*[\d_-][\w.-]*\b|\{[^}]*\}|<[^>]+>|&\w+;"
 )
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -349,11 +352,16 @@ def test_english_words_are_found_and_data_is_not() -> None:
     assert english_words("Pause") == ["Pause"]
 
 
-async def _walk_everything(controller: AppController, window: MainWindow, tray: Tray) -> list[str]:
+async def _walk_everything(
+    controller: AppController, window: MainWindow, tray: Tray, home: Path
+) -> list[str]:
     found: list[str] = []
     dashboard = window.page(Page.DASHBOARD)
     assert isinstance(dashboard, DashboardPage)
     await wait_until(lambda: bool(dashboard.requests_chart.series))
+    # The banners and notices that come and go: a stale client version, a newer release.
+    controller.stale_client.emit("antigravity/hub/1.0.0 linux/amd64")
+    controller.update_available.emit(Release("v9.9.9", "https://example.com/releases"))
     for page in Page:
         window.show_page(page)
         await asyncio.sleep(0.05)
@@ -416,6 +424,17 @@ async def _walk_everything(controller: AppController, window: MainWindow, tray: 
     found += english_left(visible_texts(box))
     box.reject()
 
+    dashboard.client_home = home
+    for client in Client:
+        setup = dashboard.open_client_setup(client)
+        await asyncio.sleep(0.05)
+        diffs = tuple(setup.findChildren(QPlainTextEdit))  # the config file's own text
+        found += english_left(visible_texts(setup, skip=diffs))
+        setup.reject()
+    new_key = settings.generate_key()
+    found += english_left(visible_texts(new_key))
+    new_key.reject()
+
     reporter = gui_app.ErrorReporter()
     reporter.show(ValueError("boom"))
     assert reporter.dialog is not None
@@ -429,12 +448,13 @@ async def _walk_everything(controller: AppController, window: MainWindow, tray: 
 
 
 @pytest.mark.usefixtures("chinese")
-async def test_the_chinese_window_shows_no_english(controller: AppController) -> None:
+async def test_the_chinese_window_shows_no_english(controller: AppController, tmp_path: Path) -> None:
     """Main window with every page, the tray menu and the dialogs, built in zh_CN: no English word left
     but names (Google, Gemini, API…) and data (addresses, e-mails, model ids)."""
     controller.settings.ui.language = "zh_CN"
     DATA_TEXTS.extend(
         [account.tier for account in controller.services.accounts.accounts() if account.tier]
+        + [key.name for key in controller.services.api_keys.configured()]  # names people give their keys
         + ["upstream quota exhausted"]
     )
     controller.services.request_log.record(
@@ -463,7 +483,7 @@ async def test_the_chinese_window_shows_no_english(controller: AppController) ->
         requests = window.page(Page.REQUESTS)
         assert isinstance(requests, RequestsPage)
         await wait_until(lambda: requests.model.rowCount() > 0)
-        found = await _walk_everything(controller, window, tray)
+        found = await _walk_everything(controller, window, tray, tmp_path / "home")
         assert not found, "English left in the zh_CN window:\n" + "\n".join(found)
         assert window.navigation.item(0).text() == "账号"
     finally:
