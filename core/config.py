@@ -99,6 +99,9 @@ class UpstreamSettings:
     # Headers sent on every Cloud Code call besides Content-Type, Authorization and User-Agent (peers dropped
     # X-Goog-Api-Client and Client-Metadata in 2026: none by default).
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # Models whose non-streaming answers Cloud Code leaves empty (reported for Claude, Gemini 3 and image
+    # models): their non-streaming requests are sent as streams and assembled. Wildcards, any case.
+    stream_only_models: list[str] = field(default_factory=lambda: ["claude-*", "gemini-3*", "*image*"])
     request_timeout_s: float = 300.0  # whole non-streaming call, or the gap between two stream events
     connect_timeout_s: float = 10.0
     max_attempts: int = 4  # accounts tried for one client request before giving up

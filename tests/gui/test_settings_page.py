@@ -281,7 +281,7 @@ async def test_model_mapping_edit_reaches_the_fake_with_the_upstream_model(
 
     assert await _click_apply(page, qtbot)
     assert await _chat(controller.state.url, API_KEY, model="my-team-coder") == 200
-    assert fake_google.calls("generateContent")[-1].model == "gemini-3-flash"
+    assert fake_google.generate_calls()[-1].model == "gemini-3-flash"
     assert _saved(controller)["models"] == {"my-team-*": "gemini-3-flash"}
 
     page.mapping_view.selectRow(0)
