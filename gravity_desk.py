@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from core.config import ConfigError, Settings, load_settings
 from core.errors import UpstreamError
+from core.redact import redact_log_handlers
 
 if TYPE_CHECKING:
     from core.services import Services
@@ -91,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    redact_log_handlers()  # no line on stderr may carry a key a client or Google sent, whatever logs it
     if args.command is None:
         return _run_desktop(args.minimized)
     try:

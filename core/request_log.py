@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.config import LogSettings
+from core.redact import redact
 
 if TYPE_CHECKING:
     from core.store import Database
@@ -36,12 +37,29 @@ class LogEntry:
     tokens_in: int = 0
     tokens_out: int = 0
     stream: bool = False
-    error: str = ""  # redacted of credentials
-    request_body: str | None = None  # only with body capture on; redacted
+    error: str = ""  # redacted of credentials by the writer, like every text column
+    request_body: str | None = None  # only with body capture on
     response_body: str | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     id: int | None = None  # set by the store once written
     account_id: str = ""  # the serving account's id (names repeat when an account is removed and re-added)
+
+
+def redact_entry(entry: LogEntry) -> None:
+    """Credentials out of every text a client or upstream could have put in the row, in place.
+
+    The one place rows are written runs this on the writer thread, so whatever a handler put in a row (a
+    model name that is a key, an error quoting a bad field, a captured body) is stored redacted, and the
+    event loop does not pay for it.
+    """
+    entry.path = redact(entry.path)
+    entry.client_model = redact(entry.client_model)
+    entry.upstream_model = redact(entry.upstream_model)
+    entry.error = redact(entry.error)
+    if entry.request_body is not None:
+        entry.request_body = redact(entry.request_body)
+    if entry.response_body is not None:
+        entry.response_body = redact(entry.response_body)
 
 
 class _FlushMarker:
@@ -195,6 +213,8 @@ class RequestLogWriter:
                 markers.append(item)
 
     def _write(self, entries: list[LogEntry]) -> None:
+        for entry in entries:
+            redact_entry(entry)
         for start in range(0, len(entries), self._batch_rows):
             batch = entries[start : start + self._batch_rows]
             try:

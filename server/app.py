@@ -11,7 +11,6 @@ from aiohttp import web
 
 from core.errors import ApiError, ApiErrorType
 from core.gateway import GatewayRequest, ModelInfo
-from core.redact import redact
 from core.request_log import LogEntry
 from core.services import Services
 from server import anthropic, gemini, ollama, openai, openai_completions, openai_media, openai_responses
@@ -127,7 +126,7 @@ async def _guarded(
 
 def _failed(protocol: ClientProtocol, entry: LogEntry, error: ApiError) -> web.Response:
     entry.status = error.status
-    entry.error = entry.error or redact(error.message)
+    entry.error = entry.error or error.message
     return error_response(protocol, error)
 
 

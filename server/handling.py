@@ -13,7 +13,6 @@ from aiohttp import web
 
 from core.errors import ApiError, invalid_request
 from core.gateway import GatewayRequest
-from core.redact import redact
 from core.request_log import LogEntry
 from core.services import Services
 from core.types import JSON
@@ -89,14 +88,14 @@ async def generate(
     entry: LogEntry = request[LOG_ENTRY]
     entry.client_model, entry.stream = decoded.model, decoded.stream
     if services.settings.log.capture_bodies:
-        entry.request_body = redact(json.dumps(payload, ensure_ascii=False)[:CAPTURE_LIMIT])
+        entry.request_body = json.dumps(payload, ensure_ascii=False)[:CAPTURE_LIMIT]
     call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
     if decoded.stream:
         return await _stream(request, services, entry, call, decoded, new_encoder)
     answer = encode(await services.gateway.generate(call), decoded)
     entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
     if services.settings.log.capture_bodies:
-        entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:CAPTURE_LIMIT])
+        entry.response_body = json.dumps(answer, ensure_ascii=False)[:CAPTURE_LIMIT]
     return web.json_response(answer, dumps=compact_json)
 
 
@@ -147,12 +146,12 @@ async def _stream(
             tail = encoder.finish()
         except ApiError as error:
             # Mid-stream failure: the status line is gone, so the protocol's stream error event says it.
-            entry.status, entry.error = error.status, redact(error.message)
+            entry.status, entry.error = error.status, error.message
             tail = encoder.error(error)
         if tail:
             await send(tail)
         if captured is not None:
-            entry.response_body = redact(captured.decode("utf-8", "replace"))
+            entry.response_body = captured.decode("utf-8", "replace")
         entry.tokens_in, entry.tokens_out = encoder.usage
         await response.write_eof()
         return response

@@ -14,7 +14,6 @@ from aiohttp import WSMsgType, web
 
 from core.errors import ApiError, invalid_request
 from core.gateway import Gateway, GatewayRequest
-from core.redact import redact
 from core.request_log import LogEntry
 from core.types import JSON
 from server import openai
@@ -87,7 +86,7 @@ async def _socket_turn(
         model = payload.get("model")
         entry.client_model = model if isinstance(model, str) else ""
         if services.settings.log.capture_bodies:
-            entry.request_body = redact(text[:200_000])
+            entry.request_body = text[:200_000]
         decoded = decode(payload, lambda response_id: _either(turns, history, response_id))
         stored = payload.get("store", True) is not False
 
@@ -105,7 +104,7 @@ async def _socket_turn(
             return
         await _stream_turn(services.gateway, socket, decoded, entry, started)
     except ApiError as error:
-        entry.status, entry.error = error.status, redact(error.message)
+        entry.status, entry.error = error.status, error.message
         await _send_error(socket, error)
     finally:
         entry.latency_ms = (time.perf_counter() - started) * 1000.0
@@ -151,7 +150,7 @@ async def _stream_turn(
                 await _send(socket, builder.feed(chunk))
             tail = builder.finish()
         except ApiError as error:
-            entry.status, entry.error = error.status, redact(error.message)
+            entry.status, entry.error = error.status, error.message
             tail = builder.fail(error)
         await _send(socket, tail)
         entry.tokens_in, entry.tokens_out = builder.usage
