@@ -95,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact_log_handlers()  # no line on stderr may carry a key a client or Google sent, whatever logs it
     if args.command is None:
         return _run_desktop(args.minimized)
+    _take_ctrl_c_back()
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -117,6 +118,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gravity-desk: interrupted", file=sys.stderr)
         return 130  # the shell's code for "stopped by Ctrl+C"
+
+
+def _take_ctrl_c_back() -> None:
+    """Ctrl+C / SIGINT stops a command even when the parent started it with SIGINT ignored.
+
+    A background job of a non-interactive shell (`gravity-desk serve &` in a script, some CI runners)
+    inherits SIGINT ignored. With the loop's signal handlers (Linux, macOS) `serve` stops on SIGINT anyway;
+    without them (Windows) asyncio.run only turns SIGINT into a clean stop when Python's own handler is in
+    place, so an inherited "ignore" made serve sleep through it and stay listening.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

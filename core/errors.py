@@ -40,7 +40,9 @@ class UpstreamError(Exception):
     model: str | None = None
 
     def __post_init__(self) -> None:
-        self.message = redact(self.message)  # upstream text quotes requests, and requests hold what clients sent
+        self.message = redact(
+            self.message
+        )  # upstream text quotes requests, and requests hold what clients sent
 
     def __str__(self) -> str:
         return f"{self.kind.value} ({self.status}): {self.message}"

@@ -12,9 +12,11 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from core.config import save_settings
 from tests.fake_google import FakeGoogle
+from tests.helpers import child_process
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-cli-test-key-0123456789"
@@ -33,7 +35,7 @@ def _configure(fake: FakeGoogle, home: Path) -> None:
 
 
 async def _run(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
+    async with child_process(
         sys.executable,
         str(ROOT / "gravity_desk.py"),
         *args,
@@ -41,10 +43,26 @@ async def _run(home: Path, *args: str, stdin: str | None = None) -> tuple[int, s
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), 60)
+    ) as process:
+        out, err = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def _wait_until_listening(process: asyncio.subprocess.Process) -> tuple[str, str]:
+    """The server's URL once it answers /healthz (so its signal handling is in place), and its log so far."""
+    assert process.stderr is not None
+    seen = ""
+    url = ""
+    while not url:
+        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
+        assert line, "serve exited early:\n" + seen[-2000:]
+        seen += line
+        if match := re.search(r"listening on (http://\S+)", line):
+            url = match.group(1)
+    async with aiohttp.ClientSession() as http, http.get(url + "/healthz") as response:
+        assert response.status == 200
+    return url, seen
 
 
 async def test_accounts_add_list_remove(fake_google: FakeGoogle, tmp_path: Path) -> None:
@@ -132,7 +150,7 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
     carol = fake_google.add_google_account("carol@example.com")
     code, _, err = await _run(tmp_path, "accounts", "add", "--refresh-token", carol.refresh_token)
     assert code == 0, err
-    process = await asyncio.create_subprocess_exec(
+    async with child_process(
         sys.executable,
         "-X",
         "importtime",  # lists every module imported, to prove the headless server never loads Qt
@@ -143,28 +161,24 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
         env=_env(tmp_path),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    seen: list[str] = []
-    url = ""
-    while not url:
-        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
-        assert line, "serve exited early:\n" + "".join(seen[-20:])
-        seen.append(line)
-        if match := re.search(r"listening on (http://\S+)", line):
-            url = match.group(1)
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}) as response:
-            assert response.status == 200
-            ids = {model["id"] for model in (await response.json())["data"]}
-        assert "gemini-2.5-pro" in ids
-        body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "last words"}]}
-        async with http.post(url + "/v1/chat/completions", json=body, headers={"x-api-key": KEY}) as response:
-            assert response.status == 200
-    process.send_signal(signal.SIGTERM)
-    rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
-    assert await process.wait() == 0, rest[-2000:]
-    imported = "".join(seen) + rest
+    ) as process:
+        assert process.stderr is not None
+        url, seen = await _wait_until_listening(process)
+        async with aiohttp.ClientSession() as http:
+            headers = {"Authorization": f"Bearer {KEY}"}
+            async with http.get(url + "/v1/models", headers=headers) as response:
+                assert response.status == 200
+                ids = {model["id"] for model in (await response.json())["data"]}
+            assert "gemini-2.5-pro" in ids
+            body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "last words"}]}
+            async with http.post(
+                url + "/v1/chat/completions", json=body, headers={"x-api-key": KEY}
+            ) as response:
+                assert response.status == 200
+        process.send_signal(signal.SIGTERM)
+        rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+        assert await process.wait() == 0, rest[-2000:]
+    imported = seen + rest
     assert "PySide6" not in imported and "qasync" not in imported
     assert "Traceback" not in rest
     with sqlite3.connect(tmp_path / "gravity-desk.sqlite3") as db:  # the log was flushed on the way out
@@ -200,33 +214,35 @@ sys.exit(gravity_desk.main(["serve", "--port", "0"]))
 """
 
 
+# A background job of a non-interactive shell, and some CI runners' children, start with SIGINT ignored: the
+# flaky CI failure (the child slept through SIGINT and stayed listening). Set here as such a parent leaves it.
+INHERITED_IGNORE = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+
+
+@pytest.mark.parametrize("parent_ignored_sigint", [False, True])
 async def test_ctrl_c_stops_serve_cleanly_without_loop_signal_handlers(
-    fake_google: FakeGoogle, tmp_path: Path
+    fake_google: FakeGoogle, tmp_path: Path, parent_ignored_sigint: bool
 ) -> None:
     _configure(fake_google, tmp_path)
-    process = await asyncio.create_subprocess_exec(
+    async with child_process(
         sys.executable,
         "-c",
-        WINDOWS_LIKE_SERVE,
+        (INHERITED_IGNORE if parent_ignored_sigint else "") + WINDOWS_LIKE_SERVE,
         env=_env(tmp_path),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    seen = ""
-    while "listening on" not in seen:
-        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
-        assert line, "serve exited early:\n" + seen
-        seen += line
-    process.send_signal(signal.SIGINT)
-    rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
-    assert await process.wait() == 0, rest[-2000:]
+    ) as process:
+        assert process.stderr is not None
+        await _wait_until_listening(process)
+        process.send_signal(signal.SIGINT)
+        rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+        assert await process.wait() == 0, rest[-2000:]
     assert "stopping" in rest
     assert "Traceback" not in rest and "KeyboardInterrupt" not in rest
 
 
 async def test_ctrl_c_while_accounts_add_waits_for_stdin_stops_at_once(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
+    async with child_process(
         sys.executable,
         str(ROOT / "gravity_desk.py"),
         "accounts",
@@ -237,10 +253,10 @@ async def test_ctrl_c_while_accounts_add_waits_for_stdin_stops_at_once(tmp_path:
         stdin=asyncio.subprocess.PIPE,  # kept open: the command waits for the token
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )
-    await asyncio.sleep(1.0)  # let it reach the read
-    process.send_signal(signal.SIGINT)  # once, as a person presses Ctrl+C
-    _, err = await asyncio.wait_for(process.communicate(), 15)
+    ) as process:
+        await asyncio.sleep(1.0)  # let it reach the read
+        process.send_signal(signal.SIGINT)  # once, as a person presses Ctrl+C
+        _, err = await asyncio.wait_for(process.communicate(), 15)
     assert process.returncode == 130
     assert "interrupted" in err.decode() and "Traceback" not in err.decode()
 

@@ -26,7 +26,10 @@ def _bad_requests(secret: str) -> list[tuple[str, dict[str, object]]]:
     user = [{"role": "user", "content": "x"}]
     return [
         ("/v1/chat/completions", {"model": secret, "messages": user}),
-        ("/v1/chat/completions", {"model": "gemini-2.5-flash", "messages": [{"role": secret, "content": "x"}]}),
+        (
+            "/v1/chat/completions",
+            {"model": "gemini-2.5-flash", "messages": [{"role": secret, "content": "x"}]},
+        ),
         ("/v1/chat/completions", {"model": "gemini-2.5-flash", "messages": user, "tool_choice": secret}),
         (
             "/v1/messages",
