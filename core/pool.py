@@ -289,7 +289,8 @@ class AccountPool:
             return NoAccount(
                 503,
                 ApiErrorType.OVERLOADED,
-                "No accounts yet: add one with `gravity-desk accounts add` or in the Accounts window.",
+                "No accounts yet: add one in the Accounts window or with `gravity-desk accounts add "
+                "--refresh-token -` (asks for the token).",
             )
         usable = [account for account in all_accounts if account.usable]
         if not usable:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import re
+import select
 import signal
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -267,3 +270,76 @@ async def test_an_empty_secret_on_stdin_is_refused_before_anything_is_stored(tmp
     assert "empty" in err and "Traceback" not in err
     code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+# Runs the command with the pty's slave as its controlling terminal (opened after the new session began, as a
+# login shell does), so getpass talks to a real terminal: /dev/tty, echo switched off and back on.
+ON_TERMINAL = """
+import os, sys
+terminal = os.open(sys.argv[1], os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(terminal, fd)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
+def _read_until(master: int, wanted: str, timeout: float) -> str:
+    """What the terminal showed until `wanted` appeared (or the time ran out, or the command ended)."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while wanted not in seen and (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([master], [], [], left)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        seen += chunk.decode(errors="replace")
+    return seen
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX pseudo-terminal")
+async def test_a_secret_from_a_terminal_is_asked_for_and_not_echoed(
+    fake_google: FakeGoogle, tmp_path: Path
+) -> None:
+    _configure(fake_google, tmp_path)
+    dana = fake_google.add_google_account("dana@example.com")
+    master, slave = pty.openpty()
+    try:
+        async with child_process(
+            sys.executable,
+            "-c",
+            ON_TERMINAL,
+            os.ttyname(slave),
+            str(ROOT / "gravity_desk.py"),
+            "accounts",
+            "add",
+            "--refresh-token",
+            "-",
+            env=_env(tmp_path),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        ) as process:
+            shown = await asyncio.to_thread(_read_until, master, "press Enter", 30)
+            assert "Paste the Google refresh token (not shown)" in shown, shown
+            os.write(master, dana.refresh_token.encode() + b"\n")
+            rest = await asyncio.to_thread(_read_until, master, "dana@example.com", 30)
+            assert await asyncio.wait_for(process.wait(), 30) == 0, rest
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert "dana@example.com" in rest  # added: the name is printed
+    assert dana.refresh_token not in shown + rest  # the terminal never showed what was typed
+    code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
+    assert [entry["email"] for entry in json.loads(out)] == ["dana@example.com"]
+
+
+async def test_no_hint_puts_a_secret_on_the_command_line(tmp_path: Path) -> None:
+    code, out, _ = await _run(tmp_path, "accounts", "list")
+    assert code == 0 and "No accounts" in out
+    assert "--refresh-token -" in out and "--api-key -" in out
+    assert "TOKEN" not in out and "KEY`" not in out
