@@ -24,7 +24,13 @@ from server.handling import (
     generate,
     read_json,
 )
-from server.security import host_header_allowed, key_matches, presented_key
+from server.security import (
+    host_header_allowed,
+    key_matches,
+    origin_allowed,
+    presented_key,
+    sent_like_a_form,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +95,14 @@ async def _guarded(
             raise ApiError(
                 403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name"
             )
+        origin = request.headers.get("Origin")
+        if not origin_allowed(origin):
+            raise ApiError(
+                403,
+                ApiErrorType.PERMISSION,
+                f"Requests from web pages are refused (Origin: {origin[:100] if origin else origin}); "
+                "SDKs, CLIs, apps, browser extensions and pages on localhost may call Gravity Desk",
+            )
         keys = services.settings.server.api_keys
         if keys and not key_matches(presented_key(request), keys):
             raise ApiError(
@@ -96,6 +110,19 @@ async def _guarded(
                 ApiErrorType.AUTHENTICATION,
                 "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
                 "(Authorization: Bearer, x-api-key or x-goog-api-key)",
+            )
+        if (
+            not keys
+            and request.method == "POST"
+            and sent_like_a_form(request.headers.get("Content-Type", ""))
+        ):
+            # With auth off nothing else tells a page's form post from a client's request (old browsers
+            # send no Origin); every endpoint here takes JSON, and every SDK says so.
+            raise ApiError(
+                415,
+                ApiErrorType.INVALID_REQUEST,
+                "Send the body as JSON with Content-Type: application/json (with api_keys = [] Gravity Desk "
+                "refuses the form and text/plain bodies a web page could post)",
             )
         return await handler(request)
     except ApiError as error:
