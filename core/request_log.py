@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How long an entry may wait in memory before its batch is committed: what a crash of the app (kill -9) can
+# lose, since a committed row survives it (WAL with synchronous=NORMAL). Measured in bench/bench_crash.py;
+# the event loop does not pay for the shorter window (bench/bench_gateway.py).
+BATCH_SECONDS = 0.005
+CHECKPOINT_INTERVAL_S = 1.0  # WAL pages copied into the database this often, off the writer thread
+
 LogListener = Callable[[list["LogEntry"]], None]
 
 
@@ -81,7 +87,8 @@ _QueueItem = LogEntry | _FlushMarker | _StopMarker
 
 class RequestLogWriter:
     """Takes finished LogEntry objects from any thread without blocking and writes them in batches from
-    one worker thread (a batch every ~100 ms or 500 rows); prunes by retention on start and hourly.
+    one worker thread (a batch every BATCH_SECONDS or 500 rows, each its own commit); prunes by retention on
+    start and hourly; WAL checkpoints run on a thread of their own.
 
     Signals (plain callbacks): `add_listener(fn)`, fn(list[LogEntry]) from the worker thread after each
     batch is written (entries carry their ids) — the GUI marshals it to the Qt thread.
@@ -92,7 +99,7 @@ class RequestLogWriter:
         db: Database,
         settings: LogSettings,
         *,
-        batch_seconds: float = 0.1,
+        batch_seconds: float = BATCH_SECONDS,
         batch_rows: int = 500,
         prune_interval_s: float = 3600.0,
     ) -> None:
@@ -106,6 +113,7 @@ class RequestLogWriter:
         self._thread: threading.Thread | None = None
         self._state_lock = threading.Lock()
         self._closed = False
+        self._stopped = threading.Event()  # set when the worker ends; the checkpoint thread follows it
 
     def start(self) -> None:
         """Start the worker thread (entries recorded before this are kept and written then)."""
@@ -156,6 +164,31 @@ class RequestLogWriter:
             self._listeners.remove(listener)
 
     def _run(self) -> None:
+        # A checkpoint copies the WAL into the database and fsyncs it; run inside a commit (SQLite's
+        # auto-checkpoint) it would keep every row queued meanwhile in memory, where a crash loses them.
+        try:
+            self._db.leave_checkpoints_to_others()
+        except Exception:
+            log.exception("Request log: could not move checkpoints off the writer")
+        checkpoints = threading.Thread(
+            target=self._checkpoint_loop, name="request-log-checkpoint", daemon=True
+        )
+        checkpoints.start()
+        try:
+            self._write_until_stopped()
+        finally:
+            self._stopped.set()
+
+    def _checkpoint_loop(self) -> None:
+        while not self._stopped.wait(CHECKPOINT_INTERVAL_S):
+            try:
+                self._db.checkpoint()
+            except Exception:
+                if self._stopped.is_set():
+                    return  # the database closed under it at shutdown
+                log.exception("Request log: checkpoint failed")
+
+    def _write_until_stopped(self) -> None:
         self._prune()
         next_prune = time.monotonic() + self._prune_interval_s
         while True:

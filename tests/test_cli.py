@@ -334,7 +334,7 @@ async def test_a_secret_from_a_terminal_is_asked_for_and_not_echoed(
         os.close(slave)
     assert "dana@example.com" in rest  # added: the name is printed
     assert dana.refresh_token not in shown + rest  # the terminal never showed what was typed
-    code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
+    _, out, _ = await _run(tmp_path, "accounts", "list", "--json")
     assert [entry["email"] for entry in json.loads(out)] == ["dana@example.com"]
 
 
