@@ -71,6 +71,7 @@ class ApiError(Exception):
     retry_after: float | None = None  # seconds; sent as Retry-After where the protocol allows
     param: str | None = None  # the request field at fault, when known
     code: str | None = None  # a machine-readable reason where the protocol has one (OpenAI's `code`)
+    close_connection: bool = False  # the client's connection cannot carry another request (an unread body)
 
     def __post_init__(self) -> None:
         # Messages quote what the client sent ("role 'sk-…' is not supported"); whatever that was, the message

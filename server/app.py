@@ -15,7 +15,9 @@ from core.request_log import LogEntry
 from core.services import Services
 from server import anthropic, gemini, ollama, openai, openai_completions, openai_media, openai_responses
 from server.access_log import log_access
+from server.connections import ConnectionGuard
 from server.handling import (
+    CONNECTIONS,
     LOG_ENTRY,
     SERVICES,
     STARTED,
@@ -58,7 +60,17 @@ def protocol_for(request: web.Request) -> ClientProtocol:
 
 @web.middleware
 async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Host check, API key, the protocol's own error shape for every failure, and the request log."""
+    """Host check, API key, the protocol's own error shape for every failure, and the request log; tells
+    the connection guard when a request's headers were complete and when it ended."""
+    connections = request.app[CONNECTIONS]
+    connections.request_started(request.transport)
+    try:
+        return await _logged(request, handler)
+    finally:
+        connections.request_finished(request.transport)
+
+
+async def _logged(request: web.Request, handler: Handler) -> web.StreamResponse:
     services = request.app[SERVICES]
     if request.path in PUBLIC_PATHS:
         # No key needed, but the Host check still applies: a DNS-rebinding page must not read them either.
@@ -267,6 +279,7 @@ def make_app(services: Services) -> web.Application:
         middlewares=[guard_middleware], client_max_size=services.settings.server.max_body_mb * 1024 * 1024
     )
     app[SERVICES] = services
+    app[CONNECTIONS] = ConnectionGuard(lambda: services.settings.server)
     app.router.add_get("/healthz", health)
     for prefix in ("/v1", ""):  # some clients are configured without the /v1 part of the base URL
         app.router.add_post(f"{prefix}/chat/completions", openai_chat)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -11,14 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
-from core.errors import ApiError, invalid_request
+from core.errors import ApiError, ApiErrorType, invalid_request
 from core.gateway import GatewayRequest
 from core.request_log import LogEntry
 from core.services import Services
 from core.types import JSON
+from server.connections import ConnectionGuard
 from server.protocol import Decoded, StreamEncoder, compact_json
 
 SERVICES = web.AppKey("services", Services)
+CONNECTIONS = web.AppKey("connections", ConnectionGuard)  # the runner serves each connection through it
 # Request-local: the request-log row the middleware records when the request ends, and when it arrived.
 LOG_ENTRY = web.RequestKey("log_entry", LogEntry)
 STARTED = web.RequestKey("started", float)
@@ -37,7 +40,10 @@ def error_response(protocol: ClientProtocol, error: ApiError) -> web.Response:
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(error.retry_after)))
-    return web.json_response(protocol.error_body(error), status=error.status, headers=headers)
+    response = web.json_response(protocol.error_body(error), status=error.status, headers=headers)
+    if error.close_connection:
+        response.force_close()
+    return response
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
@@ -53,7 +59,18 @@ def _has_lone_surrogate(payload: object) -> bool:
 
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON, or a clear 400."""
-    body = await request.read()
+    timeout = request.app[SERVICES].settings.server.body_timeout_s
+    try:
+        async with asyncio.timeout(timeout if timeout > 0 else None):
+            body = await request.read()
+    except TimeoutError:
+        # A body that trickles in holds a connection open; the answer says so and closes it.
+        raise ApiError(
+            408,
+            ApiErrorType.INVALID_REQUEST,
+            f"The request body did not arrive within {timeout:g} s (server.body_timeout_s)",
+            close_connection=True,
+        ) from None
     if not body:
         raise invalid_request("Request body is empty; expected a JSON object")
     try:
