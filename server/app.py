@@ -11,8 +11,8 @@ from aiohttp import web
 
 from core.errors import ApiError, ApiErrorType
 from core.gateway import GatewayRequest, ModelInfo
-from core.request_log import LogEntry
 from core.services import Services
+from core.types import LogEntry
 from server import anthropic, gemini, ollama, openai, openai_completions, openai_media, openai_responses
 from server.access_log import log_access
 from server.connections import ConnectionGuard
@@ -99,43 +99,42 @@ async def _logged(request: web.Request, handler: Handler) -> web.StreamResponse:
         log_access(request.method, entry)
 
 
+def _admit(request: web.Request, services: Services) -> None:
+    """Raise the refusal of a request its handler must not see: wrong Host, a web page, no key, a form body."""
+    if not host_header_allowed(request.host, services.settings.server.host):
+        raise ApiError(403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name")
+    origin = request.headers.get("Origin")
+    if not origin_allowed(origin):
+        raise ApiError(
+            403,
+            ApiErrorType.PERMISSION,
+            f"Requests from web pages are refused (Origin: {origin[:100] if origin else origin}); "
+            "SDKs, CLIs, apps, browser extensions and pages on localhost may call Gravity Desk",
+        )
+    keys = services.settings.server.api_keys
+    if keys and not key_matches(presented_key(request), keys):
+        raise ApiError(
+            401,
+            ApiErrorType.AUTHENTICATION,
+            "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
+            "(Authorization: Bearer, x-api-key or x-goog-api-key)",
+        )
+    if not keys and request.method == "POST" and sent_like_a_form(request.headers.get("Content-Type", "")):
+        # With auth off nothing else tells a page's form post from a client's request (old browsers
+        # send no Origin); every endpoint here takes JSON, and every SDK says so.
+        raise ApiError(
+            415,
+            ApiErrorType.INVALID_REQUEST,
+            "Send the body as JSON with Content-Type: application/json (with api_keys = [] Gravity Desk "
+            "refuses the form and text/plain bodies a web page could post)",
+        )
+
+
 async def _guarded(
     request: web.Request, handler: Handler, services: Services, protocol: ClientProtocol, entry: LogEntry
 ) -> web.StreamResponse:
     try:
-        if not host_header_allowed(request.host, services.settings.server.host):
-            raise ApiError(
-                403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name"
-            )
-        origin = request.headers.get("Origin")
-        if not origin_allowed(origin):
-            raise ApiError(
-                403,
-                ApiErrorType.PERMISSION,
-                f"Requests from web pages are refused (Origin: {origin[:100] if origin else origin}); "
-                "SDKs, CLIs, apps, browser extensions and pages on localhost may call Gravity Desk",
-            )
-        keys = services.settings.server.api_keys
-        if keys and not key_matches(presented_key(request), keys):
-            raise ApiError(
-                401,
-                ApiErrorType.AUTHENTICATION,
-                "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
-                "(Authorization: Bearer, x-api-key or x-goog-api-key)",
-            )
-        if (
-            not keys
-            and request.method == "POST"
-            and sent_like_a_form(request.headers.get("Content-Type", ""))
-        ):
-            # With auth off nothing else tells a page's form post from a client's request (old browsers
-            # send no Origin); every endpoint here takes JSON, and every SDK says so.
-            raise ApiError(
-                415,
-                ApiErrorType.INVALID_REQUEST,
-                "Send the body as JSON with Content-Type: application/json (with api_keys = [] Gravity Desk "
-                "refuses the form and text/plain bodies a web page could post)",
-            )
+        _admit(request, services)
         return await handler(request)
     except ApiError as error:
         return _failed(protocol, entry, error)
@@ -179,7 +178,7 @@ async def openai_chat(request: web.Request) -> web.StreamResponse:
     payload = await read_json(request)
     decoded = openai.decode(payload)
     decoded.options["image_output"] = request.app[SERVICES].settings.server.image_output
-    return await generate(request, OPENAI, decoded, openai.encode, openai.ChatStreamEncoder, payload)
+    return await generate(request, decoded, openai.encode, openai.ChatStreamEncoder, payload)
 
 
 async def list_models(request: web.Request) -> web.Response:
@@ -210,9 +209,7 @@ async def get_model(request: web.Request) -> web.Response:
 async def anthropic_messages(request: web.Request) -> web.StreamResponse:
     payload = await read_json(request)
     decoded = anthropic.decode(payload)
-    return await generate(
-        request, ANTHROPIC, decoded, anthropic.encode, anthropic.MessagesStreamEncoder, payload
-    )
+    return await generate(request, decoded, anthropic.encode, anthropic.MessagesStreamEncoder, payload)
 
 
 async def anthropic_count_tokens(request: web.Request) -> web.Response:
@@ -248,7 +245,7 @@ async def gemini_method(request: web.Request) -> web.StreamResponse:
         decoded = gemini.decode(payload, model=model, stream=stream)
         sse = request.query.get("alt") == "sse"
         return await generate(
-            request, GEMINI, decoded, gemini.encode, lambda d: gemini.GeminiStreamEncoder(d, sse=sse), payload
+            request, decoded, gemini.encode, lambda d: gemini.GeminiStreamEncoder(d, sse=sse), payload
         )
     if method in gemini.MEDIA_METHODS:
         return await gemini.media_method(request, model, method)

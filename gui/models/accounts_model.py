@@ -16,9 +16,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from core.forecast import QuotaHistory
 from core.models import MODEL_GROUPS, model_group
 from core.pool import AccountPool
-from core.request_log import LogEntry
 from core.store import Database
-from core.types import Account, AccountKind, AccountStatus
+from core.types import Account, AccountKind, AccountStatus, LogEntry
 from gui.controller import AppController
 from gui.tasks import run_task
 
