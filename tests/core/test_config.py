@@ -160,7 +160,9 @@ def test_connection_limits_have_sane_defaults_and_refuse_negative_values(tmp_pat
     server = load_settings(tmp_path).server
     assert 0 < server.header_timeout_s <= 30 and 0 < server.body_timeout_s <= 300
     assert server.max_connections_per_client >= 32  # an agent's parallel requests fit
-    (tmp_path / "config.toml").write_text("[server]\nheader_timeout_s = 2.5\nmax_connections_per_client = 0\n")
+    (tmp_path / "config.toml").write_text(
+        "[server]\nheader_timeout_s = 2.5\nmax_connections_per_client = 0\n"
+    )
     loaded = load_settings(tmp_path).server
     assert (loaded.header_timeout_s, loaded.max_connections_per_client) == (2.5, 0)
     (tmp_path / "config.toml").write_text("[server]\n\nbody_timeout_s = -1\n")
