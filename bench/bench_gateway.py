@@ -31,7 +31,7 @@ from core.config import save_settings  # noqa: E402
 from tests.fake_google import settings_pointed_at  # noqa: E402
 
 API_KEY = "sk-bench-0123456789abcdef"
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3-flash"  # a current Cloud Code model (the channel serves no 2.5 model any more)
 
 
 def loop_cpu_seconds(pid: int) -> float:

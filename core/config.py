@@ -109,6 +109,15 @@ class LogSettings:
     capture_bodies: bool = False
 
 
+@dataclass
+class UpdateSettings:
+    enabled: bool = False  # opt-in: nothing is fetched until the user turns it on
+    # A releases JSON in GitHub's API shape (a release object, or a list of them), e.g.
+    # https://api.github.com/repos/OWNER/gravity-desk/releases/latest
+    releases_url: str = ""
+    interval_hours: float = 24.0  # checked at most this often; the answer is cached in the data folder
+
+
 THEMES = ("system", "light", "dark")
 
 
@@ -127,6 +136,7 @@ class Settings:
     gemini_api: GeminiApiSettings = field(default_factory=GeminiApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    updates: UpdateSettings = field(default_factory=UpdateSettings)
     models: dict[str, str] = field(default_factory=dict)  # client model (wildcards allowed) -> upstream model
     home: Path = field(default_factory=data_dir)
     # server field -> (value in the file, value from the environment): saving writes the file's value back
@@ -149,6 +159,7 @@ _SECTIONS: dict[str, type] = {
     "gemini_api": GeminiApiSettings,
     "log": LogSettings,
     "ui": UiSettings,
+    "updates": UpdateSettings,
 }
 
 

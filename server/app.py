@@ -26,13 +26,7 @@ from server.handling import (
     generate,
     read_json,
 )
-from server.security import (
-    host_header_allowed,
-    key_matches,
-    origin_allowed,
-    presented_key,
-    sent_like_a_form,
-)
+from server.security import host_header_allowed, origin_allowed, presented_key, sent_like_a_form
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +93,9 @@ async def _logged(request: web.Request, handler: Handler) -> web.StreamResponse:
         log_access(request.method, entry)
 
 
-def _admit(request: web.Request, services: Services) -> None:
-    """Raise the refusal of a request its handler must not see: wrong Host, a web page, no key, a form body."""
+def _admit(request: web.Request, services: Services, entry: LogEntry) -> None:
+    """Raise the refusal of a request its handler must not see: wrong Host, a web page, no key, a form body;
+    note the key that let it in."""
     if not host_header_allowed(request.host, services.settings.server.host):
         raise ApiError(403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name")
     origin = request.headers.get("Origin")
@@ -111,30 +106,35 @@ def _admit(request: web.Request, services: Services) -> None:
             f"Requests from web pages are refused (Origin: {origin[:100] if origin else origin}); "
             "SDKs, CLIs, apps, browser extensions and pages on localhost may call Gravity Desk",
         )
-    keys = services.settings.server.api_keys
-    if keys and not key_matches(presented_key(request), keys):
+    keys = services.api_keys
+    if not keys.required():
+        if request.method == "POST" and sent_like_a_form(request.headers.get("Content-Type", "")):
+            # With auth off nothing else tells a page's form post from a client's request (old browsers
+            # send no Origin); every endpoint here takes JSON, and every SDK says so.
+            raise ApiError(
+                415,
+                ApiErrorType.INVALID_REQUEST,
+                "Send the body as JSON with Content-Type: application/json (with api_keys = [] Gravity Desk "
+                "refuses the form and text/plain bodies a web page could post)",
+            )
+        return
+    match = keys.match(presented_key(request))
+    if match is None:
         raise ApiError(
             401,
             ApiErrorType.AUTHENTICATION,
             "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
             "(Authorization: Bearer, x-api-key or x-goog-api-key)",
         )
-    if not keys and request.method == "POST" and sent_like_a_form(request.headers.get("Content-Type", "")):
-        # With auth off nothing else tells a page's form post from a client's request (old browsers
-        # send no Origin); every endpoint here takes JSON, and every SDK says so.
-        raise ApiError(
-            415,
-            ApiErrorType.INVALID_REQUEST,
-            "Send the body as JSON with Content-Type: application/json (with api_keys = [] Gravity Desk "
-            "refuses the form and text/plain bodies a web page could post)",
-        )
+    keys.mark_used(match, entry.started_at)
+    entry.key_name, entry.key_id = match.name, match.id
 
 
 async def _guarded(
     request: web.Request, handler: Handler, services: Services, protocol: ClientProtocol, entry: LogEntry
 ) -> web.StreamResponse:
     try:
-        _admit(request, services)
+        _admit(request, services, entry)
         return await handler(request)
     except ApiError as error:
         return _failed(protocol, entry, error)

@@ -1,10 +1,10 @@
-"""Request guards: client API keys compared in constant time, the DNS-rebinding Host check, and the checks
-that keep web pages from driving the API (their Origin, and the body types a browser sends unasked)."""
+"""Request guards: where a client puts its API key (compared in constant time by core.api_keys), the
+DNS-rebinding Host check, and the checks that keep web pages from driving the API (their Origin, and the
+body types a browser sends unasked)."""
 
 from __future__ import annotations
 
 import functools
-import hmac
 import ipaddress
 
 from aiohttp import web
@@ -61,17 +61,6 @@ def presented_key(request: web.Request) -> str | None:
     ):
         return request.query.get("key")
     return None
-
-
-def key_matches(presented: str | None, accepted: list[str]) -> bool:
-    """Compare against every accepted key without stopping early, so timing says nothing about which."""
-    if presented is None:
-        return False
-    candidate = presented.encode()
-    matched = False
-    for key in accepted:
-        matched |= hmac.compare_digest(candidate, key.encode())
-    return matched
 
 
 # Schemes of an Origin a web page can have: anything else (chrome-extension://, moz-extension://, an

@@ -79,7 +79,9 @@ def token_calls(fake: FakeGoogle, refresh_token: str) -> int:
 
 async def test_add_google_stores_metadata_and_secret(fake_google: FakeGoogle, stack: Stack) -> None:
     fake_account = fake_google.add_google_account(
-        "alice@example.com", project_id="proj-alice", models={"gemini-2.5-pro": 1.0, "gemini-2.5-flash": 0.4}
+        "alice@example.com",
+        project_id="proj-alice",
+        models={"gemini-3.1-pro-high": 1.0, "gemini-3-flash": 0.4},
     )
     account = await stack.service.add_google(fake_account.refresh_token)
     assert re.fullmatch(r"[0-9a-f]{12}", account.id)
@@ -87,8 +89,8 @@ async def test_add_google_stores_metadata_and_secret(fake_google: FakeGoogle, st
     assert account.email == "alice@example.com"
     assert account.project_id == "proj-alice"
     assert account.tier == _TIER_NAMES["free-tier"]
-    assert set(account.quotas) == {"gemini-2.5-pro", "gemini-2.5-flash"}
-    assert account.quotas["gemini-2.5-flash"].remaining_fraction == pytest.approx(0.4)
+    assert set(account.quotas) == {"gemini-3.1-pro-high", "gemini-3-flash"}
+    assert account.quotas["gemini-3-flash"].remaining_fraction == pytest.approx(0.4)
     assert account.quota_updated_at is not None
     assert account.status is AccountStatus.OK
     assert stack.service.accounts() == [account]
@@ -170,7 +172,7 @@ async def test_add_api_key(fake_google: FakeGoogle, stack: Stack) -> None:
     key = fake_google.add_api_key(models=["gemini-2.5-pro", "gemini-2.5-flash"])
     account = await stack.service.add_api_key(key)
     assert account.kind is AccountKind.API_KEY
-    assert account.label == f"API key …{key[-4:]}"
+    assert account.label == f"API key AIza…{key[-4:]}"  # masked as everywhere (core.redact.mask_secret)
     assert account.email is None
     assert {"gemini-2.5-pro", "gemini-2.5-flash"} <= set(account.quotas)
     assert account.quotas["gemini-2.5-pro"].remaining_fraction is None
@@ -281,15 +283,15 @@ async def test_refresh_quota_updates_quota_and_tier(fake_google: FakeGoogle, sta
     fake_account = fake_google.add_google_account("q@example.com")
     account = await stack.service.add_google(fake_account.refresh_token)
     tier_before = account.tier
-    fake_google.set_remaining("q@example.com", "gemini-2.5-pro", 0.1)
+    fake_google.set_remaining("q@example.com", "gemini-3.1-pro-high", 0.1)
     fake_account.paid_tier = "standard-tier"
     changes_before = len(stack.changes)
     refreshed = await stack.service.refresh_quota(account.id)
-    assert refreshed.quotas["gemini-2.5-pro"].remaining_fraction == pytest.approx(0.1)
+    assert refreshed.quotas["gemini-3.1-pro-high"].remaining_fraction == pytest.approx(0.1)
     assert refreshed.tier == _TIER_NAMES["standard-tier"] != tier_before
     assert len(stack.changes) == changes_before + 1
     [stored] = await asyncio.to_thread(stack.db.list_accounts)
-    assert stored.quotas["gemini-2.5-pro"].remaining_fraction == pytest.approx(0.1)
+    assert stored.quotas["gemini-3.1-pro-high"].remaining_fraction == pytest.approx(0.1)
 
 
 async def test_quota_refresh_marks_needs_signin_after_revoke(fake_google: FakeGoogle, stack: Stack) -> None:
@@ -340,10 +342,10 @@ async def test_refresh_all_quotas_records_failures_and_skips_disabled(
     off = await stack.service.add_google(fake_google.add_google_account("off@example.com").refresh_token)
     await stack.service.set_enabled(off.id, False)
     fake_google.revoke(bad_fake.refresh_token)
-    fake_google.set_remaining("good@example.com", "gemini-2.5-flash", 0.25)
+    fake_google.set_remaining("good@example.com", "gemini-3-flash", 0.25)
     calls_for_off = len([c for c in fake_google.calls("fetchAvailableModels") if c.who == "off@example.com"])
     await stack.service.refresh_all_quotas()  # does not raise
-    assert good.quotas["gemini-2.5-flash"].remaining_fraction == pytest.approx(0.25)
+    assert good.quotas["gemini-3-flash"].remaining_fraction == pytest.approx(0.25)
     assert bad.status is AccountStatus.NEEDS_SIGNIN
     assert good.status is AccountStatus.OK
     assert (
@@ -355,11 +357,11 @@ async def test_refresh_all_quotas_records_failures_and_skips_disabled(
 async def test_set_model_quota_and_touch(fake_google: FakeGoogle, stack: Stack) -> None:
     account = await stack.service.add_google(fake_google.add_google_account("t@example.com").refresh_token)
     quotas_before = account.quotas
-    await stack.service.set_model_quota(account.id, ModelQuota("gemini-2.5-pro", remaining_fraction=0.0))
-    assert account.quotas["gemini-2.5-pro"].exhausted
-    assert quotas_before["gemini-2.5-pro"].remaining_fraction == pytest.approx(1.0)  # old dict untouched
+    await stack.service.set_model_quota(account.id, ModelQuota("gemini-3.1-pro-high", remaining_fraction=0.0))
+    assert account.quotas["gemini-3.1-pro-high"].exhausted
+    assert quotas_before["gemini-3.1-pro-high"].remaining_fraction == pytest.approx(1.0)  # old dict untouched
     [stored] = await asyncio.to_thread(stack.db.list_accounts)
-    assert stored.quotas["gemini-2.5-pro"].exhausted
+    assert stored.quotas["gemini-3.1-pro-high"].exhausted
     await stack.service.touch(account.id)
     assert account.last_used_at is not None
     [stored] = await asyncio.to_thread(stack.db.list_accounts)

@@ -10,7 +10,7 @@ import time
 
 from tests.server.conftest import Gateway
 
-CHAT = b'{"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]}'
+CHAT = b'{"model": "gemini-3-flash", "messages": [{"role": "user", "content": "hi"}]}'
 
 
 def _request(gateway: Gateway, body: bytes = CHAT, length: int | None = None) -> bytes:
@@ -99,7 +99,7 @@ async def test_a_long_answer_is_not_cut_by_the_header_timeout(gateway: Gateway) 
     gateway.services.settings.server.header_timeout_s = 0.3
     gateway.fake.chunk_delay = 0.15  # a streamed answer of several chunks takes well over 0.3 s
     body = {
-        "model": "gemini-2.5-flash",
+        "model": "gemini-3-flash",
         "stream": True,
         "messages": [{"role": "user", "content": "a b c d e"}],
     }

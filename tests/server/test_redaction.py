@@ -28,9 +28,9 @@ def _bad_requests(secret: str) -> list[tuple[str, dict[str, object]]]:
         ("/v1/chat/completions", {"model": secret, "messages": user}),
         (
             "/v1/chat/completions",
-            {"model": "gemini-2.5-flash", "messages": [{"role": secret, "content": "x"}]},
+            {"model": "gemini-3-flash", "messages": [{"role": secret, "content": "x"}]},
         ),
-        ("/v1/chat/completions", {"model": "gemini-2.5-flash", "messages": user, "tool_choice": secret}),
+        ("/v1/chat/completions", {"model": "gemini-3-flash", "messages": user, "tool_choice": secret}),
         (
             "/v1/messages",
             {
@@ -39,9 +39,9 @@ def _bad_requests(secret: str) -> list[tuple[str, dict[str, object]]]:
                 "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": secret}}]}],
             },
         ),
-        ("/api/chat", {"model": "gemini-2.5-flash", "messages": [{"role": secret, "content": "x"}]}),
+        ("/api/chat", {"model": "gemini-3-flash", "messages": [{"role": secret, "content": "x"}]}),
         (
-            "/v1beta/models/gemini-2.5-flash:generateContent",
+            "/v1beta/models/gemini-3-flash:generateContent",
             {"contents": [{"role": secret, "parts": [{"text": "x"}]}]},
         ),
     ]
@@ -81,7 +81,7 @@ def _all_rows(path: str) -> list[dict[str, object]]:
 async def test_captured_bodies_are_stored_redacted(gateway: Gateway) -> None:
     gateway.services.settings.log.capture_bodies = True
     secret = SECRETS[0]
-    body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": f"my key is {secret}"}]}
+    body = {"model": "gemini-3-flash", "messages": [{"role": "user", "content": f"my key is {secret}"}]}
     async with gateway.http.post(
         gateway.url + "/v1/chat/completions", json=body, headers=gateway.headers()
     ) as response:

@@ -15,7 +15,7 @@ from openai import AsyncOpenAI
 from server.security import origin_allowed
 from tests.server.conftest import Gateway, close_genai_client, new_genai_client
 
-CHAT = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "from a page"}]}
+CHAT = {"model": "gemini-3-flash", "messages": [{"role": "user", "content": "from a page"}]}
 
 
 @pytest.mark.parametrize(
@@ -48,10 +48,10 @@ def auth_off(gateway: Gateway) -> Gateway:
 
 async def test_a_cross_site_text_plain_post_is_not_processed_with_auth_off(auth_off: Gateway) -> None:
     gateway = auth_off
-    gemini = "/v1beta/models/gemini-2.5-flash:generateContent"
+    gemini = "/v1beta/models/gemini-3-flash:generateContent"
     gemini_body = '{"contents": [{"role": "user", "parts": [{"text": "from a page"}]}]}'
     ollama_body = (
-        '{"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "x"}], "stream": false}'
+        '{"model": "gemini-3-flash", "messages": [{"role": "user", "content": "x"}], "stream": false}'
     )
     page = {"Origin": "https://evil.example"}
     text_plain = {"Content-Type": "text/plain;charset=UTF-8"}
@@ -120,23 +120,23 @@ async def test_the_official_sdks_still_work_with_auth_off(auth_off: Gateway) -> 
         base_url=gateway.url + "/v1", api_key="unused", max_retries=0, timeout=10.0
     ) as sdk:
         chat = await sdk.chat.completions.create(
-            model="gemini-2.5-flash", messages=[{"role": "user", "content": "openai"}]
+            model="gemini-3-flash", messages=[{"role": "user", "content": "openai"}]
         )
         assert chat.choices[0].message.content == "Echo: openai"
     async with AsyncAnthropic(base_url=gateway.url, api_key="unused", max_retries=0, timeout=10.0) as claude:
         message = await claude.messages.create(
-            model="gemini-2.5-flash", max_tokens=50, messages=[{"role": "user", "content": "anthropic"}]
+            model="gemini-3-flash", max_tokens=50, messages=[{"role": "user", "content": "anthropic"}]
         )
         assert message.content[0].text == "Echo: anthropic"  # type: ignore[union-attr]
     genai = new_genai_client(gateway.url, "unused")
     try:
-        reply = await genai.aio.models.generate_content(model="gemini-2.5-flash", contents="genai")
+        reply = await genai.aio.models.generate_content(model="gemini-3-flash", contents="genai")
         assert reply.text == "Echo: genai"
     finally:
         await close_genai_client(genai)
     async with AsyncClient(host=gateway.url, timeout=10.0) as ollama:
         answer = await ollama.chat(
-            model="gemini-2.5-flash", messages=[{"role": "user", "content": "ollama"}], stream=False
+            model="gemini-3-flash", messages=[{"role": "user", "content": "ollama"}], stream=False
         )
         assert answer.message.content == "Echo: ollama"
     async with gateway.http.post(gateway.url + "/v1/chat/completions", json=CHAT) as response:
