@@ -1,4 +1,4 @@
-"""Small value types shared across core: accounts, per-model quota, and the Gemini JSON alias."""
+"""Small value types shared across core: accounts, per-model quota, the request-log entry, the Gemini JSON alias."""
 
 from __future__ import annotations
 

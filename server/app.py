@@ -176,8 +176,7 @@ PUBLIC_PATHS = frozenset({"/", "/healthz"})
 
 async def openai_chat(request: web.Request) -> web.StreamResponse:
     payload = await read_json(request)
-    decoded = openai.decode(payload)
-    decoded.options["image_output"] = request.app[SERVICES].settings.server.image_output
+    decoded = openai.decode(payload, image_output=request.app[SERVICES].settings.server.image_output)
     return await generate(request, decoded, openai.encode, openai.ChatStreamEncoder, payload)
 
 

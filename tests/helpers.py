@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -104,3 +105,14 @@ def kill_process_group(pid: int) -> None:
     """SIGKILL to the group led by `pid` (started with start_new_session), if any of it is still there."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def options_as_json(options: object, *, leave_out: tuple[str, ...] = ()) -> JSON:
+    """A protocol's options dataclass as the JSON the golden files write (tuples as lists)."""
+    assert dataclasses.is_dataclass(options) and not isinstance(options, type)
+    fields = dataclasses.asdict(options)
+    return {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in fields.items()
+        if key not in leave_out
+    }

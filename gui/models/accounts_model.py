@@ -14,9 +14,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
 
 from core.forecast import QuotaHistory
+from core.log_reader import RequestLogReader
 from core.models import MODEL_GROUPS, model_group
 from core.pool import AccountPool
-from core.store import Database
 from core.types import Account, AccountKind, AccountStatus, LogEntry
 from gui.controller import AppController
 from gui.tasks import run_task
@@ -236,21 +236,11 @@ def local_midnight(now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def count_requests_since(db: Database, since: datetime) -> tuple[Counter[str], int]:
-    """Requests per account id started at or after `since`, and the highest row id counted.
-
-    Blocking: run it in a worker thread (one indexed GROUP BY). Rows with a higher id are left to the live
-    updates, so none is counted twice.
-    """
-    counts, boundary = db.count_by_account(since)
-    return Counter(counts), boundary
-
-
 class _RequestsToday:
     """Today's request count per account id: loaded once (off the loop), then kept up from live rows."""
 
-    def __init__(self, db: Database, on_change: Callable[[], None]) -> None:
-        self._db = db
+    def __init__(self, log: RequestLogReader, on_change: Callable[[], None]) -> None:
+        self._log = log
         self._on_change = on_change
         self._counts: Counter[str] = Counter()
         self._day: date = datetime.now().astimezone().date()
@@ -292,7 +282,9 @@ class _RequestsToday:
     async def _load(self, generation: int) -> None:
         since = local_midnight(datetime.now(UTC))
         try:
-            counts, boundary = await asyncio.to_thread(count_requests_since, self._db, since)
+            # Rows with a higher id than `boundary` are left to the live updates, so none is counted twice.
+            by_account, boundary = await self._log.count_by_account(since)
+            counts = Counter(by_account)
         except Exception as exc:  # the column stays empty; the app keeps working (e.g. closing at quit)
             log.warning("Could not count today's requests: %s", exc)
             return
@@ -334,7 +326,7 @@ class AccountsModel(QAbstractTableModel):
         self.history = QuotaHistory()  # quota readings over time, for the "runs out at" forecasts
         for account in self._accounts.accounts():
             self.history.record(account)
-        self.requests_today = _RequestsToday(controller.services.db, self._requests_changed)
+        self.requests_today = _RequestsToday(controller.services.log_reader, self._requests_changed)
         controller.accounts_changed.connect(self._on_account_changed)
         controller.log_rows_added.connect(self._on_log_rows)
         self._timer = QTimer(self)

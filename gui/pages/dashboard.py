@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -502,7 +501,7 @@ class DashboardPage(QWidget):
             starts = chart_window(chart_range, datetime.now(UTC))
             size = int(chart_range.bucket.total_seconds())
             try:
-                rows = await asyncio.to_thread(self.controller.services.db.log_histogram, starts[0], size)
+                rows = await self.controller.services.log_reader.histogram(starts[0], size)
             except Exception as exc:  # the database closing at quit, a locked file: try at the next tick
                 self.activity_summary.setText(f"Activity could not be read ({exc}).")
                 return

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.log_reader import ExportCancelled, ExportFormat
 from core.store import LogFilter
 from core.types import LogEntry
 from gui.controller import AppController
@@ -41,10 +42,7 @@ from gui.models.request_log_model import (
     COL_TOKENS_IN,
     COL_TOKENS_OUT,
     COL_TTFB,
-    ExportCancelled,
-    ExportFormat,
     RequestLogModel,
-    export_log,
     format_ms,
     friendly_error,
 )
@@ -150,8 +148,8 @@ class RequestsPage(QWidget):
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
-        self._db = controller.services.db
-        self.model = RequestLogModel(self._db, self)
+        self._log = controller.services.log_reader
+        self.model = RequestLogModel(self._log, self)
         self.clear_confirmation: QMessageBox | None = None
         self.export_dialog: QFileDialog | None = None
         self.progress_dialog: QProgressDialog | None = None
@@ -341,7 +339,7 @@ class RequestsPage(QWidget):
         self.detail.setPlainText(describe_entry(entry, capture_bodies=capture))
         if entry.id is not None:
             entry_id = entry.id
-            run_task(asyncio.to_thread(self._db.get_log_entry, entry_id), done=self._show_full_entry)
+            run_task(self._log.get(entry_id), done=self._show_full_entry)
 
     def _show_full_entry(self, entry: LogEntry | None) -> None:
         if entry is None or entry.id != self._detail_id:
@@ -378,7 +376,7 @@ class RequestsPage(QWidget):
 
     async def _clear(self) -> None:
         try:
-            await asyncio.to_thread(self._db.clear_log)
+            await self._log.clear()
         except Exception as exc:
             self._show_status(f"The log could not be cleared ({exc}). Try again in a moment.")
         else:
@@ -433,16 +431,10 @@ class RequestsPage(QWidget):
         progress = _ExportProgress(self)
         progress.advanced.connect(dialog.setValue)
         try:
-            total = await asyncio.to_thread(self._db.count_log, log_filter)
+            total = await self._log.count(log_filter)
             dialog.setMaximum(max(total, 1))
-            rows = await asyncio.to_thread(
-                export_log,
-                self._db,
-                log_filter,
-                path,
-                ExportFormat.for_path(path),
-                progress=progress.advanced.emit,
-                cancel=cancel,
+            rows = await self._log.export(
+                log_filter, path, ExportFormat.for_path(path), progress=progress.advanced.emit, cancel=cancel
             )
         except ExportCancelled:
             self._show_status("Export cancelled; no file was written.")

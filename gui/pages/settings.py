@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 
 from core.api_keys import ApiKey
 from core.autostart import Autostart, AutostartError
-from core.config import THEMES, Settings
+from core.config import THEMES, Settings, is_loopback_host, port_in_range
 from core.redact import mask_secret
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.dialogs.confirm import ask_to_confirm
@@ -124,17 +124,6 @@ def form_from_settings(settings: Settings, keys: list[ApiKey] | None = None) -> 
     )
 
 
-def is_loopback(host: str) -> bool:
-    """Whether only this computer can reach an address (what the warning next to the field is about)."""
-    host = host.strip().strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _endpoint_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
@@ -162,7 +151,7 @@ def _host_error(host: str) -> str | None:
 
 def _port_error(port: str) -> str | None:
     text = port.strip()
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
+    if not text.isdigit() or not port_in_range(int(text)):
         return "The port must be a whole number between 1 and 65535 (Gravity Desk's usual port is 8045)."
     return None
 
@@ -756,7 +745,7 @@ class SettingsPage(QWidget):
         if getattr(self, "_loading", True):
             return
         self.host_warning.setVisible(
-            bool(self.host_edit.text().strip()) and not is_loopback(self.host_edit.text())
+            bool(self.host_edit.text().strip()) and not is_loopback_host(self.host_edit.text())
         )
         self.no_keys_warning.setVisible(self.keys_list.count() == 0)
         dirty = self.is_dirty()

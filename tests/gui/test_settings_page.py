@@ -405,11 +405,21 @@ async def test_non_loopback_address_warns(page: SettingsPage, qtbot: QtBot) -> N
     assert not page.host_warning.isVisible()
     _type(qtbot, page.host_edit, "0.0.0.0")
     assert page.host_warning.isVisible() and "anyone on your network" in page.host_warning.text()
-    for loopback in ("localhost", "::1", "127.0.0.2"):
+    # The names the server's Host check takes as this computer (core.config.is_loopback_host), no more.
+    for loopback in (
+        "localhost",
+        "::1",
+        "127.0.0.2",
+        "[::1]",
+        "LOCALHOST.",
+        "ip6-localhost",
+        "app.localhost",
+    ):
         _type(qtbot, page.host_edit, loopback)
         assert not page.host_warning.isVisible(), loopback
-    _type(qtbot, page.host_edit, "192.168.1.20")
-    assert page.host_warning.isVisible()
+    for exposed in ("192.168.1.20", "localhost.example.com", "::"):
+        _type(qtbot, page.host_edit, exposed)
+        assert page.host_warning.isVisible(), exposed
 
 
 async def test_revert_puts_the_saved_values_back(

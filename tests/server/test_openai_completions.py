@@ -21,8 +21,10 @@ MODEL = "gemini-3-flash"
 ALICE = "alice@example.com"
 
 
-def _decoded(**options: Any) -> Decoded:
-    return Decoded(model="gpt-3.5-turbo-instruct", body={}, stream=True, options=options)
+def _decoded(**options: Any) -> Decoded[adapter.CompletionOptions]:
+    return Decoded(
+        model="gpt-3.5-turbo-instruct", body={}, stream=True, options=adapter.CompletionOptions(**options)
+    )
 
 
 def _events(data: bytes) -> list[Any]:
@@ -62,16 +64,16 @@ def test_decode_one_prompt_with_settings() -> None:
         },
     }
     assert decoded.stream is True and decoded.conversation_key == "u-1"
-    assert decoded.options == {"index": 0, "echo": "Say this is a test", "include_usage": True}
+    assert decoded.options == adapter.CompletionOptions(0, "Say this is a test", include_usage=True)
     assert payload == original
 
 
 def test_decode_a_list_of_prompts_gives_one_request_each() -> None:
     decoded = adapter.decode({"model": "m", "prompt": ["one", "two", "three"], "max_tokens": 5})
     assert [d.body["contents"][0]["parts"][0]["text"] for d in decoded] == ["one", "two", "three"]
-    assert [d.options["index"] for d in decoded] == [0, 1, 2]
+    assert [d.options.index for d in decoded] == [0, 1, 2]
     assert all(d.body["generationConfig"] == {"maxOutputTokens": 5} for d in decoded)
-    assert all(d.options["echo"] == "" for d in decoded)
+    assert all(d.options.echo == "" for d in decoded)
     # The generation settings are copied, not shared: the gateway may adjust one request's body.
     assert decoded[0].body["generationConfig"] is not decoded[1].body["generationConfig"]
 
