@@ -107,6 +107,9 @@ class UpstreamSettings:
     # Headers sent on every Cloud Code call besides Content-Type, Authorization and User-Agent (peers dropped
     # X-Goog-Api-Client and Client-Metadata in 2026: none by default).
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # Models whose non-streaming answers Cloud Code leaves empty (reported for Claude, Gemini 3 and image
+    # models): their non-streaming requests are sent as streams and assembled. Wildcards, any case.
+    stream_only_models: list[str] = field(default_factory=lambda: ["claude-*", "gemini-3*", "*image*"])
     request_timeout_s: float = 300.0  # whole non-streaming call, or the gap between two stream events
     connect_timeout_s: float = 10.0
     max_attempts: int = 4  # accounts tried for one client request before giving up
@@ -146,6 +149,7 @@ class UpdateSettings:
 
 
 THEMES = ("system", "light", "dark")
+LANGUAGES = ("system", "en", "zh_CN")  # "system" follows the desktop's language (English when not translated)
 
 
 @dataclass
@@ -153,6 +157,7 @@ class UiSettings:
     start_minimized: bool = False  # start in the tray without showing the window
     start_at_login: bool = False  # mirrors the OS autostart entry (core.autostart) the app writes
     theme: str = "system"  # one of THEMES; "system" follows the desktop's light/dark setting
+    language: str = "system"  # one of LANGUAGES: the desktop app's language
 
 
 @dataclass
@@ -297,6 +302,10 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
         line = _line_of(text, "ui", "theme")
         where = f"{path}, line {line}" if line else str(path)
         raise ConfigError(f"{where}: ui.theme must be one of {', '.join(repr(t) for t in THEMES)}")
+    if settings.ui.language not in LANGUAGES:
+        line = _line_of(text, "ui", "language")
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigError(f"{where}: ui.language must be one of {', '.join(repr(t) for t in LANGUAGES)}")
     return settings
 
 
