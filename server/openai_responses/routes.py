@@ -18,14 +18,13 @@ from core.gateway import Gateway, GatewayRequest
 from core.redact import redact
 from core.types import JSON, LogEntry
 from server import openai
-from server.handling import LOG_ENTRY, SERVICES, ClientProtocol, generate, read_json, relay
+from server.handling import LOG_ENTRY, SERVICES, generate, read_json, relay
 from server.openai_responses.decode import ResponsesOptions, decode
 from server.openai_responses.encode import ResponseBuilder, encode
 from server.openai_responses.history import ResponseHistory
 from server.openai_responses.stream import ResponsesStreamEncoder
 from server.protocol import Decoded, compact_json
 
-OPENAI = ClientProtocol("openai", openai.error_body)
 HISTORY = web.AppKey("responses_history", ResponseHistory)
 SOCKET_HISTORY = 64  # turns one socket remembers, whatever their `store`
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ async def _socket_turn(
 ) -> None:
     services = request.app[SERVICES]
     history = request.app[HISTORY]
-    entry = LogEntry(protocol=OPENAI.name, path=request.path, stream=True)
+    entry = LogEntry(protocol=openai.PROTOCOL.name, path=request.path, stream=True)
     opening = request.get(LOG_ENTRY)  # the upgrade request's row: it knows which key opened the socket
     if opening is not None:
         entry.key_name, entry.key_id = opening.key_name, opening.key_id
