@@ -141,6 +141,7 @@ class UpdateSettings:
 
 
 THEMES = ("system", "light", "dark")
+LANGUAGES = ("system", "en", "zh_CN")  # "system" follows the desktop's language (English when not translated)
 
 
 @dataclass
@@ -148,6 +149,7 @@ class UiSettings:
     start_minimized: bool = False  # start in the tray without showing the window
     start_at_login: bool = False  # mirrors the OS autostart entry (core.autostart) the app writes
     theme: str = "system"  # one of THEMES; "system" follows the desktop's light/dark setting
+    language: str = "system"  # one of LANGUAGES: the desktop app's language
 
 
 @dataclass
@@ -287,6 +289,10 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
         line = _line_of(text, "ui", "theme")
         where = f"{path}, line {line}" if line else str(path)
         raise ConfigError(f"{where}: ui.theme must be one of {', '.join(repr(t) for t in THEMES)}")
+    if settings.ui.language not in LANGUAGES:
+        line = _line_of(text, "ui", "language")
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigError(f"{where}: ui.language must be one of {', '.join(repr(t) for t in LANGUAGES)}")
     return settings
 
 

@@ -17,6 +17,7 @@ from core.log_reader import RequestLogReader
 from core.store import LogFilter
 from core.types import LogEntry
 from gui import theme
+from gui.i18n import QT_TRANSLATE_NOOP, translate
 from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
@@ -37,18 +38,18 @@ PAGE_SIZE = 200  # rows per fetchMore: a few screens, read in a few milliseconds
     COL_ERROR,
 ) = range(11)
 
-HEADERS = (
-    "Time",
-    "Protocol",
-    "Path",
-    "Model (asked → used)",
-    "Account",
-    "Status",
-    "Latency",
-    "First byte",
-    "Tokens in",
-    "Tokens out",
-    "Error",
+HEADERS = (  # English; headerData shows them translated
+    QT_TRANSLATE_NOOP("RequestLogModel", "Time"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Protocol"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Path"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Model (asked → used)"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Account"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Status"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Latency"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "First byte"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Tokens in"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Tokens out"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Error"),
 )
 COLUMN_COUNT = len(HEADERS)
 
@@ -203,9 +204,9 @@ class RequestLogModel(QAbstractTableModel):
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < COLUMN_COUNT:
             if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS[section]
+                return translate("RequestLogModel", HEADERS[section])
             if role == Qt.ItemDataRole.ToolTipRole and section == COL_TTFB:
-                return "Time until the first byte of the answer reached the app"
+                return self.tr("Time until the first byte of the answer reached the app")
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -335,7 +336,9 @@ class RequestLogModel(QAbstractTableModel):
 
     def _report_failure(self, error: Exception) -> None:
         log.warning("Could not read the request log: %s", error)
-        self.load_failed.emit(f"The request log could not be read ({error}). Try again in a moment.")
+        self.load_failed.emit(
+            self.tr("The request log could not be read ({error}). Try again in a moment.").format(error=error)
+        )
         self.loading_changed.emit(False)
 
     def _insert_live(self, entries: list[LogEntry]) -> None:
@@ -371,9 +374,16 @@ class RequestLogModel(QAbstractTableModel):
         if column == COL_TIME:
             return entry.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
         if column == COL_MODEL:
-            return f"Asked for {entry.client_model or '?'}; served by {entry.upstream_model or '?'}"
+            return translate("RequestLogModel", "Asked for {asked}; served by {served}").format(
+                asked=entry.client_model or "?", served=entry.upstream_model or "?"
+            )
         if column == COL_ERROR and entry.error:
             return friendly_error(entry.error)
         if column == COL_PATH:
-            return f"{entry.path} ({'streamed' if entry.stream else 'one answer'})"
+            how = (
+                translate("RequestLogModel", "streamed")
+                if entry.stream
+                else translate("RequestLogModel", "one answer")
+            )
+            return f"{entry.path} ({how})"
         return None

@@ -327,13 +327,19 @@ async def test_every_field_is_saved_to_config_toml(
     page.max_rows_spin.setValue(50_000)
     _toggle(qtbot, page.start_minimized_check)
     page.theme_combo.setCurrentIndex(page.theme_combo.findData("dark"))
+    page.language_combo.setCurrentIndex(page.language_combo.findData("zh_CN"))
     assert await _click_apply(page, qtbot)
     saved = _saved(controller)
     assert saved["upstream"]["endpoints"] == ["https://one.example.com", "https://two.example.com"]
     assert saved["upstream"]["client_version"] == "1.16.2"
     assert saved["upstream"]["quota_refresh_minutes"] == 5.0
     assert (saved["log"]["retention_days"], saved["log"]["max_rows"]) == (7, 50_000)
-    assert saved["ui"] == {"start_minimized": True, "start_at_login": False, "theme": "dark"}
+    assert saved["ui"] == {
+        "start_minimized": True,
+        "start_at_login": False,
+        "theme": "dark",
+        "language": "zh_CN",
+    }
     # The app reads the file back the same way on its next start.
     again = load_settings(controller.settings.home, apply_env=False)
     assert again.ui.theme == "dark" and again.upstream.client_version == "1.16.2"
