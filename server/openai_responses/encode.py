@@ -172,7 +172,9 @@ class ResponseBuilder:
     def fail(self, error: ApiError) -> list[JSON]:
         """The failure of a stream that already started: no normal end, a `response.failed`."""
         if self._open is not None:
-            _fill(self._open, "".join(self._open_texts), "incomplete")  # what the client already has, marked unfinished
+            _fill(
+                self._open, "".join(self._open_texts), "incomplete"
+            )  # what the client already has, marked unfinished
             self._open = None
         self._status = "failed"
         self._error = {"code": FAILURE_CODES.get(error.type, "server_error"), "message": error.message}
@@ -191,7 +193,10 @@ class ResponseBuilder:
         inline_data = part.get("inlineData")
         if inline_data:
             in_message = self._open is not None and self._open["type"] == "message"
-            return self._delta("message", image_markdown(inline_data, self._open_texts[-1] if in_message and self._open_texts else ""))
+            return self._delta(
+                "message",
+                image_markdown(inline_data, self._open_texts[-1] if in_message and self._open_texts else ""),
+            )
         return []
 
     def _delta(self, kind: str, text: str) -> list[JSON]:
