@@ -76,7 +76,11 @@ class UpstreamSettings:
     connect_timeout_s: float = 10.0
     max_attempts: int = 4  # accounts tried for one client request before giving up
     retry_budget_s: float = 30.0  # total time spent failing over before giving up
+    # Models, quota and quota windows are read at most this often per account (and on demand in the window).
     quota_refresh_minutes: float = 10.0
+    # An access token is refreshed only when it has less than this left (Google's live about an hour; peers
+    # refresh 15-50 minutes early). Not on every quota read: frequent refreshes are tied to verification prompts.
+    token_refresh_margin_s: float = 900.0
 
 
 @dataclass
@@ -105,6 +109,22 @@ THEMES = ("system", "light", "dark")
 
 
 @dataclass
+class QuotaSettings:
+    # Quota protection: keep this percentage of each model group in reserve on every account (0 = off); an
+    # account's own value (Accounts window, context menu) overrides it.
+    reserve_percent: float = 0.0
+    # A 429 RATE_LIMIT_EXCEEDED asking to wait at least this long is treated as spent quota until then.
+    long_rate_limit_s: float = 60.0
+    # Where retrieveUserQuotaSummary does not list a group's models: model name pattern -> a word of the
+    # group's name ("Gemini Models", "Claude and GPT models").
+    model_groups: dict[str, str] = field(
+        default_factory=lambda: {"gemini*": "gemini", "claude*": "claude", "gpt*": "gpt"}
+    )
+    # Tiers (upstream ids) where a model's resetTime without a remainingFraction means "unknown", not spent.
+    unknown_fraction_tiers: list[str] = field(default_factory=lambda: ["free-tier"])
+
+
+@dataclass
 class UiSettings:
     start_minimized: bool = False  # start in the tray without showing the window
     start_at_login: bool = False  # mirrors the OS autostart entry (core.autostart) the app writes
@@ -119,6 +139,7 @@ class Settings:
     gemini_api: GeminiApiSettings = field(default_factory=GeminiApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    quota: QuotaSettings = field(default_factory=QuotaSettings)
     models: dict[str, str] = field(default_factory=dict)  # client model (wildcards allowed) -> upstream model
     home: Path = field(default_factory=data_dir)
     # server field -> (value in the file, value from the environment): saving writes the file's value back
@@ -141,6 +162,7 @@ _SECTIONS: dict[str, type] = {
     "gemini_api": GeminiApiSettings,
     "log": LogSettings,
     "ui": UiSettings,
+    "quota": QuotaSettings,
 }
 
 
@@ -246,6 +268,10 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
         line = _line_of(text, "ui", "theme")
         where = f"{path}, line {line}" if line else str(path)
         raise ConfigError(f"{where}: ui.theme must be one of {', '.join(repr(t) for t in THEMES)}")
+    if not 0.0 <= settings.quota.reserve_percent <= 100.0:
+        line = _line_of(text, "quota", "reserve_percent")
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigError(f"{where}: quota.reserve_percent must be between 0 and 100")
     return settings
 
 

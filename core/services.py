@@ -55,7 +55,8 @@ class Services:
     async def _refresh_quotas_forever(self) -> None:
         while True:
             try:
-                await self.accounts.refresh_all_quotas()
+                # Not forced: an account read since (after a quota refusal, from the window) waits its turn.
+                await self.accounts.refresh_all_quotas(force=False)
             except Exception:  # a failed round must not end the loop; the next one retries
                 log.exception("quota refresh failed")
             # Read each round, so a changed interval applies without a restart.
@@ -118,10 +119,19 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
     oauth = OAuthClient(http, settings.oauth)
     cloudcode = CloudCodeClient(http, settings.upstream)
     gemini_api = GeminiApiClient(http, settings.gemini_api, settings.upstream)
-    credentials = Credentials(secrets, oauth)
-    accounts = AccountService(db, secrets, credentials, oauth, cloudcode, gemini_api)
+    credentials = Credentials(secrets, oauth, upstream=settings.upstream)
+    accounts = AccountService(
+        db,
+        secrets,
+        credentials,
+        oauth,
+        cloudcode,
+        gemini_api,
+        upstream=settings.upstream,
+        quota=settings.quota,
+    )
     await accounts.load()
-    pool = AccountPool(accounts)
+    pool = AccountPool(accounts, quota=settings.quota)
     gateway = Gateway(settings, accounts, pool, credentials, cloudcode, gemini_api, SignatureCache())
     return Services(
         settings=settings,
