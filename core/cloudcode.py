@@ -12,14 +12,15 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, override
 
 import aiohttp
 
 from core.config import UpstreamSettings
 from core.errors import ErrorKind, UpstreamError
 from core.sse import iter_sse_data
-from core.types import JSON, ModelQuota, QuotaWindow
+from core.types import JSON, Account, ModelQuota, QuotaWindow
+from core.upstream import Upstream
 from core.upstream_errors import classify_http_error, classify_network_error, parse_rfc3339
 
 CLIENT_METADATA: JSON = {"ideType": "ANTIGRAVITY", "platform": "PLATFORM_UNSPECIFIED", "pluginType": "GEMINI"}
@@ -602,3 +603,45 @@ class CloudCodeClient:
                 ErrorKind.SERVER, 200, "the upstream's token count has no totalTokens", model=model
             )
         return {"totalTokens": total}
+
+
+def account_project(account: Account) -> str:
+    """The Cloud Code project a Google account's calls go to (found at sign-in, cached on the account)."""
+    if not account.project_id:
+        raise UpstreamError(
+            ErrorKind.FORBIDDEN, 0, f"{account.name} has no Cloud Code project; remove it and add it again"
+        )
+    return account.project_id
+
+
+class CloudCodeUpstream(Upstream):
+    """core.upstream.Upstream for Google sign-in accounts: the account's project, Cloud Code's envelope."""
+
+    def __init__(self, client: CloudCodeClient) -> None:
+        self._client = client
+
+    @property
+    @override
+    def client_identity(self) -> str | None:
+        return self._client.user_agent
+
+    @override
+    async def generate(
+        self, account: Account, credential: str, model: str, request: JSON, *, session_id: str | None
+    ) -> JSON:
+        return await self._client.generate(
+            credential, account_project(account), model, request, session_id=session_id
+        )
+
+    @override
+    def stream(
+        self, account: Account, credential: str, model: str, request: JSON, *, session_id: str | None
+    ) -> AsyncIterator[JSON]:
+        return self._client.stream_generate(
+            credential, account_project(account), model, request, session_id=session_id
+        )
+
+    @override
+    async def count_tokens(self, account: Account, credential: str, model: str, request: JSON) -> int:
+        reply = await self._client.count_tokens(credential, account_project(account), model, request)
+        return int(reply["totalTokens"])

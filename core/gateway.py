@@ -14,11 +14,9 @@ from typing import Any
 import aiohttp
 
 from core.accounts import AccountService
-from core.cloudcode import CloudCodeClient
 from core.config import Settings
 from core.credentials import Credentials
 from core.errors import ApiError, ApiErrorType, ErrorKind, UpstreamError, api_error_from_upstream
-from core.gemini_api import GeminiApiClient
 from core.media import apply_model_suffixes, capabilities_of
 from core.models import model_aliases, resolve_model
 from core.pool import AccountPool, NoAccount, Step
@@ -33,6 +31,7 @@ from core.transform import (
     restore_response,
 )
 from core.types import JSON, Account, AccountKind
+from core.upstream import Upstream, Upstreams
 
 CHARS_PER_TOKEN = 4  # the local token estimate when the upstream cannot count
 
@@ -94,8 +93,7 @@ class Gateway:
         accounts: AccountService,
         pool: AccountPool,
         credentials: Credentials,
-        cloudcode: CloudCodeClient,
-        gemini_api: GeminiApiClient,
+        upstreams: Upstreams,
         signatures: SignatureCache,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -104,8 +102,7 @@ class Gateway:
         self._accounts = accounts
         self._pool = pool
         self._credentials = credentials
-        self._cloudcode = cloudcode
-        self._gemini_api = gemini_api
+        self._upstreams = upstreams
         self._signatures = signatures
         self._clock = clock
         self._accounts_version = 0
@@ -122,19 +119,14 @@ class Gateway:
         prepared = self._prepare(request)
 
         async def call(account: Account, credential: str) -> JSON:
-            if account.kind is AccountKind.API_KEY:
-                return await self._gemini_api.generate(credential, prepared.model, prepared.body)
-            return await self._cloudcode.generate(
-                credential,
-                _project(account),
-                prepared.model,
-                prepared.body,
-                session_id=prepared.conversation_key,
+            return await self._upstream(account).generate(
+                account, credential, prepared.model, prepared.body, session_id=prepared.conversation_key
             )
 
         account, response = await self._with_failover(prepared, request.log, call)
-        if account.kind is AccountKind.GOOGLE and says_stale(reply_text(response) or ""):
-            raise self._stale_client()
+        identity = self._upstream(account).client_identity
+        if identity is not None and says_stale(reply_text(response) or ""):
+            raise self._stale_client(identity)
         restored = restore_response(response, prepared.names, self._signatures, prepared.conversation_key)
         if request.log is not None:
             _record_usage(request.log, restored.get("usageMetadata"))
@@ -149,21 +141,15 @@ class Gateway:
         prepared = self._prepare(request)
 
         async def open_stream(account: Account, credential: str) -> tuple[AsyncIterator[JSON], list[JSON]]:
-            if account.kind is AccountKind.API_KEY:
-                upstream = self._gemini_api.stream_generate(credential, prepared.model, prepared.body)
-            else:
-                upstream = self._cloudcode.stream_generate(
-                    credential,
-                    _project(account),
-                    prepared.model,
-                    prepared.body,
-                    session_id=prepared.conversation_key,
-                )
+            serving = self._upstream(account)
+            upstream = serving.stream(
+                account, credential, prepared.model, prepared.body, session_id=prepared.conversation_key
+            )
             try:
                 first = await anext(upstream)
                 head = [first]
-                if account.kind is AccountKind.GOOGLE:
-                    await self._read_past_stale_client(upstream, head)
+                if (identity := serving.client_identity) is not None:
+                    await self._read_past_stale_client(upstream, head, identity)
             except StopAsyncIteration:
                 raise UpstreamError(
                     ErrorKind.NETWORK, 0, "The upstream closed the stream without an answer"
@@ -198,7 +184,9 @@ class Gateway:
         finally:
             await _close(upstream)
 
-    async def _read_past_stale_client(self, upstream: AsyncIterator[JSON], head: list[JSON]) -> None:
+    async def _read_past_stale_client(
+        self, upstream: AsyncIterator[JSON], head: list[JSON], identity: str
+    ) -> None:
         """Reads on while the streamed text may still turn into the stale-client message; raises when it does.
 
         A normal answer is held back only while its first words match that message (one chunk, usually)."""
@@ -211,11 +199,13 @@ class Gateway:
             more = reply_text(head[-1])
             text = None if more is None else text + more
         if text is not None and says_stale(text):
-            raise self._stale_client()
+            raise self._stale_client(identity)
 
-    def _stale_client(self) -> ApiError:
+    def _upstream(self, account: Account) -> Upstream:
+        return self._upstreams[account.kind]
+
+    def _stale_client(self, user_agent: str) -> ApiError:
         """The stale-client refusal, remembered (once per user agent) for the desktop app to show."""
-        user_agent = self._cloudcode.user_agent
         self.stale_client_agent = user_agent
         for listener in list(self._stale_listeners):
             listener(user_agent)
@@ -233,19 +223,16 @@ class Gateway:
         """
         prepared = self._prepare(request)
 
-        async def call(account: Account, credential: str) -> JSON:
-            if account.kind is AccountKind.API_KEY:
-                return await self._gemini_api.count_tokens(credential, prepared.model, prepared.body)
-            return await self._cloudcode.count_tokens(
-                credential, _project(account), prepared.model, prepared.body
+        async def call(account: Account, credential: str) -> int:
+            return await self._upstream(account).count_tokens(
+                account, credential, prepared.model, prepared.body
             )
 
         try:
-            _, answer = await self._with_failover(prepared, request.log, call)
+            _, total = await self._with_failover(prepared, request.log, call)
         except ApiError:
             return estimate_tokens(request.body)
-        total = answer.get("totalTokens")
-        return total if isinstance(total, int) else estimate_tokens(request.body)
+        return total
 
     async def call_with_failover[T](
         self,
@@ -539,14 +526,6 @@ def _record_usage(log: LogEntry, usage: Any) -> None:
         return
     log.tokens_in = int(usage.get("promptTokenCount") or 0)
     log.tokens_out = int(usage.get("candidatesTokenCount") or 0) + int(usage.get("thoughtsTokenCount") or 0)
-
-
-def _project(account: Account) -> str:
-    if not account.project_id:
-        raise UpstreamError(
-            ErrorKind.FORBIDDEN, 0, f"{account.name} has no Cloud Code project; remove it and add it again"
-        )
-    return account.project_id
 
 
 async def _close(iterator: AsyncIterator[JSON]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, override
 from urllib.parse import quote
 
 import aiohttp
@@ -19,7 +19,8 @@ from core.cloudcode import (
 )
 from core.config import GeminiApiSettings, UpstreamSettings
 from core.errors import ErrorKind, UpstreamError
-from core.types import JSON, ModelQuota
+from core.types import JSON, Account, ModelQuota
+from core.upstream import Upstream
 from core.upstream_errors import classify_http_error, classify_network_error
 
 MODELS_PAGE_SIZE = 1000  # the API caps it lower; asking for the most keeps the page count small
@@ -171,3 +172,32 @@ class GeminiApiClient:
                 ErrorKind.SERVER, 200, "the upstream's token count has no totalTokens", model=model
             )
         return {"totalTokens": total}
+
+
+class GeminiApiUpstream(Upstream):
+    """core.upstream.Upstream for Gemini API key accounts (no project, no session id, no client identity)."""
+
+    def __init__(self, client: GeminiApiClient) -> None:
+        self._client = client
+
+    @property
+    @override
+    def client_identity(self) -> str | None:
+        return None  # the public API never calls its caller outdated
+
+    @override
+    async def generate(
+        self, account: Account, credential: str, model: str, request: JSON, *, session_id: str | None
+    ) -> JSON:
+        return await self._client.generate(credential, model, request)
+
+    @override
+    def stream(
+        self, account: Account, credential: str, model: str, request: JSON, *, session_id: str | None
+    ) -> AsyncIterator[JSON]:
+        return self._client.stream_generate(credential, model, request)
+
+    @override
+    async def count_tokens(self, account: Account, credential: str, model: str, request: JSON) -> int:
+        reply = await self._client.count_tokens(credential, model, request)
+        return int(reply["totalTokens"])

@@ -49,18 +49,12 @@ _RATIO_SUFFIX = re.compile(r"-(\d{1,2})x(\d{1,2})$")
 _SIZE_SUFFIX = re.compile(r"-([124])k$", re.IGNORECASE)
 _PCM_RATE = re.compile(r"rate=(\d+)")
 
-# Preferred models when a client names one of OpenAI's (text-embedding-3-small, dall-e-3, tts-1, ...).
+# Preferred models when a client names no model of its own (or a generic name its protocol adapter knows).
 _PREFERRED: dict[str, tuple[str, ...]] = {
     "embeddings": ("gemini-embedding-001", "text-embedding-004"),
     "images": ("imagen-4.0-generate-001", "imagen-3.0-generate-002"),
     "speech": ("gemini-2.5-flash-preview-tts", "gemini-2.5-pro-preview-tts"),
 }
-_OPENAI_FAMILIES: dict[str, tuple[str, ...]] = {
-    "embeddings": ("text-embedding-", "embedding"),
-    "images": ("dall-e", "gpt-image", "chatgpt-image"),
-    "speech": ("tts-", "gpt-4o-mini-tts", "gpt-4o-tts"),
-}
-
 # Gemini's prebuilt TTS voices (any of them may be named directly, in any case).
 GEMINI_VOICES = [
     "Zephyr",
@@ -94,23 +88,6 @@ GEMINI_VOICES = [
     "Sadaltager",
     "Sulafat",
 ]
-# OpenAI's voices mapped to a Gemini voice of a similar character (Google's own descriptions: Kore firm,
-# Puck upbeat, Charon informative, Fenrir excitable, Aoede breezy, Leda youthful, ...).
-OPENAI_VOICES: dict[str, str] = {
-    "alloy": "Kore",
-    "ash": "Orus",
-    "ballad": "Algieba",
-    "coral": "Aoede",
-    "echo": "Charon",
-    "fable": "Puck",
-    "onyx": "Fenrir",
-    "nova": "Leda",
-    "sage": "Sulafat",
-    "shimmer": "Zephyr",
-    "verse": "Enceladus",
-    "marin": "Despina",
-    "cedar": "Iapetus",
-}
 DEFAULT_VOICE = "Kore"
 
 
@@ -223,27 +200,23 @@ class Speech:
 
 
 def gemini_voice(voice: str | None) -> str:
-    """A Gemini prebuilt voice for an OpenAI voice name or a Gemini one; 400 for anything else."""
+    """The Gemini prebuilt voice named (in any case), the default for none; 400 for anything else.
+
+    Protocol adapters map their own voice names first (OpenAI's: server.openai_media)."""
     if not voice:
         return DEFAULT_VOICE
     lowered = voice.strip().lower()
-    if lowered in OPENAI_VOICES:
-        return OPENAI_VOICES[lowered]
     for name in GEMINI_VOICES:
         if name.lower() == lowered:
             return name
-    raise invalid_request(
-        f"Unknown voice {voice[:40]!r}: use one of OpenAI's ({', '.join(OPENAI_VOICES)}) "
-        f"or a Gemini voice ({', '.join(GEMINI_VOICES)}).",
-        "voice",
-    )
+    raise invalid_request(f"Unknown voice {voice[:40]!r}: use a Gemini voice ({', '.join(GEMINI_VOICES)}).")
 
 
 def speech_config(voice: str | None = None, speakers: dict[str, str] | None = None) -> JSON:
     """Gemini's speechConfig: one prebuilt voice, or up to two named speakers with a voice each."""
     if speakers:
         if len(speakers) > 2:
-            raise invalid_request("At most two speakers are supported.", "speakers")
+            raise invalid_request("At most two speakers are supported.")
         return {
             "multiSpeakerVoiceConfig": {
                 "speakerVoiceConfigs": [
@@ -275,15 +248,17 @@ class Media:
         self._gateway = gateway
         self._gemini_api = gemini_api
 
+    def serves(self, requested: str, capability: str) -> bool:
+        """Whether the name (as the gateway resolves it) is a model the enabled accounts offer for `capability`."""
+        resolved = self._gateway.resolve_model(requested)
+        return resolved in self._gateway.offered_models() and capability in capabilities_of(resolved)
+
     def model_for(self, requested: str | None, capability: str) -> str:
-        """The model to use for `capability` ("embeddings", "images", "speech"): the client's when it is
-        served or mapped, else (for OpenAI's names, or none) the best offered model that can do it."""
+        """The model to use for `capability` ("embeddings", "images", "speech"): the client's (as resolved),
+        or for none the best offered model that can do it (protocol adapters pass None for their generic
+        names, such as OpenAI's `tts-1`, that no account serves)."""
         if requested:
-            resolved = self._gateway.resolve_model(requested)
-            if resolved in self._gateway.offered_models() and capability in capabilities_of(resolved):
-                return resolved
-            if not requested.lower().removeprefix("models/").startswith(_OPENAI_FAMILIES[capability]):
-                return resolved  # a name of its own: the pool says whether anyone offers it
+            return self._gateway.resolve_model(requested)  # the pool says whether anyone offers it
         candidates = [m for m in self._gateway.offered_models() if capability in capabilities_of(m)]
         for preferred in _PREFERRED[capability]:
             if preferred in candidates:
@@ -307,7 +282,7 @@ class Media:
     ) -> list[list[float]]:
         """One vector per text, in order (batchEmbedContents, 100 texts per upstream call)."""
         if not texts:
-            raise invalid_request("Nothing to embed: give at least one text.", "input")
+            raise invalid_request("Nothing to embed: give at least one text.")
         if log is not None:
             log.tokens_in = estimate_tokens(texts)
         vectors: list[list[float]] = []
@@ -379,9 +354,9 @@ class Media:
     ) -> list[GeneratedImage]:
         """`count` images: Imagen `predict` on API keys, or that many answers of an image chat model."""
         if not 1 <= count <= MAX_IMAGES:
-            raise invalid_request(f"n must be between 1 and {MAX_IMAGES}.", "n")
+            raise invalid_request(f"Between 1 and {MAX_IMAGES} images can be made at a time.")
         if not prompt.strip():
-            raise invalid_request("prompt must not be empty.", "prompt")
+            raise invalid_request("The image prompt must not be empty.")
         if is_imagen(self._gateway.resolve_model(model)):
             parameters: JSON = {"sampleCount": count}
             if aspect_ratio:
@@ -433,7 +408,7 @@ class Media:
     ) -> Speech:
         """Text read aloud by a `*-tts` model (generateContent with responseModalities AUDIO)."""
         if not text.strip():
-            raise invalid_request("input must not be empty.", "input")
+            raise invalid_request("The text to read aloud must not be empty.")
         body: JSON = {
             "contents": [{"role": "user", "parts": [{"text": text}]}],
             "generationConfig": {

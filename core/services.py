@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import aiohttp
 
 from core.accounts import AccountService
-from core.cloudcode import CloudCodeClient
+from core.cloudcode import CloudCodeClient, CloudCodeUpstream
 from core.config import Settings
 from core.credentials import Credentials
 from core.gateway import Gateway
-from core.gemini_api import GeminiApiClient
+from core.gemini_api import GeminiApiClient, GeminiApiUpstream
 from core.oauth import OAuthClient
 from core.pool import AccountPool
 from core.private_files import make_private
@@ -25,6 +25,8 @@ from core.request_log import RequestLogWriter
 from core.secrets import SecretStore
 from core.store import Database
 from core.transform import SignatureCache
+from core.types import AccountKind
+from core.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,14 @@ def upstream_proxy(proxies: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
+def make_upstreams(cloudcode: CloudCodeClient, gemini_api: GeminiApiClient) -> dict[AccountKind, Upstream]:
+    """The upstream serving each kind of account."""
+    return {
+        AccountKind.GOOGLE: CloudCodeUpstream(cloudcode),
+        AccountKind.API_KEY: GeminiApiUpstream(gemini_api),
+    }
+
+
 async def create_services(settings: Settings, *, use_keyring: bool = True) -> Services:
     """Build and load every service (must run inside the event loop that will use them)."""
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -132,7 +142,9 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
     )
     await accounts.load()
     pool = AccountPool(accounts, quota=settings.quota)
-    gateway = Gateway(settings, accounts, pool, credentials, cloudcode, gemini_api, SignatureCache())
+    gateway = Gateway(
+        settings, accounts, pool, credentials, make_upstreams(cloudcode, gemini_api), SignatureCache()
+    )
     return Services(
         settings=settings,
         http=http,

@@ -673,9 +673,12 @@ def prepare_request(
 # Responses
 
 
+CALL_ID_PREFIX = "fc-"  # neutral: each protocol takes the id as it is (OpenAI, Claude and Gemini accept it)
+
+
 def new_call_id() -> str:
-    """A fresh function-call id in the shape clients know from OpenAI (`call_` + 24 hex digits)."""
-    return "call_" + secrets.token_hex(12)
+    """A fresh function-call id: a neutral prefix and 24 hex digits (no protocol's own shape)."""
+    return CALL_ID_PREFIX + secrets.token_hex(12)
 
 
 def _restore_part(

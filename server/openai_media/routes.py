@@ -16,12 +16,21 @@ from server.openai_media.translate import (
     decode_speech,
     encode_embeddings,
     encode_images,
+    is_generic_name,
 )
 
 
 def media_of(request: web.Request) -> Media:
     services = request.app[SERVICES]
     return Media(services.gateway, services.gemini_api)
+
+
+def served_model(media: Media, requested: str | None, capability: str) -> str:
+    """The model for an OpenAI media request: the client's when an account serves it (or it is a name of
+    its own), the best model for the job when it is one of OpenAI's generic names (or none)."""
+    if requested and is_generic_name(requested, capability) and not media.serves(requested, capability):
+        requested = None
+    return media.model_for(requested, capability)
 
 
 async def embed_texts(
@@ -35,7 +44,7 @@ async def embed_texts(
     entry: LogEntry = request[LOG_ENTRY]
     entry.client_model = model
     media = media_of(request)
-    served = media.model_for(model, "embeddings")
+    served = served_model(media, model, "embeddings")
     vectors = await media.embed(served, texts, dimensions=dimensions, log=entry)
     return served, vectors
 
@@ -52,7 +61,7 @@ async def images_generations(request: web.Request) -> web.Response:
     entry: LogEntry = request[LOG_ENTRY]
     entry.client_model = decoded.model or ""
     media = media_of(request)
-    model = media.model_for(decoded.model, "images")
+    model = served_model(media, decoded.model, "images")
     images = await media.generate_images(
         model,
         decoded.prompt,
@@ -69,7 +78,7 @@ async def audio_speech(request: web.Request) -> web.Response:
     entry: LogEntry = request[LOG_ENTRY]
     entry.client_model = decoded.model
     media = media_of(request)
-    model = media.model_for(decoded.model, "speech")
+    model = served_model(media, decoded.model, "speech")
     speech = await media.speech(
         model, decoded.text, voice=decoded.voice, speakers=decoded.speakers, log=entry
     )

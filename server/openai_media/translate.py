@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.errors import invalid_request
-from core.media import MAX_IMAGES, GeneratedImage, aspect_ratio_for, image_size_for
+from core.media import GEMINI_VOICES, MAX_IMAGES, GeneratedImage, aspect_ratio_for, image_size_for
 from core.types import JSON
 
 MAX_EMBEDDING_INPUTS = 2048  # OpenAI's own limit per request
@@ -20,6 +20,31 @@ SPEECH_FORMATS = {"wav": "audio/wav", "pcm": "audio/pcm"}
 # Formats OpenAI offers that would need an audio encoder this app does not ship.
 UNSUPPORTED_SPEECH_FORMATS = ("mp3", "opus", "aac", "flac")
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+
+# OpenAI's model families per capability: names that mean "whichever model does this" when no account
+# serves them as named (text-embedding-3-small, dall-e-3, tts-1, ...).
+OPENAI_FAMILIES: dict[str, tuple[str, ...]] = {
+    "embeddings": ("text-embedding-", "embedding"),
+    "images": ("dall-e", "gpt-image", "chatgpt-image"),
+    "speech": ("tts-", "gpt-4o-mini-tts", "gpt-4o-tts"),
+}
+# OpenAI's voices mapped to a Gemini voice of a similar character (Google's own descriptions: Kore firm,
+# Puck upbeat, Charon informative, Fenrir excitable, Aoede breezy, Leda youthful, ...).
+OPENAI_VOICES: dict[str, str] = {
+    "alloy": "Kore",
+    "ash": "Orus",
+    "ballad": "Algieba",
+    "coral": "Aoede",
+    "echo": "Charon",
+    "fable": "Puck",
+    "onyx": "Fenrir",
+    "nova": "Leda",
+    "sage": "Sulafat",
+    "shimmer": "Zephyr",
+    "verse": "Enceladus",
+    "marin": "Despina",
+    "cedar": "Iapetus",
+}
 
 
 @dataclass(frozen=True)
@@ -44,9 +69,31 @@ class ImagesRequest:
 class SpeechRequest:
     model: str
     text: str
-    voice: str | None
-    speakers: dict[str, str] | None
+    voice: str | None  # a Gemini voice (OpenAI's names mapped), None for the default
+    speakers: dict[str, str] | None  # speaker name -> Gemini voice
     response_format: str
+
+
+def is_generic_name(model: str, capability: str) -> bool:
+    """Whether an OpenAI model name only means "a model that can do `capability`" (`tts-1`, `dall-e-3`)."""
+    return model.lower().removeprefix("models/").startswith(OPENAI_FAMILIES[capability])
+
+
+def gemini_voice_for(voice: str | None, param: str = "voice") -> str | None:
+    """The Gemini voice for an OpenAI voice name or a Gemini one (any case); None for none; 400 otherwise."""
+    if not voice:
+        return None
+    lowered = voice.strip().lower()
+    if lowered in OPENAI_VOICES:
+        return OPENAI_VOICES[lowered]
+    for name in GEMINI_VOICES:
+        if name.lower() == lowered:
+            return name
+    raise invalid_request(
+        f"Unknown voice {voice[:40]!r}: use one of OpenAI's ({', '.join(OPENAI_VOICES)}) "
+        f"or a Gemini voice ({', '.join(GEMINI_VOICES)}).",
+        param,
+    )
 
 
 def _object(payload: object) -> JSON:
@@ -202,7 +249,9 @@ def decode_speech(payload: object) -> SpeechRequest:
     if instructions and instructions.strip():
         # Gemini TTS takes its direction in the prompt itself ("Say cheerfully: ...").
         text = f"{instructions.strip().rstrip(':')}: {text}"
-    return SpeechRequest(model, text, voice, _speakers(body.get("speakers")), response_format)
+    return SpeechRequest(
+        model, text, gemini_voice_for(voice), _speakers(body.get("speakers")), response_format
+    )
 
 
 def _speakers(raw: object) -> dict[str, str] | None:
@@ -219,4 +268,4 @@ def _speakers(raw: object) -> dict[str, str] | None:
             "'speakers' must map one or two speaker names (as they appear in the input) to voices.",
             "speakers",
         )
-    return dict(raw)
+    return {speaker: gemini_voice_for(voice, "speakers") or "" for speaker, voice in raw.items()}

@@ -17,7 +17,7 @@ from core.errors import ApiError, ApiErrorType
 from core.gateway import Gateway, GatewayRequest, conversation_key_of, estimate_tokens
 from core.pool import AccountPool
 from core.request_log import LogEntry
-from core.services import Services, create_services
+from core.services import Services, create_services, make_upstreams
 from core.transform import SignatureCache
 from core.types import JSON, Account, AccountStatus
 from tests.fake_google import FakeGoogle, Fault
@@ -71,8 +71,7 @@ async def env(fake_google: FakeGoogle, tmp_path: Path) -> AsyncIterator[Env]:
         services.accounts,
         pool,
         services.credentials,
-        services.cloudcode,
-        services.gemini_api,
+        make_upstreams(services.cloudcode, services.gemini_api),
         SignatureCache(),
     )
     changes: list[str] = []

@@ -12,7 +12,6 @@ import pytest
 from core.errors import ApiError
 from core.media import (
     GEMINI_VOICES,
-    OPENAI_VOICES,
     Media,
     Speech,
     apply_model_suffixes,
@@ -87,25 +86,22 @@ def test_capabilities_from_the_model_id(model: str, expected: tuple[str, ...]) -
 # --- voices and audio -----------------------------------------------------------------------------------
 
 
-def test_every_mapped_voice_is_one_gemini_knows() -> None:
+def test_gemini_voices_are_the_documented_ones_in_any_case() -> None:
     assert set(GEMINI_VOICES) == TTS_VOICES  # the fake's list is written from Google's documentation
-    assert set(OPENAI_VOICES.values()) <= TTS_VOICES
-    assert gemini_voice("ALLOY") == OPENAI_VOICES["alloy"] and gemini_voice("puck") == "Puck"
+    assert gemini_voice("puck") == "Puck" and gemini_voice(None) == "Kore"
     with pytest.raises(ApiError) as caught:
-        gemini_voice("robot")
-    assert caught.value.status == 400 and caught.value.param == "voice"
+        gemini_voice("alloy")  # OpenAI's names are the OpenAI adapter's business
+    assert caught.value.status == 400 and "Gemini voice" in caught.value.message
 
 
 def test_speech_config_single_and_two_speakers() -> None:
-    assert speech_config("echo") == {
-        "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": OPENAI_VOICES["echo"]}}
-    }
-    multi = speech_config(speakers={"A": "Kore", "B": "onyx"})["multiSpeakerVoiceConfig"][
+    assert speech_config("charon") == {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Charon"}}}
+    multi = speech_config(speakers={"A": "Kore", "B": "fenrir"})["multiSpeakerVoiceConfig"][
         "speakerVoiceConfigs"
     ]
     assert [(s["speaker"], s["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"]) for s in multi] == [
         ("A", "Kore"),
-        ("B", OPENAI_VOICES["onyx"]),
+        ("B", "Fenrir"),
     ]
     with pytest.raises(ApiError):
         speech_config(speakers={"A": "Kore", "B": "Puck", "C": "Leda"})
@@ -170,22 +166,25 @@ async def test_quota_on_every_key_is_a_429_after_trying_each(
         await services.accounts.add_api_key(key, label=f"k{number}")
     fake_google.inject(Fault("quota", method="generateContent", times=2))
     with pytest.raises(ApiError) as caught:
-        await media(services).speech(TTS, "hello", voice="alloy")
+        await media(services).speech(TTS, "hello", voice="Kore")
     assert caught.value.status == 429
     assert {call.who for call in fake_google.calls("generateContent")} == set(keys)
 
 
 async def test_model_for_prefers_what_accounts_offer(services: Services, fake_google: FakeGoogle) -> None:
     helper = media(services)
-    assert helper.model_for("text-embedding-3-large", "embeddings") == EMBEDDING  # nothing offered yet
+    assert helper.model_for(None, "embeddings") == EMBEDDING  # nothing offered yet: the name that would do
     key = fake_google.add_api_key(
         models=["text-embedding-004", "imagen-3.0-generate-002", "gemini-2.5-pro-preview-tts"]
     )
     await services.accounts.add_api_key(key, label="k")
-    assert helper.model_for("text-embedding-3-large", "embeddings") == "text-embedding-004"
+    assert helper.model_for(None, "embeddings") == "text-embedding-004"
     assert helper.model_for(None, "images") == "imagen-3.0-generate-002"
-    assert helper.model_for("gpt-4o-mini-tts", "speech") == "gemini-2.5-pro-preview-tts"
+    assert helper.model_for(None, "speech") == "gemini-2.5-pro-preview-tts"
     assert helper.model_for("my-own-model", "speech") == "my-own-model"
+    assert helper.serves("text-embedding-004", "embeddings") and not helper.serves(
+        "text-embedding-004", "speech"
+    )
 
 
 async def test_speech_reads_the_pcm_rate(services: Services, fake_google: FakeGoogle) -> None:

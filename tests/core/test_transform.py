@@ -25,7 +25,7 @@ from tests.fake_google import FUNCTION_NAME, FakeGoogle, Rejected, validate_requ
 
 FORBIDDEN = {"const", "$ref", "$defs", "definitions", "$schema", "$id", "default", "examples"}
 REQUEST_FIELDS = frozenset({"contents", "systemInstruction", "tools", "toolConfig", "generationConfig"})
-CALL_ID = re.compile(r"^call_[0-9a-f]{24}$")
+CALL_ID = re.compile(r"^fc-[0-9a-f]{24}$")  # neutral: no protocol's own id shape
 
 
 def schema_nodes(schema: Any) -> Iterator[dict[str, Any]]:

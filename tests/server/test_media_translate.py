@@ -13,13 +13,17 @@ from core.media import GeneratedImage
 from server.anthropic.encode import encode as claude_encode
 from server.openai.encode import url_citations
 from server.openai_media.translate import (
+    OPENAI_VOICES,
     decode_embeddings,
     decode_images,
     decode_speech,
     encode_embeddings,
     encode_images,
+    gemini_voice_for,
+    is_generic_name,
 )
 from server.protocol import Decoded
+from tests.fake_google import TTS_VOICES
 
 
 def test_base64_embeddings_are_little_endian_float32() -> None:
@@ -59,11 +63,34 @@ def test_image_requests_read_size_and_count() -> None:
 
 def test_speech_requests_default_to_wav_and_fold_instructions_into_the_text() -> None:
     decoded = decode_speech({"model": "tts-1", "input": "Hello", "voice": "nova", "instructions": "Whisper:"})
-    assert (decoded.response_format, decoded.text, decoded.voice) == ("wav", "Whisper: Hello", "nova")
+    assert (decoded.response_format, decoded.text, decoded.voice) == (
+        "wav",
+        "Whisper: Hello",
+        OPENAI_VOICES["nova"],
+    )
     with pytest.raises(ApiError, match="encoder"):
         decode_speech({"model": "tts-1", "input": "Hello", "response_format": "opus"})
     with pytest.raises(ApiError):
         decode_speech({"model": "tts-1", "input": "Hi", "speakers": {"a": "Kore", "b": "Puck", "c": "Leda"}})
+
+
+def test_openai_voices_map_to_voices_gemini_knows() -> None:
+    assert set(OPENAI_VOICES.values()) <= TTS_VOICES  # the fake's list is written from Google's documentation
+    assert gemini_voice_for("ALLOY") == OPENAI_VOICES["alloy"] and gemini_voice_for("puck") == "Puck"
+    assert gemini_voice_for(None) is None
+    with pytest.raises(ApiError) as caught:
+        gemini_voice_for("robot")
+    assert caught.value.status == 400 and caught.value.param == "voice"
+    speakers = decode_speech(
+        {"model": "tts-1", "input": "Hi", "speakers": {"A": "Kore", "B": "onyx"}}
+    ).speakers
+    assert speakers == {"A": "Kore", "B": OPENAI_VOICES["onyx"]}
+
+
+def test_openai_generic_model_names_by_capability() -> None:
+    assert is_generic_name("text-embedding-3-large", "embeddings") and is_generic_name("tts-1-hd", "speech")
+    assert is_generic_name("dall-e-3", "images") and not is_generic_name("dall-e-3", "speech")
+    assert not is_generic_name("gemini-embedding-001", "speech")
 
 
 GROUNDING = {
