@@ -148,6 +148,30 @@ class Account:
         known = [reading for reading in readings if reading is not None]
         return min(known) if known else None
 
+    def standing(
+        self, model: str, now: datetime, refused: Mapping[str, datetime] | None = None
+    ) -> tuple[float | None, datetime | None]:
+        """What the health rule says is left of `model` now and when that comes back, for every view: a used-up
+        model is (0, its refusal's end, else its empty window's reset, else its quota's reset); otherwise the
+        least-left reading of its own quota and its windows, with that reading's reset (None once passed).
+        (None, None) when nothing says (API keys, unknown free-tier quota)."""
+        quota = self.quotas.get(model)
+        if self.quota_used_up(model, now, refused):
+            refused_until = (refused or {}).get(model)
+            if refused_until is not None and refused_until > now:
+                return 0.0, refused_until
+            return 0.0, self.window_reset_at(model, now) or (quota.reset_at if quota is not None else None)
+        readings: list[tuple[float, datetime | None]] = []
+        for reading in (quota, *self.windows_for(model)):
+            if reading is None:
+                continue
+            left = reading.remaining(now)
+            if left is not None:
+                readings.append((left, None if reading.reset_passed(now) else reading.reset_at))
+        if not readings:
+            return None, None
+        return min(readings, key=lambda item: item[0])
+
     def window_reset_at(self, model: str, now: datetime) -> datetime | None:
         """When the latest used-up window covering `model` resets (None when none is used up)."""
         resets = [w.reset_at for w in self.windows_for(model) if w.used_up(now) and w.reset_at is not None]

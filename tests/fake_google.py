@@ -1005,8 +1005,11 @@ class FakeGoogle:
         return key
 
     def revoke(self, credential: str) -> None:
-        """Revoke a refresh token (next refresh: invalid_grant) or an API key (next call: API_KEY_INVALID)."""
-        self._refresh_tokens.pop(credential, None)
+        """Revoke a refresh token (next refresh: invalid_grant; as at Google, the access tokens it gave stop
+        working too) or an API key (next call: API_KEY_INVALID)."""
+        owner = self._refresh_tokens.pop(credential, None)
+        if owner is not None:
+            self.expire_access_tokens(owner)
         self.api_keys.pop(credential, None)
 
     def expire_access_tokens(self, email: str | None = None) -> None:
