@@ -91,6 +91,7 @@ class SettingsForm:
     start_at_login: bool
     start_minimized: bool
     theme: str
+    reserve_percent: int = 0  # quota protection: % of each model group every account keeps (0 = off)
 
 
 def form_from_settings(settings: Settings) -> SettingsForm:
@@ -108,6 +109,7 @@ def form_from_settings(settings: Settings) -> SettingsForm:
         start_at_login=settings.ui.start_at_login,
         start_minimized=settings.ui.start_minimized,
         theme=settings.ui.theme,
+        reserve_percent=round(settings.quota.reserve_percent),
     )
 
 
@@ -214,6 +216,10 @@ def apply_form(form: SettingsForm, settings: Settings) -> bool:
     upstream.client_version = form.client_version.strip()
     if form.quota_refresh_minutes != max(1, round(upstream.quota_refresh_minutes)):
         upstream.quota_refresh_minutes = float(form.quota_refresh_minutes)
+    if form.reserve_percent != round(
+        settings.quota.reserve_percent
+    ):  # a hand-written 12.5 stays unless edited
+        settings.quota.reserve_percent = float(form.reserve_percent)
     settings.log.retention_days = form.retention_days
     settings.log.max_rows = form.max_rows
     settings.log.capture_bodies = form.capture_bodies
@@ -567,6 +573,16 @@ class SettingsPage(QWidget):
         self.quota_refresh_spin = _spin(1, MAX_QUOTA_REFRESH_MINUTES, suffix=" min")
         self.quota_refresh_spin.valueChanged.connect(self._on_edited)
         form.addRow("Refresh quotas every:", self.quota_refresh_spin)
+        self.reserve_spin = _spin(0, 100, step=5, suffix=" %", zero_text=self.tr("off"))
+        self.reserve_spin.setToolTip(
+            self.tr(
+                "Quota protection: every account keeps this share of each model group (its 5-hour and weekly "
+                "windows and each model's quota) for you; the gateway uses another account, or answers 429, "
+                "once only the reserve is left. An account's own value (Accounts, right-click) wins."
+            )
+        )
+        self.reserve_spin.valueChanged.connect(self._on_edited)
+        form.addRow(self.tr("Keep in reserve per account:"), self.reserve_spin)
         return group
 
     def _log_group(self) -> QGroupBox:
@@ -622,6 +638,7 @@ class SettingsPage(QWidget):
             start_at_login=self.start_at_login_check.isChecked(),
             start_minimized=self.start_minimized_check.isChecked(),
             theme=str(self.theme_combo.currentData()),
+            reserve_percent=self.reserve_spin.value(),
         )
 
     def load_form(self, form: SettingsForm) -> None:
@@ -637,6 +654,7 @@ class SettingsPage(QWidget):
             self.endpoints_edit.setPlainText(form.endpoints)
             self.client_version_edit.setText(form.client_version)
             self.quota_refresh_spin.setValue(form.quota_refresh_minutes)
+            self.reserve_spin.setValue(form.reserve_percent)
             self.retention_spin.setValue(form.retention_days)
             self.max_rows_spin.setValue(form.max_rows)
             self.capture_bodies_check.setChecked(form.capture_bodies)
