@@ -227,78 +227,97 @@ async def measure(fake_base: str, gateway: str, args: argparse.Namespace) -> lis
             for _ in range(200):
                 await call()
 
-        rows: list[tuple[str, str, str, str]] = []
-        direct, gemini, openai = [], [], []
-        for _ in range(args.requests):  # interleaved, so drift in machine load hits all three alike
-            direct += await _latencies(targets.direct, 1)
-            gemini += await _latencies(targets.via_gemini, 1)
-            openai += await _latencies(targets.via_openai, 1)
-        for name, samples in (("Gemini passthrough", gemini), ("OpenAI chat", openai)):
-            for label, fraction in (("p50", 0.5), ("p99", 0.99)):
-                base = _percentile(direct, fraction)
-                value = _percentile(samples, fraction)
-                rows.append(
-                    (
-                        f"latency {label}, non-streaming, {name}",
-                        f"{base:.2f} ms",
-                        f"{value:.2f} ms",
-                        f"+{value - base:.2f} ms",
-                    )
-                )
+        return [
+            *await _latency_rows(targets, args),
+            *await _stream_rows(targets, args),
+            *await _throughput_rows(targets, args),
+        ]
 
-        # Time to first event on short answers: during a long burst the three processes fight over two
-        # cores, and the figure would measure the scheduler rather than the gateway. Direct, OpenAI and
-        # Ollama streams are interleaved, so drift in machine load hits them alike.
-        streamers = {"OpenAI": targets.stream_openai, "Ollama": targets.stream_ollama}
 
-        async def interleaved(text: str) -> list[list[tuple[float, float, int]]]:
-            runs: list[list[tuple[float, float, int]]] = [[] for _ in range(len(streamers) + 1)]
-            for _ in range(args.streams):
-                runs[0].append(await targets.stream_direct(text))
-                for index, stream in enumerate(streamers.values(), start=1):
-                    runs[index].append(await stream(text))
-            return runs
+Row = tuple[str, str, str, str]
 
-        direct_short, *gateway_short = await interleaved("hello world")
-        d_first = statistics.median(run[0] for run in direct_short) * 1000
-        for name, runs in zip(streamers, gateway_short, strict=True):
-            g_first = statistics.median(run[0] for run in runs) * 1000
+
+async def _latency_rows(targets: Targets, args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    direct, gemini, openai = [], [], []
+    for _ in range(args.requests):  # interleaved, so drift in machine load hits all three alike
+        direct += await _latencies(targets.direct, 1)
+        gemini += await _latencies(targets.via_gemini, 1)
+        openai += await _latencies(targets.via_openai, 1)
+    for name, samples in (("Gemini passthrough", gemini), ("OpenAI chat", openai)):
+        for label, fraction in (("p50", 0.5), ("p99", 0.99)):
+            base = _percentile(direct, fraction)
+            value = _percentile(samples, fraction)
             rows.append(
                 (
-                    f"time to first event, streaming, {name}",
-                    f"{d_first:.2f} ms",
-                    f"{g_first:.2f} ms",
-                    f"+{g_first - d_first:.2f} ms",
+                    f"latency {label}, non-streaming, {name}",
+                    f"{base:.2f} ms",
+                    f"{value:.2f} ms",
+                    f"+{value - base:.2f} ms",
                 )
             )
-        direct_long, *gateway_long = await interleaved(" ".join(f"w{i}" for i in range(args.stream_words)))
-        d_total = statistics.median(run[1] for run in direct_long)
-        events = statistics.median(run[2] for run in direct_long)
-        for name, runs in zip(streamers, gateway_long, strict=True):
-            g_total = statistics.median(run[1] for run in runs)
-            per_event = (g_total - d_total) / events * 1e6
-            rows.append(
-                (
-                    f"whole stream ({int(events)} events), {name}",
-                    f"{d_total * 1000:.1f} ms",
-                    f"{g_total * 1000:.1f} ms",
-                    f"+{per_event:.1f} µs/event",
-                )
-            )
+    return rows
 
-        targets_by_name = {
-            "direct": targets.direct,
-            "Gemini": targets.via_gemini,
-            "OpenAI": targets.via_openai,
-        }
-        rates: dict[str, list[float]] = {name: [] for name in targets_by_name}
-        for _ in range(args.rounds):  # rounds interleave the targets, so a noisy moment hits them alike
-            for name, call in targets_by_name.items():
-                rates[name].append(await _throughput(call, args.concurrency, args.seconds))
-        for name, values in rates.items():
-            rate = statistics.median(values)
-            rows.append((f"requests/s at {args.concurrency} concurrent, {name}", "", f"{rate:,.0f}", ""))
-        return rows
+
+async def _stream_rows(targets: Targets, args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    # Time to first event on short answers: during a long burst the three processes fight over two
+    # cores, and the figure would measure the scheduler rather than the gateway. Direct, OpenAI and
+    # Ollama streams are interleaved, so drift in machine load hits them alike.
+    streamers = {"OpenAI": targets.stream_openai, "Ollama": targets.stream_ollama}
+
+    async def interleaved(text: str) -> list[list[tuple[float, float, int]]]:
+        runs: list[list[tuple[float, float, int]]] = [[] for _ in range(len(streamers) + 1)]
+        for _ in range(args.streams):
+            runs[0].append(await targets.stream_direct(text))
+            for index, stream in enumerate(streamers.values(), start=1):
+                runs[index].append(await stream(text))
+        return runs
+
+    direct_short, *gateway_short = await interleaved("hello world")
+    d_first = statistics.median(run[0] for run in direct_short) * 1000
+    for name, runs in zip(streamers, gateway_short, strict=True):
+        g_first = statistics.median(run[0] for run in runs) * 1000
+        rows.append(
+            (
+                f"time to first event, streaming, {name}",
+                f"{d_first:.2f} ms",
+                f"{g_first:.2f} ms",
+                f"+{g_first - d_first:.2f} ms",
+            )
+        )
+    direct_long, *gateway_long = await interleaved(" ".join(f"w{i}" for i in range(args.stream_words)))
+    d_total = statistics.median(run[1] for run in direct_long)
+    events = statistics.median(run[2] for run in direct_long)
+    for name, runs in zip(streamers, gateway_long, strict=True):
+        g_total = statistics.median(run[1] for run in runs)
+        per_event = (g_total - d_total) / events * 1e6
+        rows.append(
+            (
+                f"whole stream ({int(events)} events), {name}",
+                f"{d_total * 1000:.1f} ms",
+                f"{g_total * 1000:.1f} ms",
+                f"+{per_event:.1f} µs/event",
+            )
+        )
+    return rows
+
+
+async def _throughput_rows(targets: Targets, args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    targets_by_name = {
+        "direct": targets.direct,
+        "Gemini": targets.via_gemini,
+        "OpenAI": targets.via_openai,
+    }
+    rates: dict[str, list[float]] = {name: [] for name in targets_by_name}
+    for _ in range(args.rounds):  # rounds interleave the targets, so a noisy moment hits them alike
+        for name, call in targets_by_name.items():
+            rates[name].append(await _throughput(call, args.concurrency, args.seconds))
+    for name, values in rates.items():
+        rate = statistics.median(values)
+        rows.append((f"requests/s at {args.concurrency} concurrent, {name}", "", f"{rate:,.0f}", ""))
+    return rows
 
 
 def main() -> None:

@@ -219,10 +219,6 @@ class AccountService:
     def add_listener(self, listener: Callable[[str], None]) -> None:
         self._listeners.append(listener)
 
-    def remove_listener(self, listener: Callable[[str], None]) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
     # -- adding -------------------------------------------------------------------------------------
 
     async def add_google(self, refresh_token: str) -> Account:

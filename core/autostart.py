@@ -92,26 +92,9 @@ if sys.platform == "win32":
 
 else:
 
-    class _WinRegistry:
-        """Stands in where winreg does not exist: asking for the Windows backend elsewhere is an error."""
-
-        def _unavailable(self) -> AutostartError:
-            return AutostartError("The Windows registry is not available on this system")
-
-        def get(self, name: str) -> str | None:
-            raise self._unavailable()
-
-        def set(self, name: str, value: str) -> None:
-            raise self._unavailable()
-
-        def delete(self, name: str) -> None:
-            raise self._unavailable()
-
-        def get_startup_approved(self, name: str) -> bytes | None:
-            raise self._unavailable()
-
-        def delete_startup_approved(self, name: str) -> None:
-            raise self._unavailable()
+    def _WinRegistry() -> Registry:  # named like the class it stands in for on Windows
+        """Where winreg does not exist, asking for the Windows backend is an error."""
+        raise AutostartError("The Windows registry is not available on this system")
 
 
 def launch_command() -> list[str]:

@@ -167,19 +167,15 @@ async def stream_json(
     has been yielded. A stream that stops before its final chunk raises UpstreamError(NETWORK)."""
     error: UpstreamError | None = None
     for url in urls:
-        try:
-            response = await http.post(url, data=payload, headers=headers, timeout=timeout)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error = classify_network_error(exc, model=model)
-            continue
+        response = await _open_stream(http, url, payload, headers, timeout, model)
+        if isinstance(response, UpstreamError):
+            if falls_back(response):  # a network error always does
+                error = response
+                continue
+            raise response
         yielded = False
         complete = False
         try:
-            if response.status != 200:
-                error = await _error_reply(response, model)
-                if falls_back(error):
-                    continue
-                raise error
             try:
                 async for data in iter_sse_data(response.content):
                     chunk = _stream_chunk(data, model, unwrap_response)
@@ -208,6 +204,27 @@ async def stream_json(
     raise error or UpstreamError(
         ErrorKind.CLIENT_CONFIG, 0, "no upstream endpoint is configured", model=model
     )
+
+
+async def _open_stream(
+    http: aiohttp.ClientSession,
+    url: str,
+    payload: bytes,
+    headers: Mapping[str, str],
+    timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's own per-request timeout object
+    model: str | None,
+) -> aiohttp.ClientResponse | UpstreamError:
+    """The 200 reply to read, or what refused it: a network error, or a non-200 reply (read, then closed)."""
+    try:
+        response = await http.post(url, data=payload, headers=headers, timeout=timeout)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return classify_network_error(exc, model=model)
+    if response.status == 200:
+        return response
+    try:
+        return await _error_reply(response, model)
+    finally:
+        response.close()
 
 
 async def _error_reply(response: aiohttp.ClientResponse, model: str | None) -> UpstreamError:
@@ -592,7 +609,7 @@ class CloudCodeClient:
             unwrap_response=True,
         )
 
-    async def count_tokens(self, access_token: str, project_id: str, model: str, request: JSON) -> JSON:
+    async def count_tokens(self, access_token: str, model: str, request: JSON) -> JSON:
         """countTokens; returns {"totalTokens": N}."""
         # The whole request is counted (system instruction and tools included), as the generate call sees it.
         body = {"request": {**request, "model": f"models/{model}"}}
@@ -643,5 +660,5 @@ class CloudCodeUpstream(Upstream):
 
     @override
     async def count_tokens(self, account: Account, credential: str, model: str, request: JSON) -> int:
-        reply = await self._client.count_tokens(credential, account_project(account), model, request)
+        reply = await self._client.count_tokens(credential, model, request)
         return int(reply["totalTokens"])

@@ -17,10 +17,8 @@ from core.accounts import AccountService
 from core.config import Settings
 from core.credentials import Credentials
 from core.errors import ApiError, ApiErrorType, ErrorKind, UpstreamError, api_error_from_upstream
-from core.media import apply_model_suffixes, capabilities_of
-from core.models import model_aliases, resolve_model
+from core.models import apply_model_suffixes, capabilities_of, model_aliases, resolve_model
 from core.pool import AccountPool, NoAccount, Step
-from core.request_log import LogEntry
 from core.stale_client import could_still_say_stale, reply_text, says_stale, stale_client_error
 from core.transform import (
     NameMap,
@@ -30,7 +28,7 @@ from core.transform import (
     prepare_request,
     restore_response,
 )
-from core.types import JSON, Account, AccountKind
+from core.types import JSON, Account, AccountKind, LogEntry
 from core.upstream import Upstream, Upstreams
 
 CHARS_PER_TOKEN = 4  # the local token estimate when the upstream cannot count
@@ -574,7 +572,7 @@ _KIND_NAMES = {AccountKind.API_KEY: "Gemini API key", AccountKind.GOOGLE: "Googl
 
 
 def _capabilities(model: str, accounts: list[Account]) -> tuple[str, ...]:
-    """What the model does (core.media.capabilities_of: "chat", "embeddings", "images", "speech"), plus
+    """What the model does (core.models.capabilities_of: "chat", "embeddings", "images", "speech"), plus
     "thinking" and "vision" for chat models from the catalogue."""
     capabilities = list(capabilities_of(model))
     if "chat" not in capabilities:

@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterable, Mapping
 from fnmatch import fnmatchcase
 from functools import lru_cache
 
+from core.types import JSON
+
 _WILDCARD_CHARS = frozenset("*?[")
 _NUMBER = re.compile(r"\d+")
 _DATE_DIGITS = 6  # 20250929-style suffixes are dates, not versions
@@ -253,3 +255,70 @@ def model_group(model: str) -> str:
     if "gemini" in name and "pro" in name:
         return "Gemini Pro"
     return "Other"
+
+
+# --- what a model can do, and settings carried in its name -------------------------------------------
+
+ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+_SEARCH_SUFFIXES = ("-search-preview", "-search")
+_RATIO_SUFFIX = re.compile(r"-(\d{1,2})x(\d{1,2})$")
+_SIZE_SUFFIX = re.compile(r"-([124])k$", re.IGNORECASE)
+
+
+def capabilities_of(model: str) -> tuple[str, ...]:
+    """ "chat", "embeddings", "images" (generation) and/or "speech", from the model id.
+
+    Image chat models (`gemini-*-image*`) chat *and* draw; Imagen only draws (through `predict`).
+    """
+    name = model.lower().removeprefix("models/")
+    if "embedding" in name:
+        return ("embeddings",)
+    if name.startswith("imagen"):
+        return ("images",)
+    if name.endswith("-tts") or "-tts-" in name:
+        return ("speech",)
+    if "image" in name:
+        return ("chat", "images")
+    return ("chat",)
+
+
+def is_imagen(model: str) -> bool:
+    return model.lower().removeprefix("models/").startswith("imagen")
+
+
+def apply_model_suffixes(client_model: str, body: JSON) -> tuple[str, JSON]:
+    """(model without its setting suffixes, body with those settings); unchanged when there are none."""
+    name = client_model.strip()
+    search = False
+    image_config: JSON = {}
+    while True:
+        lowered = name.lower()
+        suffix = next((s for s in _SEARCH_SUFFIXES if lowered.endswith(s)), None)
+        if suffix is not None and len(name) > len(suffix):
+            name, search = name[: -len(suffix)], True
+            continue
+        if "image" in lowered and (ratio := _RATIO_SUFFIX.search(name)) is not None:
+            aspect = f"{int(ratio.group(1))}:{int(ratio.group(2))}"
+            if aspect in ASPECT_RATIOS and "aspectRatio" not in image_config:
+                image_config["aspectRatio"] = aspect
+                name = name[: ratio.start()]
+                continue
+        size = _SIZE_SUFFIX.search(name) if "image" in lowered else None
+        if size is not None and "imageSize" not in image_config:
+            image_config["imageSize"] = f"{size.group(1)}K"
+            name = name[: size.start()]
+            continue
+        break
+    if not search and not image_config:
+        return client_model, body
+    new_body = dict(body)
+    if search:
+        tools = [tool for tool in new_body.get("tools") or () if isinstance(tool, dict)]
+        if not any("googleSearch" in tool for tool in tools):
+            tools.append({"googleSearch": {}})
+        new_body["tools"] = tools
+    if image_config:
+        config = dict(new_body.get("generationConfig") or {})
+        config["imageConfig"] = {**image_config, **(config.get("imageConfig") or {})}
+        new_body["generationConfig"] = config
+    return name, new_body

@@ -7,41 +7,17 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.config import LogSettings
+from core.types import LogEntry
 
 if TYPE_CHECKING:
     from core.store import Database
 
 log = logging.getLogger(__name__)
 
-LogListener = Callable[[list["LogEntry"]], None]
-
-
-@dataclass
-class LogEntry:
-    """Filled in as a request goes through the server and gateway; recorded once when it ends."""
-
-    protocol: str  # "openai", "anthropic", "gemini", "ollama"
-    path: str
-    client_model: str = ""
-    upstream_model: str = ""
-    account: str = ""  # account e-mail or label, never a secret
-    status: int = 0
-    latency_ms: float = 0.0
-    ttfb_ms: float | None = None  # time to first byte sent to the client
-    tokens_in: int = 0
-    tokens_out: int = 0
-    stream: bool = False
-    error: str = ""  # redacted of credentials
-    request_body: str | None = None  # only with body capture on; redacted
-    response_body: str | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    id: int | None = None  # set by the store once written
-    account_id: str = ""  # the serving account's id (names repeat when an account is removed and re-added)
+LogListener = Callable[[list[LogEntry]], None]
 
 
 class _FlushMarker:
@@ -129,10 +105,6 @@ class RequestLogWriter:
 
     def add_listener(self, listener: Callable[[list[LogEntry]], None]) -> None:
         self._listeners.append(listener)
-
-    def remove_listener(self, listener: Callable[[list[LogEntry]], None]) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     def _run(self) -> None:
         self._prune()

@@ -69,12 +69,6 @@ class SecretStore:
         return self._keyring is not None
 
     @property
-    def backend_name(self) -> str:
-        if self._keyring is not None:
-            return f"keyring ({_describe(self._keyring)})"
-        return f"file ({self._file}, not encrypted)"
-
-    @property
     def file_path(self) -> Path:
         """Where the file fallback keeps secrets (used only when `encrypted` is False)."""
         return self._file

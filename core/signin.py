@@ -15,9 +15,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from core.accounts import AccountService
 from core.oauth import OAuthClient, Pkce, new_pkce, new_state
-from core.types import Account
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +150,6 @@ class BrowserSignIn:
                 return result.result()  # raises what the future holds (a paste may have won the race)
         finally:
             await self.close()
-
-    async def add_account(self, accounts: AccountService) -> Account:
-        """wait(), then exchange the code and add (or update, for a known e-mail) the Google account."""
-        code = await self.wait()
-        return await accounts.add_google_from_code(code, self.redirect_uri, self._pkce)
 
     def cancel(self) -> None:
         """End the sign-in: wait() raises SignInCancelled. Harmless when it already ended."""

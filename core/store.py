@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from core.request_log import LogEntry
-from core.types import Account, AccountKind, AccountStatus, ModelQuota, QuotaWindow
+from core.types import Account, AccountKind, AccountStatus, LogEntry, ModelQuota, QuotaWindow
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -466,10 +465,6 @@ class Database:
                 for statement in statements:
                     connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
-
-    def schema_version(self) -> int:
-        version: int = self._fetch("PRAGMA user_version")[0][0]
-        return version
 
     def list_accounts(self) -> list[Account]:
         """Every account, in the order they were added."""

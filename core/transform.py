@@ -24,7 +24,7 @@ import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -231,11 +231,38 @@ class _SchemaCleaner:
     def _clean_plain(self, node: JSON, depth: int, refs: tuple[str, ...]) -> JSON:
         out: JSON = {}
         hints: list[str] = []
-        nullable = node.get("nullable") is True
-
         types, type_nullable = self._types(node.get("type"))
-        nullable = nullable or type_nullable
+        branch_nullable = self._copy_combinators(node, out, types, depth, refs)
+        nullable = node.get("nullable") is True or type_nullable or branch_nullable
 
+        if len(types) == 1:
+            out["type"] = types[0]
+        elif len(types) > 1:
+            out["anyOf"] = [{"type": t} for t in types]
+
+        self._copy_structure(node, out, depth, refs)
+        self._copy_enum(node, out, hints)
+        self._copy_constraints(node, out, hints)
+        hints.extend(_value_hints(node))
+
+        description = _with_hints(node.get("description", out.get("description")), hints)
+        if description:
+            out["description"] = description
+        if isinstance(node.get("title"), str):
+            out["title"] = node["title"]
+        if "type" not in out and "anyOf" not in out and "oneOf" not in out and "allOf" not in out:
+            inferred = self._infer_type(out)
+            if inferred:
+                out["type"] = inferred
+        if nullable:
+            out["nullable"] = True
+        return out
+
+    def _copy_combinators(
+        self, node: JSON, out: JSON, types: list[str], depth: int, refs: tuple[str, ...]
+    ) -> bool:
+        """anyOf/oneOf without their null branches, and allOf; True when a null branch made the node nullable."""
+        nullable = False
         for combinator in ("anyOf", "oneOf"):
             branches = node.get(combinator)
             if not isinstance(branches, list):
@@ -252,38 +279,7 @@ class _SchemaCleaner:
         all_of = node.get("allOf")
         if isinstance(all_of, list) and all_of:
             out["allOf"] = [self.clean(b, depth + 1, refs) for b in all_of]
-
-        if len(types) == 1:
-            out["type"] = types[0]
-        elif len(types) > 1:
-            out["anyOf"] = [{"type": t} for t in types]
-
-        self._copy_structure(node, out, depth, refs)
-        self._copy_enum(node, out, hints)
-        self._copy_constraints(node, out, hints)
-
-        if node.get("default") is not None:  # a null default says no more than `nullable`
-            hints.append(f"default: {_short_json(node['default'])}")
-        for key in ("examples", "example"):
-            if key in node:
-                examples = node[key] if isinstance(node[key], list) else [node[key]]
-                hints.append("examples: " + ", ".join(_short_json(e) for e in examples[:5]))
-        for key in ("exclusiveMinimum", "exclusiveMaximum"):
-            if isinstance(node.get(key), int | float) and not isinstance(node.get(key), bool):
-                hints.append(f"{'greater' if key == 'exclusiveMinimum' else 'less'} than {node[key]}")
-
-        description = _with_hints(node.get("description", out.get("description")), hints)
-        if description:
-            out["description"] = description
-        if isinstance(node.get("title"), str):
-            out["title"] = node["title"]
-        if "type" not in out and "anyOf" not in out and "oneOf" not in out and "allOf" not in out:
-            inferred = self._infer_type(out)
-            if inferred:
-                out["type"] = inferred
-        if nullable:
-            out["nullable"] = True
-        return out
+        return nullable
 
     @staticmethod
     def _types(raw: Any) -> tuple[list[str], bool]:
@@ -409,6 +405,21 @@ def _legal_name(name: str) -> str:
     return fixed
 
 
+def _value_hints(node: JSON) -> list[str]:
+    """Default, examples and exclusive bounds, which Gemini's schema has no field for, as description hints."""
+    hints: list[str] = []
+    if node.get("default") is not None:  # a null default says no more than `nullable`
+        hints.append(f"default: {_short_json(node['default'])}")
+    for key in ("examples", "example"):
+        if key in node:
+            examples = node[key] if isinstance(node[key], list) else [node[key]]
+            hints.append("examples: " + ", ".join(_short_json(e) for e in examples[:5]))
+    for key in ("exclusiveMinimum", "exclusiveMaximum"):
+        if isinstance(node.get(key), int | float) and not isinstance(node.get(key), bool):
+            hints.append(f"{'greater' if key == 'exclusiveMinimum' else 'less'} than {node[key]}")
+    return hints
+
+
 def _unique_name(name: str, used: set[str]) -> str:
     candidate = _legal_name(name)
     salt = 0
@@ -428,17 +439,22 @@ def _function_names(body: JSON) -> Iterator[str]:
                     yield declaration["name"]
     for content in body.get("contents") or ():
         if isinstance(content, dict):
-            for part in content.get("parts") or ():
-                if not isinstance(part, dict):
-                    continue
-                for key in ("functionCall", "functionResponse"):
-                    value = part.get(key)
-                    if isinstance(value, dict) and isinstance(value.get("name"), str):
-                        yield value["name"]
+            yield from _called_names(content.get("parts") or ())
     calling = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
     for name in calling.get("allowedFunctionNames") or ():
         if isinstance(name, str):
             yield name
+
+
+def _called_names(parts: Iterable[object]) -> Iterator[str]:
+    """The function names a turn's calls and responses carry."""
+    for part in parts:
+        if not isinstance(part, dict):
+            continue
+        for key in ("functionCall", "functionResponse"):
+            value = part.get(key)
+            if isinstance(value, dict) and isinstance(value.get("name"), str):
+                yield value["name"]
 
 
 def _build_name_map(body: JSON) -> NameMap:

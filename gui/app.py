@@ -25,7 +25,7 @@ from gui import tasks
 from gui.controller import AppController, ServerStatus
 from gui.gc_guard import QtThreadGarbageCollector
 from gui.icons import app_icon
-from gui.main_window import MainWindow
+from gui.main_window import MainWindow, Page
 from gui.single_instance import SingleInstance, instance_key
 from gui.tray import Tray
 
@@ -147,6 +147,7 @@ async def main(
     controller = AppController(services)
     window = MainWindow(controller)
     tray = Tray(controller, window)
+    connect_tray(tray, window)
     stop = asyncio.Event()
     running = RunningApp(settings, services, controller, window, tray, stop)
     has_tray = QSystemTrayIcon.isSystemTrayAvailable()
@@ -282,6 +283,17 @@ def _quit_on_sigint(stop: asyncio.Event) -> Callable[[], None]:
         signal.signal(signal.SIGINT, previous)
 
     return restore
+
+
+def connect_tray(tray: Tray, window: MainWindow) -> None:
+    """What the tray asks the window for: to come to the front, or to show the Accounts page."""
+    tray.window_requested.connect(window.bring_to_front)
+
+    def show_accounts() -> None:
+        window.show_page(Page.ACCOUNTS)
+        window.bring_to_front()
+
+    tray.accounts_requested.connect(show_accounts)
 
 
 def show_window_on_reopen(

@@ -10,8 +10,8 @@ from enum import StrEnum
 from PySide6.QtCore import QObject, Signal
 
 from core.config import Settings, save_settings
-from core.request_log import LogEntry
 from core.services import Services
+from core.types import LogEntry
 from server.runner import GatewayServer
 
 log = logging.getLogger(__name__)

@@ -92,7 +92,7 @@ if sys.platform == "win32":
 
 else:
 
-    def windows_personalize_value(name: str) -> int | None:
+    def windows_personalize_value(_name: str) -> int | None:
         return None
 
 

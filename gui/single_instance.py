@@ -57,10 +57,6 @@ class SingleInstance(QObject):
         self._server: QLocalServer | None = None
         self._buffers: dict[QLocalSocket, bytes] = {}
 
-    @property
-    def is_primary(self) -> bool:
-        return self._server is not None
-
     def acquire(self) -> bool:
         """True for the first instance (now listening); False after asking the running one to show itself."""
         if self._ask_running_instance():

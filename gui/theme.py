@@ -10,7 +10,6 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 THEMES = ("system", "light", "dark")
-MIN_CONTRAST = 4.5  # WCAG AA for normal text; tests/gui/test_theme.py measures every pair below
 
 
 class Tone(StrEnum):
@@ -127,9 +126,6 @@ DARK = Palette(
     },
 )
 
-# The backgrounds a coloured text can sit on (tests check every tone against each).
-TEXT_BACKGROUNDS = (_R.Window, _R.Base, _R.AlternateBase)
-
 
 class _ThemeSignals(QObject):
     changed = Signal(str)  # the applied theme's name ("light" or "dark"), for widgets with style sheets
@@ -197,20 +193,3 @@ def bar_fill(fraction: float) -> QColor:
 
 def bar_track() -> QColor:
     return QColor(_current.bar_track)
-
-
-def contrast_ratio(first: QColor, second: QColor) -> float:
-    """WCAG 2 contrast ratio between two colours (1.0-21.0)."""
-
-    def luminance(colour: QColor) -> float:
-        def channel(value: float) -> float:
-            return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
-
-        return (
-            0.2126 * channel(colour.redF())
-            + 0.7152 * channel(colour.greenF())
-            + 0.0722 * channel(colour.blueF())
-        )
-
-    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)

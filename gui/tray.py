@@ -8,19 +8,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QGuiApplication
-from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from core.types import Account, AccountKind, AccountStatus
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.icons import TrayState, app_icon, tray_icon
 from gui.tasks import run_task
-
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
 
 COUNTDOWN_REFRESH_MS = 60_000  # "resets 3h" texts age; a minute is their resolution
 LABEL_MAX = 28
@@ -153,16 +149,23 @@ class _Seen:
 class Tray(QSystemTrayIcon):
     """The tray icon and its menu. Works without a system tray (as in tests); the app shows it where one exists.
 
+    The tray knows the window only as a widget (to read whether the user sees it, and to hide it); what it
+    wants shown it asks for by signal, wired by the composition root (gui/app.py connect_tray).
+
     Signals:
+        window_requested(): bring the window to the front.
+        accounts_requested(): show the window on its Accounts page.
         quit_requested(): the user chose Quit.
         message_shown(str, str): a notification was shown (title, message); the window repeats it in its
             status bar where the desktop has no tray.
     """
 
+    window_requested = Signal()
+    accounts_requested = Signal()
     quit_requested = Signal()
     message_shown = Signal(str, str)
 
-    def __init__(self, controller: AppController, window: MainWindow, parent: QObject | None = None) -> None:
+    def __init__(self, controller: AppController, window: QWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.window = window
@@ -267,13 +270,10 @@ class Tray(QSystemTrayIcon):
     # -- actions ---------------------------------------------------------------------------------------
 
     def open_window(self) -> None:
-        self.window.bring_to_front()
+        self.window_requested.emit()
 
     def _open_accounts(self) -> None:
-        from gui.main_window import Page  # the window module imports this one
-
-        self.window.show_page(Page.ACCOUNTS)
-        self.window.bring_to_front()
+        self.accounts_requested.emit()
 
     def _copy_address(self) -> None:
         QGuiApplication.clipboard().setText(self.controller.state.url)

@@ -180,13 +180,20 @@ def run_client(name: str, argv: list[str], env: dict[str, str], cwd: Path) -> st
         )
     except subprocess.TimeoutExpired as expired:
         raise CheckFailed(
-            f"{name} did not finish within {CLIENT_TIMEOUT_S:.0f} s:\n{expired.stdout}{expired.stderr}"
+            f"{name} did not finish within {CLIENT_TIMEOUT_S:.0f} s:\n{_text(expired.stdout)}{_text(expired.stderr)}"
         ) from None
     if done.returncode != 0:
         raise CheckFailed(
             f"{name} exited {done.returncode}:\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
         )
     return done.stdout
+
+
+def _text(output: str | bytes | None) -> str:
+    """What a timed-out child printed: run(text=True) gives str, but the type allows bytes or nothing."""
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
 
 
 def client_env(home: Path) -> dict[str, str]:
@@ -325,8 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                     failures.append(f"{name} ({versions[name]}): {failure}")
             if failures:
                 say("gateway log:\n" + gateway.log_file.read_text(errors="replace")[-20_000:])
-    for failure in failures:
-        say(f"FAILED {failure}")
+    for failed in failures:
+        say(f"FAILED {failed}")
     ran = 1 if args.only else len(checks)
     say(f"{ran - len(failures)} of {ran} clients OK")
     return 1 if failures else 0

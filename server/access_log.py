@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from core.request_log import LogEntry
+from core.types import LogEntry
 
 access_log = logging.getLogger("gravity_desk.access")
 _MAX_FIELD = 120  # a client's model name is the client's choice: keep one line one line

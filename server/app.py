@@ -12,8 +12,8 @@ from aiohttp import web
 from core.errors import ApiError, ApiErrorType
 from core.gateway import GatewayRequest, ModelInfo
 from core.redact import redact
-from core.request_log import LogEntry
 from core.services import Services
+from core.types import LogEntry
 from server import anthropic, gemini, ollama, openai, openai_completions, openai_media, openai_responses
 from server.access_log import log_access
 from server.handling import (
@@ -141,7 +141,7 @@ async def openai_chat(request: web.Request) -> web.StreamResponse:
     payload = await read_json(request)
     decoded = openai.decode(payload)
     decoded.options["image_output"] = request.app[SERVICES].settings.server.image_output
-    return await generate(request, OPENAI, decoded, openai.encode, openai.ChatStreamEncoder, payload)
+    return await generate(request, decoded, openai.encode, openai.ChatStreamEncoder, payload)
 
 
 async def list_models(request: web.Request) -> web.Response:
@@ -172,9 +172,7 @@ async def get_model(request: web.Request) -> web.Response:
 async def anthropic_messages(request: web.Request) -> web.StreamResponse:
     payload = await read_json(request)
     decoded = anthropic.decode(payload)
-    return await generate(
-        request, ANTHROPIC, decoded, anthropic.encode, anthropic.MessagesStreamEncoder, payload
-    )
+    return await generate(request, decoded, anthropic.encode, anthropic.MessagesStreamEncoder, payload)
 
 
 async def anthropic_count_tokens(request: web.Request) -> web.Response:
@@ -210,7 +208,7 @@ async def gemini_method(request: web.Request) -> web.StreamResponse:
         decoded = gemini.decode(payload, model=model, stream=stream)
         sse = request.query.get("alt") == "sse"
         return await generate(
-            request, GEMINI, decoded, gemini.encode, lambda d: gemini.GeminiStreamEncoder(d, sse=sse), payload
+            request, decoded, gemini.encode, lambda d: gemini.GeminiStreamEncoder(d, sse=sse), payload
         )
     if method in gemini.MEDIA_METHODS:
         return await gemini.media_method(request, model, method)

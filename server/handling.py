@@ -14,9 +14,8 @@ from aiohttp import web
 from core.errors import ApiError, invalid_request
 from core.gateway import GatewayRequest
 from core.redact import redact
-from core.request_log import LogEntry
 from core.services import Services
-from core.types import JSON
+from core.types import JSON, LogEntry
 from server.protocol import Decoded, StreamEncoder, compact_json
 
 SERVICES = web.AppKey("services", Services)
@@ -78,7 +77,6 @@ async def read_json(request: web.Request) -> Any:
 
 async def generate(
     request: web.Request,
-    protocol: ClientProtocol,
     decoded: Decoded,
     encode: Callable[[JSON, Decoded], JSON],
     new_encoder: Callable[[Decoded], StreamEncoder],

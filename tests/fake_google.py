@@ -479,6 +479,11 @@ def _check_schema(schema: Any, where: str) -> None:
     kind = schema.get("type")
     if kind is not None and (not isinstance(kind, str) or kind.lower() not in _SCHEMA_TYPES):
         raise _bad(f"Invalid value at '{where}.type': {json.dumps(kind)} is not a schema type")
+    _check_nested_schemas(schema, where)
+
+
+def _check_nested_schemas(schema: JSON, where: str) -> None:
+    """The schemas inside a schema: properties, items, combiners, additionalProperties."""
     properties = schema.get("properties")
     if properties is not None:
         if not isinstance(properties, dict):
@@ -683,6 +688,26 @@ def _check_claude_tool_ids(contents: list[JSON]) -> None:
                 previous_ids.add(call["id"])
 
 
+def _check_content(content: Any, index: int) -> None:
+    if not isinstance(content, dict):
+        raise _bad(f"Invalid value at 'contents[{index}]': must be an object")
+    role = content.get("role")
+    if role is not None and role not in ("user", "model"):
+        raise _bad(f"Please use a valid role: user, model. (contents[{index}].role is {json.dumps(role)})")
+    parts = content.get("parts")
+    if not isinstance(parts, list) or not parts:
+        raise _bad(f"* GenerateContentRequest.contents[{index}].parts: contents.parts must not be empty.")
+    for number, part in enumerate(parts):
+        _check_part(part, role, f"contents[{index}].parts[{number}]")
+
+
+def _check_system_instruction(system: Any) -> None:
+    if not isinstance(system, dict) or not isinstance(system.get("parts"), list) or not system["parts"]:
+        raise _bad("Invalid value at 'system_instruction': must be a Content object with parts")
+    for number, part in enumerate(system["parts"]):
+        _check_part(part, "user", f"system_instruction.parts[{number}]")
+
+
 def validate_request(
     request: Any, allowed_fields: frozenset[str], model: str, book: _SignatureBook | None
 ) -> None:
@@ -696,24 +721,10 @@ def validate_request(
     if not isinstance(contents, list) or not contents:
         raise _bad("* GenerateContentRequest.contents: contents is not specified")
     for index, content in enumerate(contents):
-        if not isinstance(content, dict):
-            raise _bad(f"Invalid value at 'contents[{index}]': must be an object")
-        role = content.get("role")
-        if role is not None and role not in ("user", "model"):
-            raise _bad(
-                f"Please use a valid role: user, model. (contents[{index}].role is {json.dumps(role)})"
-            )
-        parts = content.get("parts")
-        if not isinstance(parts, list) or not parts:
-            raise _bad(f"* GenerateContentRequest.contents[{index}].parts: contents.parts must not be empty.")
-        for number, part in enumerate(parts):
-            _check_part(part, role, f"contents[{index}].parts[{number}]")
+        _check_content(content, index)
     system = request.get("systemInstruction")
     if system is not None:
-        if not isinstance(system, dict) or not isinstance(system.get("parts"), list) or not system["parts"]:
-            raise _bad("Invalid value at 'system_instruction': must be a Content object with parts")
-        for number, part in enumerate(system["parts"]):
-            _check_part(part, "user", f"system_instruction.parts[{number}]")
+        _check_system_instruction(system)
     if "tools" in request:
         _check_tools(request["tools"])
     if "generationConfig" in request:
@@ -1538,16 +1549,15 @@ class FakeGoogle:
                 if rejected is not None:
                     raise rejected
             account = self.accounts[email]
-            if method == "loadCodeAssist":
-                return _json_response(self._load_code_assist(account))
-            if method == "onboardUser":
-                return _json_response(self._onboard(account, body))
-            if method == "fetchAvailableModels":
-                return _json_response(self._available_models(account, body))
-            if method == "retrieveUserQuotaSummary":
-                return _json_response(self._quota_summary(account, body))
-            if method == "countTokens":
-                return _json_response(self._count_cloud_code(account, body))
+            plain = {
+                "loadCodeAssist": lambda: self._load_code_assist(account),
+                "onboardUser": lambda: self._onboard(account, body),
+                "fetchAvailableModels": lambda: self._available_models(account, body),
+                "retrieveUserQuotaSummary": lambda: self._quota_summary(account, body),
+                "countTokens": lambda: self._count_cloud_code(account, body),
+            }.get(method)
+            if plain is not None:
+                return _json_response(plain())
             return await self._cloud_code_generate(request, account, method, body, fault, stale=stale)
         except Rejected as rejected:
             return _rejected_response(rejected)
@@ -1790,7 +1800,7 @@ class FakeGoogle:
             if method == "countTokens":
                 return _json_response(self._count_api(body, model))
             if method == "embedContent":
-                return _json_response({"embedding": _embed(body, model)})
+                return _json_response({"embedding": _embed(body)})
             if method == "batchEmbedContents":
                 return _json_response(_batch_embed(body, model))
             if method == "predict":
@@ -1883,7 +1893,7 @@ def _embedding(text: str, dimensions: int) -> list[float]:
     return [round((digest[i % len(digest)] - 127.5) / 127.5, 6) for i in range(dimensions)]
 
 
-def _embed(body: JSON, model: str) -> JSON:
+def _embed(body: JSON) -> JSON:
     content = body.get("content")
     if not isinstance(content, dict) or not isinstance(content.get("parts"), list) or not content["parts"]:
         raise _bad("* EmbedContentRequest.content: content is required")
@@ -1905,7 +1915,7 @@ def _batch_embed(body: JSON, model: str) -> JSON:
                 f"* BatchEmbedContentsRequest.requests[{index}].model: the model must be models/{model} "
                 "(the one in the URL)"
             )
-        embeddings.append(_embed(item, model))
+        embeddings.append(_embed(item))
     return {"embeddings": embeddings}
 
 

@@ -196,7 +196,7 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
 
 async def test_busy_port_is_a_message_not_a_traceback(fake_google: FakeGoogle, tmp_path: Path) -> None:
     _configure(fake_google, tmp_path)
-    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    blocker = await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
     port = blocker.sockets[0].getsockname()[1]
     try:
         code, _, err = await _run(tmp_path, "serve", "--port", str(port))

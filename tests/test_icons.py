@@ -53,7 +53,10 @@ make_icons = _load_make_icons()
 
 
 @pytest.fixture(scope="module")
-def fresh_assets(tmp_path_factory: pytest.TempPathFactory, qapp: QApplication) -> Path:
+def fresh_assets(
+    tmp_path_factory: pytest.TempPathFactory,
+    qapp: QApplication,  # noqa: ARG001 - asked for its effect: the generator draws with Qt
+) -> Path:
     """The generator run into a scratch folder, as a developer or CI would run it."""
     out = tmp_path_factory.mktemp("assets")
     assert make_icons.main(["--out", str(out)]) == 0
@@ -106,7 +109,8 @@ def mean_difference(first: QImage, second: QImage) -> float:
     return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
 
 
-def test_app_pngs_have_every_size_and_are_drawn(assets: Path, qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_app_pngs_have_every_size_and_are_drawn(assets: Path) -> None:
     for size in APP_SIZES:
         path = assets / "icons" / f"gravity-desk-{size}.png"
         assert png_size(path.read_bytes()) == (size, size)
@@ -119,7 +123,8 @@ def test_app_pngs_have_every_size_and_are_drawn(assets: Path, qapp: QApplication
         assert image.pixelColor(size // 2, size // 2).alpha() == 255
 
 
-def test_ico_directory_and_images(assets: Path, qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_ico_directory_and_images(assets: Path) -> None:
     data = (assets / "gravity-desk.ico").read_bytes()
     reserved, kind, count = struct.unpack("<HHH", data[:6])
     assert (reserved, kind) == (0, 1)  # 1 = icon (2 would be a cursor)
@@ -139,7 +144,8 @@ def test_ico_directory_and_images(assets: Path, qapp: QApplication) -> None:
     assert qt_sizes == sizes
 
 
-def test_icns_chunks_and_images(assets: Path, qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_icns_chunks_and_images(assets: Path) -> None:
     data = (assets / "gravity-desk.icns").read_bytes()
     assert data[:4] == b"icns"
     assert struct.unpack(">I", data[4:8])[0] == len(data)
@@ -160,9 +166,8 @@ def test_icns_chunks_and_images(assets: Path, qapp: QApplication) -> None:
 
 
 @pytest.mark.parametrize(("state", "dark", "scale"), TRAY_NAMES)
-def test_tray_pngs_show_their_state(
-    assets: Path, qapp: QApplication, state: str, dark: bool, scale: int
-) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_tray_pngs_show_their_state(assets: Path, state: str, dark: bool, scale: int) -> None:
     suffix = "" if scale == 1 else "@2x"
     path = assets / "tray" / f"{state}-{'dark' if dark else 'light'}{suffix}.png"
     size = 16 * scale
@@ -198,7 +203,8 @@ def test_tray_pngs_show_their_state(
     assert (planet.lightness() > 160) if dark else (planet.lightness() < 100)
 
 
-def test_committed_app_pngs_match_the_svg(qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_committed_app_pngs_match_the_svg() -> None:
     """A stale render (SVG edited, make_icons not re-run) fails here; small tolerance for Qt versions."""
     for size in (16, 48, 256):
         committed = QImage(str(ASSETS / "icons" / f"gravity-desk-{size}.png"))
@@ -207,9 +213,8 @@ def test_committed_app_pngs_match_the_svg(qapp: QApplication) -> None:
 
 
 @pytest.mark.parametrize(("state", "dark", "scale"), TRAY_NAMES)
-def test_committed_tray_pngs_match_the_renderer(
-    qapp: QApplication, state: str, dark: bool, scale: int
-) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_committed_tray_pngs_match_the_renderer(state: str, dark: bool, scale: int) -> None:
     suffix = "" if scale == 1 else "@2x"
     committed = QImage(str(ASSETS / "tray" / f"{state}-{'dark' if dark else 'light'}{suffix}.png"))
     drawn = render_tray_pixmap(TrayState(state), dark, 16 * scale).toImage()
@@ -242,7 +247,8 @@ def _solid(size: int, colour: str) -> QImage:
     return image
 
 
-def test_tray_icon_prefers_files_of_the_right_size(bundle_assets: Path, qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_tray_icon_prefers_files_of_the_right_size(bundle_assets: Path) -> None:
     _solid(16, "#ff00ff").save(str(bundle_assets / "tray" / "problem-dark.png"))
     _solid(20, "#00ffff").save(str(bundle_assets / "tray" / "problem-dark@2x.png"))  # wrong size: ignored
     icon = icons.tray_icon(TrayState.PROBLEM, dark=True)
@@ -256,14 +262,16 @@ def test_tray_icon_prefers_files_of_the_right_size(bundle_assets: Path, qapp: QA
     assert other == render_tray_pixmap(TrayState.SERVING, True, 16).toImage()
 
 
-def test_tray_icon_uses_an_at_2x_file_for_twice_the_size(bundle_assets: Path, qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_tray_icon_uses_an_at_2x_file_for_twice_the_size(bundle_assets: Path) -> None:
     _solid(32, "#00ff00").save(str(bundle_assets / "tray" / "paused-light@2x.png"))
     icon = icons.tray_icon(TrayState.PAUSED, dark=False)
     assert icon.pixmap(32, 32).toImage().pixelColor(16, 16) == QColor("#00ff00")
     assert icon.pixmap(16, 16).toImage() == render_tray_pixmap(TrayState.PAUSED, False, 16).toImage()
 
 
-def test_app_icon_uses_the_pngs_when_present(bundle_assets: Path, qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_app_icon_uses_the_pngs_when_present(bundle_assets: Path) -> None:
     for size, colour in ((16, "#ff0000"), (64, "#0000ff")):
         _solid(size, colour).save(str(bundle_assets / "icons" / f"gravity-desk-{size}.png"))
     icon = icons.app_icon()
@@ -271,7 +279,8 @@ def test_app_icon_uses_the_pngs_when_present(bundle_assets: Path, qapp: QApplica
     assert icon.pixmap(64, 64).toImage().pixelColor(32, 32) == QColor("#0000ff")
 
 
-def test_app_icon_falls_back_to_the_svg(bundle_assets: Path, qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_app_icon_falls_back_to_the_svg(bundle_assets: Path) -> None:
     (bundle_assets / "gravity-desk.svg").write_bytes((ASSETS / "gravity-desk.svg").read_bytes())
     image = icons.app_icon().pixmap(64, 64).toImage()
     assert not image.isNull()
@@ -288,8 +297,8 @@ def test_app_icon_falls_back_to_the_svg(bundle_assets: Path, qapp: QApplication)
         (None, False, False),
     ],
 )
+@pytest.mark.usefixtures("qapp")
 def test_on_windows_the_tray_icon_follows_the_taskbar_not_the_apps_mode(
-    qapp: QApplication,
     monkeypatch: pytest.MonkeyPatch,
     system_uses_light: int | None,
     apps_dark: bool,
@@ -304,11 +313,10 @@ def test_on_windows_the_tray_icon_follows_the_taskbar_not_the_apps_mode(
     assert shown == render_tray_pixmap(TrayState.SERVING, panel_dark, 24).toImage()
 
 
-def test_elsewhere_the_tray_icon_follows_the_colour_scheme(
-    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_elsewhere_the_tray_icon_follows_the_colour_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(icons.sys, "platform", "linux")
-    monkeypatch.setattr(icons, "windows_personalize_value", lambda name: 0)  # must not be asked
+    monkeypatch.setattr(icons, "windows_personalize_value", lambda _name: 0)  # must not be asked
     for apps_dark in (True, False):
         monkeypatch.setattr(icons, "system_is_dark", lambda dark=apps_dark: dark)
         assert icons.tray_panel_is_dark() is apps_dark

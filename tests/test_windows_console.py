@@ -58,9 +58,8 @@ def test_streams_with_nowhere_to_go_get_the_terminals_console(
     assert sys.stdin.name == "CONIN$"  # `accounts add --refresh-token -` reads here
 
 
-def test_a_redirected_stream_is_left_where_the_shell_sent_it(
-    windows: FakeKernel32, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("windows")
+def test_a_redirected_stream_is_left_where_the_shell_sent_it(monkeypatch: pytest.MonkeyPatch) -> None:
     redirected = io.StringIO()  # `gravity-desk.exe accounts list --json > accounts.json`
     monkeypatch.setattr(sys, "stdout", redirected)
     monkeypatch.setattr(sys, "stderr", None)

@@ -24,9 +24,8 @@ from PySide6.QtCore import (
 from core.forecast import QuotaHistory
 from core.models import MODEL_GROUPS, model_group
 from core.pool import AccountPool
-from core.request_log import LogEntry
 from core.store import Database
-from core.types import Account, AccountKind, AccountStatus, QuotaWindow
+from core.types import Account, AccountKind, AccountStatus, LogEntry, QuotaWindow
 from gui.controller import AppController
 from gui.tasks import run_task
 

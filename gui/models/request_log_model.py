@@ -18,8 +18,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from core.request_log import LogEntry
 from core.store import Database, LogFilter
+from core.types import LogEntry
 from gui import theme
 from gui.tasks import run_task
 
@@ -254,11 +254,6 @@ class RequestLogModel(QAbstractTableModel):
     def busy(self) -> bool:
         """A page or a new filter is being read."""
         return self._resetting or self._fetching
-
-    @property
-    def all_loaded(self) -> bool:
-        """Every row matching the filter is in the model."""
-        return self._exhausted
 
     def entry(self, row: int) -> LogEntry:
         return self._rows[row].entry

@@ -30,9 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.models import model_group
-from core.request_log import LogEntry
 from core.store import HistogramBucket
-from core.types import Account
+from core.types import Account, LogEntry
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.tasks import run_task
 from gui.widgets.chart import ChartSeries, TimeChart

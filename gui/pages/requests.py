@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.request_log import LogEntry
 from core.store import LogFilter
+from core.types import LogEntry
 from gui.controller import AppController
 from gui.models.request_log_model import (
     COL_ACCOUNT,

@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, override
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import (
@@ -335,6 +335,7 @@ class UpstreamModelDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._offered = offered
 
+    @override
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: _Index) -> QWidget:
         combo = QComboBox(parent)
         combo.setEditable(True)  # a model no account offers yet (a new account is coming) is allowed

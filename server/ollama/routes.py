@@ -72,7 +72,7 @@ async def _generate(request: web.Request, decoded: Decoded, payload: object) -> 
             line = json.dumps(reply, ensure_ascii=False) + "\n"
             return web.Response(text=line, content_type="application/x-ndjson")
         return web.json_response(reply)
-    return await generate(request, PROTOCOL, decoded, encode, stream_encoder, payload)
+    return await generate(request, decoded, encode, stream_encoder, payload)
 
 
 async def embed(request: web.Request) -> web.Response:

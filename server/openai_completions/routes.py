@@ -25,7 +25,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
     payload = await read_json(request)
     decoded = decode(payload)
     if len(decoded) == 1:
-        return await generate(request, OPENAI, decoded[0], encode, CompletionStreamEncoder, payload)
+        return await generate(request, decoded[0], encode, CompletionStreamEncoder, payload)
     services = request.app[SERVICES]
     entry = request[LOG_ENTRY]
     entry.client_model, entry.stream = decoded[0].model, False

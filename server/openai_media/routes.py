@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from core.media import Media, estimate_tokens
-from core.request_log import LogEntry
+from core.types import LogEntry
 from server.handling import LOG_ENTRY, SERVICES, read_json
 from server.openai_media.translate import (
     SPEECH_FORMATS,

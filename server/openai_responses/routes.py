@@ -15,8 +15,7 @@ from aiohttp import WSMsgType, web
 from core.errors import ApiError, invalid_request
 from core.gateway import Gateway, GatewayRequest
 from core.redact import redact
-from core.request_log import LogEntry
-from core.types import JSON
+from core.types import JSON, LogEntry
 from server import openai
 from server.handling import LOG_ENTRY, SERVICES, ClientProtocol, generate, read_json
 from server.openai_responses.decode import decode
@@ -40,7 +39,7 @@ async def responses(request: web.Request) -> web.StreamResponse:
     decoded.options["remember"] = history.remember
     if not decoded.options["generate"]:
         return _prepared_only(decoded)
-    return await generate(request, OPENAI, decoded, encode, ResponsesStreamEncoder, payload)
+    return await generate(request, decoded, encode, ResponsesStreamEncoder, payload)
 
 
 def _prepared_only(decoded: Decoded) -> web.Response:

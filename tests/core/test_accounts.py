@@ -389,7 +389,7 @@ async def test_touch_is_written_once_the_interval_passed(
 
 
 async def test_a_failing_listener_does_not_break_changes(fake_google: FakeGoogle, stack: Stack) -> None:
-    def broken(account_id: str) -> None:
+    def broken(_account_id: str) -> None:
         raise RuntimeError("listener bug")
 
     stack.service.add_listener(broken)

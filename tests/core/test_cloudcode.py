@@ -449,11 +449,11 @@ def test_parse_model_catalogue_tolerates_odd_entries() -> None:
 async def test_count_tokens_counts_the_whole_request(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
-    short = await client.count_tokens(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+    short = await client.count_tokens(token, "gemini-2.5-pro", ask("hi"))
     request = ask("hi") | {
         "systemInstruction": {"parts": [{"text": "You are a very careful assistant. " * 20}]}
     }
-    longer = await client.count_tokens(token, PROJECT, "gemini-2.5-pro", request)
+    longer = await client.count_tokens(token, "gemini-2.5-pro", request)
     assert set(short) == {"totalTokens"}
     assert longer["totalTokens"] > short["totalTokens"] >= 1
     assert fake_google.calls("countTokens")[0].body["request"]["model"] == "models/gemini-2.5-pro"

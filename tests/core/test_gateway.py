@@ -16,10 +16,9 @@ from core.cloudcode import session_number
 from core.errors import ApiError, ApiErrorType
 from core.gateway import Gateway, GatewayRequest, conversation_key_of, estimate_tokens
 from core.pool import AccountPool
-from core.request_log import LogEntry
 from core.services import Services, create_services, make_upstreams
 from core.transform import SignatureCache
-from core.types import JSON, Account, AccountStatus
+from core.types import JSON, Account, AccountStatus, LogEntry
 from tests.fake_google import FakeGoogle, Fault
 
 PRO = "gemini-2.5-pro"

@@ -88,9 +88,8 @@ async def test_fetch_models_reads_every_page(
     assert all(page.headers["x-goog-api-key"] == api_key and "key" not in page.query for page in pages)
 
 
-async def test_invalid_key_is_forbidden_and_never_shown(
-    fake_google: FakeGoogle, client: GeminiApiClient
-) -> None:
+@pytest.mark.usefixtures("fake_google")
+async def test_invalid_key_is_forbidden_and_never_shown(client: GeminiApiClient) -> None:
     bad_key = "AIza" + "SyNotARealKey-000000000000000000000"  # built at run time: no key-shaped literal
     for call in (client.fetch_models(bad_key), client.generate(bad_key, "gemini-2.5-pro", ask("hi"))):
         with pytest.raises(UpstreamError) as caught:

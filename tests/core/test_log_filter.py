@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.request_log import LogEntry
 from core.store import Database, LogFilter
+from core.types import LogEntry
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 

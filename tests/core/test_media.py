@@ -14,13 +14,12 @@ from core.media import (
     GEMINI_VOICES,
     Media,
     Speech,
-    apply_model_suffixes,
     aspect_ratio_for,
-    capabilities_of,
     gemini_voice,
     image_size_for,
     speech_config,
 )
+from core.models import apply_model_suffixes, capabilities_of
 from core.services import Services, create_services
 from tests.fake_google import TTS_VOICES, FakeGoogle, Fault, _embedding
 

@@ -346,9 +346,7 @@ async def test_server_and_network_errors_prefer_others_but_never_lock_out(
     assert pool.pick(PRO).id == "a"
 
 
-async def test_quota_on_a_google_account_refreshes_it_in_the_background_until_close(
-    env: Env, tmp_path: Path
-) -> None:
+async def test_quota_on_a_google_account_refreshes_it_in_the_background_until_close(env: Env) -> None:
     # A token endpoint that never answers keeps the background refresh running, so close() must cancel it.
     arrived, release = asyncio.Event(), asyncio.Event()
 

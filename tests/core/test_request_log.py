@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from core.config import LogSettings
-from core.request_log import LogEntry, RequestLogWriter
+from core.request_log import RequestLogWriter
 from core.store import Database
+from core.types import LogEntry
 
 
 @pytest.fixture
@@ -152,7 +153,7 @@ def test_failing_listener_does_not_stop_the_worker(
     writer = make_writer()
     seen: list[int] = []
 
-    def broken(batch: list[LogEntry]) -> None:
+    def broken(_batch: list[LogEntry]) -> None:
         raise RuntimeError("listener bug")
 
     writer.add_listener(broken)

@@ -13,8 +13,8 @@ import pytest
 
 from core import services
 from core.config import Settings, load_settings
-from core.request_log import LogEntry
 from core.services import create_services, upstream_proxy
+from core.types import LogEntry
 
 
 class RecordingProxy:

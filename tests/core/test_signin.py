@@ -27,6 +27,7 @@ from core.signin import (
     SignInTimedOut,
 )
 from core.store import Database
+from core.types import Account
 from tests.fake_google import FakeGoogle
 
 
@@ -60,6 +61,12 @@ async def follow(http: aiohttp.ClientSession, url: str) -> tuple[int, str, URL]:
         return response.status, await response.text(), response.url
 
 
+async def _add_account(sign_in: BrowserSignIn, services: Services) -> Account:
+    """What the sign-in dialog does: wait for the code, then exchange it and add the account."""
+    code = await sign_in.wait()
+    return await services.accounts.add_google_from_code(code, sign_in.redirect_uri, sign_in.pkce)
+
+
 async def started(services: Services, timeout_s: float = 60.0) -> BrowserSignIn:
     sign_in = BrowserSignIn(services.oauth, timeout_s=timeout_s)
     await sign_in.start()
@@ -72,7 +79,7 @@ async def test_browser_sign_in_adds_the_account(
     fake_google.consent_email = "new@example.com"
     sign_in = await started(services)
     assert sign_in.redirect_uri == f"http://localhost:{sign_in.port}{CALLBACK_PATH}"
-    adding = asyncio.create_task(sign_in.add_account(services.accounts))
+    adding = asyncio.create_task(_add_account(sign_in, services))
 
     status, page, landed = await follow(http, sign_in.url)
 
@@ -113,7 +120,7 @@ async def test_the_same_email_signs_in_again_in_place(
     fake_google.revoke(first.refresh_token)
     fake_google.consent_email = "again@example.com"
     sign_in = await started(services)
-    adding = asyncio.create_task(sign_in.add_account(services.accounts))
+    adding = asyncio.create_task(_add_account(sign_in, services))
     await follow(http, sign_in.url)
     account = await adding
     assert account.id == known.id
@@ -138,7 +145,7 @@ async def test_wrong_state_shows_an_error_page_and_keeps_waiting(
 ) -> None:
     fake_google.consent_email = "late@example.com"
     sign_in = await started(services)
-    adding = asyncio.create_task(sign_in.add_account(services.accounts))
+    adding = asyncio.create_task(_add_account(sign_in, services))
     forged = URL(sign_in.redirect_uri).with_query({"code": "forged-code", "state": "not-the-state"})
 
     status, page, _ = await follow(http, str(forged))
@@ -183,7 +190,7 @@ async def test_paste_the_full_address(
 ) -> None:
     fake_google.consent_email = "remote@example.com"
     sign_in = await started(services)
-    adding = asyncio.create_task(sign_in.add_account(services.accounts))
+    adding = asyncio.create_task(_add_account(sign_in, services))
     address = await consent_redirect(http, sign_in.url)
 
     sign_in.complete_from_url(f"  {address}\n")
@@ -197,7 +204,7 @@ async def test_paste_the_bare_code(
 ) -> None:
     fake_google.consent_email = "code@example.com"
     sign_in = await started(services)
-    adding = asyncio.create_task(sign_in.add_account(services.accounts))
+    adding = asyncio.create_task(_add_account(sign_in, services))
     code = URL(await consent_redirect(http, sign_in.url)).query["code"]
 
     sign_in.complete_from_url(code)

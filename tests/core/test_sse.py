@@ -23,7 +23,7 @@ class FeedProtocol:
     def pause_reading(self) -> None:
         self._reading_paused = True
 
-    def resume_reading(self, resume_parser: bool = True) -> None:
+    def resume_reading(self, resume_parser: bool = True) -> None:  # noqa: ARG002 - aiohttp passes it by name
         self._reading_paused = False
 
 

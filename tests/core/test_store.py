@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.request_log import LogEntry
 from core.store import MIGRATIONS, Database, DatabaseError, LogFilter
-from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from core.types import Account, AccountKind, AccountStatus, LogEntry, ModelQuota
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

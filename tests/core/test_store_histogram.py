@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.request_log import LogEntry
 from core.store import Database, HistogramBucket
+from core.types import LogEntry
 
 HOUR = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 

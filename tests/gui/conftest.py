@@ -23,7 +23,7 @@ def _qasync_loop() -> asyncio.AbstractEventLoop:
     return qasync.QEventLoop(app)
 
 
-def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+def pytest_asyncio_loop_factories() -> dict[str, object]:
     """Every async test in this folder runs in a qasync QEventLoop, as the app itself does."""
     return {"qasync": _qasync_loop}
 

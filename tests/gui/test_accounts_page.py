@@ -16,8 +16,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, Q
 from pytestqt.qtbot import QtBot
 from yarl import URL
 
-from core.request_log import LogEntry
-from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from core.types import Account, AccountKind, AccountStatus, LogEntry, ModelQuota
 from gui.controller import AppController
 from gui.models.accounts_model import (
     ACCOUNT_ID_ROLE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from PySide6.QtWidgets import QApplication
+import pytest
 
 from gui.gc_guard import QtThreadGarbageCollector
 
@@ -15,7 +15,8 @@ class Node:
         self.other: Node | None = None
 
 
-def test_cycles_are_collected_by_the_timer_check_not_automatically(qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_cycles_are_collected_by_the_timer_check_not_automatically() -> None:
     gc.collect()
     collector = QtThreadGarbageCollector()
     try:
@@ -34,7 +35,8 @@ def test_cycles_are_collected_by_the_timer_check_not_automatically(qapp: QApplic
     assert gc.isenabled()
 
 
-def test_check_does_nothing_below_the_threshold(qapp: QApplication) -> None:
+@pytest.mark.usefixtures("qapp")
+def test_check_does_nothing_below_the_threshold() -> None:
     gc.collect()
     collector = QtThreadGarbageCollector()
     try:

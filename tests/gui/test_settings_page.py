@@ -45,7 +45,11 @@ def xdg_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-async def page(controller: AppController, qtbot: QtBot, xdg_config_home: Path) -> AsyncIterator[SettingsPage]:
+async def page(
+    controller: AppController,
+    qtbot: QtBot,
+    xdg_config_home: Path,  # noqa: ARG001 - asked for its effect: autostart writes into a scratch folder
+) -> AsyncIterator[SettingsPage]:
     widget = SettingsPage(controller)
     qtbot.addWidget(widget)
     widget.resize(800, 1000)

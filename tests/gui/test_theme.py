@@ -7,7 +7,29 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from gui import theme
-from gui.theme import DARK, LIGHT, MIN_CONTRAST, TEXT_BACKGROUNDS, Palette, Tone, contrast_ratio
+from gui.theme import DARK, LIGHT, Palette, Tone
+
+MIN_CONTRAST = 4.5  # WCAG AA for normal text
+# The backgrounds a coloured text can sit on.
+TEXT_BACKGROUNDS = (QPalette.ColorRole.Window, QPalette.ColorRole.Base, QPalette.ColorRole.AlternateBase)
+
+
+def contrast_ratio(first: QColor, second: QColor) -> float:
+    """WCAG 2 contrast ratio between two colours (1.0-21.0)."""
+
+    def luminance(colour: QColor) -> float:
+        def channel(value: float) -> float:
+            return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+        return (
+            0.2126 * channel(colour.redF())
+            + 0.7152 * channel(colour.greenF())
+            + 0.0722 * channel(colour.blueF())
+        )
+
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
 
 R = QPalette.ColorRole
 

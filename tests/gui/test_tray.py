@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
 from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from gui.app import connect_tray
 from gui.controller import AppController, ServerStatus
 from gui.icons import TrayState, render_tray_pixmap, tray_panel_is_dark
 from gui.main_window import MainWindow, Page
@@ -45,6 +46,7 @@ async def window(controller: AppController) -> AsyncIterator[MainWindow]:
 @pytest.fixture
 def tray(controller: AppController, window: MainWindow) -> Iterator[Tray]:
     tray = Tray(controller, window)
+    connect_tray(tray, window)
     yield tray
     tray.hide()
     shiboken6.delete(tray)
@@ -97,9 +99,8 @@ async def test_menu_lists_address_key_server_accounts_and_quit(tray: Tray, contr
     assert quits.emissions == [()]
 
 
-async def test_account_line_shows_the_lowest_quota_after_refresh(
-    tray: Tray, controller: AppController, fake_google: FakeGoogle
-) -> None:
+@pytest.mark.usefixtures("controller")
+async def test_account_line_shows_the_lowest_quota_after_refresh(tray: Tray, fake_google: FakeGoogle) -> None:
     fake_google.set_remaining("alice@example.com", "gemini-2.5-pro", 0.42, reset_in_s=3 * 3600 - 60)
     fake_google.set_remaining("alice@example.com", "gemini-2.5-flash", 0.6, reset_in_s=3600)
     _action(tray, "Refresh quotas").trigger()

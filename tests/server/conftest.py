@@ -16,9 +16,8 @@ from google import genai
 from google.genai import types
 from openai import AsyncOpenAI
 
-from core.request_log import LogEntry
 from core.services import Services, create_services
-from core.types import Account
+from core.types import Account, LogEntry
 from server.runner import GatewayServer
 from tests.fake_google import FakeGoogle
 

@@ -784,7 +784,7 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _models(request: web.Request) -> web.Response:
+async def _models(_request: web.Request) -> web.Response:
     return web.json_response(encode_models([GatewayModel(id="claude-sonnet-4-5", owned_by="anthropic")]))
 
 

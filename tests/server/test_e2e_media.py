@@ -341,9 +341,8 @@ async def test_openai_web_search_tool_never_goes_up_with_functions(
 
 
 @pytest.mark.parametrize("stream", [False, True])
-async def test_claude_web_search_tool_gives_citations(
-    gateway: Gateway, claude: AsyncAnthropic, stream: bool
-) -> None:
+@pytest.mark.usefixtures("gateway")
+async def test_claude_web_search_tool_gives_citations(claude: AsyncAnthropic, stream: bool) -> None:
     params: Any = {
         "model": "gemini-2.5-flash",
         "max_tokens": 200,
@@ -366,9 +365,8 @@ async def test_claude_web_search_tool_gives_citations(
     ]
 
 
-async def test_gemini_google_search_passes_grounding_through(
-    gateway: Gateway, genai_client: genai.Client
-) -> None:
+@pytest.mark.usefixtures("gateway")
+async def test_gemini_google_search_passes_grounding_through(genai_client: genai.Client) -> None:
     answer = await genai_client.aio.models.generate_content(
         model="gemini-2.5-flash",
         contents="what happened today",

@@ -139,7 +139,8 @@ async def test_unlimited_num_predict_and_json_mode(gateway: Gateway, client: Asy
     assert request["generationConfig"]["responseMimeType"] == "application/json"
 
 
-async def test_thinking_streams_in_its_own_field(gateway: Gateway, client: AsyncClient) -> None:
+@pytest.mark.usefixtures("gateway")
+async def test_thinking_streams_in_its_own_field(client: AsyncClient) -> None:
     stream = await client.chat(
         model=MODEL, messages=[{"role": "user", "content": "think first"}], think=True, stream=True
     )
@@ -218,7 +219,8 @@ async def test_tool_call_round_trip(gateway: Gateway, client: AsyncClient, model
         assert call_part["functionCall"]["id"] == result_part["functionResponse"]["id"]
 
 
-async def test_parallel_tool_results_are_matched_by_name(gateway: Gateway, client: AsyncClient) -> None:
+@pytest.mark.usefixtures("gateway")
+async def test_parallel_tool_results_are_matched_by_name(client: AsyncClient) -> None:
     time_tool: Any = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}
     messages: list[Any] = [{"role": "user", "content": "CALL:get_weather CALL:get_time"}]
     reply = await client.chat(model=CLAUDE, messages=messages, tools=[WEATHER_TOOL, time_tool], stream=False)
@@ -374,7 +376,8 @@ async def test_bad_requests_are_400s_in_ollamas_shape(gateway: Gateway, client: 
         assert set(await response.json()) == {"error"}
 
 
-async def test_unknown_model_is_a_404(gateway: Gateway, client: AsyncClient) -> None:
+@pytest.mark.usefixtures("gateway")
+async def test_unknown_model_is_a_404(client: AsyncClient) -> None:
     with pytest.raises(ResponseError) as caught:
         await client.chat(model="no-such-model", messages=[{"role": "user", "content": "hi"}], stream=False)
     assert caught.value.status_code == 404

@@ -42,7 +42,8 @@ async def test_an_unsigned_call_from_an_imported_history(
     assert call_part.get("thoughtSignature") == signature
 
 
-async def test_the_fake_refuses_an_unsigned_gemini_3_call(gateway: Gateway) -> None:
+@pytest.mark.usefixtures("gateway")
+async def test_the_fake_refuses_an_unsigned_gemini_3_call() -> None:
     # The rule the placeholder answers: without it the upstream says no (checked against the fake directly).
     from tests.fake_google import (
         _check_signatures,

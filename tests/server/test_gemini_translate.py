@@ -421,7 +421,7 @@ class ScriptedGemini:
         await response.write_eof()
         return response
 
-    async def models(self, request: web.Request) -> web.Response:
+    async def models(self, _request: web.Request) -> web.Response:
         infos = [ModelInfo(id="gemini-2.5-pro", owned_by="google", display_name="Gemini 2.5 Pro")]
         return web.json_response(encode_models(infos))
 

@@ -220,7 +220,8 @@ async def test_completion_with_the_sdk(gateway: Gateway, openai_client: AsyncOpe
     )
 
 
-async def test_completion_echo_prefixes_the_prompt(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
+@pytest.mark.usefixtures("gateway")
+async def test_completion_echo_prefixes_the_prompt(openai_client: AsyncOpenAI) -> None:
     completion = await openai_client.completions.create(model=MODEL, prompt="ping", echo=True)
     assert completion.choices[0].text == "ping" + echo_of("ping")
 
