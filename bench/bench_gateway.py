@@ -31,7 +31,13 @@ from core.config import save_settings  # noqa: E402
 from tests.fake_google import settings_pointed_at  # noqa: E402
 
 API_KEY = "sk-bench-0123456789abcdef"
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3-flash"  # a current Cloud Code model (the channel serves no 2.5 model any more)
+
+
+def loop_cpu_seconds(pid: int) -> float:
+    """CPU time of a process's main thread (the gateway's event loop), in ns resolution (Linux schedstat)."""
+    with open(f"/proc/{pid}/schedstat") as stat:
+        return int(stat.read().split()[0]) / 1e9
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -40,14 +46,16 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 class Processes:
-    """The fake upstream and the gateway, each in a child process, stopped on exit."""
+    """The fake upstream and a gateway from the source tree at `root`, each in a child process, stopped on exit."""
 
-    def __init__(self, chunk_delay: float = 0.0) -> None:
+    def __init__(self, chunk_delay: float = 0.0, root: Path = ROOT) -> None:
         self.chunk_delay = chunk_delay  # seconds between the fake's stream chunks (0: as fast as it can)
+        self.root = root
         self.home = Path(tempfile.mkdtemp(prefix="gd-bench-"))
         self.env = {**os.environ, "GRAVITY_DESK_HOME": str(self.home), "GRAVITY_DESK_KEYRING": "file"}
-        self.env["PYTHONPATH"] = str(ROOT)
+        self.env["PYTHONPATH"] = str(root)
         self.children: list[subprocess.Popen[str]] = []
+        self.gateway_pid = 0
         # GD_BENCH_PROFILE=FILE profiles the gateway process with cProfile into FILE.
         profile = os.environ.get("GD_BENCH_PROFILE")
         self.profile = ["-m", "cProfile", "-o", profile] if profile else []
@@ -56,7 +64,7 @@ class Processes:
         fake = subprocess.Popen(
             [sys.executable, "-m", "bench.fake_server", "--chunk-delay", str(self.chunk_delay)],
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, "PYTHONPATH": str(ROOT)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -71,7 +79,7 @@ class Processes:
         settings.server.api_keys = [API_KEY]
         save_settings(settings)
         subprocess.run(
-            [sys.executable, str(ROOT / "gravity_desk.py"), "accounts", "add", "--refresh-token", "-"],
+            [sys.executable, str(self.root / "gravity_desk.py"), "accounts", "add", "--refresh-token", "-"],
             input=fake["refresh_token"] + "\n",
             env=self.env,
             check=True,
@@ -79,15 +87,19 @@ class Processes:
             text=True,
         )
 
-    def start_gateway(self) -> str:
+    def start_gateway(self, cores: set[int] | None = None) -> str:
+        """Start `gravity-desk serve` (on the given CPU cores only, when given); its base URL."""
         gateway = subprocess.Popen(
-            [sys.executable, *self.profile, str(ROOT / "gravity_desk.py"), "serve", "--port", "0"],
+            [sys.executable, *self.profile, str(self.root / "gravity_desk.py"), "serve", "--port", "0"],
             env=self.env,
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             text=True,
         )
         self.children.append(gateway)
+        self.gateway_pid = gateway.pid
+        if cores:
+            os.sched_setaffinity(gateway.pid, cores)
         assert gateway.stderr is not None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -112,7 +124,7 @@ class Processes:
 
 
 class Targets:
-    """One request of each kind, sent directly to the fake or through the gateway."""
+    """One request of each kind, sent directly to the fake or through one gateway."""
 
     def __init__(self, http: aiohttp.ClientSession, fake_base: str, gateway: str, token: str) -> None:
         self.http = http
@@ -166,6 +178,24 @@ class Targets:
         body = {"model": MODEL, "messages": [{"role": "user", "content": text}]}  # Ollama streams by default
         return await self._stream(f"{self.gateway}/api/chat", body, self.gateway_headers, ndjson=True)
 
+    async def stream_anthropic(self, text: str) -> tuple[float, float, int]:
+        body = {
+            "model": MODEL,
+            "max_tokens": 4096,
+            "messages": [{"role": "user", "content": text}],
+            "stream": True,
+        }
+        return await self._stream(f"{self.gateway}/v1/messages", body, self.gateway_headers)
+
+    async def stream_gemini(self, text: str) -> tuple[float, float, int]:
+        url = f"{self.gateway}/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"
+        body = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+        return await self._stream(url, body, self.gateway_headers)
+
+    async def stream_responses(self, text: str) -> tuple[float, float, int]:
+        body = {"model": MODEL, "input": text, "stream": True, "store": False}
+        return await self._stream(f"{self.gateway}/v1/responses", body, self.gateway_headers)
+
     async def _stream(
         self, url: str, body: object, headers: dict[str, str], *, ndjson: bool = False
     ) -> tuple[float, float, int]:
@@ -181,6 +211,16 @@ class Targets:
                     if events == 1:
                         first = time.perf_counter() - started
         return first, time.perf_counter() - started, events
+
+
+# The streaming protocols measured, by the name of their Targets method (stream_<name>).
+STREAMS = {
+    "OpenAI": "openai",
+    "Anthropic": "anthropic",
+    "Gemini": "gemini",
+    "Ollama": "ollama",
+    "Responses": "responses",
+}
 
 
 async def _latencies(call: Callable[[], Awaitable[None]], count: int) -> list[float]:
@@ -207,7 +247,14 @@ async def _throughput(call: Callable[[], Awaitable[None]], workers: int, seconds
     return done / (time.perf_counter() - started)
 
 
-async def measure(fake_base: str, gateway: str, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+Run = tuple[float, float, int]  # (time to first event, total time, events) of one stream
+Row = tuple[str, str, list[tuple[str, str]]]  # measure, direct figure, (gateway figure, added) per gateway
+
+
+async def measure(
+    fake_base: str, gateways: list[str], pids: list[int], args: argparse.Namespace
+) -> list[Row]:
+    """Every measure for every gateway, interleaved request by request, so drift in load hits all alike."""
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         token_form = {
@@ -218,105 +265,113 @@ async def measure(fake_base: str, gateway: str, args: argparse.Namespace) -> lis
         }
         async with http.post(f"{fake_base}/token", data=token_form) as response:
             token = (await response.json())["access_token"]
-        targets = Targets(http, fake_base, gateway, token)
-        for call in (
-            targets.direct,
-            targets.via_gemini,
-            targets.via_openai,
-        ):  # warm up connections and caches
-            for _ in range(200):
-                await call()
-
+        all_targets = [Targets(http, fake_base, gateway, token) for gateway in gateways]
+        for targets in all_targets:  # warm up connections and caches
+            for call in (targets.direct, targets.via_gemini, targets.via_openai):
+                for _ in range(200):
+                    await call()
         return [
-            *await _latency_rows(targets, args),
-            *await _stream_rows(targets, args),
-            *await _throughput_rows(targets, args),
+            *await _latency_rows(all_targets, args),
+            *await _stream_rows(all_targets, pids, args),
+            *await _throughput_rows(all_targets, args),
         ]
 
 
-Row = tuple[str, str, str, str]
-
-
-async def _latency_rows(targets: Targets, args: argparse.Namespace) -> list[Row]:
+async def _latency_rows(all_targets: list[Targets], args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
-    direct, gemini, openai = [], [], []
-    for _ in range(args.requests):  # interleaved, so drift in machine load hits all three alike
-        direct += await _latencies(targets.direct, 1)
-        gemini += await _latencies(targets.via_gemini, 1)
-        openai += await _latencies(targets.via_openai, 1)
+    direct: list[float] = []
+    gemini: list[list[float]] = [[] for _ in all_targets]
+    openai: list[list[float]] = [[] for _ in all_targets]
+    for _ in range(args.requests):
+        direct += await _latencies(all_targets[0].direct, 1)
+        for index, targets in enumerate(all_targets):
+            gemini[index] += await _latencies(targets.via_gemini, 1)
+            openai[index] += await _latencies(targets.via_openai, 1)
     for name, samples in (("Gemini passthrough", gemini), ("OpenAI chat", openai)):
         for label, fraction in (("p50", 0.5), ("p99", 0.99)):
             base = _percentile(direct, fraction)
-            value = _percentile(samples, fraction)
-            rows.append(
-                (
-                    f"latency {label}, non-streaming, {name}",
-                    f"{base:.2f} ms",
-                    f"{value:.2f} ms",
-                    f"+{value - base:.2f} ms",
-                )
-            )
+            figures = []
+            for per_gateway in samples:
+                value = _percentile(per_gateway, fraction)
+                figures.append((f"{value:.2f} ms", f"+{value - base:.2f} ms"))
+            rows.append((f"latency {label}, non-streaming, {name}", f"{base:.2f} ms", figures))
     return rows
 
 
-async def _stream_rows(targets: Targets, args: argparse.Namespace) -> list[Row]:
+class _StreamRuns:
+    """Direct streams and every protocol through every gateway, interleaved, so drift in machine load hits
+    them alike; with the CPU time each gateway's event loop spent on each protocol's streams."""
+
+    def __init__(self, all_targets: list[Targets], pids: list[int], protocols: list[str]) -> None:
+        self.all_targets, self.pids, self.protocols = all_targets, pids, protocols
+        self.direct: list[Run] = []
+        self.runs: dict[tuple[str, int], list[Run]] = {}
+        self.cpu: dict[tuple[str, int], float] = {}
+
+    async def run(self, text: str, count: int) -> None:
+        for _ in range(count):
+            self.direct.append(await self.all_targets[0].stream_direct(text))
+            for name in self.protocols:
+                for index, targets in enumerate(self.all_targets):
+                    stream = getattr(targets, f"stream_{STREAMS[name]}")
+                    cpu_before = loop_cpu_seconds(self.pids[index])
+                    run = await stream(text)
+                    spent = loop_cpu_seconds(self.pids[index]) - cpu_before
+                    self.cpu[(name, index)] = self.cpu.get((name, index), 0.0) + spent
+                    self.runs.setdefault((name, index), []).append(run)
+
+
+async def _stream_rows(all_targets: list[Targets], pids: list[int], args: argparse.Namespace) -> list[Row]:
+    # Time to first event on short answers: during a long burst the processes fight over the cores, and
+    # the figure would measure the scheduler rather than the gateway.
     rows: list[Row] = []
-    # Time to first event on short answers: during a long burst the three processes fight over two
-    # cores, and the figure would measure the scheduler rather than the gateway. Direct, OpenAI and
-    # Ollama streams are interleaved, so drift in machine load hits them alike.
-    streamers = {"OpenAI": targets.stream_openai, "Ollama": targets.stream_ollama}
-
-    async def interleaved(text: str) -> list[list[tuple[float, float, int]]]:
-        runs: list[list[tuple[float, float, int]]] = [[] for _ in range(len(streamers) + 1)]
-        for _ in range(args.streams):
-            runs[0].append(await targets.stream_direct(text))
-            for index, stream in enumerate(streamers.values(), start=1):
-                runs[index].append(await stream(text))
-        return runs
-
-    direct_short, *gateway_short = await interleaved("hello world")
-    d_first = statistics.median(run[0] for run in direct_short) * 1000
-    for name, runs in zip(streamers, gateway_short, strict=True):
-        g_first = statistics.median(run[0] for run in runs) * 1000
-        rows.append(
-            (
-                f"time to first event, streaming, {name}",
-                f"{d_first:.2f} ms",
-                f"{g_first:.2f} ms",
-                f"+{g_first - d_first:.2f} ms",
-            )
-        )
-    direct_long, *gateway_long = await interleaved(" ".join(f"w{i}" for i in range(args.stream_words)))
-    d_total = statistics.median(run[1] for run in direct_long)
-    events = statistics.median(run[2] for run in direct_long)
-    for name, runs in zip(streamers, gateway_long, strict=True):
-        g_total = statistics.median(run[1] for run in runs)
-        per_event = (g_total - d_total) / events * 1e6
-        rows.append(
-            (
-                f"whole stream ({int(events)} events), {name}",
-                f"{d_total * 1000:.1f} ms",
-                f"{g_total * 1000:.1f} ms",
-                f"+{per_event:.1f} µs/event",
-            )
-        )
+    protocols = [name for name in STREAMS if name in args.protocols]
+    short = _StreamRuns(all_targets, pids, protocols)
+    await short.run("hello world", args.streams)
+    d_first = statistics.median(run[0] for run in short.direct) * 1000
+    for name in protocols:
+        figures = []
+        for index in range(len(all_targets)):
+            g_first = statistics.median(run[0] for run in short.runs[(name, index)]) * 1000
+            figures.append((f"{g_first:.2f} ms", f"+{g_first - d_first:.2f} ms"))
+        rows.append((f"time to first event, streaming, {name}", f"{d_first:.2f} ms", figures))
+    long = _StreamRuns(all_targets, pids, protocols)
+    await long.run(" ".join(f"w{i}" for i in range(args.stream_words)), args.streams)
+    d_total = statistics.median(run[1] for run in long.direct)
+    events = statistics.median(run[2] for run in long.direct)
+    for name in protocols:
+        figures = []
+        for index in range(len(all_targets)):
+            g_total = statistics.median(run[1] for run in long.runs[(name, index)])
+            per_event = (g_total - d_total) / events * 1e6
+            figures.append((f"{g_total * 1000:.1f} ms", f"+{per_event:.1f} µs/event"))
+        rows.append((f"whole stream ({int(events)} events), {name}", f"{d_total * 1000:.1f} ms", figures))
+    for name in protocols:
+        # What the gateway's event loop spends per event, whatever the scheduler does with the processes.
+        figures = [
+            (f"{long.cpu[(name, index)] / (args.streams * events) * 1e6:.1f} µs/event", "")
+            for index in range(len(all_targets))
+        ]
+        rows.append((f"gateway event-loop CPU per streamed event, {name}", "", figures))
     return rows
 
 
-async def _throughput_rows(targets: Targets, args: argparse.Namespace) -> list[Row]:
+async def _throughput_rows(all_targets: list[Targets], args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
-    targets_by_name = {
-        "direct": targets.direct,
-        "Gemini": targets.via_gemini,
-        "OpenAI": targets.via_openai,
+    direct_rates: list[float] = []
+    rates: dict[str, list[list[float]]] = {
+        "Gemini": [[] for _ in all_targets],
+        "OpenAI": [[] for _ in all_targets],
     }
-    rates: dict[str, list[float]] = {name: [] for name in targets_by_name}
     for _ in range(args.rounds):  # rounds interleave the targets, so a noisy moment hits them alike
-        for name, call in targets_by_name.items():
-            rates[name].append(await _throughput(call, args.concurrency, args.seconds))
-    for name, values in rates.items():
-        rate = statistics.median(values)
-        rows.append((f"requests/s at {args.concurrency} concurrent, {name}", "", f"{rate:,.0f}", ""))
+        direct_rates.append(await _throughput(all_targets[0].direct, args.concurrency, args.seconds))
+        for index, targets in enumerate(all_targets):
+            for name, call in (("Gemini", targets.via_gemini), ("OpenAI", targets.via_openai)):
+                rates[name][index].append(await _throughput(call, args.concurrency, args.seconds))
+    direct_rate = f"{statistics.median(direct_rates):,.0f}" if direct_rates else ""
+    for name, rate_runs in rates.items():
+        rate_figures = [(f"{statistics.median(runs):,.0f}" if runs else "", "") for runs in rate_runs]
+        rows.append((f"requests/s at {args.concurrency} concurrent, {name}", direct_rate, rate_figures))
     return rows
 
 
@@ -328,30 +383,67 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="throughput runs per target (median reported)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each throughput run")
+    parser.add_argument(
+        "--protocols",
+        type=lambda text: text.split(","),
+        default=list(STREAMS),
+        help=f"streaming protocols to measure, comma-separated (default: {','.join(STREAMS)})",
+    )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        action="append",
+        default=[],
+        help="also measure the gateway of another source tree (e.g. a worktree at main), side by side",
+    )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not put the gateways on a core of their own (the fake and this client on the others)",
+    )
     args = parser.parse_args()
 
     from tests.fake_google import CLIENT_ID, CLIENT_SECRET
 
-    processes = Processes()
+    # Unless --no-pin: the gateways on the last core, the fake and this client on the others, so the
+    # gateway's figures are not its fight for a core with the processes that measure it.
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    gateway_cores = set(cores[-1:]) if len(cores) > 1 and not args.no_pin else set()
+    other_cores = set(cores[:-1]) if gateway_cores else set()
+    if other_cores:
+        os.sched_setaffinity(0, other_cores)  # inherited by the fake
+    roots = [*(path.resolve() for path in args.base), ROOT]
+    sides = [Processes(root=root) for root in roots]
     try:
-        fake = processes.start_fake()
-        processes.configure(fake)
-        gateway = processes.start_gateway()
+        fake = sides[0].start_fake()
+        for side in sides:
+            side.configure(fake)
+        gateways = [side.start_gateway(gateway_cores) for side in sides]
         args.refresh_token, args.client_id, args.client_secret = (
             fake["refresh_token"],
             CLIENT_ID,
             CLIENT_SECRET,
         )
-        rows = asyncio.run(measure(fake["base_url"], gateway, args))
+        pids = [side.gateway_pid for side in sides]
+        rows = asyncio.run(measure(fake["base_url"], gateways, pids, args))
     finally:
-        processes.stop()
-    print(
-        f"\nPython {sys.version.split()[0]}, {os.cpu_count()} cores, fake upstream and gateway in separate processes\n"
+        for side in sides:
+            side.stop()
+    pinned = (
+        f"gateways pinned to CPU {sorted(gateway_cores)}, fake and client to {sorted(other_cores)}"
+        if gateway_cores
+        else "not pinned"
     )
-    print("| measure | direct to fake | through gateway | added |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} cores, {pinned}; gateways: ")
+    for index, root in enumerate(roots):
+        print(f"  {index + 1}. {root}")
+    header = "| measure | direct to fake |" + "".join(
+        f" gateway {i + 1} | added {i + 1} |" for i in range(len(roots))
+    )
+    print("\n" + header)
+    print("|---|---|" + "---|---|" * len(roots))
+    for name, direct_figure, figures in rows:
+        print(f"| {name} | {direct_figure} |" + "".join(f" {value} | {added} |" for value, added in figures))
 
 
 if __name__ == "__main__":

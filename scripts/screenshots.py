@@ -36,11 +36,11 @@ THEMES = ("light", "dark")
 SCALES = (1.0, 1.5)
 SETTLE_S = 0.8  # time for a page's own async loading (quotas, log pages, charts) before the picture
 PROMPTS = [
-    ("openai", "gemini-2.5-flash", "Summarise the release notes"),
-    ("openai", "gemini-2.5-pro", "Write a haiku about tests"),
+    ("openai", "gemini-3-flash", "Summarise the release notes"),
+    ("openai", "gemini-3.1-pro-high", "Write a haiku about tests"),
     ("anthropic", "claude-sonnet-4-5", "Review this diff"),
-    ("gemini", "gemini-2.5-flash", "Translate to French: good morning"),
-    ("openai-stream", "gemini-2.5-flash", "Explain event loops in two sentences"),
+    ("gemini", "gemini-3-flash", "Translate to French: good morning"),
+    ("openai-stream", "gemini-3-flash", "Explain event loops in two sentences"),
     ("anthropic", "claude-sonnet-4-5-thinking", "Plan a refactor"),
     ("openai", "gemini-3-pro-preview", "List three test ideas"),
     ("openai", "gpt-unknown-model", "This model does not exist"),
@@ -85,8 +85,8 @@ async def _demo(fake: FakeGoogle, home: Path) -> AppController:
         "alice@example.com",
         project_id="proj-alice",
         models={
-            "gemini-2.5-pro": 0.42,
-            "gemini-2.5-flash": 0.81,
+            "gemini-3.1-pro-high": 0.42,
+            "gemini-3-flash": 0.81,
             "claude-sonnet-4-5": 0.66,
             "claude-sonnet-4-5-thinking": 0.66,
             "gemini-3-pro-preview": 0.9,
@@ -95,7 +95,7 @@ async def _demo(fake: FakeGoogle, home: Path) -> AppController:
     bob = fake.add_google_account(
         "bob.builder@example.org", project_id="proj-bob", tier="standard-tier", paid_tier="g1-pro-tier"
     )
-    fake.set_remaining("alice@example.com", "gemini-2.5-pro", 0.42, reset_in_s=3 * 3600)
+    fake.set_remaining("alice@example.com", "gemini-3.1-pro-high", 0.42, reset_in_s=3 * 3600)
     await services.accounts.add_google(alice.refresh_token)
     await services.accounts.add_google(bob.refresh_token)
     controller = AppController(services)

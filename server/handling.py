@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -16,6 +16,7 @@ from core.gateway import GatewayRequest
 from core.redact import redact
 from core.services import Services
 from core.types import JSON, LogEntry
+from server.batches import Batches
 from server.protocol import Decoded, StreamEncoder, compact_json
 
 SERVICES = web.AppKey("services", Services)
@@ -98,48 +99,49 @@ async def generate(
     return web.json_response(answer, dumps=compact_json)
 
 
-async def _stream(
-    request: web.Request,
-    services: Services,
+class Encoder[T](Protocol):
+    """A stream encoder whose output is T: bytes for an HTTP stream (StreamEncoder), messages for a socket."""
+
+    def start(self) -> T: ...
+
+    def feed(self, chunk: JSON) -> T: ...
+
+    def finish(self) -> T: ...
+
+    def error(self, error: ApiError) -> T: ...
+
+    @property
+    def usage(self) -> tuple[int, int]: ...
+
+
+async def relay[T](
+    chunks: AsyncIterator[JSON],
+    encoder: Encoder[T],
+    join: Callable[[list[T]], T],
     entry: LogEntry,
-    call: GatewayRequest,
-    decoded: Decoded,
-    new_encoder: Callable[[Decoded], StreamEncoder],
-) -> web.StreamResponse:
-    chunks: AsyncIterator[JSON] = services.gateway.stream(call)
-    # With body capture on, the streamed bytes as the client got them (bounded); None keeps the hot path bare.
-    captured: bytearray | None = bytearray() if services.settings.log.capture_bodies else None
+    started: float,
+    *,
+    begin: Callable[[T], Awaitable[None]],
+    send: Callable[[T], Awaitable[None]],
+) -> None:
+    """The one stream loop (HTTP streams and the Responses WebSocket): the upstream's chunks through the
+    encoder to the client, with the request-log row filled in on the way.
 
-    async def send(data: bytes) -> None:
-        if captured is not None and len(captured) < CAPTURE_LIMIT:
-            captured.extend(data[: CAPTURE_LIMIT - len(captured)])
-        await response.write(data)
-
+    `begin(head)` starts the client's stream with what the start and the first chunks encode to; failover
+    happens before the first chunk, and an encoder may refuse that chunk (a blocked prompt), so up to then
+    an ApiError still reaches the caller as a proper error. Later failures are the protocol's stream error.
+    """
+    batches = Batches(chunks)
     try:
-        # Failover happens before the first chunk, and an encoder may refuse that chunk (a blocked prompt),
-        # so everything up to here still gets a proper HTTP status instead of a 200 stream.
-        encoder = new_encoder(decoded)
-        try:
-            first: JSON | None = await anext(chunks)
-        except StopAsyncIteration:
-            first = None
-        head = encoder.start() + (encoder.feed(first) if first is not None else b"")
-        response = web.StreamResponse(
-            status=200,
-            headers={
-                "Content-Type": encoder.content_type,
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-            },
-        )
-        await response.prepare(request)
+        feed = encoder.feed
+        head = join([encoder.start(), *[feed(chunk) for chunk in await batches.next()]])
+        await begin(head)
         entry.status = 200
-        if head:
-            await send(head)
-        entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
+        entry.ttfb_ms = (time.perf_counter() - started) * 1000.0
         try:
-            async for chunk in chunks:
-                data = encoder.feed(chunk)
+            # Chunks that arrived together (one upstream read) go out in one write: a write is a system call.
+            while batch := await batches.next():
+                data = join([feed(chunk) for chunk in batch])
                 if data:
                     await send(data)
             tail = encoder.finish()
@@ -149,10 +151,51 @@ async def _stream(
             tail = encoder.error(error)
         if tail:
             await send(tail)
-        if captured is not None:
-            entry.response_body = redact(captured.decode("utf-8", "replace"))
         entry.tokens_in, entry.tokens_out = encoder.usage
-        await response.write_eof()
-        return response
     finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await batches.aclose()
+
+
+async def _stream(
+    request: web.Request,
+    services: Services,
+    entry: LogEntry,
+    call: GatewayRequest,
+    decoded: Decoded,
+    new_encoder: Callable[[Decoded], StreamEncoder],
+) -> web.StreamResponse:
+    encoder = new_encoder(decoded)
+    response = web.StreamResponse(
+        status=200,
+        headers={
+            "Content-Type": encoder.content_type,
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        },
+    )
+    # With body capture on, the streamed bytes as the client got them (bounded); None keeps the hot path bare.
+    captured: bytearray | None = bytearray() if services.settings.log.capture_bodies else None
+
+    async def send(data: bytes) -> None:
+        if captured is not None and len(captured) < CAPTURE_LIMIT:
+            captured.extend(data[: CAPTURE_LIMIT - len(captured)])
+        await response.write(data)
+
+    async def begin(head: bytes) -> None:
+        await response.prepare(request)
+        if head:
+            await send(head)
+
+    await relay(
+        services.gateway.stream(call),
+        encoder,
+        b"".join,
+        entry,
+        request[STARTED],
+        begin=begin,
+        send=send,
+    )
+    if captured is not None:
+        entry.response_body = redact(captured.decode("utf-8", "replace"))
+    await response.write_eof()
+    return response

@@ -9,10 +9,13 @@ from typing import Any, Protocol
 from core.errors import ApiError
 from core.types import JSON
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time, per streamed event.
+_compact_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 
 def compact_json(value: object) -> str:
     """JSON as adapters write it on the wire: no spaces, non-ASCII text as is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _compact_encode(value)
 
 
 @dataclass

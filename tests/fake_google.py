@@ -38,25 +38,39 @@ WINDOW_RESET_S = {"5h": 5 * 3600.0, "weekly": 7 * 24 * 3600.0}
 QUOTA_GROUPS = {"Gemini Models": ("gemini",), "Claude and GPT models": ("claude", "gpt")}
 QUOTA_FAULT_RESET_S = 3 * 3600.0
 
+# Late 2026: the Antigravity (Cloud Code) channel serves no 2.5 model any more; the Gemini API still does.
 DEFAULT_GOOGLE_MODELS = (
-    "gemini-2.5-pro",
-    "gemini-2.5-flash",
+    "gemini-3.1-pro-high",
+    "gemini-3-flash",
     "gemini-3-pro-preview",
     "claude-sonnet-4-5",
     "claude-sonnet-4-5-thinking",
 )
 DEFAULT_API_KEY_MODELS = ("gemini-2.5-pro", "gemini-2.5-flash")
+RETIRED_ON_CLOUD_CODE = ("gemini-2.5-",)  # model id prefixes the channel no longer lists or serves
 
 # model id -> (display name, input token limit, output token limit, thinking, images)
 _MODEL_INFO: dict[str, tuple[str, int, int, bool, bool]] = {
     "gemini-2.5-pro": ("Gemini 2.5 Pro", 1_048_576, 65_536, True, True),
     "gemini-2.5-flash": ("Gemini 2.5 Flash", 1_048_576, 65_536, True, True),
+    "gemini-3.1-pro-high": ("Gemini 3.1 Pro (High)", 1_048_576, 65_536, True, True),
+    "gemini-3-flash": ("Gemini 3 Flash", 1_048_576, 65_536, True, True),
     "gemini-3-pro-preview": ("Gemini 3 Pro (Preview)", 1_048_576, 65_536, True, True),
     "claude-sonnet-4-5": ("Claude Sonnet 4.5", 200_000, 64_000, False, True),
     "claude-sonnet-4-5-thinking": ("Claude Sonnet 4.5 (Thinking)", 200_000, 64_000, True, True),
 }
-# What the fake reports as renamed, when the new model is one the account has.
-_DEPRECATED = {"gemini-2.5-pro-preview-06-05": "gemini-2.5-pro", "claude-sonnet-4": "claude-sonnet-4-5"}
+# What the fake reports as retired (deprecatedModelIds), when the new model is one the account has.
+_DEPRECATED = {
+    "gemini-2.5-pro": "gemini-3.1-pro-high",
+    "gemini-2.5-flash": "gemini-3-flash",
+    "claude-sonnet-4": "claude-sonnet-4-5",
+}
+
+
+def retired_on_cloud_code(model: str) -> bool:
+    """Whether the Antigravity channel has retired the model (it answers 404 like for any unknown model)."""
+    return model.startswith(RETIRED_ON_CLOUD_CODE)
+
 
 _TIER_NAMES = {
     "free-tier": "Gemini Code Assist for individuals",
@@ -981,7 +995,14 @@ class FakeGoogle:
     ) -> FakeAccount:
         """A Google account; project_id "" (the default) makes one up, None means it must onboard first.
         quota_summary: it has retrieveUserQuotaSummary (5h and weekly buckets per group, all full), else 404;
-        group_models: which models each summary group holds, listed in the summary (default: by family)."""
+        group_models: which models each summary group holds, listed in the summary (default: by family).
+
+        The channel serves no 2.5 model any more: naming one is a mistake in the test (ValueError)."""
+        retired = [model for model in models or () if retired_on_cloud_code(model)]
+        if retired:
+            raise ValueError(
+                f"Cloud Code no longer serves {', '.join(retired)}: give the account current models"
+            )
         number = next(self._counter)
         account = FakeAccount(
             email=email,
@@ -1032,6 +1053,8 @@ class FakeGoogle:
     def set_remaining(self, who: str, model: str, fraction: float | None, reset_in_s: float = 3600) -> None:
         """Set an account's (e-mail) or API key's remaining quota fraction for a model; None: usable, but
         reported with a resetTime and no fraction (as free tiers are)."""
+        if who in self.accounts and retired_on_cloud_code(model):
+            raise ValueError(f"Cloud Code no longer serves {model}")
         states = self.accounts[who].models if who in self.accounts else self.api_keys[who].models
         states[model] = ModelState(
             remaining=1.0 if fraction is None else fraction,
@@ -1141,7 +1164,7 @@ class FakeGoogle:
         if kind == "quota":
             reset_at = time.time() + QUOTA_FAULT_RESET_S
             states = self._states_of(who)
-            if states is not None and model is not None:
+            if states is not None and model in states:  # a model the account lacks is not added by it
                 states[model] = ModelState(remaining=0.0, reset_at=reset_at)
             return self._quota_rejection(model, reset_at, domain)
         if kind == "capacity":

@@ -66,14 +66,14 @@ async def test_accounts_add_list_remove(fake_google: FakeGoogle, tmp_path: Path)
     assert [entry["kind"] for entry in listed] == ["google", "api_key"]
     google = listed[0]
     assert google["email"] == "alice@example.com" and google["status"] == "ok" and google["tier"]
-    assert google["models"]["gemini-2.5-pro"]["remaining_percent"] == 100.0
-    assert google["models"]["gemini-2.5-pro"]["reset_at"].endswith("Z")
+    assert google["models"]["gemini-3.1-pro-high"]["remaining_percent"] == 100.0
+    assert google["models"]["gemini-3.1-pro-high"]["reset_at"].endswith("Z")
     assert listed[1]["label"] == "studio"
     for secret in (alice.refresh_token, key):
         assert secret not in out  # listing never prints secrets
 
     code, out, _ = await _run(tmp_path, "accounts", "list")
-    assert "alice@example.com" in out and "gemini-2.5-pro" in out and "100%" in out
+    assert "alice@example.com" in out and "gemini-3.1-pro-high" in out and "100%" in out
 
     code, out, err = await _run(tmp_path, "accounts", "remove", "ALICE@example.com")
     assert code == 0 and "removed alice@example.com" in out
@@ -95,7 +95,7 @@ async def test_accounts_list_shows_each_quota_window(fake_google: FakeGoogle, tm
     [entry] = json.loads(out)
     windows = {(w["window"], w["group"]): w for w in entry["windows"]}
     assert windows[("weekly", "Gemini Models")]["remaining_percent"] == 0.0
-    assert "gemini-2.5-pro" in windows[("weekly", "Gemini Models")]["models"]
+    assert "gemini-3.1-pro-high" in windows[("weekly", "Gemini Models")]["models"]
     assert windows[("5h", "Claude and GPT models")]["remaining_percent"] == 35.0
     assert windows[("5h", "Claude and GPT models")]["reset_at"].endswith("Z")
     code, out, _ = await _run(tmp_path, "accounts", "list")
@@ -179,8 +179,8 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
         async with http.get(url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}) as response:
             assert response.status == 200
             ids = {model["id"] for model in (await response.json())["data"]}
-        assert "gemini-2.5-pro" in ids
-        body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "last words"}]}
+        assert "gemini-3.1-pro-high" in ids
+        body = {"model": "gemini-3-flash", "messages": [{"role": "user", "content": "last words"}]}
         async with http.post(url + "/v1/chat/completions", json=body, headers={"x-api-key": KEY}) as response:
             assert response.status == 200
     process.send_signal(signal.SIGTERM)
@@ -191,7 +191,7 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
     assert "Traceback" not in rest
     with sqlite3.connect(tmp_path / "gravity-desk.sqlite3") as db:  # the log was flushed on the way out
         rows = db.execute("SELECT status, client_model FROM request_log").fetchall()
-    assert (200, "gemini-2.5-flash") in rows
+    assert (200, "gemini-3-flash") in rows
 
 
 async def test_busy_port_is_a_message_not_a_traceback(fake_google: FakeGoogle, tmp_path: Path) -> None:

@@ -31,6 +31,11 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+# Cloud Code serves no 2.5 model any more (late 2026); the Gemini API still does.
+CLOUD_PRO, CLOUD_FLASH = "gemini-3.1-pro-high", "gemini-3-flash"
+API_PRO, API_FLASH = "gemini-2.5-pro", "gemini-2.5-flash"
+
+
 @dataclass
 class Answer:
     status: int
@@ -58,7 +63,7 @@ class Caller:
         async with self.http.post(url, json=body, headers=headers or self.headers) as response:
             return Answer(response.status, await response.json())
 
-    def envelope(self, request: Json, model: str = "gemini-2.5-pro") -> Json:
+    def envelope(self, request: Json, model: str = CLOUD_PRO) -> Json:
         return {
             "project": self.account.project_id,
             "model": model,
@@ -67,7 +72,7 @@ class Caller:
             "request": request,
         }
 
-    async def generate(self, request: Json, model: str = "gemini-2.5-pro") -> Answer:
+    async def generate(self, request: Json, model: str = CLOUD_PRO) -> Answer:
         return await self.cloud("generateContent", self.envelope(request, model))
 
     async def api(self, model: str, method: str, body: Any, **query: str) -> Answer:
@@ -75,8 +80,9 @@ class Caller:
         async with self.http.post(url, json=body, headers={"x-goog-api-key": self.api_key}) as response:
             return Answer(response.status, await response.json())
 
-    async def via(self, upstream: str, request: Json, model: str = "gemini-2.5-pro") -> Answer:
-        """generateContent on either upstream; the Gemini response, unwrapped."""
+    async def via(self, upstream: str, request: Json, model: str | None = None) -> Answer:
+        """generateContent on either upstream (by default with its Pro model); the Gemini response, unwrapped."""
+        model = model or (CLOUD_PRO if upstream == "cloudcode" else API_PRO)
         if upstream == "cloudcode":
             answer = await self.generate(request, model)
             if answer.status == 200:
@@ -85,8 +91,9 @@ class Caller:
             return answer
         return await self.api(model, "generateContent", request)
 
-    async def stream(self, upstream: str, request: Json, model: str = "gemini-2.5-pro") -> list[Json]:
+    async def stream(self, upstream: str, request: Json, model: str | None = None) -> list[Json]:
         """streamGenerateContent?alt=sse; the raw JSON of every SSE event, checking the framing on the way."""
+        model = model or (CLOUD_PRO if upstream == "cloudcode" else API_PRO)
         if upstream == "cloudcode":
             url = f"{self.fake.endpoints[0]}/v1internal:streamGenerateContent?alt=sse"
             body, headers = self.envelope(request, model), self.headers
@@ -453,21 +460,27 @@ async def test_onboarding_is_a_long_running_operation(
 
 
 async def test_fetch_available_models_shape(fake_google: FakeGoogle, caller: Caller) -> None:
-    fake_google.set_remaining("a@example.com", "gemini-2.5-flash", 0.0, reset_in_s=600)
-    fake_google.set_remaining("a@example.com", "gemini-2.5-pro", 0.25)
+    fake_google.set_remaining("a@example.com", "gemini-3-flash", 0.0, reset_in_s=600)
+    fake_google.set_remaining("a@example.com", "gemini-3.1-pro-high", 0.25)
     answer = await caller.cloud("fetchAvailableModels", {"project": "proj-a"})
     assert answer.status == 200
     models = answer.body["models"]
     assert set(models) == {
-        "gemini-2.5-pro",
-        "gemini-2.5-flash",
+        "gemini-3.1-pro-high",
+        "gemini-3-flash",
         "gemini-3-pro-preview",
         "claude-sonnet-4-5",
         "claude-sonnet-4-5-thinking",
     }
-    assert models["gemini-2.5-pro"]["quotaInfo"]["remainingFraction"] == 0.25
-    assert "remainingFraction" not in models["gemini-2.5-flash"]["quotaInfo"]  # 0 is left out
-    reset = models["gemini-2.5-flash"]["quotaInfo"]["resetTime"]
+    assert models["gemini-3.1-pro-high"]["quotaInfo"]["remainingFraction"] == 0.25
+    assert "remainingFraction" not in models["gemini-3-flash"]["quotaInfo"]  # 0 is left out
+    # Retired on this channel: not listed, named as forwarded to the replacement, refused like any unknown model.
+    assert answer.body["deprecatedModelIds"]["gemini-2.5-pro"] == {"newModelId": "gemini-3.1-pro-high"}
+    refused = await caller.generate({"contents": [user("hi")]}, "gemini-2.5-pro")
+    assert refused.status == 404 and refused.body["error"]["status"] == "NOT_FOUND"
+    with pytest.raises(ValueError, match="no longer serves"):
+        fake_google.add_google_account("old@example.com", models={"gemini-2.5-flash": 1.0})
+    reset = models["gemini-3-flash"]["quotaInfo"]["resetTime"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", reset)
     assert 500 < time.mktime(time.strptime(reset, "%Y-%m-%dT%H:%M:%SZ")) - time.mktime(time.gmtime()) < 700
     for entry in models.values():
@@ -656,7 +669,7 @@ async def test_include_thoughts_puts_a_signed_thought_first(caller: Caller, upst
     assert answer.body["usageMetadata"]["thoughtsTokenCount"] > 0
 
 
-@pytest.mark.parametrize(("model", "has_id"), [("gemini-2.5-pro", False), ("claude-sonnet-4-5", True)])
+@pytest.mark.parametrize(("model", "has_id"), [(CLOUD_PRO, False), ("claude-sonnet-4-5", True)])
 async def test_function_calls_have_ids_only_on_claude(caller: Caller, model: str, has_id: bool) -> None:
     answer = await caller.via(
         "cloudcode", {"contents": [user("CALL:get_weather please")], "tools": [WEATHER_TOOL]}, model
@@ -766,7 +779,7 @@ async def test_audio_and_image_answers(caller: Caller) -> None:
 async def test_count_tokens_on_both_upstreams(caller: Caller) -> None:
     contents = [user("x" * 40)]
     cloud = await caller.cloud(
-        "countTokens", {"request": {"model": "models/gemini-2.5-pro", "contents": contents}}
+        "countTokens", {"request": {"model": f"models/{CLOUD_PRO}", "contents": contents}}
     )
     assert cloud.body == {"totalTokens": 10}
     bare = await caller.api("gemini-2.5-flash", "countTokens", {"contents": contents})
@@ -778,7 +791,7 @@ async def test_count_tokens_on_both_upstreams(caller: Caller) -> None:
     assert bare.body == wrapped.body == {"totalTokens": 10}
     broken = await caller.cloud(
         "countTokens",
-        {"request": {"model": "gemini-2.5-pro", "contents": [{"role": "bot", "parts": [{"text": "x"}]}]}},
+        {"request": {"model": CLOUD_PRO, "contents": [{"role": "bot", "parts": [{"text": "x"}]}]}},
     )
     assert broken.status == 400
 
@@ -791,12 +804,13 @@ async def test_exhausted_quota_is_a_429_until_reset(
     fake_google: FakeGoogle, caller: Caller, upstream: str
 ) -> None:
     who = caller.account.email if upstream == "cloudcode" else caller.api_key
-    fake_google.set_remaining(who, "gemini-2.5-pro", 0.0, reset_in_s=0.15)
+    pro, flash = (CLOUD_PRO, CLOUD_FLASH) if upstream == "cloudcode" else (API_PRO, API_FLASH)
+    fake_google.set_remaining(who, pro, 0.0, reset_in_s=0.15)
     answer = await caller.via(upstream, {"contents": [user("hi")]})
     assert answer.status == 429
     assert reason_of(answer.body) == "QUOTA_EXHAUSTED"
     assert answer.body["error"]["status"] == "RESOURCE_EXHAUSTED"
-    assert (await caller.via(upstream, {"contents": [user("hi")]}, "gemini-2.5-flash")).status == 200
+    assert (await caller.via(upstream, {"contents": [user("hi")]}, flash)).status == 200
     await asyncio.sleep(0.2)
     assert (await caller.via(upstream, {"contents": [user("hi")]})).status == 200
 
@@ -840,15 +854,15 @@ async def test_fault_details(fake_google: FakeGoogle, caller: Caller) -> None:
     limited = await caller.via("cloudcode", {"contents": [user("hi")]})
     assert detail(limited.body, "RetryInfo")["retryDelay"] == "0.5s"
 
-    fake_google.inject(Fault("quota", model="gemini-2.5-flash"))
-    exhausted = await caller.via("cloudcode", {"contents": [user("hi")]}, "gemini-2.5-flash")
+    fake_google.inject(Fault("quota", model=CLOUD_FLASH))
+    exhausted = await caller.via("cloudcode", {"contents": [user("hi")]}, CLOUD_FLASH)
     metadata = detail(exhausted.body, "ErrorInfo")["metadata"]
     assert metadata["quotaResetDelay"] == "3h0m0s"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", metadata["quotaResetTimeStamp"])
     # ...and the model is now out for that account until the reset.
     models = (await caller.cloud("fetchAvailableModels", {"project": "proj-a"})).body["models"]
-    assert "remainingFraction" not in models["gemini-2.5-flash"]["quotaInfo"]
-    assert (await caller.via("cloudcode", {"contents": [user("hi")]}, "gemini-2.5-flash")).status == 429
+    assert "remainingFraction" not in models[CLOUD_FLASH]["quotaInfo"]
+    assert (await caller.via("cloudcode", {"contents": [user("hi")]}, CLOUD_FLASH)).status == 429
 
     fake_google.inject(Fault("forbidden"))
     forbidden = await caller.via("cloudcode", {"contents": [user("hi")]})
@@ -881,8 +895,8 @@ async def test_faults_fire_their_times_then_expire(fake_google: FakeGoogle, call
     [
         ({"method": "countTokens"}, False),
         ({"method": "generateContent"}, True),
-        ({"model": "gemini-2.5-flash"}, False),
-        ({"model": "gemini-2.5-pro"}, True),
+        ({"model": CLOUD_FLASH}, False),
+        ({"model": CLOUD_PRO}, True),
         ({"who": "b@example.com"}, False),
         ({"who": "a@example.com"}, True),
         ({"endpoint": "daily"}, False),
@@ -1064,7 +1078,7 @@ async def test_requests_are_recorded(fake_google: FakeGoogle, caller: Caller) ->
     assert (cloud.service, cloud.endpoint, cloud.model, cloud.who) == (
         "cloudcode",
         "sandbox",
-        "gemini-2.5-pro",
+        CLOUD_PRO,
         "a@example.com",
     )
     assert cloud.body["request"]["contents"][0]["parts"][0]["text"] == "hi"

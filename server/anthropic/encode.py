@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ApiError, ApiErrorType, invalid_request
+from core.errors import ApiError, ApiErrorType
+from core.reply import (
+    FILTERED_REASONS,
+    Usage,
+    answer_candidates,
+    citations,
+    parts_of,
+    search_queries,
+    usage_of,
+    web_sources,
+)
 from core.types import JSON
 from server.protocol import Decoded
 
@@ -25,20 +34,11 @@ _ERROR_TYPES: dict[ApiErrorType, str] = {
     ApiErrorType.API_ERROR: "api_error",
     ApiErrorType.OVERLOADED: "overloaded_error",
 }
-# Gemini finish reasons that mean a filter stopped the answer: Claude calls that a refusal.
-_REFUSALS = frozenset(
-    {
-        "SAFETY",
-        "RECITATION",
-        "BLOCKLIST",
-        "PROHIBITED_CONTENT",
-        "SPII",
-        "LANGUAGE",
-        "IMAGE_SAFETY",
-        "IMAGE_PROHIBITED_CONTENT",
-        "IMAGE_RECITATION",
-    }
-)
+# Gemini finish reasons that mean a filter stopped the answer (or an unsupported language): Claude calls
+# that a refusal.
+_REFUSALS = FILTERED_REASONS | {"LANGUAGE"}
+# The request field that holds the prompt, named when the upstream blocks it.
+PROMPT_PARAM = "messages"
 # Anthropic documents an epoch created_at for models whose release date is unknown, as ours all are.
 UNKNOWN_RELEASE_DATE = "1970-01-01T00:00:00Z"
 
@@ -49,23 +49,6 @@ def new_message_id() -> str:
 
 def new_tool_use_id() -> str:
     return "toolu_" + secrets.token_hex(12)
-
-
-def unwrap(response: JSON) -> JSON:
-    """The GenerateContentResponse, also when it still sits in Cloud Code's `{"response": …}` envelope."""
-    inner = response.get("response")
-    return inner if isinstance(inner, dict) and "candidates" not in response else response
-
-
-def blocked_prompt_error(response: JSON) -> ApiError | None:
-    """A prompt the upstream refused outright (no candidates, a blockReason) is a client error, never text."""
-    if response.get("candidates"):
-        return None
-    feedback = response.get("promptFeedback")
-    reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
-    if not reason:
-        return None
-    return invalid_request(f"The upstream's safety filter blocked the prompt ({reason}).")
 
 
 def error_body(error: ApiError) -> JSON:
@@ -101,39 +84,14 @@ def _model_entry(model: ModelInfo) -> JSON:
     return entry
 
 
-@dataclass(slots=True)
-class TokenUsage:
-    """Gemini's usageMetadata counts, read the way Claude reports them."""
-
-    prompt: int = 0
-    cached: int = 0
-    candidates: int = 0
-    thoughts: int = 0
-
-    def update(self, metadata: object) -> None:
-        if not isinstance(metadata, dict):
-            return
-        self.prompt = metadata.get("promptTokenCount", self.prompt) or 0
-        self.cached = metadata.get("cachedContentTokenCount", self.cached) or 0
-        self.candidates = metadata.get("candidatesTokenCount", self.candidates) or 0
-        self.thoughts = metadata.get("thoughtsTokenCount", self.thoughts) or 0
-
-    @property
-    def input_tokens(self) -> int:
-        # Claude counts cache reads apart from input tokens; Gemini's prompt count includes them.
-        return max(self.prompt - self.cached, 0)
-
-    @property
-    def output_tokens(self) -> int:
-        return self.candidates + self.thoughts
-
-    def message_usage(self) -> JSON:
-        return {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": self.cached,
-        }
+def message_usage(usage: Usage) -> JSON:
+    """Claude's `usage` of a message: cache reads apart from input tokens, thinking tokens as output."""
+    return {
+        "input_tokens": usage.uncached_prompt,
+        "output_tokens": usage.output,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": usage.cached,
+    }
 
 
 def stop_reason(
@@ -219,38 +177,34 @@ def image_block(inline_data: JSON) -> JSON:
 
 def search_citations(grounding: object) -> list[JSON]:
     """Gemini groundingSupports as Claude `web_search_result_location` citations (one per cited source)."""
-    sources = _web_sources(grounding)
-    citations: list[JSON] = []
-    if not isinstance(grounding, dict):
-        return citations
-    for support in grounding.get("groundingSupports") or ():
-        segment = support.get("segment") if isinstance(support, dict) else None
-        cited_text = str(segment.get("text") or "") if isinstance(segment, dict) else ""
-        for index in support.get("groundingChunkIndices") or ():
-            source = sources.get(index) if isinstance(index, int) else None
-            if source is not None:
-                citations.append(
-                    {
-                        "type": "web_search_result_location",
-                        "url": source[0],
-                        "title": source[1],
-                        "cited_text": cited_text,
-                        "encrypted_index": "",  # Anthropic's opaque index; nothing to put in it here
-                    }
-                )
-    return citations
+    return [
+        {
+            "type": "web_search_result_location",
+            "url": citation.source.url,
+            "title": citation.source.title,
+            "cited_text": citation.cited_text,
+            "encrypted_index": "",  # Anthropic's opaque index; nothing to put in it here
+        }
+        for citation in citations(grounding, "")
+    ]
 
 
 def search_blocks(grounding: object) -> list[JSON]:
     """The search Gemini ran, as Claude's `server_tool_use` + `web_search_tool_result` blocks."""
-    sources = _web_sources(grounding)
-    if not sources or not isinstance(grounding, dict):
+    sources = web_sources(grounding)
+    if not sources:
         return []
-    queries = [q for q in grounding.get("webSearchQueries") or () if isinstance(q, str)]
+    queries = search_queries(grounding)
     tool_id = "srvtoolu_" + secrets.token_hex(12)
     results = [
-        {"type": "web_search_result", "url": url, "title": title, "encrypted_content": "", "page_age": None}
-        for url, title in sources.values()
+        {
+            "type": "web_search_result",
+            "url": source.url,
+            "title": source.title,
+            "encrypted_content": "",
+            "page_age": None,
+        }
+        for source in sources.values()
     ]
     return [
         {
@@ -261,18 +215,6 @@ def search_blocks(grounding: object) -> list[JSON]:
         },
         {"type": "web_search_tool_result", "tool_use_id": tool_id, "content": results},
     ]
-
-
-def _web_sources(grounding: object) -> dict[int, tuple[str, str]]:
-    """Index in groundingChunks -> (url, title), for the web chunks."""
-    if not isinstance(grounding, dict):
-        return {}
-    sources: dict[int, tuple[str, str]] = {}
-    for index, chunk in enumerate(grounding.get("groundingChunks") or ()):
-        web = chunk.get("web") if isinstance(chunk, dict) else None
-        if isinstance(web, dict) and isinstance(web.get("uri"), str):
-            sources[index] = (web["uri"], str(web.get("title") or web["uri"]))
-    return sources
 
 
 def _with_search(blocks: list[JSON], grounding: object) -> list[JSON]:
@@ -290,15 +232,10 @@ def _with_search(blocks: list[JSON], grounding: object) -> list[JSON]:
 
 
 def encode(response: JSON, decoded: Decoded) -> JSON:
-    """A Gemini GenerateContentResponse as a Claude `message`; a blocked prompt raises ApiError 400."""
-    response = unwrap(response)
-    blocked = blocked_prompt_error(response)
-    if blocked is not None:
-        raise blocked
-    candidates = response.get("candidates") or [{}]
-    candidate = candidates[0]
-    content = candidate.get("content") or {}
-    blocks = content_blocks(content.get("parts") or ())
+    """A Gemini GenerateContentResponse as a Claude `message`; a blocked prompt raises ApiError 400, an
+    answer with no candidates 502."""
+    candidate = answer_candidates(response, PROMPT_PARAM)[0]
+    blocks = content_blocks(parts_of(candidate))
     if candidate.get("groundingMetadata"):
         blocks = _with_search(blocks, candidate["groundingMetadata"])
     last_text = blocks[-1]["text"] if blocks and blocks[-1]["type"] == "text" else ""
@@ -306,8 +243,6 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
     reason, sequence = stop_reason(
         candidate.get("finishReason"), used_tools, last_text, decoded.options.get("stop_sequences", ())
     )
-    usage = TokenUsage()
-    usage.update(response.get("usageMetadata"))
     return {
         "id": new_message_id(),
         "type": "message",
@@ -316,5 +251,5 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
         "content": blocks,
         "stop_reason": reason,
         "stop_sequence": sequence,
-        "usage": usage.message_usage(),
+        "usage": message_usage(usage_of(response)),
     }

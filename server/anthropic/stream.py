@@ -6,18 +6,18 @@ import json
 from typing import Any
 
 from core.errors import ApiError
+from core.reply import StreamReply
 from core.types import JSON
 from server.anthropic.encode import (
-    TokenUsage,
-    blocked_prompt_error,
+    PROMPT_PARAM,
     error_body,
     image_block,
+    message_usage,
     new_message_id,
     search_blocks,
     search_citations,
     stop_reason,
     tool_use_blocks,
-    unwrap,
 )
 from server.protocol import Decoded
 
@@ -50,7 +50,8 @@ class MessagesStreamEncoder:
         self._stop_sequences: list[str] = list(decoded.options.get("stop_sequences", ()))
         self._tail_length = max((len(sequence) for sequence in self._stop_sequences), default=0)
         self._id = message_id or new_message_id()
-        self._tokens = TokenUsage()
+        # Its grounding (search sources) is told at the end: it arrives with the last chunk.
+        self._reply = StreamReply(PROMPT_PARAM)
         self._started = False
         self._done = False
         self._index = -1  # index of the last block started
@@ -58,40 +59,21 @@ class MessagesStreamEncoder:
         self._text_tail = ""  # end of the last text block, to spot a stop sequence
         self._last_kind: str | None = None
         self._used_tools = False
-        self._finish_reason: str | None = None
-        self._grounding: JSON | None = (
-            None  # search sources, told at the end (they arrive with the last chunk)
-        )
 
     @property
     def usage(self) -> tuple[int, int]:
-        return self._tokens.prompt, self._tokens.output_tokens
+        return self._reply.usage.prompt, self._reply.usage.output
 
     def start(self) -> bytes:
         return b""  # message_start waits for the first chunk, which tells the prompt's token count
 
     def feed(self, chunk: JSON) -> bytes:
-        response = unwrap(chunk)
-        if "usageMetadata" in response:
-            self._tokens.update(response["usageMetadata"])
-        blocked = blocked_prompt_error(response)
-        if blocked is not None:
-            raise blocked
+        parts = self._reply.read(chunk)
         out: list[bytes] = []
         if not self._started:
-            self._message_start(out)
-        candidates = response.get("candidates")
-        if not candidates:
-            return b"".join(out)
-        candidate = candidates[0]
-        content = candidate.get("content")
-        if content:
-            for part in content.get("parts") or ():
-                self._part(part, out)
-        if candidate.get("finishReason"):
-            self._finish_reason = candidate["finishReason"]
-        if candidate.get("groundingMetadata"):
-            self._grounding = candidate["groundingMetadata"]
+            self._message_start(out)  # after read(): it tells the prompt's token count
+        for part in parts:
+            self._part(part, out)
         return b"".join(out)
 
     def finish(self) -> bytes:
@@ -100,15 +82,18 @@ class MessagesStreamEncoder:
         out: list[bytes] = []
         if not self._started:
             self._message_start(out)
-        if self._grounding is not None:
-            self._search(self._grounding, out)
+        if self._reply.grounding is not None:
+            self._search(self._reply.grounding, out)
         self._close(out)
         last_text = self._text_tail if self._last_kind == "text" else ""
-        reason, sequence = stop_reason(self._finish_reason, self._used_tools, last_text, self._stop_sequences)
+        reason, sequence = stop_reason(
+            self._reply.finish_reason, self._used_tools, last_text, self._stop_sequences
+        )
+        tokens = self._reply.usage
         usage = {
-            "input_tokens": self._tokens.input_tokens,
-            "output_tokens": self._tokens.output_tokens,
-            "cache_read_input_tokens": self._tokens.cached,
+            "input_tokens": tokens.uncached_prompt,
+            "output_tokens": tokens.output,
+            "cache_read_input_tokens": tokens.cached,
         }
         delta = {"stop_reason": reason, "stop_sequence": sequence}
         out.append(_event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
@@ -134,7 +119,7 @@ class MessagesStreamEncoder:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": self._tokens.message_usage(),
+            "usage": message_usage(self._reply.usage),
         }
         out.append(_event("message_start", {"type": "message_start", "message": message}))
         out.append(_PING)

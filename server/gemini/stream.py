@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.errors import ApiError
+from core.reply import NO_USAGE
 from core.types import JSON
 from server.gemini.translate import error_body
 from server.protocol import Decoded, compact_json
@@ -19,12 +20,11 @@ class GeminiStreamEncoder:
         self._opened = False  # array form: "[" written
         self._chunks = 0
         self._closed = False
-        self._prompt_tokens = 0
-        self._output_tokens = 0
+        self._usage = NO_USAGE
 
     @property
     def usage(self) -> tuple[int, int]:
-        return self._prompt_tokens, self._output_tokens
+        return self._usage.prompt, self._usage.output
 
     def _open(self) -> bytes:
         if self._sse or self._opened:
@@ -44,12 +44,9 @@ class GeminiStreamEncoder:
     def feed(self, chunk: JSON) -> bytes:
         if self._closed:
             return b""
-        usage = chunk.get("usageMetadata")
-        if isinstance(usage, dict):
-            # Every chunk carries the running totals; the last one wins.
-            self._prompt_tokens = int(usage.get("promptTokenCount") or self._prompt_tokens)
-            output = int(usage.get("candidatesTokenCount") or 0) + int(usage.get("thoughtsTokenCount") or 0)
-            self._output_tokens = output or self._output_tokens
+        metadata = chunk.get("usageMetadata")
+        if metadata:
+            self._usage = self._usage.updated(metadata)  # running totals: the latest are the whole count
         if "modelVersion" not in chunk:
             chunk = {**chunk, "modelVersion": self._model}
         data = self._element(compact_json(chunk).encode())

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.errors import ApiError, ApiErrorType
+from core.reply import Usage, answer_candidates, image_markdown, parts_of, usage_of
 from core.types import JSON
-from server.openai.encode import answer_candidates, image_markdown
 from server.protocol import Decoded
 
 if TYPE_CHECKING:  # only for annotations: the gateway module pulls in the whole upstream stack
@@ -22,6 +22,9 @@ OLLAMA_VERSION = "0.12.6"
 
 # Gemini finishReason -> Ollama done_reason; Ollama only knows "stop" and "length" for a generation.
 DONE_REASONS: dict[str, str] = {"MAX_TOKENS": "length"}
+
+# The request field that holds the prompt, named when the upstream blocks it.
+PROMPT_PARAM = "messages"
 
 # /api/tags needs a modification time; accounts do not report one, so a fixed date keeps the list stable.
 MODELS_MODIFIED_AT = "2025-01-01T00:00:00Z"
@@ -76,9 +79,9 @@ def started_at(decoded: Decoded) -> float:
 
 def encode(response: JSON, decoded: Decoded) -> JSON:
     """A whole Gemini response as one `/api/chat` or `/api/generate` reply (by decoded.options["kind"])."""
-    candidate = answer_candidates(response)[0]
+    candidate = answer_candidates(response, PROMPT_PARAM)[0]
     content = Content()
-    for part in (candidate.get("content") or {}).get("parts") or ():
+    for part in parts_of(candidate):
         content.add(part)
     reply: JSON = {"model": client_model(decoded), "created_at": now_rfc3339()}
     if decoded.options.get("kind") == "generate":
@@ -88,7 +91,7 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
     reply.update(
         final_fields(
             done_reason(candidate.get("finishReason")),
-            response.get("usageMetadata"),
+            usage_of(response),
             total_s=time.perf_counter() - started_at(decoded),
             first_s=None,
         )
@@ -162,21 +165,13 @@ def done_reason(gemini_reason: str | None) -> str:
     return DONE_REASONS.get(gemini_reason or "", "stop")
 
 
-def counts(metadata: JSON | None) -> tuple[int, int]:
-    """(prompt tokens, output tokens); thinking tokens are output, as Ollama counts them."""
-    metadata = metadata or {}
-    output = int(metadata.get("candidatesTokenCount") or 0) + int(metadata.get("thoughtsTokenCount") or 0)
-    return int(metadata.get("promptTokenCount") or 0), output
-
-
-def final_fields(reason: str, usage: JSON | None, *, total_s: float, first_s: float | None) -> JSON:
+def final_fields(reason: str, usage: Usage, *, total_s: float, first_s: float | None) -> JSON:
     """What closes every Ollama reply: done, done_reason, token counts and durations in nanoseconds.
 
     Nothing is loaded, so load_duration is 0. Prompt evaluation is the wait for the first streamed chunk;
     without a stream that moment is unknown and the whole time counts as generation. Durations are at
     least 1 ns, since clients divide counts by them for tokens per second.
     """
-    prompt_tokens, output_tokens = counts(usage)
     total_ns = max(1, int(total_s * 1e9))
     prompt_ns = max(1, int(first_s * 1e9)) if first_s is not None else 0
     return {
@@ -184,9 +179,9 @@ def final_fields(reason: str, usage: JSON | None, *, total_s: float, first_s: fl
         "done_reason": reason,
         "total_duration": total_ns,
         "load_duration": 0,
-        "prompt_eval_count": prompt_tokens,
+        "prompt_eval_count": usage.prompt,
         "prompt_eval_duration": prompt_ns,
-        "eval_count": output_tokens,
+        "eval_count": usage.output,  # thinking tokens are output, as Ollama counts them
         "eval_duration": max(1, total_ns - prompt_ns),
     }
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 import time
 
 from core.errors import ApiError
+from core.reply import StreamReply
 from core.types import JSON
 from server.ollama.encode import (
+    PROMPT_PARAM,
     Content,
     client_model,
-    counts,
     done_reason,
     error_line,
     final_fields,
     now_rfc3339,
     started_at,
 )
-from server.openai.encode import raise_if_blocked
 from server.protocol import Decoded, compact_json
 
 
@@ -34,8 +34,7 @@ class _OllamaStreamEncoder:
         self._started = started_at(decoded)
         self._first: float | None = None
         self._calls = 0
-        self._gemini_finish: str | None = None
-        self._usage_metadata: JSON | None = None
+        self._reply = StreamReply(PROMPT_PARAM)
         self._closed = False
 
     def start(self) -> bytes:
@@ -44,21 +43,13 @@ class _OllamaStreamEncoder:
     def feed(self, chunk: JSON) -> bytes:
         if self._closed:
             return b""
-        raise_if_blocked(chunk)
+        parts = self._reply.read(chunk)  # Ollama has no way to ask for more than one candidate
         if self._first is None:
             self._first = time.perf_counter()
-        usage = chunk.get("usageMetadata")
-        if usage:
-            self._usage_metadata = usage  # cumulative: the latest one is the total
-        candidates = chunk.get("candidates")
-        if not candidates:
+        if not parts:
             return b""
-        candidate = candidates[0]  # Ollama has no way to ask for more than one
-        reason = candidate.get("finishReason")
-        if reason:
-            self._gemini_finish = reason
         content = Content(self._calls)
-        for part in (candidate.get("content") or {}).get("parts") or ():
+        for part in parts:
             content.add(part)
         if not content:
             return b""
@@ -72,7 +63,10 @@ class _OllamaStreamEncoder:
         now = time.perf_counter()
         first = self._first - self._started if self._first is not None else None
         final = final_fields(
-            done_reason(self._gemini_finish), self._usage_metadata, total_s=now - self._started, first_s=first
+            done_reason(self._reply.finish_reason),
+            self._reply.usage,
+            total_s=now - self._started,
+            first_s=first,
         )
         return f'{self._head}{now_rfc3339()}",{self._fields(Content())},{compact_json(final)[1:]}\n'.encode()
 
@@ -82,7 +76,7 @@ class _OllamaStreamEncoder:
 
     @property
     def usage(self) -> tuple[int, int]:
-        return counts(self._usage_metadata)
+        return self._reply.usage.prompt, self._reply.usage.output
 
     def _fields(self, content: Content) -> str:
         raise NotImplementedError

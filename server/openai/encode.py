@@ -5,9 +5,20 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING
 
-from core.errors import ApiError, ApiErrorType, invalid_request
+from core.errors import ApiError, ApiErrorType
+from core.reply import (
+    FILTERED_REASONS,
+    MAX_TOKENS,
+    Usage,
+    answer_candidates,
+    citations_of_every_source,
+    image_data_url,
+    image_markdown,
+    parts_of,
+    usage_of,
+)
 from core.types import JSON
 from server.protocol import Decoded
 
@@ -15,18 +26,7 @@ if TYPE_CHECKING:  # only for annotations: the gateway module pulls in the whole
     from core.gateway import ModelInfo
 
 # Gemini finishReason -> OpenAI finish_reason; anything else (OTHER, MALFORMED_FUNCTION_CALL, ...) is "stop".
-FINISH_REASONS: dict[str, str] = {
-    "STOP": "stop",
-    "MAX_TOKENS": "length",
-    "SAFETY": "content_filter",
-    "RECITATION": "content_filter",
-    "BLOCKLIST": "content_filter",
-    "PROHIBITED_CONTENT": "content_filter",
-    "SPII": "content_filter",
-    "IMAGE_SAFETY": "content_filter",
-    "IMAGE_PROHIBITED_CONTENT": "content_filter",
-    "IMAGE_RECITATION": "content_filter",
-}
+FINISH_REASONS: dict[str, str] = {MAX_TOKENS: "length", **dict.fromkeys(FILTERED_REASONS, "content_filter")}
 
 # ApiErrorType -> OpenAI (error.type, error.code).
 ERROR_TYPES: dict[ApiErrorType, tuple[str, str | None]] = {
@@ -40,6 +40,9 @@ ERROR_TYPES: dict[ApiErrorType, tuple[str, str | None]] = {
     ApiErrorType.OVERLOADED: ("server_error", "service_unavailable"),
 }
 
+# The request field that holds the prompt, named when the upstream blocks it.
+PROMPT_PARAM = "messages"
+
 # /v1/models needs a creation time; accounts do not report one, so a fixed, plausible date keeps the
 # list stable between calls (2025-01-01T00:00:00Z).
 MODELS_CREATED = 1_735_689_600
@@ -47,7 +50,7 @@ MODELS_CREATED = 1_735_689_600
 
 def encode(response: JSON, decoded: Decoded) -> JSON:
     """A whole Gemini response as a `chat.completion`; raises ApiError when the prompt was blocked."""
-    candidates = answer_candidates(response)
+    candidates = answer_candidates(response, PROMPT_PARAM)
     return {
         "id": new_completion_id(),
         "object": "chat.completion",
@@ -57,7 +60,7 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
             _choice(candidate, index, decoded.options.get("image_output") == "part")
             for index, candidate in enumerate(candidates)
         ],
-        "usage": usage_from(response.get("usageMetadata")),
+        "usage": openai_usage(usage_of(response)),
     }
 
 
@@ -66,7 +69,7 @@ def _choice(candidate: JSON, index: int, image_parts: bool = False) -> JSON:
     images: list[JSON] = []
     reasoning: list[str] = []
     tool_calls: list[JSON] = []
-    for part in (candidate.get("content") or {}).get("parts") or ():
+    for part in parts_of(candidate):
         if "functionCall" in part:
             tool_calls.append(tool_call(part["functionCall"]))
         elif part.get("thought"):
@@ -101,7 +104,7 @@ def _choice(candidate: JSON, index: int, image_parts: bool = False) -> JSON:
     }
 
 
-# --- pieces shared with the stream encoder --------------------------------------------------------------
+# --- pieces shared with the stream encoders (chat and legacy completions) --------------------------------------------------------------
 
 
 def new_completion_id() -> str:
@@ -121,74 +124,25 @@ def tool_call(function_call: JSON) -> JSON:
     }
 
 
-def image_markdown(inline_data: JSON, content_so_far: str) -> str:
-    """A generated image as markdown, on its own paragraph after any text (OpenAI chat has no image parts)."""
-    separator = "\n\n" if content_so_far and not content_so_far.endswith("\n") else ""
-    mime_type = inline_data.get("mimeType") or "image/png"
-    return f"{separator}![image](data:{mime_type};base64,{inline_data.get('data', '')})"
-
-
 def image_part(inline_data: JSON) -> JSON:
     """A generated image as an `image_url` content part with a data URL."""
-    mime_type = inline_data.get("mimeType") or "image/png"
-    return {
-        "type": "image_url",
-        "image_url": {"url": f"data:{mime_type};base64,{inline_data.get('data', '')}"},
-    }
+    return {"type": "image_url", "image_url": {"url": image_data_url(inline_data)}}
 
 
 def url_citations(grounding: object, content: str) -> list[JSON]:
-    """Gemini's groundingMetadata as OpenAI `url_citation` annotations on the answer text.
-
-    Each grounding support cites its web sources for its segment of the text; sources no support points at
-    are cited for the whole answer, so every source the search used reaches the client.
-    """
-    if not isinstance(grounding, dict):
-        return []
-    sources: list[tuple[str, str] | None] = []
-    for chunk in grounding.get("groundingChunks") or ():
-        web = chunk.get("web") if isinstance(chunk, dict) else None
-        uri = web.get("uri") if isinstance(web, dict) else None
-        sources.append(
-            (uri, str(web.get("title") or uri)) if isinstance(web, dict) and isinstance(uri, str) else None
-        )
-    annotations: list[JSON] = []
-    cited: set[int] = set()
-    for support in grounding.get("groundingSupports") or ():
-        if not isinstance(support, dict):
-            continue
-        start, end = _char_span(support.get("segment"), content)
-        for source_index in support.get("groundingChunkIndices") or ():
-            if isinstance(source_index, int) and 0 <= source_index < len(sources):
-                source = sources[source_index]
-                if source is not None:
-                    cited.add(source_index)
-                    annotations.append(_url_citation(source, start, end))
-    for source_index, source in enumerate(sources):
-        if source is not None and source_index not in cited:
-            annotations.append(_url_citation(source, 0, len(content)))
-    return annotations
-
-
-def _url_citation(source: tuple[str, str], start: int, end: int) -> JSON:
-    url, title = source
-    return {
-        "type": "url_citation",
-        "url_citation": {"start_index": start, "end_index": end, "url": url, "title": title},
-    }
-
-
-def _char_span(segment: object, content: str) -> tuple[int, int]:
-    """Character offsets of a grounding segment (Gemini counts UTF-8 bytes; OpenAI counts characters)."""
-    if not isinstance(segment, dict):
-        return 0, len(content)
-    text = segment.get("text")
-    if isinstance(text, str) and text and (found := content.find(text)) >= 0:
-        return found, found + len(text)
-    encoded = content.encode()
-    start, end = int(segment.get("startIndex") or 0), int(segment.get("endIndex") or len(encoded))
-    start_chars = len(encoded[:start].decode(errors="ignore"))
-    return start_chars, len(encoded[:end].decode(errors="ignore"))
+    """Gemini's groundingMetadata as OpenAI `url_citation` annotations on the answer text."""
+    return [
+        {
+            "type": "url_citation",
+            "url_citation": {
+                "start_index": citation.start,
+                "end_index": citation.end,
+                "url": citation.source.url,
+                "title": citation.source.title,
+            },
+        }
+        for citation in citations_of_every_source(grounding, content)
+    ]
 
 
 def finish_reason(gemini_reason: str | None, has_tool_calls: bool) -> str:
@@ -197,71 +151,15 @@ def finish_reason(gemini_reason: str | None, has_tool_calls: bool) -> str:
     return FINISH_REASONS.get(gemini_reason or "", "stop")
 
 
-class TokenUsage(NamedTuple):
-    """Gemini usageMetadata counted OpenAI's way: thinking tokens are output tokens."""
-
-    prompt: int
-    cached: int  # of the prompt tokens, those served from the upstream's cache
-    reasoning: int
-    output: int  # the answer's tokens and the reasoning tokens
-
-    @classmethod
-    def summed(cls, usages: list[TokenUsage]) -> TokenUsage:
-        """The usage of several answers together (legacy completions with several prompts)."""
-        return cls(*(sum(getattr(usage, name) for usage in usages) for name in cls._fields))
-
-    def as_openai(self) -> JSON:
-        """OpenAI's `usage` object (Chat Completions and legacy completions)."""
-        return {
-            "prompt_tokens": self.prompt,
-            "completion_tokens": self.output,
-            "total_tokens": self.prompt + self.output,
-            "prompt_tokens_details": {"cached_tokens": self.cached},
-            "completion_tokens_details": {"reasoning_tokens": self.reasoning},
-        }
-
-
-def token_usage(metadata: JSON | None) -> TokenUsage:
-    metadata = metadata or {}
-    reasoning = int(metadata.get("thoughtsTokenCount") or 0)
-    return TokenUsage(
-        prompt=int(metadata.get("promptTokenCount") or 0),
-        cached=int(metadata.get("cachedContentTokenCount") or 0),
-        reasoning=reasoning,
-        output=int(metadata.get("candidatesTokenCount") or 0) + reasoning,
-    )
-
-
-def usage_from(metadata: JSON | None) -> JSON:
-    """Gemini usageMetadata as OpenAI usage; thinking tokens count as completion tokens, as OpenAI's do."""
-    return token_usage(metadata).as_openai()
-
-
-def answer_candidates(response: JSON, param: str = "messages") -> list[JSON]:
-    """The candidates of a whole answer; ApiError when the prompt was blocked (400) or none came (502)."""
-    raise_if_blocked(response, param)
-    candidates: list[JSON] = response.get("candidates") or []
-    if not candidates:
-        raise ApiError(502, ApiErrorType.API_ERROR, "The upstream answered with no candidates and no reason.")
-    return candidates
-
-
-def raise_if_blocked(response: JSON, param: str = "messages") -> None:
-    """A response with no candidates and a promptFeedback.blockReason is a refusal of the prompt: a 400.
-
-    `param` names the request field that holds the prompt in the client's protocol.
-    """
-    if response.get("candidates"):
-        return
-    feedback: Any = response.get("promptFeedback") or {}
-    reason = feedback.get("blockReason")
-    if not reason:
-        return
-    explanation = feedback.get("blockReasonMessage")
-    detail = f": {explanation}" if isinstance(explanation, str) and explanation else "."
-    raise invalid_request(
-        f"The upstream blocked the prompt (blockReason {reason}){detail} Rephrase the request.", param
-    )
+def openai_usage(usage: Usage) -> JSON:
+    """OpenAI's `usage` object (Chat Completions and legacy completions): thinking tokens are output tokens."""
+    return {
+        "prompt_tokens": usage.prompt,
+        "completion_tokens": usage.output,
+        "total_tokens": usage.prompt + usage.output,
+        "prompt_tokens_details": {"cached_tokens": usage.cached},
+        "completion_tokens_details": {"reasoning_tokens": usage.thoughts},
+    }
 
 
 # --- errors and models ----------------------------------------------------------------------------------

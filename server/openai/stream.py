@@ -5,18 +5,17 @@ from __future__ import annotations
 import time
 
 from core.errors import ApiError
+from core.reply import StreamReply, Usage, image_markdown
 from core.types import JSON
 from server.openai.encode import (
+    PROMPT_PARAM,
     error_body,
     finish_reason,
-    image_markdown,
     image_part,
     new_completion_id,
-    raise_if_blocked,
-    token_usage,
+    openai_usage,
     tool_call,
     url_citations,
-    usage_from,
 )
 from server.protocol import Decoded, compact_json
 
@@ -37,15 +36,13 @@ def event_envelope(object_type: str, completion_id: str, model: str) -> str:
     return "data: " + envelope[:-1]
 
 
-def closing_events(
-    envelope: str, finish_event: bytes, usage_metadata: JSON | None, include_usage: bool
-) -> bytes:
+def closing_events(envelope: str, finish_event: bytes, usage: Usage, include_usage: bool) -> bytes:
     """The end of a stream that ended normally: the finish_reason chunk, the usage chunk when
     stream_options.include_usage asked for it, then [DONE]."""
     events = [finish_event]
     if include_usage:
-        usage = compact_json(usage_from(usage_metadata))
-        events.append(f'{envelope},"choices":[],"usage":{usage}}}\n\n'.encode())
+        usage_json = compact_json(openai_usage(usage))
+        events.append(f'{envelope},"choices":[],"usage":{usage_json}}}\n\n'.encode())
     events.append(DONE)
     return b"".join(events)
 
@@ -53,12 +50,6 @@ def closing_events(
 def error_event(error: ApiError) -> bytes:
     """A failure after the stream started: OpenAI's error object as a data event, and no [DONE]."""
     return b"data: " + compact_json(error_body(error)).encode() + b"\n\n"
-
-
-def stream_usage(usage_metadata: JSON | None) -> tuple[int, int]:
-    """(prompt tokens, output tokens) for the request log."""
-    usage = token_usage(usage_metadata)
-    return usage.prompt, usage.output
 
 
 # --- Chat Completions -----------------------------------------------------------------------------------
@@ -82,10 +73,8 @@ class ChatStreamEncoder:
         self._tool_calls = 0
         self._content_tail = ""  # the last content character sent, to place image markdown on its own line
         self._texts: list[str] = []  # the answer so far, to place search citations in it at the end
-        self._grounding: JSON | None = None
         self._image_parts = decoded.options.get("image_output") == "part"
-        self._gemini_finish: str | None = None
-        self._usage_metadata: JSON | None = None
+        self._reply = StreamReply(PROMPT_PARAM)
         self._closed = False
 
     def start(self) -> bytes:
@@ -94,25 +83,12 @@ class ChatStreamEncoder:
     def feed(self, chunk: JSON) -> bytes:
         if self._closed:
             return b""
-        raise_if_blocked(chunk)
+        parts = self._reply.read(chunk)  # only one candidate is ever requested (decode refuses n > 1)
         events = [] if self._role_sent else [self._role_event()]
-        usage = chunk.get("usageMetadata")
-        if usage:
-            self._usage_metadata = usage  # cumulative: the latest one is the total
-        candidates = chunk.get("candidates")
-        if candidates:
-            # Only one candidate is ever requested (decode refuses n > 1).
-            candidate = candidates[0]
-            for part in (candidate.get("content") or {}).get("parts") or ():
-                delta = self._delta_for(part)
-                if delta is not None:
-                    events.append(self._delta_event(delta))
-            reason = candidate.get("finishReason")
-            if reason:
-                self._gemini_finish = reason
-            grounding = candidate.get("groundingMetadata")
-            if grounding:
-                self._grounding = grounding  # the latest is the whole picture; sent once, at the end
+        for part in parts:
+            delta = self._delta_for(part)
+            if delta is not None:
+                events.append(self._delta_event(delta))
         return b"".join(events)
 
     def finish(self) -> bytes:
@@ -120,14 +96,12 @@ class ChatStreamEncoder:
             return b""
         self._closed = True
         events = [] if self._role_sent else [self._role_event()]
-        annotations = url_citations(self._grounding, "".join(self._texts))
+        annotations = url_citations(self._reply.grounding, "".join(self._texts))  # sent once, at the end
         if annotations:
             events.append(self._delta_event({"annotations": annotations}))
-        reason = finish_reason(self._gemini_finish, self._tool_calls > 0)
+        reason = finish_reason(self._reply.finish_reason, self._tool_calls > 0)
         finish = f'{self._envelope},"choices":[{{"index":0,"delta":{{}},"finish_reason":"{reason}"}}]}}\n\n'
-        events.append(
-            closing_events(self._envelope, finish.encode(), self._usage_metadata, self._include_usage)
-        )
+        events.append(closing_events(self._envelope, finish.encode(), self._reply.usage, self._include_usage))
         return b"".join(events)
 
     def error(self, error: ApiError) -> bytes:
@@ -136,7 +110,7 @@ class ChatStreamEncoder:
 
     @property
     def usage(self) -> tuple[int, int]:
-        return stream_usage(self._usage_metadata)
+        return self._reply.usage.prompt, self._reply.usage.output
 
     def _delta_for(self, part: JSON) -> JSON | None:
         if "functionCall" in part:

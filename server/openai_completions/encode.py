@@ -6,16 +6,10 @@ import time
 import uuid
 
 from core.errors import ApiError
+from core.reply import StreamReply, Usage, answer_candidates, image_markdown, parts_of, usage_of
 from core.types import JSON
-from server.openai.encode import (
-    TokenUsage,
-    answer_candidates,
-    finish_reason,
-    image_markdown,
-    raise_if_blocked,
-    token_usage,
-)
-from server.openai.stream import closing_events, error_event, event_envelope, stream_usage
+from server.openai.encode import finish_reason, openai_usage
+from server.openai.stream import closing_events, error_event, event_envelope
 from server.protocol import Decoded, compact_json
 
 # The request field that holds the prompt, named when the upstream blocks it.
@@ -34,21 +28,21 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
 def encode_many(responses: list[JSON], decoded: list[Decoded]) -> JSON:
     """One `text_completion` for several prompts: a choice per prompt (in prompt order), usage summed."""
     choices = [_choice(response, request) for response, request in zip(responses, decoded, strict=True)]
-    usage = TokenUsage.summed([token_usage(response.get("usageMetadata")) for response in responses])
+    usage = Usage.summed([usage_of(response) for response in responses])
     return {
         "id": new_completion_id(),
         "object": "text_completion",
         "created": int(time.time()),
         "model": decoded[0].model,
         "choices": choices,
-        "usage": usage.as_openai(),
+        "usage": openai_usage(usage),
     }
 
 
 def _choice(response: JSON, decoded: Decoded) -> JSON:
     candidate = answer_candidates(response, PROMPT_PARAM)[0]
     text = decoded.options.get("echo", "")
-    for part in (candidate.get("content") or {}).get("parts") or ():
+    for part in parts_of(candidate):
         text += _text_of(part, text)
     return {
         "text": text,
@@ -85,8 +79,7 @@ class CompletionStreamEncoder:
         self._echo: str = decoded.options.get("echo", "")
         self._envelope = event_envelope("text_completion", new_completion_id(), decoded.model)
         self._text_tail = ""  # the last character sent, to put image markdown on its own paragraph
-        self._gemini_finish: str | None = None
-        self._usage_metadata: JSON | None = None
+        self._reply = StreamReply(PROMPT_PARAM)
         self._closed = False
 
     def start(self) -> bytes:
@@ -95,34 +88,25 @@ class CompletionStreamEncoder:
     def feed(self, chunk: JSON) -> bytes:
         if self._closed:
             return b""
-        raise_if_blocked(chunk, PROMPT_PARAM)
+        parts = self._reply.read(chunk)
         events = []
         if self._echo:
             events.append(self._text_event(self._echo))
             self._echo = ""
-        usage = chunk.get("usageMetadata")
-        if usage:
-            self._usage_metadata = usage  # cumulative: the latest one is the total
-        candidates = chunk.get("candidates")
-        if candidates:
-            candidate = candidates[0]
-            for part in (candidate.get("content") or {}).get("parts") or ():
-                text = _text_of(part, self._text_tail)
-                if text:
-                    events.append(self._text_event(text))
-            reason = candidate.get("finishReason")
-            if reason:
-                self._gemini_finish = reason
+        for part in parts:
+            text = _text_of(part, self._text_tail)
+            if text:
+                events.append(self._text_event(text))
         return b"".join(events)
 
     def finish(self) -> bytes:
         if self._closed:
             return b""
         self._closed = True
-        reason = finish_reason(self._gemini_finish, False)
+        reason = finish_reason(self._reply.finish_reason, False)
         choice = {"text": "", "index": self._index, "logprobs": None, "finish_reason": reason}
         finish = f"{self._envelope},{compact_json({'choices': [choice]})[1:]}\n\n".encode()
-        return closing_events(self._envelope, finish, self._usage_metadata, self._include_usage)
+        return closing_events(self._envelope, finish, self._reply.usage, self._include_usage)
 
     def error(self, error: ApiError) -> bytes:
         self._closed = True
@@ -130,7 +114,7 @@ class CompletionStreamEncoder:
 
     @property
     def usage(self) -> tuple[int, int]:
-        return stream_usage(self._usage_metadata)
+        return self._reply.usage.prompt, self._reply.usage.output
 
     def _text_event(self, text: str) -> bytes:
         self._text_tail = text[-1]

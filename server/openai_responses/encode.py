@@ -15,20 +15,29 @@ from collections.abc import Callable
 from typing import Any
 
 from core.errors import ApiError, ApiErrorType
+from core.reply import (
+    FILTERED_REASONS,
+    MAX_TOKENS,
+    StreamReply,
+    Usage,
+    citations_of_every_source,
+    image_markdown,
+)
 from core.types import JSON
-from server.openai.encode import FINISH_REASONS, image_markdown, raise_if_blocked, token_usage, url_citations
 from server.openai_responses.tools import CUSTOM_INPUT, ToolOrigin
 from server.protocol import Decoded
 
 Remember = Callable[[str, list[JSON]], None]
 """Keeps a finished response's whole Gemini conversation under its id (for `previous_response_id`)."""
 
-# Gemini finish reasons that end a response as "incomplete": running out of tokens, and every reason chat
-# completions reports as a content filter (one table, so the two protocols cannot drift apart).
+# Gemini finish reasons that end a response as "incomplete": running out of tokens, and every reason that
+# means a filter stopped the answer (core.reply's list, so the protocols cannot drift apart).
 INCOMPLETE_REASONS: dict[str, str] = {
-    "MAX_TOKENS": "max_output_tokens",
-    **{reason: "content_filter" for reason, finish in FINISH_REASONS.items() if finish == "content_filter"},
+    MAX_TOKENS: "max_output_tokens",
+    **dict.fromkeys(FILTERED_REASONS, "content_filter"),
 }
+# The request field that holds the prompt, named when the upstream blocks it.
+PROMPT_PARAM = "input"
 
 # ApiErrorType -> the `code` of a failed response's error (the SDK knows a fixed set of codes).
 FAILURE_CODES: dict[ApiErrorType, str] = {
@@ -70,9 +79,8 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
     return builder.snapshot()
 
 
-def usage_from(metadata: JSON | None) -> JSON:
-    """Gemini usageMetadata as Responses usage; thinking tokens are output tokens, as OpenAI counts them."""
-    usage = token_usage(metadata)
+def usage_from(usage: Usage) -> JSON:
+    """Gemini's token counts as Responses usage; thinking tokens are output tokens, as OpenAI counts them."""
     return {
         "input_tokens": usage.prompt,
         "input_tokens_details": {
@@ -80,7 +88,7 @@ def usage_from(metadata: JSON | None) -> JSON:
             "cache_write_tokens": 0,  # Gemini's implicit caching does not report writes
         },
         "output_tokens": usage.output,
-        "output_tokens_details": {"reasoning_tokens": usage.reasoning},
+        "output_tokens_details": {"reasoning_tokens": usage.thoughts},
         "total_tokens": usage.prompt + usage.output,
     }
 
@@ -104,8 +112,7 @@ class ResponseBuilder:
         self._status = "in_progress"
         self._incomplete: str | None = None
         self._error: JSON | None = None
-        self._usage_metadata: JSON | None = None
-        self._grounding: JSON | None = None  # search sources, cited on the answer text when it closes
+        self._reply = StreamReply(PROMPT_PARAM)  # its grounding is cited on the answer text when it closes
         self._tools: dict[str, ToolOrigin] = decoded.options.get("tools") or {}
         remember: Remember | None = decoded.options.get("remember")
         self._remember = remember if decoded.options.get("store", True) is not False else None
@@ -118,8 +125,7 @@ class ResponseBuilder:
 
     @property
     def usage(self) -> tuple[int, int]:
-        usage = token_usage(self._usage_metadata)
-        return usage.prompt, usage.output
+        return self._reply.usage.prompt, self._reply.usage.output
 
     def snapshot(self) -> JSON:
         """The response object as it stands (in progress, completed, incomplete or failed)."""
@@ -134,7 +140,7 @@ class ResponseBuilder:
             "incomplete_details": {"reason": self._incomplete} if self._incomplete else None,
             "model": self._model,
             "output": [dict(item) for item in self._output],
-            "usage": usage_from(self._usage_metadata) if done else None,
+            "usage": usage_from(self._reply.usage) if done else None,
             **self._echo,
         }
 
@@ -147,22 +153,12 @@ class ResponseBuilder:
         ]
 
     def feed(self, chunk: JSON) -> list[JSON]:
-        raise_if_blocked(chunk, "input")
-        usage = chunk.get("usageMetadata")
-        if usage:
-            self._usage_metadata = usage  # cumulative: the latest one is the total
-        candidates = chunk.get("candidates")
-        if not candidates:
-            return []
-        candidate = candidates[0]  # only one candidate is ever requested
-        if candidate.get("groundingMetadata"):
-            self._grounding = candidate["groundingMetadata"]  # the latest is the whole picture
         events: list[JSON] = []
-        for part in (candidate.get("content") or {}).get("parts") or ():
+        for part in self._reply.read(chunk):  # only one candidate is ever requested
             if self._remember is not None:
                 self._model_parts.append(part)
             events += self._part(part)
-        reason = candidate.get("finishReason")
+        reason = self._reply.finish_reason
         if reason in INCOMPLETE_REASONS:
             self._incomplete = INCOMPLETE_REASONS[reason]
         return events
@@ -268,7 +264,7 @@ class ResponseBuilder:
             ]
         else:
             part = item["content"][0]
-            part["annotations"] = _annotations(self._grounding, text)
+            part["annotations"] = _annotations(self._reply.grounding, text)
             events = [
                 self._event(
                     "response.output_text.annotation.added",
@@ -379,7 +375,14 @@ def _fill(item: JSON, text: str, status: str) -> None:
 def _annotations(grounding: JSON | None, text: str) -> list[JSON]:
     """Search sources as Responses `url_citation` annotations (flat, where chat nests them)."""
     return [
-        {"type": "url_citation", **citation["url_citation"]} for citation in url_citations(grounding, text)
+        {
+            "type": "url_citation",
+            "start_index": citation.start,
+            "end_index": citation.end,
+            "url": citation.source.url,
+            "title": citation.source.title,
+        }
+        for citation in citations_of_every_source(grounding, text)
     ]
 
 

@@ -17,7 +17,7 @@ from core.gateway import Gateway, GatewayRequest
 from core.redact import redact
 from core.types import JSON, LogEntry
 from server import openai
-from server.handling import LOG_ENTRY, SERVICES, ClientProtocol, generate, read_json
+from server.handling import LOG_ENTRY, SERVICES, ClientProtocol, generate, read_json, relay
 from server.openai_responses.decode import decode
 from server.openai_responses.encode import ResponseBuilder, encode
 from server.openai_responses.history import ResponseHistory
@@ -130,32 +130,43 @@ def _create_payload(text: str) -> JSON:
     return payload
 
 
+class _SocketEncoder:
+    """The Responses events of one turn, as the socket sends them (one message each): the stream encoder's
+    events before they become SSE text."""
+
+    def __init__(self, decoded: Decoded) -> None:
+        self._builder = ResponseBuilder(decoded)
+
+    def start(self) -> list[JSON]:
+        return self._builder.start()
+
+    def feed(self, chunk: JSON) -> list[JSON]:
+        return self._builder.feed(chunk)
+
+    def finish(self) -> list[JSON]:
+        return self._builder.finish()
+
+    def error(self, error: ApiError) -> list[JSON]:
+        return self._builder.fail(error)
+
+    @property
+    def usage(self) -> tuple[int, int]:
+        return self._builder.usage
+
+
+def _joined(parts: list[list[JSON]]) -> list[JSON]:
+    return [event for events in parts for event in events]
+
+
 async def _stream_turn(
     gateway: Gateway, socket: web.WebSocketResponse, decoded: Decoded, entry: LogEntry, started: float
 ) -> None:
     call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
-    chunks = gateway.stream(call)
-    try:
-        builder = ResponseBuilder(decoded)
-        try:
-            first: JSON | None = await anext(chunks)
-        except StopAsyncIteration:
-            first = None
-        events = builder.start() + (builder.feed(first) if first is not None else [])
-        entry.status = 200
-        entry.ttfb_ms = (time.perf_counter() - started) * 1000.0
+
+    async def send(events: list[JSON]) -> None:
         await _send(socket, events)
-        try:
-            async for chunk in chunks:
-                await _send(socket, builder.feed(chunk))
-            tail = builder.finish()
-        except ApiError as error:
-            entry.status, entry.error = error.status, redact(error.message)
-            tail = builder.fail(error)
-        await _send(socket, tail)
-        entry.tokens_in, entry.tokens_out = builder.usage
-    finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+
+    await relay(gateway.stream(call), _SocketEncoder(decoded), _joined, entry, started, begin=send, send=send)
 
 
 async def _send(socket: web.WebSocketResponse, events: list[JSON]) -> None:

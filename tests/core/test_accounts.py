@@ -79,7 +79,9 @@ def token_calls(fake: FakeGoogle, refresh_token: str) -> int:
 
 async def test_add_google_stores_metadata_and_secret(fake_google: FakeGoogle, stack: Stack) -> None:
     fake_account = fake_google.add_google_account(
-        "alice@example.com", project_id="proj-alice", models={"gemini-2.5-pro": 1.0, "gemini-2.5-flash": 0.4}
+        "alice@example.com",
+        project_id="proj-alice",
+        models={"gemini-3.1-pro-high": 1.0, "gemini-3-flash": 0.4},
     )
     account = await stack.service.add_google(fake_account.refresh_token)
     assert re.fullmatch(r"[0-9a-f]{12}", account.id)
@@ -87,8 +89,8 @@ async def test_add_google_stores_metadata_and_secret(fake_google: FakeGoogle, st
     assert account.email == "alice@example.com"
     assert account.project_id == "proj-alice"
     assert account.tier == _TIER_NAMES["standard-tier"]
-    assert set(account.quotas) == {"gemini-2.5-pro", "gemini-2.5-flash"}
-    assert account.quotas["gemini-2.5-flash"].remaining_fraction == pytest.approx(0.4)
+    assert set(account.quotas) == {"gemini-3.1-pro-high", "gemini-3-flash"}
+    assert account.quotas["gemini-3-flash"].remaining_fraction == pytest.approx(0.4)
     assert account.quota_updated_at is not None
     assert account.status is AccountStatus.OK
     assert stack.service.accounts() == [account]
@@ -284,16 +286,16 @@ async def test_refresh_quota_updates_quota_and_keeps_the_project(
     account = await stack.service.add_google(fake_account.refresh_token)
     assert account.tier == _TIER_NAMES["free-tier"] and account.tier_id == "free-tier"
     lookups = fake_google.count("loadCodeAssist", "q@example.com")
-    fake_google.set_remaining("q@example.com", "gemini-2.5-pro", 0.1)
+    fake_google.set_remaining("q@example.com", "gemini-3.1-pro-high", 0.1)
     changes_before = len(stack.changes)
     refreshed = await stack.service.refresh_quota(account.id)
-    assert refreshed.quotas["gemini-2.5-pro"].remaining_fraction == pytest.approx(0.1)
+    assert refreshed.quotas["gemini-3.1-pro-high"].remaining_fraction == pytest.approx(0.1)
     # The project and tier are looked up once per account, not on every quota read.
     assert fake_google.count("loadCodeAssist", "q@example.com") == lookups
     assert refreshed.tier == _TIER_NAMES["free-tier"] and refreshed.project_id == fake_account.project_id
     assert len(stack.changes) == changes_before + 1
     [stored] = await asyncio.to_thread(stack.db.list_accounts)
-    assert stored.quotas["gemini-2.5-pro"].remaining_fraction == pytest.approx(0.1)
+    assert stored.quotas["gemini-3.1-pro-high"].remaining_fraction == pytest.approx(0.1)
 
 
 async def test_quota_refresh_marks_needs_signin_after_revoke(fake_google: FakeGoogle, stack: Stack) -> None:
@@ -349,10 +351,10 @@ async def test_refresh_all_quotas_records_failures_and_skips_disabled(
     await stack.service.set_enabled(off.id, False)
     fake_google.revoke(bad_fake.refresh_token)
     fake_google.expire_access_tokens("bad@example.com")
-    fake_google.set_remaining("good@example.com", "gemini-2.5-flash", 0.25)
+    fake_google.set_remaining("good@example.com", "gemini-3-flash", 0.25)
     calls_for_off = len([c for c in fake_google.calls("fetchAvailableModels") if c.who == "off@example.com"])
     await stack.service.refresh_all_quotas()  # does not raise
-    assert good.quotas["gemini-2.5-flash"].remaining_fraction == pytest.approx(0.25)
+    assert good.quotas["gemini-3-flash"].remaining_fraction == pytest.approx(0.25)
     assert bad.status is AccountStatus.NEEDS_SIGNIN
     assert good.status is AccountStatus.OK
     assert (
@@ -364,11 +366,11 @@ async def test_refresh_all_quotas_records_failures_and_skips_disabled(
 async def test_set_model_quota_and_touch(fake_google: FakeGoogle, stack: Stack) -> None:
     account = await stack.service.add_google(fake_google.add_google_account("t@example.com").refresh_token)
     quotas_before = account.quotas
-    await stack.service.set_model_quota(account.id, ModelQuota("gemini-2.5-pro", remaining_fraction=0.0))
-    assert account.quotas["gemini-2.5-pro"].exhausted
-    assert quotas_before["gemini-2.5-pro"].remaining_fraction == pytest.approx(1.0)  # old dict untouched
+    await stack.service.set_model_quota(account.id, ModelQuota("gemini-3.1-pro-high", remaining_fraction=0.0))
+    assert account.quotas["gemini-3.1-pro-high"].exhausted
+    assert quotas_before["gemini-3.1-pro-high"].remaining_fraction == pytest.approx(1.0)  # old dict untouched
     [stored] = await asyncio.to_thread(stack.db.list_accounts)
-    assert stored.quotas["gemini-2.5-pro"].exhausted
+    assert stored.quotas["gemini-3.1-pro-high"].exhausted
     await stack.service.touch(account.id)
     assert account.last_used_at is not None
     [stored] = await asyncio.to_thread(stack.db.list_accounts)

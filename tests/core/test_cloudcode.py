@@ -80,7 +80,7 @@ async def test_generate_sends_envelope_and_headers_and_unwraps(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
     request = ask("hello there")
-    reply = await client.generate(token, PROJECT, "gemini-2.5-pro", request, session_id="conv-42")
+    reply = await client.generate(token, PROJECT, "gemini-3.1-pro-high", request, session_id="conv-42")
     assert answer_text([reply]) == "Echo: hello there"
     assert "traceId" not in reply and reply["candidates"][0]["finishReason"] == "STOP"
     assert "sessionId" not in request  # the caller's request is left as it was
@@ -95,7 +95,7 @@ async def test_generate_sends_envelope_and_headers_and_unwraps(
     # Late-2026 peers send nothing more: the old fingerprint headers are off unless configured.
     assert "X-Goog-Api-Client" not in call.headers and "Client-Metadata" not in call.headers
     body = call.body
-    assert body["project"] == PROJECT and body["model"] == "gemini-2.5-pro"
+    assert body["project"] == PROJECT and body["model"] == "gemini-3.1-pro-high"
     assert body["userAgent"] == "antigravity"
     assert re.fullmatch(r"agent-[0-9a-f-]{36}", body["requestId"])
     assert body["request"]["sessionId"] == session_number("conv-42")  # a signed 64-bit decimal, as peers send
@@ -109,8 +109,8 @@ async def test_generate_sends_envelope_and_headers_and_unwraps(
 async def test_request_ids_are_unique_and_session_id_is_optional(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
-    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("one"))
-    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("two"))
+    await client.generate(token, PROJECT, "gemini-3-flash", ask("one"))
+    await client.generate(token, PROJECT, "gemini-3-flash", ask("two"))
     first, second = (call.body for call in fake_google.calls("generateContent"))
     assert first["requestId"] != second["requestId"]
     assert "sessionId" not in first["request"]
@@ -119,13 +119,13 @@ async def test_request_ids_are_unique_and_session_id_is_optional(
 async def test_settings_changes_apply_to_the_next_request(
     fake_google: FakeGoogle, client: CloudCodeClient, settings: Settings, token: str
 ) -> None:
-    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
+    await client.generate(token, PROJECT, "gemini-3-flash", ask("hi"))
     settings.upstream.client_version = "3.0.2"
     settings.upstream.endpoints = fake_google.endpoints[2:]
     settings.upstream.extra_headers = {"X-Goog-Api-Client": "gl-node/22"}
-    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
+    await client.generate(token, PROJECT, "gemini-3-flash", ask("hi"))
     settings.upstream.user_agent = "antigravity/hub/{version} {os}/{arch} extra"
-    await client.generate(token, PROJECT, "gemini-2.5-flash", ask("hi"))
+    await client.generate(token, PROJECT, "gemini-3-flash", ask("hi"))
     later, last = fake_google.calls("generateContent")[1:]
     assert later.headers["User-Agent"].startswith("antigravity/hub/3.0.2 ")
     assert later.headers["X-Goog-Api-Client"] == "gl-node/22"
@@ -159,7 +159,7 @@ async def test_generate_falls_back_to_the_next_endpoint(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str, kind: str
 ) -> None:
     fake_google.inject(Fault(kind, endpoint="sandbox"))
-    reply = await client.generate(token, PROJECT, "gemini-2.5-pro", ask("fallback works"))
+    reply = await client.generate(token, PROJECT, "gemini-3.1-pro-high", ask("fallback works"))
     assert answer_text([reply]) == "Echo: fallback works"
     assert [call.endpoint for call in fake_google.calls("generateContent")] == ["sandbox", "daily"]
 
@@ -168,7 +168,7 @@ async def test_unreachable_endpoint_falls_back(
     fake_google: FakeGoogle, client: CloudCodeClient, settings: Settings, token: str
 ) -> None:
     settings.upstream.endpoints = [f"http://127.0.0.1:{free_port()}", *fake_google.endpoints]
-    reply = await client.generate(token, PROJECT, "gemini-2.5-pro", ask("still here"))
+    reply = await client.generate(token, PROJECT, "gemini-3.1-pro-high", ask("still here"))
     assert answer_text([reply]) == "Echo: still here"
     assert [call.endpoint for call in fake_google.calls("generateContent")] == ["sandbox"]
 
@@ -188,9 +188,9 @@ async def test_no_fallback_when_the_request_or_account_is_at_fault(
 ) -> None:
     fake_google.inject(Fault(kind, endpoint="sandbox"))
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+        await client.generate(token, PROJECT, "gemini-3.1-pro-high", ask("hi"))
     assert caught.value.kind is expected
-    assert caught.value.model == "gemini-2.5-pro"
+    assert caught.value.model == "gemini-3.1-pro-high"
     assert [call.endpoint for call in fake_google.calls("generateContent")] == ["sandbox"]
 
 
@@ -200,7 +200,7 @@ async def test_forbidden_carries_the_validation_url(
     url = "https://accounts.google.com/signin/continue?fake=verify-123"
     fake_google.inject(Fault("forbidden", validation_url=url))
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+        await client.generate(token, PROJECT, "gemini-3.1-pro-high", ask("hi"))
     assert url in caught.value.message
     assert token not in caught.value.message
 
@@ -208,9 +208,9 @@ async def test_forbidden_carries_the_validation_url(
 async def test_quota_error_says_when_the_model_is_back(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
-    fake_google.inject(Fault("quota", model="gemini-2.5-pro"))
+    fake_google.inject(Fault("quota", model="gemini-3.1-pro-high"))
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+        await client.generate(token, PROJECT, "gemini-3.1-pro-high", ask("hi"))
     error = caught.value
     assert error.reset_at is not None
     expected = datetime.now(UTC) + timedelta(hours=3)
@@ -223,7 +223,7 @@ async def test_all_endpoints_failing_raises_the_last_error(
 ) -> None:
     fake_google.inject(Fault("server", times=3))
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(token, PROJECT, "gemini-2.5-pro", ask("hi"))
+        await client.generate(token, PROJECT, "gemini-3.1-pro-high", ask("hi"))
     assert caught.value.kind is ErrorKind.SERVER
     assert [call.endpoint for call in fake_google.calls("generateContent")] == ["sandbox", "daily", "prod"]
 
@@ -241,7 +241,7 @@ async def test_invalid_access_token_is_unauthenticated(
     fake_google: FakeGoogle, client: CloudCodeClient
 ) -> None:
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(FAKE_ACCESS_TOKEN, PROJECT, "gemini-2.5-pro", ask("hi"))
+        await client.generate(FAKE_ACCESS_TOKEN, PROJECT, "gemini-3.1-pro-high", ask("hi"))
     assert caught.value.kind is ErrorKind.UNAUTHENTICATED
     assert FAKE_ACCESS_TOKEN not in caught.value.message
     assert len(fake_google.calls("generateContent")) == 1
@@ -254,7 +254,9 @@ async def test_stream_yields_unwrapped_chunks(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
     chunks = await collect(
-        client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("one two three four"), session_id="s-1")
+        client.stream_generate(
+            token, PROJECT, "gemini-3.1-pro-high", ask("one two three four"), session_id="s-1"
+        )
     )
     assert len(chunks) >= 4  # a word per chunk
     assert answer_text(chunks) == "Echo: one two three four"
@@ -271,7 +273,9 @@ async def test_stream_falls_back_before_the_first_chunk(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
     fake_google.inject(Fault("unavailable", method="streamGenerateContent", endpoint="sandbox"))
-    chunks = await collect(client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("served by daily")))
+    chunks = await collect(
+        client.stream_generate(token, PROJECT, "gemini-3.1-pro-high", ask("served by daily"))
+    )
     assert answer_text(chunks) == "Echo: served by daily"
     assert [call.endpoint for call in fake_google.calls("streamGenerateContent")] == ["sandbox", "daily"]
 
@@ -281,7 +285,7 @@ async def test_stream_does_not_fall_back_on_bad_request(
 ) -> None:
     fake_google.inject(Fault("bad_request", method="streamGenerateContent", endpoint="sandbox"))
     with pytest.raises(UpstreamError) as caught:
-        await collect(client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("hi")))
+        await collect(client.stream_generate(token, PROJECT, "gemini-3.1-pro-high", ask("hi")))
     assert caught.value.kind is ErrorKind.INVALID_REQUEST
     assert len(fake_google.calls("streamGenerateContent")) == 1
 
@@ -292,7 +296,7 @@ async def test_stream_cut_mid_answer_is_a_network_error_without_fallback(
     fake_google.inject(Fault("stream_cut", after=2))
     received: list[JSON] = []
     with pytest.raises(UpstreamError) as caught:
-        async for chunk in client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("a b c d e f")):
+        async for chunk in client.stream_generate(token, PROJECT, "gemini-3.1-pro-high", ask("a b c d e f")):
             received.append(chunk)
     assert caught.value.kind is ErrorKind.NETWORK
     assert len(received) == 2
@@ -303,7 +307,7 @@ async def test_stream_cut_before_any_chunk_falls_back(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
     fake_google.inject(Fault("stream_cut", endpoint="sandbox", after=0))
-    chunks = await collect(client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("second try")))
+    chunks = await collect(client.stream_generate(token, PROJECT, "gemini-3.1-pro-high", ask("second try")))
     assert answer_text(chunks) == "Echo: second try"
     assert [call.endpoint for call in fake_google.calls("streamGenerateContent")] == ["sandbox", "daily"]
 
@@ -314,7 +318,7 @@ async def test_error_event_inside_the_stream_is_raised(
     fake_google.inject(Fault("stream_error", after=1, status=503, message="Stream interrupted"))
     received: list[JSON] = []
     with pytest.raises(UpstreamError) as caught:
-        async for chunk in client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("a b c d")):
+        async for chunk in client.stream_generate(token, PROJECT, "gemini-3.1-pro-high", ask("a b c d")):
             received.append(chunk)
     assert caught.value.kind is ErrorKind.CAPACITY
     assert "Stream interrupted" in caught.value.message
@@ -327,7 +331,7 @@ async def test_slow_stream_is_delivered_incrementally(
     fake_google.inject(Fault("slow", delay=0.15))
     started = time.monotonic()
     arrivals: list[float] = []
-    async for _ in client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("w1 w2 w3 w4")):
+    async for _ in client.stream_generate(token, PROJECT, "gemini-3.1-pro-high", ask("w1 w2 w3 w4")):
         arrivals.append(time.monotonic() - started)
     assert len(arrivals) >= 5  # "Echo:" and four words
     # The fake waits 0.15 s before each chunk: the first must arrive long before the last was even sent.
@@ -342,7 +346,7 @@ async def test_stream_idle_timeout_is_a_network_error(
     fake_google.inject(Fault("slow", delay=0.45, times=3))
     started = time.monotonic()
     with pytest.raises(UpstreamError) as caught:
-        await collect(client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("hi")))
+        await collect(client.stream_generate(token, PROJECT, "gemini-3.1-pro-high", ask("hi")))
     assert caught.value.kind is ErrorKind.NETWORK
     assert time.monotonic() - started < 1.2
     assert (
@@ -354,7 +358,7 @@ async def test_closing_a_stream_early_hangs_up_on_the_upstream(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
     fake_google.inject(Fault("slow", delay=0.1))
-    stream = client.stream_generate(token, PROJECT, "gemini-2.5-pro", ask("a b c d e f g h"))
+    stream = client.stream_generate(token, PROJECT, "gemini-3.1-pro-high", ask("a b c d e f g h"))
     assert await anext(stream)
     await stream.aclose()  # type: ignore[attr-defined]
     for _ in range(50):
@@ -394,34 +398,37 @@ async def test_discover_project_onboards_a_new_account(
     assert len(onboard_calls) == 2  # the operation is done on the second poll
     assert all(call.body["tierId"] == "free-tier" for call in onboard_calls)
     # The project works for generation right away.
-    reply = await client.generate(access, info.project_id, "gemini-2.5-flash", ask("ready"))
+    reply = await client.generate(access, info.project_id, "gemini-3-flash", ask("ready"))
     assert answer_text([reply]) == "Echo: ready"
 
 
 async def test_fetch_models_reads_quota_and_renames(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
-    fake_google.set_remaining(EMAIL, "gemini-2.5-flash", 0.4, reset_in_s=1200)
+    fake_google.set_remaining(EMAIL, "gemini-3-flash", 0.4, reset_in_s=1200)
     fake_google.set_remaining(EMAIL, "claude-sonnet-4-5", 0.0, reset_in_s=600)
     catalogue = await client.fetch_models(token, PROJECT)
     assert set(catalogue.models) == {
-        "gemini-2.5-pro",
-        "gemini-2.5-flash",
+        "gemini-3.1-pro-high",
+        "gemini-3-flash",
         "gemini-3-pro-preview",
         "claude-sonnet-4-5",
         "claude-sonnet-4-5-thinking",
     }
-    flash = catalogue.models["gemini-2.5-flash"]
+    flash = catalogue.models["gemini-3-flash"]
     assert flash.remaining_fraction == pytest.approx(0.4)
     assert flash.reset_at is not None
     assert abs((flash.reset_at - datetime.now(UTC)).total_seconds() - 1200) < 5
     claude = catalogue.models["claude-sonnet-4-5"]
     assert claude.remaining_fraction == 0.0 and claude.exhausted  # the fake leaves the fraction out
-    pro = catalogue.models["gemini-2.5-pro"]
-    assert pro.remaining_fraction == 1.0 and pro.display_name == "Gemini 2.5 Pro"
+    pro = catalogue.models["gemini-3.1-pro-high"]
+    assert pro.remaining_fraction == 1.0 and pro.display_name == "Gemini 3.1 Pro (High)"
     assert pro.max_output_tokens == 65_536 and pro.supports_thinking and pro.supports_images
     assert not catalogue.models["claude-sonnet-4-5"].supports_thinking
     assert catalogue.deprecated["claude-sonnet-4"] == "claude-sonnet-4-5"
+    # The channel retired the 2.5 models: they are not listed, only forwarded to their replacements.
+    assert not any(model.startswith("gemini-2.5") for model in catalogue.models)
+    assert catalogue.deprecated["gemini-2.5-flash"] == "gemini-3-flash"
     assert fake_google.calls("fetchAvailableModels")[0].body == {"project": PROJECT}
 
 
@@ -449,14 +456,14 @@ def test_parse_model_catalogue_tolerates_odd_entries() -> None:
 async def test_count_tokens_counts_the_whole_request(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
-    short = await client.count_tokens(token, "gemini-2.5-pro", ask("hi"))
+    short = await client.count_tokens(token, "gemini-3.1-pro-high", ask("hi"))
     request = ask("hi") | {
         "systemInstruction": {"parts": [{"text": "You are a very careful assistant. " * 20}]}
     }
-    longer = await client.count_tokens(token, "gemini-2.5-pro", request)
+    longer = await client.count_tokens(token, "gemini-3.1-pro-high", request)
     assert set(short) == {"totalTokens"}
     assert longer["totalTokens"] > short["totalTokens"] >= 1
-    assert fake_google.calls("countTokens")[0].body["request"]["model"] == "models/gemini-2.5-pro"
+    assert fake_google.calls("countTokens")[0].body["request"]["model"] == "models/gemini-3.1-pro-high"
 
 
 async def test_claude_tools_are_validated_and_image_models_are_image_gen(
@@ -464,7 +471,7 @@ async def test_claude_tools_are_validated_and_image_models_are_image_gen(
 ) -> None:
     tools = [{"functionDeclarations": [{"name": "f", "parameters": {"type": "object", "properties": {}}}]}]
     await client.generate(token, PROJECT, "claude-sonnet-4-5", {**ask("hi"), "tools": tools})
-    await client.generate(token, PROJECT, "gemini-2.5-pro", {**ask("hi"), "tools": tools})
+    await client.generate(token, PROJECT, "gemini-3.1-pro-high", {**ask("hi"), "tools": tools})
     claude, gemini = fake_google.calls("generateContent")
     assert claude.body["request"]["toolConfig"] == {"functionCallingConfig": {"mode": "VALIDATED"}}
     assert "toolConfig" not in gemini.body["request"]

@@ -21,8 +21,9 @@ from core.transform import SignatureCache
 from core.types import JSON, Account, AccountStatus, LogEntry
 from tests.fake_google import FakeGoogle, Fault
 
-PRO = "gemini-2.5-pro"
-FLASH = "gemini-2.5-flash"
+PRO = "gemini-3.1-pro-high"  # Cloud Code's current models (it serves no 2.5 model any more)
+FLASH = "gemini-3-flash"
+API_PRO = "gemini-2.5-pro"  # the Gemini API (API keys) still serves 2.5
 
 
 @dataclass
@@ -120,11 +121,11 @@ async def test_generate_on_a_google_account_fills_the_log(env: Env) -> None:
 
 async def test_generate_on_an_api_key_account(env: Env) -> None:
     account, key = await env.api_key()
-    request = ask("hi from a key", model="gpt-4o")  # the built-in table maps it to gemini-2.5-pro
+    request = ask("hi from a key", model="gpt-4o")  # the best Gemini Pro the key offers: 2.5 Pro
     response = await env.gateway.generate(request)
     assert "Echo: hi from a key" in text_of(response)
     [call] = env.fake.calls("generateContent")
-    assert (call.who, call.service, call.model) == (key, "gemini_api", PRO)
+    assert (call.who, call.service, call.model) == (key, "gemini_api", API_PRO)
     assert request.log is not None and request.log.account == account.name
 
 
@@ -460,7 +461,7 @@ async def test_models_lists_offered_models_with_counts_and_offered_aliases(env: 
     assert by_id["claude-sonnet-4-5"].owned_by == "anthropic"
     assert by_id["my-fast"].aliases_for == FLASH
     assert "my-ghost" not in by_id
-    assert by_id[PRO].display_name == "Gemini 2.5 Pro"
+    assert by_id[PRO].display_name == "Gemini 3.1 Pro (High)"
     await env.api_key(models=[PRO])  # an account change shows up at once
     assert {info.id: info.accounts for info in env.gateway.models()}[PRO] == 2
 

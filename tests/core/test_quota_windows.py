@@ -17,7 +17,7 @@ from core.services import Services, create_services
 from core.types import JSON, Account, AccountKind, ModelQuota, QuotaWindow
 from tests.fake_google import FakeGoogle
 
-PRO = "gemini-2.5-pro"
+PRO = "gemini-3.1-pro-high"
 CLAUDE = "claude-sonnet-4-5"
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 FAMILIES = {"gemini*": "gemini", "claude*": "claude", "gpt*": "gpt"}

@@ -143,7 +143,7 @@ async def test_model_passes_the_model_tester_through_inserts_and_removals(
 
 
 async def test_quota_bars_per_model_group(page: AccountsPage, fake_google: FakeGoogle) -> None:
-    fake_google.set_remaining(ALICE, "gemini-2.5-flash", 0.25, reset_in_s=2 * 3600 + 600)
+    fake_google.set_remaining(ALICE, "gemini-3-flash", 0.25, reset_in_s=2 * 3600 + 600)
     account = page.controller.services.accounts.find(ALICE)
     assert account is not None
     await page.controller.services.accounts.refresh_quota(account.id)
@@ -183,7 +183,7 @@ async def test_quota_bars_are_as_tall_as_a_larger_font(page: AccountsPage) -> No
 
 def test_presentation_helpers() -> None:
     assert [
-        model_group(m) for m in ("gemini-2.5-pro", "gemini-2.5-flash-lite", "claude-opus-4-6", "gpt-oss")
+        model_group(m) for m in ("gemini-3.1-pro-high", "gemini-3-flash-lite", "claude-opus-4-6", "gpt-oss")
     ] == [
         "Gemini Pro",
         "Gemini Flash",
@@ -200,13 +200,13 @@ def test_presentation_helpers() -> None:
         id="x",
         kind=AccountKind.GOOGLE,
         quotas={
-            "gemini-2.5-pro": ModelQuota("gemini-2.5-pro", remaining_fraction=0.9),
+            "gemini-3.1-pro-high": ModelQuota("gemini-3.1-pro-high", remaining_fraction=0.9),
             "gemini-3-pro-preview": ModelQuota(
                 "gemini-3-pro-preview", remaining_fraction=0.0, reset_at=now + timedelta(hours=1)
             ),
             # Exhausted, but its reset has passed: the quota is back and must not drag the group down.
-            "gemini-2.5-flash": ModelQuota(
-                "gemini-2.5-flash", remaining_fraction=0.0, reset_at=now - timedelta(1)
+            "gemini-3-flash": ModelQuota(
+                "gemini-3-flash", remaining_fraction=0.0, reset_at=now - timedelta(1)
             ),
         },
     )
@@ -228,8 +228,8 @@ async def test_status_after_a_quota_fault(
     checked_before = account.quota_updated_at
     # Every reading counts as old, so the refusal is followed by a background re-read at once.
     controller.services.settings.upstream.quota_refresh_minutes = 0.0
-    fake_google.inject(Fault("quota", model="gemini-2.5-pro", who=ALICE))
-    assert await chat(controller, "gemini-2.5-pro") == 429
+    fake_google.inject(Fault("quota", model="gemini-3.1-pro-high", who=ALICE))
+    assert await chat(controller, "gemini-3.1-pro-high") == 429
     await wait_until(lambda: str(cell(page.model, 0, STATUS)).startswith("Out of quota"))
     # The pool also re-reads the quota in the background; the status stays after that refresh lands.
     await wait_until(lambda: account.quota_updated_at != checked_before)
@@ -241,7 +241,7 @@ async def test_status_after_a_quota_fault(
         for delta in (-1, 0, 1)
         for form in ("%H:%M", "%a %H:%M")
     }
-    assert status.removeprefix("Out of quota for gemini-2.5-pro until ") in expected, status
+    assert status.removeprefix("Out of quota for gemini-3.1-pro-high until ") in expected, status
     bars = {bar.group: bar for bar in page.model.data(page.model.index(0, QUOTA), QUOTA_ROLE)}
     assert bars["Gemini Pro"].fraction == 0.0
 
@@ -249,8 +249,8 @@ async def test_status_after_a_quota_fault(
 async def test_status_cooling_down_after_a_rate_limit(
     page: AccountsPage, controller: AppController, fake_google: FakeGoogle
 ) -> None:
-    fake_google.inject(Fault("rate_limit", model="gemini-2.5-flash", who=ALICE, delay="30s"))
-    assert await chat(controller, "gemini-2.5-flash") == 429
+    fake_google.inject(Fault("rate_limit", model="gemini-3-flash", who=ALICE, delay="30s"))
+    assert await chat(controller, "gemini-3-flash") == 429
     await wait_until(lambda: str(cell(page.model, 0, STATUS)).startswith("Cooling down until "))
 
 
@@ -528,7 +528,7 @@ async def test_requests_today_counts_loaded_and_live_rows(controller: AppControl
     qtbot.addWidget(page)
     await wait_until(lambda: page.model.requests_today.loaded)
     assert cell(page.model, 0, REQUESTS_TODAY) == 2
-    assert await chat(controller, "gemini-2.5-flash") == 200
+    assert await chat(controller, "gemini-3-flash") == 200
     await wait_until(lambda: cell(page.model, 0, REQUESTS_TODAY) == 3)
     assert cell(page.model, 0, REQUESTS_TODAY) == 3  # counted once, not again by the loader
 
@@ -546,7 +546,7 @@ async def test_sort_by_quota_and_filter_by_text(
     alice = controller.services.accounts.find(ALICE)
     assert alice is not None
     await controller.services.accounts.set_model_quota(
-        alice.id, ModelQuota("gemini-2.5-pro", remaining_fraction=0.05)
+        alice.id, ModelQuota("gemini-3.1-pro-high", remaining_fraction=0.05)
     )
     await wait_until(lambda: page.proxy.rowCount() == 2)
 

@@ -128,7 +128,7 @@ async def test_app_serves_a_request_and_its_row_reaches_the_requests_page(
         model = _requests_model(running.window.page(Page.REQUESTS))
         before = model.rowCount() if model is not None else 0
         url = running.controller.state.url + "/v1/chat/completions"
-        body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hello app"}]}
+        body = {"model": "gemini-3-flash", "messages": [{"role": "user", "content": "hello app"}]}
         async with (
             aiohttp.ClientSession() as http,
             http.post(url, json=body, headers={"Authorization": f"Bearer {API_KEY}"}) as response,
@@ -139,7 +139,7 @@ async def test_app_serves_a_request_and_its_row_reaches_the_requests_page(
         await wait_until(lambda: bool(rows.emissions))
         ((logged,),) = rows.emissions
         assert [(row.status, row.account, row.client_model) for row in logged] == [
-            (200, "alice@example.com", "gemini-2.5-flash")
+            (200, "alice@example.com", "gemini-3-flash")
         ]
         if model is not None:
             await wait_until(lambda: model.rowCount() == before + 1)

@@ -11,7 +11,7 @@ from tests.gui.helpers import SignalRecorder, wait_until
 
 async def test_server_serves_and_log_rows_arrive_as_signals(controller: AppController) -> None:
     assert controller.state.status is ServerStatus.SERVING
-    body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]}
+    body = {"model": "gemini-3-flash", "messages": [{"role": "user", "content": "hi"}]}
     recorder = SignalRecorder(controller.log_rows_added)
     async with aiohttp.ClientSession() as http:
         url = controller.state.url + "/v1/chat/completions"

@@ -168,7 +168,7 @@ async def test_charts_get_data_after_requests(page: DashboardPage, controller: A
     assert len(page.requests_chart.starts) == 24
     assert page.requests_chart.total("Succeeded") == 0
 
-    body = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]}
+    body = {"model": "gemini-3-flash", "messages": [{"role": "user", "content": "hi"}]}
     async with aiohttp.ClientSession() as http:
         url = controller.state.url + "/v1/chat/completions"
         for key in (API_KEY, API_KEY, "sk-wrong"):
@@ -257,12 +257,16 @@ def account(name: str, quotas: dict[str, tuple[float | None, timedelta | None]],
 def test_quota_overview_per_model_group() -> None:
     accounts = [
         account(
-            "a", {"gemini-2.5-pro": (0.0, timedelta(hours=3)), "claude-sonnet-4-5": (0.8, timedelta(hours=5))}
+            "a",
+            {
+                "gemini-3.1-pro-high": (0.0, timedelta(hours=3)),
+                "claude-sonnet-4-5": (0.8, timedelta(hours=5)),
+            },
         ),
-        account("b", {"gemini-2.5-pro": (0.3, timedelta(hours=1)), "gemini-3-pro-preview": (0.6, None)}),
-        account("c", {"gemini-2.5-flash": (None, None)}),  # an API key: says nothing about quota
-        account("off", {"gemini-2.5-pro": (1.0, None)}, enabled=False),
-        account("gone", {"gemini-2.5-pro": (1.0, None)}, status=AccountStatus.NEEDS_SIGNIN),
+        account("b", {"gemini-3.1-pro-high": (0.3, timedelta(hours=1)), "gemini-3-pro-preview": (0.6, None)}),
+        account("c", {"gemini-3-flash": (None, None)}),  # an API key: says nothing about quota
+        account("off", {"gemini-3.1-pro-high": (1.0, None)}, enabled=False),
+        account("gone", {"gemini-3.1-pro-high": (1.0, None)}, status=AccountStatus.NEEDS_SIGNIN),
         # Its reset passed: the pool serves from it again, so the overview counts it as back (core's rule).
         account("old", {"claude-opus-4": (0.0, -timedelta(minutes=5))}),
     ]
@@ -281,9 +285,7 @@ def test_quota_overview_per_model_group() -> None:
         None,
         None,
     )
-    assert [
-        model_group(m) for m in ("gemini-2.5-flash-lite", "gemini-2.5-flash-image", "text-embedding")
-    ] == [
+    assert [model_group(m) for m in ("gemini-3-flash-lite", "gemini-3-flash-image", "text-embedding")] == [
         "Gemini Flash",
         "Images",
         "Other",
@@ -304,7 +306,7 @@ async def test_quota_table_follows_the_accounts(
 
     assert set(table()) == {"Claude", "Gemini Flash", "Gemini Pro"}
     assert table()["Gemini Pro"][:2] == ["1 of 1", "100%"]
-    fake_google.set_remaining("alice@example.com", "gemini-2.5-pro", 0.0, reset_in_s=7200)
+    fake_google.set_remaining("alice@example.com", "gemini-3.1-pro-high", 0.0, reset_in_s=7200)
     fake_google.set_remaining("alice@example.com", "gemini-3-pro-preview", 0.0, reset_in_s=3600)
     await controller.refresh_quotas()
     await wait_until(lambda: table()["Gemini Pro"][0] == "0 of 1")

@@ -107,7 +107,9 @@ def test_quota_bars_carry_the_forecast() -> None:
     for minutes, fraction in ((0, 0.9), (15, 0.8), (30, 0.7)):
         reset = start + timedelta(days=6)
         account.quotas = {
-            "gemini-2.5-pro": ModelQuota("gemini-2.5-pro", remaining_fraction=fraction, reset_at=reset)
+            "gemini-3.1-pro-high": ModelQuota(
+                "gemini-3.1-pro-high", remaining_fraction=fraction, reset_at=reset
+            )
         }
         account.quota_updated_at = start + timedelta(minutes=minutes)
         history.record(account)

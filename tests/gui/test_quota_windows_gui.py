@@ -57,7 +57,7 @@ async def test_an_empty_weekly_window_shows_in_bars_tooltip_status_tray_and_dash
         "(in 2h 14m)"
     )
     # The window empties every Gemini model although each one's own quota reads 100 %.
-    assert alice(controller).quotas["gemini-2.5-pro"].remaining_fraction == 1.0
+    assert alice(controller).quotas["gemini-3.1-pro-high"].remaining_fraction == 1.0
     assert shown["Gemini Pro"].fraction == 0.0 and shown["Gemini Pro"].reset_at == weekly.reset_at
     assert shown["Claude"].fraction == pytest.approx(0.4)
     assert "Gemini 5h" not in shown  # a full window is in the tooltip only
@@ -88,15 +88,15 @@ async def test_the_context_menu_sets_the_accounts_own_quota_protection(
     assert controller.services.pool.reserve_fraction(account) == pytest.approx(0.3)
     tooltip = str(page.model.data(page.model.index(0, QUOTA), Qt.ItemDataRole.ToolTipRole))
     assert "Quota protection: 30% of each group kept in reserve (this account's own setting)" in tooltip
-    fake_google.set_remaining(ALICE, "gemini-2.5-flash", 0.25)
+    fake_google.set_remaining(ALICE, "gemini-3-flash", 0.25)
     await controller.services.accounts.refresh_quota(account.id)
-    assert controller.services.pool.protected(account, "gemini-2.5-flash")
+    assert controller.services.pool.protected(account, "gemini-3-flash")
     again = page.context_menu(account)
     [protection] = [action.menu() for action in again.actions() if action.menu() is not None]
     assert [a.text() for a in protection.actions() if a.isChecked()] == ["Keep 30% in reserve"]
     protection.actions()[0].trigger()  # back to the global value
     await wait_until(lambda: account.reserve_percent is None)
-    assert not controller.services.pool.protected(account, "gemini-2.5-flash")
+    assert not controller.services.pool.protected(account, "gemini-3-flash")
     assert datetime.now(UTC) - timedelta(minutes=1) < (
         account.quota_updated_at or datetime.min.replace(tzinfo=UTC)
     )

@@ -46,7 +46,7 @@ def make_entries(count: int, start: datetime = T0, step_s: float = 1.0) -> list[
                 protocol="anthropic" if i % 3 == 0 else "openai",
                 path="/v1/messages" if i % 3 == 0 else "/v1/chat/completions",
                 client_model="claude-sonnet-4-5" if i % 3 == 0 else "gpt-4o",
-                upstream_model="claude-sonnet-4-5" if i % 3 == 0 else "gemini-2.5-pro",
+                upstream_model="claude-sonnet-4-5" if i % 3 == 0 else "gemini-3.1-pro-high",
                 account="b@example.com" if failed else "a@example.com",
                 status=429 if failed else 200,
                 latency_ms=100.0 + i % 50,
@@ -79,9 +79,7 @@ async def loaded(model: RequestLogModel) -> None:
     await wait_until(lambda: not model.busy)
 
 
-async def chat(
-    controller: AppController, model: str = "gemini-2.5-flash", text: str = "hi"
-) -> dict[str, Any]:
+async def chat(controller: AppController, model: str = "gemini-3-flash", text: str = "hi") -> dict[str, Any]:
     body = {"model": model, "messages": [{"role": "user", "content": text}]}
     async with (
         aiohttp.ClientSession() as http,
@@ -185,9 +183,11 @@ async def test_100k_rows_page_lazily_filter_quickly_and_scroll(
     assert page.model.rowCount() == PAGE_SIZE
     assert ids(page.model) == expected_ids(db, LogFilter(status="error"), PAGE_SIZE)
 
-    page.model_combo.setCurrentIndex(page.model_combo.findData("gemini-2.5-pro"))  # filled from rows seen
+    page.model_combo.setCurrentIndex(
+        page.model_combo.findData("gemini-3.1-pro-high")
+    )  # filled from rows seen
     await next_emission(page.model.filter_applied)
-    wanted = LogFilter(status="error", model="gemini-2.5-pro")
+    wanted = LogFilter(status="error", model="gemini-3.1-pro-high")
     assert ids(page.model) == expected_ids(db, wanted, PAGE_SIZE)
 
     began = time.perf_counter()
@@ -195,7 +195,7 @@ async def test_100k_rows_page_lazily_filter_quickly_and_scroll(
     await next_emission(page.model.filter_applied)
     assert time.perf_counter() - began < 1.0
     assert [page.model.entry(r).error for r in range(page.model.rowCount())] == ["quota exhausted #99995"]
-    assert page.model.log_filter == LogFilter(status="error", model="gemini-2.5-pro", text="#99995")
+    assert page.model.log_filter == LogFilter(status="error", model="gemini-3.1-pro-high", text="#99995")
 
     page.search.clear()
     page.status_combo.setCurrentIndex(0)
@@ -215,15 +215,15 @@ async def test_live_rows_from_real_requests_appear_on_top(controller: AppControl
     assert page.model.rowCount() == 0
     assert "No requests yet" in page.status_label.text()
 
-    await chat(controller, "gemini-2.5-flash")
+    await chat(controller, "gemini-3-flash")
     await wait_until(lambda: page.model.rowCount() == 1)
     await chat(controller, "gpt-4o")
     await wait_until(lambda: page.model.rowCount() == 2)
     first, second = page.model.entry(1), page.model.entry(0)
-    assert (first.client_model, second.client_model) == ("gemini-2.5-flash", "gpt-4o")
+    assert (first.client_model, second.client_model) == ("gemini-3-flash", "gpt-4o")
     # gpt-4o is served by the best Gemini Pro the fake account offers.
-    assert second.upstream_model == "gemini-3-pro-preview" and second.account == "alice@example.com"
-    assert page.model.data(page.model.index(0, COL_MODEL)) == "gpt-4o → gemini-3-pro-preview"
+    assert second.upstream_model == "gemini-3.1-pro-high" and second.account == "alice@example.com"
+    assert page.model.data(page.model.index(0, COL_MODEL)) == "gpt-4o → gemini-3.1-pro-high"
     assert page.status_label.text() == ""
 
     # Only rows matching the filter come in live.
@@ -231,7 +231,7 @@ async def test_live_rows_from_real_requests_appear_on_top(controller: AppControl
     await next_emission(page.model.filter_applied)
     assert page.model.rowCount() == 0
     assert page.status_label.text() == "No requests match these filters."
-    await chat(controller, "gemini-2.5-flash")
+    await chat(controller, "gemini-3-flash")
     await wait_until(lambda: controller.services.db.count_log() == 3)
     await wait_until(lambda: not page.model.busy)
     assert page.model.rowCount() == 0
@@ -291,7 +291,7 @@ async def test_detail_pane_shows_timings_tokens_error_and_bodies(
     page = RequestsPage(controller)
     qtbot.addWidget(page)
     await loaded(page.model)
-    await chat(controller, "gemini-2.5-flash", "without bodies")
+    await chat(controller, "gemini-3-flash", "without bodies")
     await wait_until(lambda: page.model.rowCount() == 1)
     page.table.selectRow(0)
     text = page.detail.toPlainText()
@@ -301,7 +301,7 @@ async def test_detail_pane_shows_timings_tokens_error_and_bodies(
     assert BODIES_OFF in text
 
     controller.settings.log.capture_bodies = True
-    answer = await chat(controller, "gemini-2.5-flash", "please keep this body")
+    answer = await chat(controller, "gemini-3-flash", "please keep this body")
     await wait_until(lambda: page.model.rowCount() == 2)
     page.table.selectRow(0)
     reply_text = answer["choices"][0]["message"]["content"]

@@ -96,7 +96,7 @@ def _type(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
     qtbot.keyClicks(edit, text)
 
 
-async def _chat(url: str, key: str, model: str = "gemini-2.5-flash") -> int:
+async def _chat(url: str, key: str, model: str = "gemini-3-flash") -> int:
     body = {"model": model, "messages": [{"role": "user", "content": "hi there"}]}
     async with (
         aiohttp.ClientSession() as http,
@@ -219,15 +219,15 @@ async def test_model_mapping_edit_reaches_the_fake_with_the_upstream_model(
     page.mapping_view.edit(target)
     combo = _visible_editor(page, QComboBox)
     offered = [combo.itemText(i) for i in range(combo.count())]
-    assert "gemini-2.5-flash" in offered and "claude-sonnet-4-5" in offered  # what alice's account offers
-    combo.setCurrentIndex(offered.index("gemini-2.5-flash"))
+    assert "gemini-3-flash" in offered and "claude-sonnet-4-5" in offered  # what alice's account offers
+    combo.setCurrentIndex(offered.index("gemini-3-flash"))
     page.mapping_view.setCurrentIndex(model.index(0, ModelMappingModel.CLIENT))  # moving away commits
-    assert model.rules() == [("my-team-*", "gemini-2.5-flash")]
+    assert model.rules() == [("my-team-*", "gemini-3-flash")]
 
     assert await _click_apply(page, qtbot)
     assert await _chat(controller.state.url, API_KEY, model="my-team-coder") == 200
-    assert fake_google.calls("generateContent")[-1].model == "gemini-2.5-flash"
-    assert _saved(controller)["models"] == {"my-team-*": "gemini-2.5-flash"}
+    assert fake_google.calls("generateContent")[-1].model == "gemini-3-flash"
+    assert _saved(controller)["models"] == {"my-team-*": "gemini-3-flash"}
 
     page.mapping_view.selectRow(0)
     qtbot.mouseClick(page.remove_rule_button, Qt.MouseButton.LeftButton)
@@ -298,7 +298,7 @@ async def _chat_reply(url: str, key: str, model: str) -> tuple[int, str]:
 async def test_quota_protection_reserve_is_applied_live_and_saved(
     page: SettingsPage, controller: AppController, qtbot: QtBot, fake_google: FakeGoogle
 ) -> None:
-    fake_google.set_remaining("alice@example.com", "gemini-2.5-flash", 0.15)
+    fake_google.set_remaining("alice@example.com", "gemini-3-flash", 0.15)
     await controller.services.accounts.refresh_all_quotas()
     assert page.reserve_spin.value() == 0 and page.reserve_spin.text() == "off"
     page.reserve_spin.lineEdit().selectAll()
@@ -306,12 +306,14 @@ async def test_quota_protection_reserve_is_applied_live_and_saved(
     assert await _click_apply(page, qtbot)
     assert controller.settings.quota.reserve_percent == 20.0
     assert _saved(controller)["quota"]["reserve_percent"] == 20.0
-    status, text = await _chat_reply(controller.state.url, API_KEY, "gemini-2.5-flash")
+    status, text = await _chat_reply(controller.state.url, API_KEY, "gemini-3-flash")
     assert status == 429 and "Quota protection" in text and "quota.reserve_percent" in text
-    assert (await _chat_reply(controller.state.url, API_KEY, "gemini-2.5-pro"))[0] == 200  # 100 % left there
+    assert (await _chat_reply(controller.state.url, API_KEY, "gemini-3.1-pro-high"))[
+        0
+    ] == 200  # 100 % left there
     page.reserve_spin.setValue(0)
     assert await _click_apply(page, qtbot)
-    assert (await _chat_reply(controller.state.url, API_KEY, "gemini-2.5-flash"))[0] == 200
+    assert (await _chat_reply(controller.state.url, API_KEY, "gemini-3-flash"))[0] == 200
 
 
 async def test_start_at_login_writes_the_xdg_entry(
@@ -441,9 +443,9 @@ async def test_endpoints_field_takes_the_form_width_under_a_mac_like_style(page:
 
 def test_mapping_model_passes_the_model_tester(qtmodeltester: Any) -> None:
     model = ModelMappingModel()
-    model.set_rules([("gpt-4*", "gemini-2.5-pro"), ("claude-*", "claude-sonnet-4-5")])
+    model.set_rules([("gpt-4*", "gemini-3.1-pro-high"), ("claude-*", "claude-sonnet-4-5")])
     qtmodeltester.check(model)
-    model.add_row("o3", "gemini-2.5-pro")
+    model.add_row("o3", "gemini-3.1-pro-high")
     model.remove_rows([0])
-    assert model.rules() == [("claude-*", "claude-sonnet-4-5"), ("o3", "gemini-2.5-pro")]
+    assert model.rules() == [("claude-*", "claude-sonnet-4-5"), ("o3", "gemini-3.1-pro-high")]
     qtmodeltester.check(model)

@@ -101,8 +101,8 @@ async def test_menu_lists_address_key_server_accounts_and_quit(tray: Tray, contr
 
 @pytest.mark.usefixtures("controller")
 async def test_account_line_shows_the_lowest_quota_after_refresh(tray: Tray, fake_google: FakeGoogle) -> None:
-    fake_google.set_remaining("alice@example.com", "gemini-2.5-pro", 0.42, reset_in_s=3 * 3600 - 60)
-    fake_google.set_remaining("alice@example.com", "gemini-2.5-flash", 0.6, reset_in_s=3600)
+    fake_google.set_remaining("alice@example.com", "gemini-3.1-pro-high", 0.42, reset_in_s=3 * 3600 - 60)
+    fake_google.set_remaining("alice@example.com", "gemini-3-flash", 0.6, reset_in_s=3600)
     _action(tray, "Refresh quotas").trigger()
     await wait_until(lambda: "alice@… — 42% (resets 3h)" in _texts(tray))
 
@@ -210,11 +210,11 @@ async def test_quota_exhaustion_through_a_real_request_notifies(
     tray: Tray, controller: AppController, fake_google: FakeGoogle
 ) -> None:
     messages = SignalRecorder(tray.message_shown)
-    fake_google.inject(Fault("quota", method="generateContent", model="gemini-2.5-flash"))
-    assert await _chat(controller, "gemini-2.5-flash") == 429
+    fake_google.inject(Fault("quota", method="generateContent", model="gemini-3-flash"))
+    assert await _chat(controller, "gemini-3-flash") == 429
     await wait_until(lambda: any(title == "Out of quota" for title, _ in messages.emissions))
     (message,) = [text for title, text in messages.emissions if title == "Out of quota"]
-    assert "alice@example.com" in message and "gemini-2.5-flash" in message and "(in 3h)" in message
+    assert "alice@example.com" in message and "gemini-3-flash" in message and "(in 3h)" in message
     await wait_until(lambda: "alice@… — 0% (resets 3h)" in _texts(tray))
     # Other models are still there: the account can serve, so the icon stays "serving".
     assert tray.state is TrayState.SERVING

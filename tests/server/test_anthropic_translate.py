@@ -417,8 +417,12 @@ def test_a_blocked_prompt_is_a_400_not_assistant_text() -> None:
     with pytest.raises(ApiError) as caught:
         encode(blocked, decoded_for())
     assert caught.value.status == 400 and "PROHIBITED_CONTENT" in caught.value.message
-    with pytest.raises(ApiError):
-        encode({"response": blocked}, decoded_for())
+
+
+def test_an_answer_with_no_candidates_and_no_reason_is_the_upstreams_fault() -> None:
+    with pytest.raises(ApiError) as caught:
+        encode({"candidates": [], "usageMetadata": {"promptTokenCount": 4}}, decoded_for())
+    assert caught.value.status == 502
 
 
 def test_a_function_call_without_id_still_gets_a_tool_use_id() -> None:
@@ -702,18 +706,6 @@ def test_stream_sends_images_as_whole_blocks() -> None:
         "media_type": "image/png",
         "data": "iVBOR",
     }
-
-
-def test_stream_unwraps_cloud_code_envelopes() -> None:
-    chunks = [
-        {
-            "response": gemini_chunk({"text": "Hi"}, finish="STOP", usage={"promptTokenCount": 3}),
-            "traceId": "t",
-        }
-    ]
-    final = sdk_accumulate(sse_events(run_stream(chunks)))
-    assert final.content[0].text == "Hi"  # type: ignore[union-attr]
-    assert final.usage.input_tokens == 3
 
 
 def test_stream_error_event_ends_the_stream() -> None:

@@ -13,7 +13,7 @@ from core.store import LogFilter
 from server.runner import GatewayServer
 from tests.server.conftest import Gateway
 
-CHAT = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hello there"}]}
+CHAT = {"model": "gemini-3-flash", "messages": [{"role": "user", "content": "hello there"}]}
 CLAUDE = {"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
 GEMINI = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
 
@@ -30,7 +30,7 @@ async def test_health_needs_no_key(gateway: Gateway) -> None:
         ("/v1/chat/completions", CHAT, {"Authorization": "Bearer wrong"}, "openai"),
         ("/v1/chat/completions", CHAT, {}, "openai"),
         ("/v1/messages", CLAUDE, {"x-api-key": "wrong", "anthropic-version": "2023-06-01"}, "anthropic"),
-        ("/v1beta/models/gemini-2.5-flash:generateContent", GEMINI, {"x-goog-api-key": "wrong"}, "gemini"),
+        ("/v1beta/models/gemini-3-flash:generateContent", GEMINI, {"x-goog-api-key": "wrong"}, "gemini"),
     ],
 )
 async def test_wrong_key_is_refused_in_the_protocols_shape(
@@ -59,7 +59,7 @@ async def test_key_accepted_everywhere_sdks_put_it(gateway: Gateway, where: str)
         "x-goog-api-key": {"x-goog-api-key": gateway.key},
         "query": {},
     }[where]
-    url = gateway.url + "/v1beta/models/gemini-2.5-flash:generateContent"
+    url = gateway.url + "/v1beta/models/gemini-3-flash:generateContent"
     if where == "query":
         url += f"?key={gateway.key}"
     async with gateway.http.post(url, json=GEMINI, headers=headers) as response:
@@ -113,7 +113,7 @@ async def test_oversize_body_is_a_413(gateway: Gateway) -> None:
     result = await server.start("127.0.0.1", 0)
     try:
         big = {
-            "model": "gemini-2.5-flash",
+            "model": "gemini-3-flash",
             "messages": [{"role": "user", "content": "x" * (2 * 1024 * 1024)}],
         }
         async with gateway.http.post(
@@ -132,7 +132,7 @@ async def test_unknown_endpoint_is_a_404_in_shape(gateway: Gateway) -> None:
 
 
 async def test_unknown_gemini_method(gateway: Gateway) -> None:
-    url = gateway.url + "/v1beta/models/gemini-2.5-flash:frobnicate"
+    url = gateway.url + "/v1beta/models/gemini-3-flash:frobnicate"
     async with gateway.http.post(url, json=GEMINI, headers=gateway.headers()) as response:
         assert response.status == 404
         assert (await response.json())["error"]["status"] == "NOT_FOUND"
@@ -153,7 +153,7 @@ async def test_every_request_lands_in_the_log(gateway: Gateway) -> None:
     assert len(rows) == 2
     failed, ok = rows  # newest first
     assert ok.status == 200 and ok.protocol == "openai" and ok.path == "/v1/chat/completions"
-    assert ok.client_model == "gemini-2.5-flash" and ok.upstream_model == "gemini-2.5-flash"
+    assert ok.client_model == "gemini-3-flash" and ok.upstream_model == "gemini-3-flash"
     assert ok.account == "alice@example.com" and ok.tokens_in > 0 and ok.tokens_out > 0
     assert ok.latency_ms > 0 and ok.ttfb_ms is not None
     assert failed.status >= 400 and failed.error
@@ -286,7 +286,7 @@ async def test_one_access_line_per_request_without_bodies_or_keys(
     lines = [record.getMessage() for record in caplog.records if record.name == "gravity_desk.access"]
     assert len(lines) == 2
     served, decode_refused = lines
-    assert served.startswith("POST /v1/chat/completions model=gemini-2.5-flash upstream=gemini-2.5-flash ")
+    assert served.startswith("POST /v1/chat/completions model=gemini-3-flash upstream=gemini-3-flash ")
     assert "account=alice@example.com status=200 " in served and served.endswith("ms")
     # Refused while decoding: still the model it asked for, and the reason.
     assert decode_refused.startswith(

@@ -26,7 +26,7 @@ from tests.server.conftest import Gateway
 # The SDK warns that Anthropic retires its own claude-sonnet-4-5; the gateway serves Google's, which it is not.
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 
-FLASH = "gemini-2.5-flash"
+FLASH = "gemini-3-flash"
 SONNET = "claude-sonnet-4-5"
 SONNET_THINKING = "claude-sonnet-4-5-thinking"
 

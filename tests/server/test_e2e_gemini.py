@@ -27,7 +27,8 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Inheritance class AiohttpClientSession from ClientSession is discouraged:DeprecationWarning"
 )
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3-flash"
+API_MODEL = "gemini-2.5-flash"  # API keys still serve 2.5; Cloud Code does not
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 API_VERSIONS = ["v1beta", None]  # None: the SDK's own default (v1 for the Gemini API today)
@@ -257,7 +258,7 @@ async def test_thinking_returns_thought_parts(
     if stream:
         chunks = await collect(
             await genai_client.aio.models.generate_content_stream(
-                model="gemini-2.5-pro", contents="think first", config=config
+                model="gemini-3.1-pro-high", contents="think first", config=config
             )
         )
         parts = [part for chunk in chunks for part in parts_of(chunk)]
@@ -266,7 +267,7 @@ async def test_thinking_returns_thought_parts(
         assert parts_of(chunks[0])[0].thought, "the thought comes first, in its own chunk"
     else:
         reply = await genai_client.aio.models.generate_content(
-            model="gemini-2.5-pro", contents="think first", config=config
+            model="gemini-3.1-pro-high", contents="think first", config=config
         )
         parts, text, usage = parts_of(reply), reply.text or "", reply.usage_metadata
 
@@ -432,11 +433,11 @@ async def test_api_key_account_serves_when_the_google_account_is_disabled(
     assert keyed.kind is AccountKind.API_KEY
     await gateway.services.accounts.set_enabled(gateway.account(ALICE).id, False)
 
-    reply = await genai_client.aio.models.generate_content(model=MODEL, contents="via a key")
+    reply = await genai_client.aio.models.generate_content(model=API_MODEL, contents="via a key")
     chunks = await collect(
-        await genai_client.aio.models.generate_content_stream(model=MODEL, contents="streamed")
+        await genai_client.aio.models.generate_content_stream(model=API_MODEL, contents="streamed")
     )
-    counted = await genai_client.aio.models.count_tokens(model=MODEL, contents="count these words please")
+    counted = await genai_client.aio.models.count_tokens(model=API_MODEL, contents="count these words please")
 
     assert reply.text == echo_of("via a key")
     assert "".join(chunk.text or "" for chunk in chunks) == echo_of("streamed")
@@ -447,7 +448,7 @@ async def test_api_key_account_serves_when_the_google_account_is_disabled(
     assert [(call.service, call.who) for call in served] == [("gemini_api", key)] * 3
     generate, stream, count = served
     assert generate.body["contents"] == [{"role": "user", "parts": [{"text": "via a key"}]}]
-    assert stream.query.get("alt") == "sse" and MODEL in stream.path
+    assert stream.query.get("alt") == "sse" and API_MODEL in stream.path
     assert counted.total_tokens == prompt_tokens(count.body.get("generateContentRequest", count.body))
     assert not gateway.sent() and not gateway.sent("streamGenerateContent")  # Cloud Code saw none of it
     rows = await gateway.log_rows()

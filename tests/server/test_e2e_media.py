@@ -303,7 +303,7 @@ async def test_openai_search_model_suffix_gives_url_citations(
         chunks = [
             chunk
             async for chunk in await openai_client.chat.completions.create(
-                model="gemini-2.5-flash-search", messages=messages, stream=True
+                model="gemini-3-flash-search", messages=messages, stream=True
             )
         ]
         content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -312,9 +312,7 @@ async def test_openai_search_model_suffix_gives_url_citations(
         ]
         annotations = [a if isinstance(a, dict) else a.model_dump() for a in annotations]
     else:
-        answer = await openai_client.chat.completions.create(
-            model="gemini-2.5-flash-search", messages=messages
-        )
+        answer = await openai_client.chat.completions.create(model="gemini-3-flash-search", messages=messages)
         content = answer.choices[0].message.content or ""
         annotations = [a.model_dump() for a in answer.choices[0].message.annotations or []]
     assert content == "Echo: weather in Paris"
@@ -324,7 +322,7 @@ async def test_openai_search_model_suffix_gives_url_citations(
     assert annotations[1]["url_citation"]["url"].startswith("https://wiki.example/")
     method = "streamGenerateContent" if stream else "generateContent"
     (call,) = gateway.fake.calls(method)
-    assert call.model == "gemini-2.5-flash" and call.body["request"]["tools"] == [{"googleSearch": {}}]
+    assert call.model == "gemini-3-flash" and call.body["request"]["tools"] == [{"googleSearch": {}}]
 
 
 async def test_openai_web_search_tool_never_goes_up_with_functions(
@@ -332,7 +330,7 @@ async def test_openai_web_search_tool_never_goes_up_with_functions(
 ) -> None:
     function: Any = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
     await openai_client.chat.completions.create(
-        model="gemini-2.5-flash",
+        model="gemini-3-flash",
         messages=[{"role": "user", "content": "hi"}],
         tools=[{"type": "web_search"}, function],  # type: ignore[list-item]
     )
@@ -344,7 +342,7 @@ async def test_openai_web_search_tool_never_goes_up_with_functions(
 @pytest.mark.usefixtures("gateway")
 async def test_claude_web_search_tool_gives_citations(claude: AsyncAnthropic, stream: bool) -> None:
     params: Any = {
-        "model": "gemini-2.5-flash",
+        "model": "gemini-3-flash",
         "max_tokens": 200,
         "messages": [{"role": "user", "content": "news about Lyon"}],
         "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}],
@@ -368,7 +366,7 @@ async def test_claude_web_search_tool_gives_citations(claude: AsyncAnthropic, st
 @pytest.mark.usefixtures("gateway")
 async def test_gemini_google_search_passes_grounding_through(genai_client: genai.Client) -> None:
     answer = await genai_client.aio.models.generate_content(
-        model="gemini-2.5-flash",
+        model="gemini-3-flash",
         contents="what happened today",
         config=types.GenerateContentConfig(tools=[types.Tool(google_search=types.GoogleSearch())]),
     )

@@ -89,7 +89,7 @@ async def test_models_list_shows_what_each_family_alias_resolves_to(
 ) -> None:
     await only_late_2026_accounts(gateway)
     listed = {model.id: model for model in (await openai_client.models.list()).data}
-    assert "gemini-2.5-pro" not in listed  # the disabled account's catalogue is not offered
+    assert "gemini-3-pro-preview" not in listed  # the disabled account's catalogue is not offered
     assert {"gemini-3.1-pro-high", "claude-opus-4-6-thinking"} <= listed.keys()
     raw = await gateway.http.get(
         gateway.url + "/v1/models", headers={"Authorization": f"Bearer {gateway.key}"}
@@ -118,3 +118,87 @@ async def test_a_name_nothing_can_serve_is_a_404_listing_what_is_available(
         )
     assert refused.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
     assert "claude-sonnet-4-6" in refused.value.message
+
+
+# --- two catalogues: Cloud Code (no 2.5 models any more) and the Gemini API (API keys, still 2.5) --------
+
+API_ONLY = "gemini-2.5-flash"  # the Gemini API serves it; Cloud Code retired it (forwarded to gemini-3-flash)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_model_only_api_keys_serve_goes_to_the_api_key_account(
+    gateway: Gateway, openai_client: AsyncOpenAI, stream: bool
+) -> None:
+    key = await gateway.add_api_key([API_ONLY], "studio")
+    for _ in range(3):  # every time, not by luck of the rotation
+        if stream:
+            chunks = await openai_client.chat.completions.create(
+                model=API_ONLY, messages=[{"role": "user", "content": "hello"}], stream=True
+            )
+            text = "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
+        else:
+            answer = await openai_client.chat.completions.create(
+                model=API_ONLY, messages=[{"role": "user", "content": "hello"}]
+            )
+            text = answer.choices[0].message.content or ""
+        assert text == "Echo: hello"
+    method = "streamGenerateContent" if stream else "generateContent"
+    served = gateway.fake.calls(method)
+    assert [(call.service, call.who, call.model) for call in served] == [("gemini_api", key, API_ONLY)] * 3
+    assert all(call.service != "cloudcode" for call in gateway.fake.requests if call.method == method)
+
+
+async def test_an_exhausted_api_key_does_not_send_its_model_to_cloud_code(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    key = await gateway.add_api_key([API_ONLY], "studio")
+    gateway.fake.set_remaining(key, API_ONLY, 0.0, reset_in_s=3600)
+    with pytest.raises(openai.RateLimitError):
+        await openai_client.chat.completions.create(
+            model=API_ONLY, messages=[{"role": "user", "content": "x"}]
+        )
+    assert not gateway.sent()  # the Google account was never asked for a model its channel retired
+
+
+async def test_with_only_google_accounts_a_retired_id_follows_the_catalogue_forward(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    answer = await openai_client.chat.completions.create(
+        model=API_ONLY, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert answer.choices[0].message.content == "Echo: hello"
+    (call,) = gateway.fake.calls("generateContent")
+    assert (call.service, call.model) == ("cloudcode", "gemini-3-flash")  # deprecatedModelIds says so
+
+
+async def test_with_only_google_accounts_an_api_key_only_model_is_a_404_naming_what_is_offered(
+    gateway: Gateway, openai_client: AsyncOpenAI, claude: AsyncAnthropic
+) -> None:
+    # A 2.5 model with no replacement on Cloud Code and no family there (the Gemini API's computer-use model).
+    only_keys = "gemini-2.5-computer-use-preview-10-2025"
+    with pytest.raises(openai.NotFoundError) as caught:
+        await openai_client.chat.completions.create(
+            model=only_keys, messages=[{"role": "user", "content": "x"}]
+        )
+    message = caught.value.message
+    assert only_keys in message and "gemini-3-flash" in message and "claude-sonnet-4-5" in message
+    with pytest.raises(anthropic.NotFoundError) as refused:
+        await claude.messages.create(
+            model=only_keys, max_tokens=8, messages=[{"role": "user", "content": "x"}]
+        )
+    assert refused.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    assert not gateway.sent()  # nothing went up
+
+
+async def test_built_in_aliases_resolve_against_each_live_catalogue(
+    gateway: Gateway, openai_client: AsyncOpenAI
+) -> None:
+    # Google account only: gpt-4o goes to Cloud Code's current Pro, never to a retired 2.5 id.
+    await openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "a"}])
+    assert gateway.fake.calls("generateContent")[-1].model == "gemini-3.1-pro-high"
+    # An API key with only 2.5 models, the Google account off: the alias follows the key's catalogue.
+    key = await gateway.add_api_key(["gemini-2.5-pro", API_ONLY], "studio")
+    await gateway.services.accounts.set_enabled(gateway.account("alice@example.com").id, False)
+    await openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "b"}])
+    last = gateway.fake.calls("generateContent")[-1]
+    assert (last.service, last.who, last.model) == ("gemini_api", key, "gemini-2.5-pro")

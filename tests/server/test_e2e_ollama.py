@@ -16,7 +16,7 @@ from server.runner import GatewayServer
 from tests.fake_google import TINY_PNG, FakeGoogle, Fault, Reply
 from tests.server.conftest import Gateway
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3-flash"
 CLAUDE = "claude-sonnet-4-5"
 
 WEATHER_TOOL: Any = {

@@ -25,7 +25,7 @@ from tests.fake_google import FUNCTION_NAME, QUOTA_FAULT_RESET_S, Fault, Reply
 from tests.helpers import FORBIDDEN_SCHEMA_KEYS, echo_of, schema_keys
 from tests.server.conftest import Gateway
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3-flash"
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 
@@ -190,7 +190,7 @@ async def test_reasoning_effort_becomes_thinking_and_reasoning_content(
     gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     completion = await openai_client.chat.completions.create(
-        model="gemini-2.5-pro",
+        model="gemini-3.1-pro-high",
         messages=[{"role": "user", "content": "think first"}],
         reasoning_effort="low",
         max_tokens=100,  # below the thinking budget: the upstream refuses that unless the gateway fixes it
@@ -212,7 +212,7 @@ async def test_streamed_reasoning_comes_before_the_answer(
     gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     stream = await openai_client.chat.completions.create(
-        model="gemini-2.5-pro",
+        model="gemini-3.1-pro-high",
         messages=[{"role": "user", "content": "think first"}],
         reasoning_effort="medium",
         stream=True,
@@ -423,9 +423,9 @@ async def test_illegal_function_names_are_mapped_and_mapped_back(
 
 
 async def test_models_list_and_retrieve(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
-    await gateway.add_google_account(BOB, models={"gemini-2.5-flash": 1.0, "gemini-2.5-flash-lite": 0.5})
+    await gateway.add_google_account(BOB, models={"gemini-3-flash": 1.0, "gemini-3-flash-lite": 0.5})
     gateway.services.settings.models.update(
-        {"team-fast": "gemini-2.5-flash-lite", "ghost": "not-offered-anywhere"}
+        {"team-fast": "gemini-3-flash-lite", "ghost": "not-offered-anywhere"}
     )
 
     listed = [model.id async for model in openai_client.models.list()]
@@ -446,7 +446,7 @@ async def test_models_list_and_retrieve(gateway: Gateway, openai_client: AsyncOp
         model="team-fast", messages=[{"role": "user", "content": "hi"}]
     )
     (call,) = gateway.fake.calls("generateContent")
-    assert call.body["model"] == "gemini-2.5-flash-lite" and call.who == BOB
+    assert call.body["model"] == "gemini-3-flash-lite" and call.who == BOB
     assert completion.model == "team-fast"
 
 
@@ -532,14 +532,14 @@ async def test_quota_exhaustion_marks_the_account_and_rotates(
     reset_at = quotas[MODEL].reset_at
     assert quotas[MODEL].exhausted and reset_at is not None
     assert reset_at.timestamp() == pytest.approx(before + QUOTA_FAULT_RESET_S, abs=30)
-    assert not quotas["gemini-2.5-pro"].exhausted  # other models of that account stay usable
+    assert not quotas["gemini-3.1-pro-high"].exhausted  # other models of that account stay usable
     assert not gateway.account(served_call.who or "").quotas[MODEL].exhausted
 
     # The next request for that model goes straight to the account that still has quota.
     await openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "again"}])
     assert gateway.fake.calls("generateContent")[-1].who == served_call.who
     await openai_client.chat.completions.create(
-        model="gemini-2.5-pro", messages=[{"role": "user", "content": "pro"}]
+        model="gemini-3.1-pro-high", messages=[{"role": "user", "content": "pro"}]
     )
     assert len(gateway.fake.calls("generateContent")) == 4
 

@@ -22,7 +22,7 @@ from tests.fake_google import Fault, Reply
 from tests.helpers import echo_of
 from tests.server.conftest import Gateway
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3-flash"
 ALICE = "alice@example.com"
 WEATHER_TOOL: Any = {
     "type": "function",

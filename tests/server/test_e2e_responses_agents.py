@@ -15,7 +15,7 @@ from openai.types.responses import ResponseCustomToolCall, ResponseFunctionToolC
 from tests.helpers import echo_of
 from tests.server.conftest import Gateway
 
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3-flash"
 READ_TOOL: Any = {
     "type": "function",
     "name": "read_file",

@@ -26,12 +26,12 @@ async def test_a_stale_version_is_a_configuration_error_not_an_answer(
     with pytest.raises(openai.APIStatusError) as caught:
         if stream:
             async for _ in await openai_client.chat.completions.create(
-                model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}], stream=True
+                model="gemini-3-flash", messages=[{"role": "user", "content": "hi"}], stream=True
             ):
                 pass
         else:
             await openai_client.chat.completions.create(
-                model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}]
+                model="gemini-3-flash", messages=[{"role": "user", "content": "hi"}]
             )
     assert caught.value.status_code == 502
     assert (
@@ -48,7 +48,7 @@ async def test_a_stale_version_is_a_configuration_error_not_an_answer(
     assert seen and seen[0].startswith("antigravity/hub/2.4.0 ")
     gateway.services.settings.upstream.client_version = "2.9.1"
     answer = await openai_client.chat.completions.create(
-        model="gemini-2.5-flash", messages=[{"role": "user", "content": "hi"}]
+        model="gemini-3-flash", messages=[{"role": "user", "content": "hi"}]
     )
     assert answer.choices[0].message.content == "Echo: hi"
     rows = await gateway.log_rows()
