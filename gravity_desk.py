@@ -55,10 +55,17 @@ def _parser() -> argparse.ArgumentParser:
         "import", help='import a JSON list of {"refresh_token": ..., "email"?: ...}'
     )
     importing.add_argument("file", type=Path)
+
+    setup = commands.add_parser(
+        "setup-client", help="write this gateway's address and key into an agent CLI's config (with a backup)"
+    )
+    setup.add_argument("client", choices=["claude", "codex", "gemini", "opencode"])
+    setup.add_argument("--undo", action="store_true", help="put back the file from the latest backup")
+    setup.add_argument("--dry-run", action="store_true", help="show the change as a diff, write nothing")
     return parser
 
 
-CLI_COMMANDS = frozenset({"serve", "accounts", "-h", "--help"})
+CLI_COMMANDS = frozenset({"serve", "accounts", "setup-client", "-h", "--help"})
 
 
 def _attach_console(opener: Callable[..., TextIO] = open) -> None:
@@ -98,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"gravity-desk: {exc}", file=sys.stderr)
         return 2
+    if args.command == "setup-client":
+        return setup_client(settings, args.client, undo=args.undo, dry_run=args.dry_run, home=Path.home())
     if args.command == "serve":
         try:
             return asyncio.run(_serve(settings, args.host, args.port), loop_factory=_fast_loop_factory())
@@ -194,9 +203,11 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 
 def _announce(services: Services, url: str) -> None:
     settings = services.settings
-    keys = settings.server.api_keys
+    keys = services.api_keys.configured()
     key_hint = (
-        f"{keys[0][:8]}…{keys[0][-4:]} (full key in {settings.config_path})" if keys else "none (auth off)"
+        ", ".join(f"{key.name} {key.masked}" for key in keys) + f" (full keys in {settings.config_path})"
+        if keys
+        else "none (auth off)"
     )
     usable = [a for a in services.accounts.accounts() if a.enabled]
     print(f"Gravity Desk listening on {url}", file=sys.stderr)
@@ -270,6 +281,35 @@ async def _account_action(services: Services, args: argparse.Namespace) -> int:
             print(f"failed {who}: {reason}", file=sys.stderr)
         return 1 if result.failed and not (result.added or result.updated) else 0
     raise AssertionError(args.action)
+
+
+def setup_client(settings: Settings, name: str, *, undo: bool, dry_run: bool, home: Path) -> int:
+    """`setup-client`: the same plan, diff, backup and undo as the Dashboard's buttons (core.client_setup)."""
+    from core import client_setup  # deferred: keeps `--help` fast
+
+    client = client_setup.Client(name)
+    try:
+        if undo:
+            path = client_setup.undo(client, home)
+            print(f"restored {path} from its backup")
+            return 0
+        server = settings.server
+        host = "127.0.0.1" if server.host in ("", "0.0.0.0", "::") else server.host
+        url = f"http://[{host}]:{server.port}" if ":" in host else f"http://{host}:{server.port}"
+        connection = client_setup.Connection(url, server.api_keys[0] if server.api_keys else None)
+        change = client_setup.plan(client, connection, home)
+        if not change.changes_anything:
+            print(f"{change.path} already points {client_setup.CLIENT_NAMES[client]} at Gravity Desk")
+            return 0
+        print(change.diff(), end="")
+        if dry_run:
+            return 0
+        backup = client_setup.apply(change)
+        print(f"wrote {change.path} (the old one is kept as {backup.name}; `--undo` puts it back)")
+        return 0
+    except (client_setup.SetupError, OSError) as exc:
+        print(f"gravity-desk: {exc}", file=sys.stderr)
+        return 1
 
 
 def account_as_json(account: Account) -> dict[str, object]:

@@ -20,6 +20,7 @@ from core.credentials import Credentials
 from core.errors import ErrorKind, UpstreamError
 from core.gemini_api import GeminiApiClient
 from core.oauth import OAuthClient, Pkce, TokenSet
+from core.redact import mask_secret
 from core.secrets import SecretStore
 from core.store import Database
 from core.types import Account, AccountKind, AccountStatus, ModelQuota, QuotaWindow
@@ -90,7 +91,7 @@ def _new_account_id() -> str:
 
 
 def _default_api_key_label(api_key: str) -> str:
-    return f"API key …{api_key[-4:]}"
+    return f"API key {mask_secret(api_key)}"
 
 
 def _failure_reason(error: Exception) -> str:

@@ -105,6 +105,15 @@ class LogSettings:
     capture_bodies: bool = False
 
 
+@dataclass
+class UpdateSettings:
+    enabled: bool = False  # opt-in: nothing is fetched until the user turns it on
+    # A releases JSON in GitHub's API shape (a release object, or a list of them), e.g.
+    # https://api.github.com/repos/OWNER/gravity-desk/releases/latest
+    releases_url: str = ""
+    interval_hours: float = 24.0  # checked at most this often; the answer is cached in the data folder
+
+
 THEMES = ("system", "light", "dark")
 
 
@@ -139,6 +148,7 @@ class Settings:
     gemini_api: GeminiApiSettings = field(default_factory=GeminiApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    updates: UpdateSettings = field(default_factory=UpdateSettings)
     quota: QuotaSettings = field(default_factory=QuotaSettings)
     models: dict[str, str] = field(default_factory=dict)  # client model (wildcards allowed) -> upstream model
     home: Path = field(default_factory=data_dir)
@@ -162,6 +172,7 @@ _SECTIONS: dict[str, type] = {
     "gemini_api": GeminiApiSettings,
     "log": LogSettings,
     "ui": UiSettings,
+    "updates": UpdateSettings,
     "quota": QuotaSettings,
 }
 

@@ -1,4 +1,5 @@
-"""Removes credentials from text before it reaches a log, the request log or an error message."""
+"""Removes credentials from text before it reaches a log, the request log or an error message, and the one way
+every part of the app shows a key to a person (mask_secret)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,17 @@ def redact(text: str) -> str:
         else:
             text = pattern.sub("[redacted]", text)
     return text
+
+
+# Known key families keep a short head, so "which kind of key" stays visible; our own drop the common "sk-".
+_MASK_HEADS = (("sk-gd-", "gd-"), ("AIza", "AIza"), ("sk-", "sk-"))
+MASK_TAIL = 4  # characters shown at the end: enough to tell keys apart, far too few to guess the rest
+
+
+def mask_secret(secret: str) -> str:
+    """A key or account secret as shown everywhere (settings, dashboard, tray, CLI): "gd-…a1b2".
+
+    A short secret shows no tail at all: four of eight characters would give half of it away."""
+    head = next((shown for prefix, shown in _MASK_HEADS if secret.startswith(prefix)), "")
+    tail = secret[-MASK_TAIL:] if len(secret) >= 3 * MASK_TAIL + len(head) else ""
+    return f"{head}…{tail}"

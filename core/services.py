@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from core.accounts import AccountService
+from core.api_keys import ApiKeyRing
 from core.cloudcode import CloudCodeClient, CloudCodeUpstream
 from core.config import Settings
 from core.credentials import Credentials
@@ -26,6 +27,7 @@ from core.secrets import SecretStore
 from core.store import Database
 from core.transform import SignatureCache
 from core.types import AccountKind
+from core.update_check import UpdateChecker
 from core.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -47,12 +49,17 @@ class Services:
     accounts: AccountService
     pool: AccountPool
     gateway: Gateway
+    api_keys: ApiKeyRing
+    updates: UpdateChecker
     _quota_task: asyncio.Task[None] | None = None
+    _update_task: asyncio.Task[None] | None = None
 
     def start_background(self) -> None:
-        """Start the periodic quota refresh (idempotent)."""
+        """Start the periodic quota refresh and the (opt-in) update check (idempotent)."""
         if self._quota_task is None:
             self._quota_task = asyncio.create_task(self._refresh_quotas_forever(), name="quota-refresh")
+        if self._update_task is None:
+            self._update_task = asyncio.create_task(self.updates.run_forever(), name="update-check")
 
     async def _refresh_quotas_forever(self) -> None:
         while True:
@@ -64,13 +71,19 @@ class Services:
             # Read each round, so a changed interval applies without a restart.
             await asyncio.sleep(max(60.0, self.settings.upstream.quota_refresh_minutes * 60.0))
 
+    async def save_api_keys(self) -> None:
+        """Write the keys' names and dates, and drop those of revoked keys (after a change in Settings)."""
+        deleted = self.api_keys.forget_unconfigured()
+        await asyncio.to_thread(self.db.save_api_keys, self.api_keys.records(), deleted=deleted)
+
     async def close(self) -> None:
         """Stop background work, persist what is pending, flush the request log, close connections."""
-        if self._quota_task is not None:
-            self._quota_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._quota_task
-            self._quota_task = None
+        for task in (self._quota_task, self._update_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._quota_task = self._update_task = None
         await self.pool.close()
         await self.accounts.close()
         await asyncio.to_thread(self.request_log.close)
@@ -122,6 +135,9 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
     await asyncio.to_thread(make_private, settings.home)  # existing installs were 0755/0644
     db = await asyncio.to_thread(Database, settings.database_path)
     await asyncio.to_thread(make_private, settings.home)  # the database and its -wal/-shm, just created
+    # Keys configured before they had names (every earlier install's one key) are named now: "default".
+    api_keys = ApiKeyRing(settings.server, await asyncio.to_thread(db.list_api_keys))
+    await asyncio.to_thread(db.save_api_keys, api_keys.records())
     secrets = await asyncio.to_thread(SecretStore, settings.home, use_keyring=use_keyring)
     request_log = RequestLogWriter(db, settings.log)
     request_log.start()
@@ -158,4 +174,6 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
         accounts=accounts,
         pool=pool,
         gateway=gateway,
+        api_keys=api_keys,
+        updates=UpdateChecker(settings.updates, http, settings.home),
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from core.api_keys import KeyRecord
 from core.types import Account, AccountKind, AccountStatus, LogEntry, ModelQuota, QuotaWindow
 
 BUSY_TIMEOUT_MS = 5000
@@ -69,6 +70,17 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE request_log ADD COLUMN account_id TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX request_log_account_id ON request_log (account_id, started_at)",
     ],
+    # Named client API keys: the values stay in config.toml (private, like before), their names and dates
+    # live here by key id (a hash of the value); each request-log row names the key it came with.
+    [
+        """CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT
+        )""",
+        "ALTER TABLE request_log ADD COLUMN key_name TEXT NOT NULL DEFAULT ''",
+    ],
     # 5-hour / weekly quota windows, the tier's id (free tiers read quota differently), quota protection.
     [
         "ALTER TABLE accounts ADD COLUMN quota_windows TEXT NOT NULL DEFAULT '[]'",
@@ -78,8 +90,8 @@ MIGRATIONS: list[list[str]] = [
 ]
 
 _LOG_COLUMNS = """started_at, protocol, path, client_model, upstream_model, account, status, latency_ms,
-    ttfb_ms, tokens_in, tokens_out, stream, error, request_body, response_body, account_id"""
-_INSERT_LOG = f"INSERT INTO request_log ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 16)})"  # noqa: S608
+    ttfb_ms, tokens_in, tokens_out, stream, error, request_body, response_body, account_id, key_name"""
+_INSERT_LOG = f"INSERT INTO request_log ({_LOG_COLUMNS}) VALUES ({', '.join('?' * 17)})"  # noqa: S608
 _SELECT_LOG = f"SELECT id, {_LOG_COLUMNS} FROM request_log"  # noqa: S608 (constants only)
 _NEWEST_FIRST = "ORDER BY started_at DESC, id DESC"
 _DELETE_BEYOND_NEWEST = (
@@ -288,6 +300,7 @@ def _log_row(entry: LogEntry) -> tuple[Any, ...]:
         entry.request_body,
         entry.response_body,
         entry.account_id,
+        entry.key_name,
     )
 
 
@@ -310,6 +323,7 @@ def _log_entry_from_row(row: sqlite3.Row) -> LogEntry:
         request_body=row["request_body"],
         response_body=row["response_body"],
         account_id=row["account_id"],
+        key_name=row["key_name"],
     )
 
 
@@ -485,13 +499,44 @@ class Database:
         with self._transaction(immediate=True) as connection:
             connection.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
 
+    def list_api_keys(self) -> list[KeyRecord]:
+        """The names and dates of the client keys, oldest first."""
+        rows = self._fetch("SELECT * FROM api_keys ORDER BY created_at, rowid")
+        return [
+            KeyRecord(
+                row["id"], row["name"], from_db_time(row["created_at"]), _optional_time(row["last_used_at"])
+            )
+            for row in rows
+        ]
+
+    def save_api_keys(self, records: list[KeyRecord], *, deleted: Sequence[str] = ()) -> None:
+        """Insert or rename the records and delete those of revoked keys, in one transaction. Last uses are
+        the request-log writer's to record, so an update never moves them back."""
+        rows = [(record.id, record.name, to_db_time(record.created_at)) for record in records]
+        with self._transaction(immediate=True) as connection:
+            connection.executemany(
+                "INSERT INTO api_keys (id, name, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                rows,
+            )
+            connection.executemany("DELETE FROM api_keys WHERE id = ?", [(key,) for key in deleted])
+
     def insert_log_entries(self, entries: list[LogEntry]) -> None:
         """Insert in one transaction and set each entry's id."""
         if not entries:
             return
         rows = [_log_row(entry) for entry in entries]
+        # A key's last use rides on the batch that logs it: one UPDATE per key per batch, none per request.
+        last_use: dict[str, str] = {}
+        for entry, row in zip(entries, rows, strict=True):
+            if entry.key_id:
+                last_use[entry.key_id] = max(last_use.get(entry.key_id, ""), row[0])
         with self._transaction(immediate=True) as connection:
             ids = [connection.execute(_INSERT_LOG, row).lastrowid for row in rows]
+            connection.executemany(
+                "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                [(moment, key_id, moment) for key_id, moment in last_use.items()],
+            )
         # Ids are handed out only once the transaction committed, so a rollback leaves entries untouched.
         for entry, row_id in zip(entries, ids, strict=True):
             entry.id = row_id

@@ -217,3 +217,5 @@ class LogEntry:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     id: int | None = None  # set by the store once written
     account_id: str = ""  # the serving account's id (names repeat when an account is removed and re-added)
+    key_name: str = ""  # the name of the client API key the request came with, never its value
+    key_id: str = ""  # that key's id (a hash, not stored in the row): its last use is recorded with the row

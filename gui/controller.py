@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from core.config import Settings, save_settings
 from core.services import Services
 from core.types import LogEntry
+from core.update_check import Release
 from server.runner import GatewayServer
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ class AppController(QObject):
         log_rows_added(list[LogEntry]): request-log rows just written (delivered in the Qt thread).
         settings_changed(): settings were saved.
         notify(str, str): something the user should hear about (title, message), e.g. an account ran out.
+        update_available(Release): a newer Gravity Desk is published (the opt-in update check found it).
+        stale_client(str): Google called the client identity outdated (the user agent sent); emitted once
+            per user agent, so a raised version that is outdated too is told again.
     """
 
     server_state_changed = Signal(object)
@@ -47,6 +51,8 @@ class AppController(QObject):
     log_rows_added = Signal(list)
     settings_changed = Signal()
     notify = Signal(str, str)
+    stale_client = Signal(str)
+    update_available = Signal(object)
 
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +63,9 @@ class AppController(QObject):
         # signal from there is safe: Qt queues it to the receivers' thread.
         services.accounts.add_listener(self.accounts_changed.emit)
         services.request_log.add_listener(self._on_log_rows)
+        self._stale_agents_told: set[str] = set()
+        services.gateway.add_stale_client_listener(self._on_stale_client)
+        services.updates.add_listener(self._on_update)
 
     @property
     def settings(self) -> Settings:
@@ -64,6 +73,29 @@ class AppController(QObject):
 
     def _on_log_rows(self, rows: list[LogEntry]) -> None:
         self.log_rows_added.emit(rows)
+
+    def _on_update(self, release: Release) -> None:
+        self.update_available.emit(release)
+        self.notify.emit(
+            self.tr("Update available"),
+            self.tr("Gravity Desk {version} is published: {url}").format(
+                version=release.version, url=release.url
+            ),
+        )
+
+    def _on_stale_client(self, user_agent: str) -> None:
+        """Every refused request calls this; the user hears it once (banner + one tray notification)."""
+        if user_agent in self._stale_agents_told:
+            return
+        self._stale_agents_told.add(user_agent)
+        self.stale_client.emit(user_agent)
+        self.notify.emit(
+            self.tr("Client version outdated"),
+            self.tr(
+                "Google no longer supports the client version Gravity Desk sends ({version}), so requests "
+                "fail. Raise Settings → Google connection → Client version (upstream.client_version)."
+            ).format(version=self.settings.upstream.client_version),
+        )
 
     def _set_state(self, state: ServerState) -> None:
         self.state = state

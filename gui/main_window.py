@@ -191,12 +191,16 @@ class MainWindow(QMainWindow):
         self.accounts_banner.action_triggered.connect(self._on_banner_action)
         self.keyring_banner = Banner("keyringBanner", Severity.WARNING)
         self.keyring_banner.action_triggered.connect(self._on_banner_action)
+        self.stale_client_banner = Banner("staleClientBanner", Severity.ERROR)
+        self.stale_client_banner.action_triggered.connect(self._on_banner_action)
+        self._stale_client_version: str | None = None  # the version the banner is about
 
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(12, 12, 12, 0)
         content_layout.setSpacing(8)
-        for banner in (self.port_banner, self.accounts_banner, self.keyring_banner):
+        banners = (self.stale_client_banner, self.port_banner, self.accounts_banner, self.keyring_banner)
+        for banner in banners:
             content_layout.addWidget(banner)
         content_layout.addWidget(self.pages, 1)
 
@@ -226,9 +230,13 @@ class MainWindow(QMainWindow):
 
         controller.server_state_changed.connect(self._on_server_state)
         controller.accounts_changed.connect(self._update_accounts_banner)
+        controller.stale_client.connect(self._show_stale_client_banner)
+        controller.settings_changed.connect(self._hide_stale_client_banner_once_changed)
         self._on_server_state(controller.state)
         self._update_accounts_banner()
         self._update_keyring_banner()
+        if controller.services.gateway.stale_client_agent is not None:  # told before this window existed
+            self._show_stale_client_banner(controller.services.gateway.stale_client_agent)
         self.show_page(Page.ACCOUNTS if not controller.services.accounts.accounts() else Page.DASHBOARD)
 
     def _create_pages(self) -> dict[Page, QWidget]:
@@ -353,6 +361,28 @@ class MainWindow(QMainWindow):
             [BannerAction("Dismiss", "dismissKeyring")],
         )
 
+    def _show_stale_client_banner(self, user_agent: str) -> None:
+        version = self.controller.settings.upstream.client_version
+        self._stale_client_version = version
+        self.stale_client_banner.show_message(
+            self.tr(
+                "<b>Google no longer supports the client version Gravity Desk sends</b> ({version}, as "
+                "“{agent}”), so every request to Google accounts fails. Raise <b>Client version</b> in "
+                "Settings → Google connection (<code>upstream.client_version</code> in config.toml) to the "
+                "current Antigravity version, then press Apply. Your accounts are fine."
+            ).format(version=version, agent=user_agent),
+            [
+                BannerAction(self.tr("Change client version…"), "fixClientVersion"),
+                BannerAction(self.tr("Dismiss"), "dismissStaleClient"),
+            ],
+        )
+
+    def _hide_stale_client_banner_once_changed(self) -> None:
+        # A raised version may still be outdated: the controller tells that again, with the new identity.
+        if self._stale_client_version not in (None, self.controller.settings.upstream.client_version):
+            self._stale_client_version = None
+            self.stale_client_banner.hide()
+
     def _on_banner_action(self, name: str) -> None:
         if name == "changePort":
             self.show_page(Page.SETTINGS)
@@ -365,6 +395,13 @@ class MainWindow(QMainWindow):
             task.add_done_callback(lambda _: self._enable_retry())
         elif name == "addAccount":
             self.show_page(Page.ACCOUNTS)
+        elif name == "fixClientVersion":
+            self.show_page(Page.SETTINGS)
+            settings_page = self.page(Page.SETTINGS)
+            if isinstance(settings_page, SettingsPage):
+                settings_page.focus_client_version()
+        elif name == "dismissStaleClient":
+            self.stale_client_banner.hide()
         elif name == "dismissKeyring":
             self._keyring_dismissed = True
             self.keyring_banner.hide()

@@ -25,7 +25,7 @@ from server.handling import (
     generate,
     read_json,
 )
-from server.security import host_header_allowed, key_matches, presented_key
+from server.security import host_header_allowed, presented_key
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +90,18 @@ async def _guarded(
             raise ApiError(
                 403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name"
             )
-        keys = services.settings.server.api_keys
-        if keys and not key_matches(presented_key(request), keys):
-            raise ApiError(
-                401,
-                ApiErrorType.AUTHENTICATION,
-                "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
-                "(Authorization: Bearer, x-api-key or x-goog-api-key)",
-            )
+        keys = services.api_keys
+        if keys.required():
+            match = keys.match(presented_key(request))
+            if match is None:
+                raise ApiError(
+                    401,
+                    ApiErrorType.AUTHENTICATION,
+                    "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
+                    "(Authorization: Bearer, x-api-key or x-goog-api-key)",
+                )
+            keys.mark_used(match, entry.started_at)
+            entry.key_name, entry.key_id = match.name, match.id
         return await handler(request)
     except ApiError as error:
         return _failed(protocol, entry, error)

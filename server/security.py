@@ -1,9 +1,9 @@
-"""Request guards: client API keys compared in constant time, and the DNS-rebinding Host check."""
+"""Request guards: where a client puts its API key (compared in constant time by core.api_keys), and the
+DNS-rebinding Host check."""
 
 from __future__ import annotations
 
 import functools
-import hmac
 import ipaddress
 
 from aiohttp import web
@@ -60,14 +60,3 @@ def presented_key(request: web.Request) -> str | None:
     ):
         return request.query.get("key")
     return None
-
-
-def key_matches(presented: str | None, accepted: list[str]) -> bool:
-    """Compare against every accepted key without stopping early, so timing says nothing about which."""
-    if presented is None:
-        return False
-    candidate = presented.encode()
-    matched = False
-    for key in accepted:
-        matched |= hmac.compare_digest(candidate, key.encode())
-    return matched

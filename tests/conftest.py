@@ -15,6 +15,7 @@ import pytest
 
 from core.config import Settings
 from tests.fake_google import FakeGoogle
+from tests.fake_releases import releases  # noqa: F401 - the fake releases endpoint, as a fixture everywhere
 
 
 @pytest.fixture

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,10 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.client_setup import CLIENT_NAMES, Client, Connection
 from core.models import model_group
+from core.redact import mask_secret
 from core.store import HistogramBucket
 from core.types import Account, LogEntry
+from core.update_check import Release
 from gui.controller import AppController, ServerState, ServerStatus
+from gui.dialogs.client_setup import ClientSetupDialog
 from gui.tasks import run_task
 from gui.widgets.chart import ChartSeries, TimeChart
 
@@ -65,10 +71,6 @@ def local_url(host: str, port: int) -> str:
     if host in ("", "0.0.0.0", "::"):
         host = "127.0.0.1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def mask_key(key: str) -> str:
-    return key[:6] + "•" * 8 + key[-4:] if len(key) > 12 else "•" * len(key)
 
 
 def _set_env(name: str, value: str, windows: bool) -> str:
@@ -251,9 +253,18 @@ class DashboardPage(QWidget):
         self._refresh_again = False
         self.snippet_views: dict[str, QPlainTextEdit] = {}
         self.snippet_copy_buttons: dict[str, QPushButton] = {}
+        self.client_home = Path.home()  # where the clients' config files are (a temporary folder in tests)
+        self.client_setup_dialog: ClientSetupDialog | None = None
 
         content = QWidget()
         column = QVBoxLayout(content)
+        self.update_notice = QLabel(content)
+        self.update_notice.setObjectName("updateNotice")
+        self.update_notice.setWordWrap(True)
+        self.update_notice.setTextFormat(Qt.TextFormat.RichText)
+        self.update_notice.setOpenExternalLinks(True)
+        self.update_notice.hide()
+        column.addWidget(self.update_notice)
         column.addWidget(self._build_connection())
         column.addWidget(self._build_activity(), 1)
         column.addWidget(self._build_quota())
@@ -278,6 +289,9 @@ class DashboardPage(QWidget):
         controller.settings_changed.connect(self.refresh_connection)
         controller.accounts_changed.connect(self.refresh_quota)
         controller.log_rows_added.connect(self._on_log_rows)
+        controller.update_available.connect(self.show_update)
+        if controller.services.updates.available is not None:  # found before this page existed
+            self.show_update(controller.services.updates.available)
         self.refresh_connection()
         self.refresh_quota()
         self.refresh_charts()
@@ -324,6 +338,18 @@ class DashboardPage(QWidget):
             self.snippet_copy_buttons[title] = copy
             self.snippet_tabs.addTab(tab, title)
         grid.addWidget(self.snippet_tabs, 4, 0, 1, 4)
+        setup_row = QHBoxLayout()
+        setup_label = QLabel(self.tr("Set up a client in one click:"), box)
+        setup_label.setToolTip(self.tr("Shows the change to its config file first; keeps a backup for Undo"))
+        setup_row.addWidget(setup_label)
+        self.client_setup_buttons: dict[Client, QPushButton] = {}
+        for client in Client:
+            button = QPushButton(self.tr("{client}…").format(client=CLIENT_NAMES[client]), box)
+            button.clicked.connect(lambda _checked=False, c=client: self.open_client_setup(c))
+            setup_row.addWidget(button)
+            self.client_setup_buttons[client] = button
+        setup_row.addStretch(1)
+        grid.addLayout(setup_row, 5, 0, 1, 4)
         self.copy_url_button.clicked.connect(lambda: self._copy(self.url, "The server address"))
         self.copy_key_button.clicked.connect(lambda: self._copy(self.api_key or "", "The API key"))
         self.show_key_button.clicked.connect(self.toggle_key)
@@ -343,6 +369,32 @@ class DashboardPage(QWidget):
     def api_key(self) -> str | None:
         keys = self.controller.settings.server.api_keys
         return keys[0] if keys else None
+
+    def show_update(self, release: Release) -> None:
+        """A quiet notice at the top (no dialog): a newer version is published, with its page."""
+        self.update_notice.setText(
+            self.tr(
+                'Gravity Desk {version} is available (this is {current}). <a href="{url}">See what is new and download it</a>.'
+            ).format(
+                version=html.escape(release.version),
+                current=html.escape(self.controller.services.updates.current_version or "?"),
+                url=html.escape(release.url, quote=True),
+            )
+        )
+        self.update_notice.show()
+
+    def client_connection(self) -> Connection:
+        """The address and key the one-click setup writes, and the models the accounts offer now."""
+        offered = [info.id for info in self.controller.services.gateway.models() if info.aliases_for is None]
+        return Connection(self.url, self.api_key, tuple(sorted(offered)) or Connection("", None).models)
+
+    def open_client_setup(self, client: Client) -> ClientSetupDialog:
+        """The preview-apply-undo dialog for one client, window-modal (open(), no nested loop)."""
+        dialog = ClientSetupDialog(client, self.client_connection(), self.client_home, self)
+        dialog.finished.connect(lambda _result: setattr(self, "client_setup_dialog", None))
+        self.client_setup_dialog = dialog
+        dialog.open()
+        return dialog
 
     def snippet(self, title: str) -> str:
         """A snippet with the real address and key (what Copy puts on the clipboard)."""
@@ -376,7 +428,7 @@ class DashboardPage(QWidget):
         self.server_status.setText(messages[state.status])
         self.url_field.setText(url)
         key = self.api_key
-        self.key_field.setText((key if self.key_visible else mask_key(key)) if key else "(none)")
+        self.key_field.setText((key if self.key_visible else mask_secret(key)) if key else "(none)")
         self.show_key_button.setText("Hide" if self.key_visible else "Show")
         self.show_key_button.setEnabled(key is not None)
         self.copy_key_button.setEnabled(key is not None)
@@ -387,7 +439,7 @@ class DashboardPage(QWidget):
             "Generate one in Settings to require it."
         )
         # The snippets show the key only when it is shown above; Copy always copies the real one.
-        shown_key = key if (key is None or self.key_visible) else mask_key(key)
+        shown_key = key if (key is None or self.key_visible) else mask_secret(key)
         for title, text in snippets(url, shown_key).items():
             self.snippet_views[title].setPlainText(text)
 

@@ -107,6 +107,7 @@ def describe_entry(entry: LogEntry, *, capture_bodies: bool) -> str:
         f"Status         {entry.status or 'no answer (the app hung up or the gateway stopped)'}",
         f"Model          asked for {entry.client_model or '?'}, served by {entry.upstream_model or '?'}",
         f"Account        {entry.account or '(none)'}",
+        f"API key        {entry.key_name or '(none)'}",
         f"Latency        {format_ms(entry.latency_ms)}",
         f"First byte     {format_ms(entry.ttfb_ms)}",
         f"Tokens         {entry.tokens_in:,} in, {entry.tokens_out:,} out",

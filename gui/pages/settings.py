@@ -7,7 +7,8 @@ import ipaddress
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, override
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -45,10 +47,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.api_keys import ApiKey
 from core.autostart import Autostart, AutostartError
-from core.config import THEMES, Settings, new_api_key
+from core.config import THEMES, Settings
+from core.redact import mask_secret
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.dialogs.confirm import ask_to_confirm
+from gui.dialogs.new_key import NewKeyDialog
 from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
@@ -62,6 +67,7 @@ _VERSION = re.compile(r"\d+(\.\d+){1,3}")
 _HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?")
 _THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 _ERROR_STYLE = "color: #c62828;"
+_KEY_NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 _WARNING_STYLE = "color: #b26a00;"
 
 WILDCARD_HELP = (
@@ -91,10 +97,14 @@ class SettingsForm:
     start_at_login: bool
     start_minimized: bool
     theme: str
+    key_names: dict[str, str] = field(default_factory=dict)  # key value -> its name
+    check_updates: bool = False
+    releases_url: str = ""
     reserve_percent: int = 0  # quota protection: % of each model group every account keeps (0 = off)
 
 
-def form_from_settings(settings: Settings) -> SettingsForm:
+def form_from_settings(settings: Settings, keys: list[ApiKey] | None = None) -> SettingsForm:
+    """The form for the saved settings; `keys` (the named keys) give the keys' names."""
     return SettingsForm(
         host=settings.server.host,
         port=str(settings.server.port),
@@ -109,6 +119,9 @@ def form_from_settings(settings: Settings) -> SettingsForm:
         start_at_login=settings.ui.start_at_login,
         start_minimized=settings.ui.start_minimized,
         theme=settings.ui.theme,
+        key_names={key.value: key.name for key in keys or []},
+        check_updates=settings.updates.enabled,
+        releases_url=settings.updates.releases_url,
         reserve_percent=round(settings.quota.reserve_percent),
     )
 
@@ -187,6 +200,16 @@ def _client_version_error(version: str) -> str | None:
     return None
 
 
+def _releases_url_error(form: SettingsForm) -> str | None:
+    url = form.releases_url.strip()
+    if not url and not form.check_updates:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or " " in url:
+        return "Enter the web address of a releases list, e.g. https://api.github.com/repos/OWNER/gravity-desk/releases/latest."
+    return None
+
+
 def validate_form(form: SettingsForm) -> dict[str, str]:
     """Field name -> what is wrong with it, for every field that cannot be applied."""
     checks = {
@@ -195,6 +218,7 @@ def validate_form(form: SettingsForm) -> dict[str, str]:
         "models": _models_error(form.models),
         "endpoints": _endpoints_error(form.endpoints),
         "client_version": _client_version_error(form.client_version),
+        "updates": _releases_url_error(form),
     }
     if form.theme not in THEMES:
         checks["theme"] = f"Choose one of: {', '.join(THEMES)}."
@@ -225,6 +249,8 @@ def apply_form(form: SettingsForm, settings: Settings) -> bool:
     settings.log.capture_bodies = form.capture_bodies
     settings.ui.start_minimized = form.start_minimized
     settings.ui.theme = form.theme
+    settings.updates.enabled = form.check_updates
+    settings.updates.releases_url = form.releases_url.strip()
     return listener_changed
 
 
@@ -235,9 +261,8 @@ def apply_theme(theme: str) -> None:
     themes.apply_theme(theme)
 
 
-def masked_key(key: str) -> str:
-    """Enough of a key to tell keys apart, not enough to use it (screenshots, people looking over)."""
-    return f"{key[:8]}…{key[-4:]}" if len(key) > 16 else "…" + key[-4:]
+def _short_time(moment: datetime | None, never: str) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment is not None else never
 
 
 # -- the model-mapping table ------------------------------------------------------------------------------
@@ -411,7 +436,7 @@ class SettingsPage(QWidget):
         self._confirm_box: QMessageBox | None = None
         self._errors: dict[str, QLabel] = {}
         self._build()
-        self.load_form(form_from_settings(controller.settings))
+        self.load_form(self._saved_form())
         self._show_server_state(controller.state)
         controller.server_state_changed.connect(self._show_server_state)
         controller.settings_changed.connect(self._on_settings_saved)
@@ -434,6 +459,7 @@ class SettingsPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(content)
+        self._scroll = scroll
 
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
@@ -507,7 +533,10 @@ class SettingsPage(QWidget):
             "accounts. Generate a key to turn it on."
         )
         layout.addWidget(self.no_keys_warning)
-        self.generate_key_button = QPushButton("Generate new key")
+        self.generate_key_button = QPushButton(self.tr("Add key…"))
+        self.generate_key_button.setToolTip(self.tr("Create a named key; its whole value is shown once"))
+        self.rename_key_button = QPushButton(self.tr("Rename…"))
+        self.rename_key_button.clicked.connect(self.ask_rename_selected_key)
         self.copy_key_button = QPushButton("Copy")
         self.copy_key_button.setToolTip("Copy the selected key to the clipboard")
         self.revoke_key_button = QPushButton("Revoke…")
@@ -517,6 +546,7 @@ class SettingsPage(QWidget):
         self.revoke_key_button.clicked.connect(self.ask_revoke_selected_key)
         row = QHBoxLayout()
         row.addWidget(self.generate_key_button)
+        row.addWidget(self.rename_key_button)
         row.addWidget(self.copy_key_button)
         row.addWidget(self.revoke_key_button)
         row.addStretch(1)
@@ -619,6 +649,17 @@ class SettingsPage(QWidget):
         self.theme_combo.currentIndexChanged.connect(self._on_edited)
         form.addRow("Appearance:", self.theme_combo)
         form.addRow(self._error_label("theme"))
+        self.check_updates_check = QCheckBox(self.tr("Check for a newer Gravity Desk once a day"))
+        self.check_updates_check.setToolTip(self.tr("Off unless you turn it on; nothing about you is sent"))
+        self.check_updates_check.toggled.connect(self._on_edited)
+        form.addRow(self.check_updates_check)
+        self.releases_url_edit = QLineEdit()
+        self.releases_url_edit.setPlaceholderText(
+            "https://api.github.com/repos/OWNER/gravity-desk/releases/latest"
+        )
+        self.releases_url_edit.textChanged.connect(self._on_edited)
+        form.addRow(self.tr("Releases list (updates.releases_url):"), self.releases_url_edit)
+        form.addRow(self._error_label("updates"))
         return group
 
     # -- the form -------------------------------------------------------------------------------------
@@ -639,6 +680,9 @@ class SettingsPage(QWidget):
             start_at_login=self.start_at_login_check.isChecked(),
             start_minimized=self.start_minimized_check.isChecked(),
             theme=str(self.theme_combo.currentData()),
+            key_names=self._key_names(),
+            check_updates=self.check_updates_check.isChecked(),
+            releases_url=self.releases_url_edit.text(),
             reserve_percent=self.reserve_spin.value(),
         )
 
@@ -650,7 +694,7 @@ class SettingsPage(QWidget):
             self.port_edit.setText(form.port)
             self.keys_list.clear()
             for key in form.api_keys:
-                self._add_key_item(key)
+                self._add_key_item(key, form.key_names.get(key, ""))
             self.mapping_model.set_rules(form.models)
             self.endpoints_edit.setPlainText(form.endpoints)
             self.client_version_edit.setText(form.client_version)
@@ -663,6 +707,8 @@ class SettingsPage(QWidget):
             self.start_minimized_check.setChecked(form.start_minimized)
             theme_index = self.theme_combo.findData(form.theme)
             self.theme_combo.setCurrentIndex(max(0, theme_index))
+            self.check_updates_check.setChecked(form.check_updates)
+            self.releases_url_edit.setText(form.releases_url)
         finally:
             self._loading = False
         for name in self._errors:
@@ -670,18 +716,57 @@ class SettingsPage(QWidget):
                 _show(self._errors[name], None)
         self._on_edited()
 
+    def _focus(self, edit: QLineEdit) -> None:
+        """Scroll to a field, select its text and give it the keyboard (the window's banners send people here)."""
+        self._scroll.ensureWidgetVisible(edit)
+        edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        edit.selectAll()
+
+    def focus_port(self) -> None:
+        self._focus(self.port_edit)
+
+    def focus_client_version(self) -> None:
+        self._focus(self.client_version_edit)
+
+    def _saved_form(self) -> SettingsForm:
+        return form_from_settings(self.controller.settings, self.controller.services.api_keys.configured())
+
     def is_dirty(self) -> bool:
-        return self.form() != form_from_settings(self.controller.settings)
+        return self.form() != self._saved_form()
+
+    def _key_items(self) -> list[QListWidgetItem]:
+        items = (self.keys_list.item(row) for row in range(self.keys_list.count()))
+        return [item for item in items if item is not None]
 
     def _keys(self) -> list[str]:
-        items = (self.keys_list.item(row) for row in range(self.keys_list.count()))
-        return [str(item.data(Qt.ItemDataRole.UserRole)) for item in items if item is not None]
+        return [str(item.data(Qt.ItemDataRole.UserRole)) for item in self._key_items()]
 
-    def _add_key_item(self, key: str) -> QListWidgetItem:
-        item = QListWidgetItem(masked_key(key))
+    def _key_names(self) -> dict[str, str]:
+        return {
+            str(item.data(Qt.ItemDataRole.UserRole)): str(item.data(_KEY_NAME_ROLE))
+            for item in self._key_items()
+        }
+
+    def _add_key_item(self, key: str, name: str) -> QListWidgetItem:
+        item = QListWidgetItem()
         item.setData(Qt.ItemDataRole.UserRole, key)
+        self._set_key_name(item, name)
         self.keys_list.addItem(item)
         return item
+
+    def _set_key_name(self, item: QListWidgetItem, name: str) -> None:
+        """One line per key: name, the masked key (core's one masking), created and last used."""
+        key = str(item.data(Qt.ItemDataRole.UserRole))
+        item.setData(_KEY_NAME_ROLE, name)
+        saved = {saved.value: saved for saved in self.controller.services.api_keys.configured()}.get(key)
+        if saved is None:
+            dates = self.tr("new: accepted once you apply")
+        else:
+            dates = self.tr("created {created} · last used {used}").format(
+                created=_short_time(saved.created_at, ""),
+                used=_short_time(saved.last_used_at, self.tr("never")),
+            )
+        item.setText(f"{name}    {mask_secret(key)}    {dates}")
 
     # -- slots ----------------------------------------------------------------------------------------
 
@@ -705,6 +790,7 @@ class SettingsPage(QWidget):
         self.apply_button.setEnabled(not self._busy and (dirty or listener_failed))
         self.revert_button.setEnabled(not self._busy and dirty)
         self.copy_key_button.setEnabled(self.keys_list.currentItem() is not None)
+        self.rename_key_button.setEnabled(not self._busy and self.keys_list.currentItem() is not None)
         self.revoke_key_button.setEnabled(not self._busy and self.keys_list.currentItem() is not None)
         selected = self.mapping_view.selectionModel().selectedRows()
         self.remove_rule_button.setEnabled(not self._busy and bool(selected))
@@ -725,16 +811,55 @@ class SettingsPage(QWidget):
     def _on_settings_saved(self) -> None:
         # Saved from elsewhere (the tray, another page): show it, unless that would drop the user's edits.
         if not self._busy and not self.is_dirty():
-            self.load_form(form_from_settings(self.controller.settings))
+            self.load_form(self._saved_form())
 
     def _refresh_offered_models(self) -> None:
         models = self.controller.services.gateway.models()
         self.offered_models = sorted(info.id for info in models if info.aliases_for is None)
 
-    def generate_key(self) -> None:
-        item = self._add_key_item(new_api_key())
+    def _suggested_key_name(self) -> str:
+        taken = {name.lower() for name in self._key_names().values()}
+        number = len(taken) + 1
+        while f"key {number}" in taken:
+            number += 1
+        return f"key {number}"
+
+    def generate_key(self) -> NewKeyDialog:
+        """Open the new-key dialog (window-modal); Create adds the key here, to be accepted on Apply."""
+        dialog = NewKeyDialog(self._suggested_key_name(), self)
+        dialog.created.connect(self._key_created)
+        dialog.finished.connect(lambda _result: setattr(self, "new_key_dialog", None))
+        self.new_key_dialog: NewKeyDialog | None = dialog
+        dialog.open()
+        return dialog
+
+    def _key_created(self, key: str, name: str) -> None:
+        item = self._add_key_item(key, name)
         self.keys_list.setCurrentItem(item)
         self._on_edited()
+
+    def ask_rename_selected_key(self) -> QInputDialog | None:
+        item = self.keys_list.currentItem()
+        if item is None:
+            return None
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(self.tr("Rename API key"))
+        dialog.setLabelText(
+            self.tr("New name for {key}:").format(key=mask_secret(str(item.data(Qt.ItemDataRole.UserRole))))
+        )
+        dialog.setTextValue(str(item.data(_KEY_NAME_ROLE)))
+        dialog.textValueSelected.connect(lambda name: self._rename(item, name))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(lambda _result: setattr(self, "rename_dialog", None))
+        self.rename_dialog: QInputDialog | None = dialog
+        dialog.open()
+        return dialog
+
+    def _rename(self, item: QListWidgetItem, name: str) -> None:
+        name = " ".join(name.split())
+        if name and self.keys_list.row(item) >= 0:
+            self._set_key_name(item, name)
+            self._on_edited()
 
     def copy_selected_key(self) -> None:
         item = self.keys_list.currentItem()
@@ -747,7 +872,10 @@ class SettingsPage(QWidget):
         if item is None:
             return
         last = self.keys_list.count() == 1
-        text = f"Revoke the key {item.text()}? Programs using it get “wrong API key” once you apply."
+        label = f"{item.data(_KEY_NAME_ROLE)} ({mask_secret(str(item.data(Qt.ItemDataRole.UserRole)))})"
+        text = self.tr("Revoke the key {key}? Programs using it get “wrong API key” once you apply.").format(
+            key=label
+        )
         if last:
             text += "\n\nIt is the last key: without keys, authentication is off."
         box = ask_to_confirm(self, "Revoke API key", text, "Revoke", lambda: self._revoke(item))
@@ -770,7 +898,7 @@ class SettingsPage(QWidget):
         self.mapping_model.remove_rows(rows)
 
     def revert(self) -> None:
-        self.load_form(form_from_settings(self.controller.settings))
+        self.load_form(self._saved_form())
         self.status_label.setText("")
 
     def apply(self) -> None:
@@ -793,6 +921,8 @@ class SettingsPage(QWidget):
         try:
             settings = self.controller.settings
             listener_changed = apply_form(form, settings)
+            self.controller.services.api_keys.set_names(form.key_names)
+            await self.controller.services.save_api_keys()
             listener_changed = listener_changed or self.controller.state.status is ServerStatus.FAILED
             autostart_ok = await self._apply_autostart(form.start_at_login)
             apply_theme(settings.ui.theme)

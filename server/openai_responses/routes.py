@@ -80,6 +80,9 @@ async def _socket_turn(
     services = request.app[SERVICES]
     history = request.app[HISTORY]
     entry = LogEntry(protocol=OPENAI.name, path=request.path, stream=True)
+    opening = request.get(LOG_ENTRY)  # the upgrade request's row: it knows which key opened the socket
+    if opening is not None:
+        entry.key_name, entry.key_id = opening.key_name, opening.key_id
     started = time.perf_counter()
     try:
         payload = _create_payload(text)

@@ -172,7 +172,7 @@ async def test_add_api_key(fake_google: FakeGoogle, stack: Stack) -> None:
     key = fake_google.add_api_key(models=["gemini-2.5-pro", "gemini-2.5-flash"])
     account = await stack.service.add_api_key(key)
     assert account.kind is AccountKind.API_KEY
-    assert account.label == f"API key …{key[-4:]}"
+    assert account.label == f"API key AIza…{key[-4:]}"  # masked as everywhere (core.redact.mask_secret)
     assert account.email is None
     assert {"gemini-2.5-pro", "gemini-2.5-flash"} <= set(account.quotas)
     assert account.quotas["gemini-2.5-pro"].remaining_fraction is None

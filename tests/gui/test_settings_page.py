@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import configparser
 import shlex
 import socket
@@ -14,6 +15,7 @@ import aiohttp
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -154,15 +156,34 @@ async def test_busy_port_shows_the_error_and_keeps_the_form_editable(
     assert not page.listener_error.isVisible()
 
 
+async def _add_key(page: SettingsPage, qtbot: QtBot, name: str) -> str:
+    """Add a key through the dialog as a person would: name it, Create, read the key it shows, Close."""
+    qtbot.mouseClick(page.generate_key_button, Qt.MouseButton.LeftButton)
+    dialog = page.new_key_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.name_edit.clear()
+    qtbot.keyClicks(dialog.name_edit, name)
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    shown = dialog.key_field.text()
+    assert shown.startswith("sk-gd-") and dialog.key_field.isVisible()  # the whole key, once
+    qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert QApplication.clipboard().text() == shown
+    qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: page.new_key_dialog is None)
+    return shown
+
+
 async def test_generate_and_revoke_keys_through_the_real_server(
     page: SettingsPage, controller: AppController, qtbot: QtBot
 ) -> None:
     url = controller.state.url
     assert page.keys_list.count() == 1 and API_KEY not in page.keys_list.item(0).text()  # shown masked
-    qtbot.mouseClick(page.generate_key_button, Qt.MouseButton.LeftButton)
+    assert page.keys_list.item(0).text().startswith("default ")  # the one key of before is "default"
+    new_key = await _add_key(page, qtbot, "my editor")
     assert page.keys_list.count() == 2
-    new_key = page.keys_list.item(1).data(Qt.ItemDataRole.UserRole)
-    assert new_key != API_KEY
+    assert page.keys_list.item(1).data(Qt.ItemDataRole.UserRole) == new_key
+    assert new_key != API_KEY and new_key not in page.keys_list.item(1).text()
+    assert page.keys_list.item(1).text().startswith(f"my editor    gd-…{new_key[-4:]}")
     assert await _models_status(url, new_key) == 401  # not applied yet
     assert await _click_apply(page, qtbot)
     assert await _models_status(url, new_key) == 200
@@ -170,7 +191,7 @@ async def test_generate_and_revoke_keys_through_the_real_server(
     page.keys_list.setCurrentRow(0)
     qtbot.mouseClick(page.revoke_key_button, Qt.MouseButton.LeftButton)
     box = page.findChild(QMessageBox)
-    assert box is not None and box.isVisible()
+    assert box is not None and box.isVisible() and API_KEY not in box.text()
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
     assert page.keys_list.count() == 2  # cancelled: nothing revoked
 
@@ -184,6 +205,40 @@ async def test_generate_and_revoke_keys_through_the_real_server(
     assert await _models_status(url, API_KEY) == 401
     assert await _models_status(url, new_key) == 200
     assert _saved(controller)["server"]["api_keys"] == [new_key]
+    # The names live in the database, without the values; the revoked key's record is gone.
+    records = await asyncio.to_thread(controller.services.db.list_api_keys)
+    assert [record.name for record in records] == ["my editor"]
+    assert new_key not in repr(records)
+
+
+async def test_named_keys_are_renamed_used_and_logged_by_name(
+    page: SettingsPage, controller: AppController, qtbot: QtBot
+) -> None:
+    url = controller.state.url
+    second = await _add_key(page, qtbot, "scripts")
+    assert await _click_apply(page, qtbot)
+    page.keys_list.setCurrentRow(0)
+    qtbot.mouseClick(page.rename_key_button, Qt.MouseButton.LeftButton)
+    dialog = page.rename_dialog
+    assert dialog is not None and dialog.textValue() == "default"
+    dialog.setTextValue("laptop")
+    dialog.accept()
+    assert page.keys_list.item(0).text().startswith("laptop ")
+    assert await _click_apply(page, qtbot)
+    assert await _models_status(url, API_KEY) == 200
+    assert await _models_status(url, second) == 200
+    await asyncio.to_thread(controller.services.request_log.flush)
+    rows = await asyncio.to_thread(controller.services.db.query_log)
+    assert [row.key_name for row in rows[:2]] == ["scripts", "laptop"]
+    assert all(API_KEY not in repr(row) and second not in repr(row) for row in rows)
+    records = {
+        record.name: record for record in await asyncio.to_thread(controller.services.db.list_api_keys)
+    }
+    assert set(records) == {"laptop", "scripts"}
+    assert records["laptop"].last_used_at is not None and records["scripts"].last_used_at is not None
+    # The list shows the last use (read back from the ring the server updates), never the value.
+    page.revert()
+    assert "never" not in page.keys_list.item(1).text() and second not in page.keys_list.item(1).text()
 
 
 async def test_no_keys_warns_that_auth_is_off(page: SettingsPage, qtbot: QtBot) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from core.redact import redact
 from server import parser_log
-from server.security import host_header_allowed, is_loopback_host, key_matches
+from server.security import host_header_allowed, is_loopback_host
 from tests.server.conftest import Gateway
 
 
@@ -33,15 +33,6 @@ def test_host_guard_on_loopback_bind(host: str | None, allowed: bool) -> None:
 def test_host_guard_is_off_when_the_user_binds_a_public_address() -> None:
     assert host_header_allowed("my-desktop.lan:8045", "0.0.0.0")
     assert is_loopback_host("::1") and not is_loopback_host("0.0.0.0")
-
-
-def test_key_matching() -> None:
-    keys = ["sk-one", "sk-two"]
-    assert key_matches("sk-two", keys)
-    assert not key_matches("sk-three", keys)
-    assert not key_matches("", keys)
-    assert not key_matches(None, keys)
-    assert not key_matches("sk-one ", keys)
 
 
 def test_redaction_removes_credentials() -> None:

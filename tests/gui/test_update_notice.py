@@ -1,0 +1,94 @@
+"""The opt-in update check as the desktop shows it: turned on in Settings against a local fake releases
+endpoint, a newer version becomes a quiet notice with a link on the Dashboard and one tray notification;
+the same version shows nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import shiboken6
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from gui.controller import AppController
+from gui.main_window import MainWindow, Page
+from gui.pages.dashboard import DashboardPage
+from gui.pages.settings import SettingsPage
+from gui.tasks import cancel_all
+from gui.tray import Tray
+from tests.fake_releases import FakeReleases
+from tests.gui.helpers import SignalRecorder, wait_until
+
+
+@pytest.fixture
+async def window(controller: AppController) -> AsyncIterator[MainWindow]:
+    window = MainWindow(controller)
+    window.show()
+    yield window
+    await cancel_all()
+    window.hide()
+    shiboken6.delete(window)
+
+
+@pytest.fixture
+def tray(controller: AppController, window: MainWindow) -> Iterator[Tray]:
+    tray = Tray(controller, window)
+    yield tray
+    tray.hide()
+    shiboken6.delete(tray)
+
+
+async def _turn_on(window: MainWindow, qtbot: QtBot, url: str) -> None:
+    settings = window.page(Page.SETTINGS)
+    assert isinstance(settings, SettingsPage)
+    assert not settings.check_updates_check.isChecked()  # off by default
+    settings.check_updates_check.setChecked(True)
+    qtbot.keyClicks(settings.releases_url_edit, url)
+    applied = SignalRecorder(settings.applied)
+    qtbot.mouseClick(settings.apply_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: bool(applied.emissions))
+    assert applied.emissions == [(True,)]
+
+
+@pytest.mark.parametrize(("published", "shown"), [("v99.0.0", True), (None, False)])
+async def test_a_newer_release_shows_a_notice_with_its_link(
+    controller: AppController,
+    window: MainWindow,
+    tray: Tray,
+    qtbot: QtBot,
+    releases: FakeReleases,
+    published: str | None,
+    shown: bool,
+) -> None:
+    current = controller.services.updates.current_version
+    assert current is not None
+    tag = published or f"v{current}"
+    releases.body = [{"tag_name": tag, "html_url": f"https://example.invalid/releases/{tag}"}]
+    notifications = SignalRecorder(tray.message_shown)
+    await _turn_on(window, qtbot, releases.url)
+    assert controller.settings.updates.enabled and controller.settings.updates.releases_url == releases.url
+    await controller.services.updates.check()  # what the background task does after start
+    assert releases.hits == 1
+    dashboard = window.page(Page.DASHBOARD)
+    assert isinstance(dashboard, DashboardPage)
+    told = [n for n in notifications.emissions if n[0] == "Update available"]
+    if shown:
+        assert dashboard.update_notice.isVisibleTo(dashboard)
+        text = dashboard.update_notice.text()
+        assert "v99.0.0" in text and 'href="https://example.invalid/releases/v99.0.0"' in text
+        assert dashboard.update_notice.openExternalLinks()
+        assert len(told) == 1
+        await controller.services.updates.check()  # cached, and not told again
+        assert (
+            releases.hits == 1
+            and len([n for n in notifications.emissions if n[0] == "Update available"]) == 1
+        )
+        # A Dashboard made later (the window opened from the tray) shows it too.
+        later = DashboardPage(controller)
+        try:
+            assert later.update_notice.isVisibleTo(later)
+        finally:
+            shiboken6.delete(later)
+    else:
+        assert not dashboard.update_notice.isVisibleTo(dashboard) and told == []
