@@ -1,4 +1,4 @@
-"""The `gravity-desk` command: the desktop app by default, `serve` headless, `accounts` to manage accounts."""
+"""The `gravity-desk` command: the desktop app by default, `serve` headless, `accounts` and `log export`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -56,6 +56,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("file", type=Path)
 
+    request_log = commands.add_parser("log", help="read the request log")
+    log_actions = request_log.add_subparsers(dest="action", required=True)
+    export = log_actions.add_parser(
+        "export", help="write the request log, newest first, as CSV or JSON Lines"
+    )
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: csv")
+    export.add_argument(
+        "--since",
+        type=since_argument,
+        metavar="WHEN",
+        help="only requests started since WHEN: an ISO date or time (2026-12-01, 2026-12-01T08:00Z; "
+        "local time without a zone) or a duration back from now (30m, 12h, 7d)",
+    )
+    export.add_argument("-o", "--output", type=Path, help="the file to write (default: standard output)")
+
     setup = commands.add_parser(
         "setup-client", help="write this gateway's address and key into an agent CLI's config (with a backup)"
     )
@@ -65,7 +80,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-CLI_COMMANDS = frozenset({"serve", "accounts", "setup-client", "-h", "--help"})
+CLI_COMMANDS = frozenset({"serve", "accounts", "log", "setup-client", "-h", "--help"})
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def since_argument(text: str, now: datetime | None = None) -> datetime:
+    """--since: a duration back from now (`90m`, `2h`, `7d`) or an ISO 8601 date or time (local if naive)."""
+    value = text.strip()
+    unit = _DURATION_UNITS.get(value[-1:].lower())
+    if unit is not None and value[:-1].isdigit():
+        return (now or datetime.now(UTC)) - timedelta(seconds=int(value[:-1]) * unit)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a duration (30m, 12h, 7d) nor an ISO date or time (2026-12-01T08:00)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.astimezone()  # naive: the user's local time
 
 
 def _attach_console(opener: Callable[..., TextIO] = open) -> None:
@@ -105,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"gravity-desk: {exc}", file=sys.stderr)
         return 2
+    if args.command == "log":
+        return asyncio.run(_export_log(settings, args))
     if args.command == "setup-client":
         return setup_client(settings, args.client, undo=args.undo, dry_run=args.dry_run, home=Path.home())
     if args.command == "serve":
@@ -230,6 +263,28 @@ def _read_secrets(args: argparse.Namespace) -> bool:
     secret = sys.stdin.readline().strip() if value == "-" else value.strip()
     setattr(args, name, secret)
     return bool(secret)
+
+
+async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
+    from core.log_reader import ExportFormat
+    from core.store import LogFilter
+
+    services = await _start(settings)
+    log_filter = LogFilter(since=args.since)
+    export_format = ExportFormat(args.format)
+    try:
+        rows = await services.log_reader.export(log_filter, args.output or sys.stdout, export_format)
+        sys.stdout.flush()
+    except OSError as exc:
+        print(
+            f"gravity-desk: cannot write {args.output or 'the output'}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await services.close()
+    print(f"gravity-desk: exported {rows} request{'' if rows == 1 else 's'}", file=sys.stderr)
+    return 0
 
 
 async def _accounts(settings: Settings, args: argparse.Namespace) -> int:

@@ -175,7 +175,7 @@ def _plan_codex(path: Path, text: str | None, connection: Connection) -> str:
         True  # Codex then uses the Responses WebSocket, which the gateway serves
     )
     providers[PROVIDER_ID] = provider
-    return tomlkit.dumps(document)
+    return str(tomlkit.dumps(document))  # tomlkit.dumps is typed Any
 
 
 _ENV_LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from fnmatch import fnmatchcase
 from typing import Any, override
 
 import aiohttp
@@ -481,6 +482,10 @@ class CloudCodeClient:
         self._stream_timeout = stream_timeout(settings)
 
     @property
+    def settings(self) -> UpstreamSettings:
+        return self._settings
+
+    @property
     def user_agent(self) -> str:
         """The User-Agent this client sends now (for messages that say which identity Google refused)."""
         self._rebuild_if_changed()
@@ -631,8 +636,65 @@ def account_project(account: Account) -> str:
     return account.project_id
 
 
+def streams_only(model: str, patterns: Sequence[str]) -> bool:
+    """Whether a model's non-streaming requests go up as streams (upstream.stream_only_models)."""
+    lowered = model.lower()
+    return any(fnmatchcase(lowered, pattern.strip().lower()) for pattern in patterns)
+
+
+def assemble_stream(chunks: Sequence[JSON]) -> JSON:
+    """One GenerateContentResponse from a stream's chunks: the parts in order (neighbouring plain texts of one
+    kind joined, a signature kept on the text it closes), and the last finish reason, usage and grounding."""
+    response: JSON = {}
+    parts: list[JSON] = []
+    candidate: JSON = {}
+    for chunk in chunks:
+        for key in ("modelVersion", "responseId", "promptFeedback"):
+            if key in chunk and key not in response:
+                response[key] = chunk[key]
+        if "usageMetadata" in chunk:
+            response["usageMetadata"] = chunk["usageMetadata"]
+        for raw in chunk.get("candidates") or ():
+            if not isinstance(raw, dict) or raw.get("index", 0) != 0:
+                continue  # streams carry one candidate
+            candidate.update({k: v for k, v in raw.items() if k != "content"})
+            content = raw.get("content")
+            for part in content.get("parts") or () if isinstance(content, dict) else ():
+                if isinstance(part, dict):
+                    _add_part(parts, part)
+    if candidate or parts:
+        candidate["content"] = {"role": "model", "parts": parts}
+        candidate.setdefault("index", 0)
+        response["candidates"] = [candidate]
+    return response
+
+
+_TEXT_KEYS = frozenset({"text", "thought", "thoughtSignature"})
+
+
+def _add_part(parts: list[JSON], part: JSON) -> None:
+    if part.get("text") == "" and part.keys() <= {"text", "thought"}:
+        return  # an empty text (a stream's closing chunk often has one) says nothing
+    previous = parts[-1] if parts else None
+    if (
+        previous is not None
+        and isinstance(previous.get("text"), str)
+        and isinstance(part.get("text"), str)
+        and previous.keys() <= _TEXT_KEYS
+        and part.keys() <= _TEXT_KEYS
+        and bool(previous.get("thought")) == bool(part.get("thought"))
+        and not previous.get("thoughtSignature")  # a signature closes the text it is on
+    ):
+        parts[-1] = {**previous, **part, "text": previous["text"] + part["text"]}
+    else:
+        parts.append(dict(part))
+
+
 class CloudCodeUpstream(Upstream):
-    """core.upstream.Upstream for Google sign-in accounts: the account's project, Cloud Code's envelope."""
+    """core.upstream.Upstream for Google sign-in accounts: the account's project, Cloud Code's envelope.
+
+    Non-streaming requests to upstream.stream_only_models are streamed and assembled (generateContent is
+    reported to answer them empty)."""
 
     def __init__(self, client: CloudCodeClient) -> None:
         self._client = client
@@ -646,9 +708,17 @@ class CloudCodeUpstream(Upstream):
     async def generate(
         self, account: Account, credential: str, model: str, request: JSON, *, session_id: str | None
     ) -> JSON:
-        return await self._client.generate(
-            credential, account_project(account), model, request, session_id=session_id
-        )
+        if not streams_only(model, self._client.settings.stream_only_models):
+            return await self._client.generate(
+                credential, account_project(account), model, request, session_id=session_id
+            )
+        chunks = self.stream(account, credential, model, request, session_id=session_id)
+        try:
+            return assemble_stream([chunk async for chunk in chunks])
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:  # a cancelled request drops the upstream connection at once
+                await aclose()
 
     @override
     def stream(

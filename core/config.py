@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -15,6 +17,31 @@ import tomli_w
 APP_NAME = "gravity-desk"
 # How OpenAI chat shows a generated image: markdown text with a data URL, or an image_url content part.
 IMAGE_OUTPUTS = ("markdown", "part")
+
+# --- the rules for server.host and server.port, shared by the config file, the server and the Settings page
+PORT_MIN, PORT_MAX = 0, 65535  # 0: the system picks a free port (tests and scripts use it)
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def port_in_range(port: int) -> bool:
+    return PORT_MIN <= port <= PORT_MAX
+
+
+@functools.lru_cache(maxsize=256)
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name or address means this computer only: the loopback names (and *.localhost),
+    127.0.0.0/8 and ::1, written with or without brackets or a trailing dot, in any case."""
+    name = host.strip().lower().rstrip(".")
+    if name.startswith("[") and "]" in name:
+        name = name[1 : name.index("]")]
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 CONFIG_FILE = "config.toml"
 
 # Google's "installed application" client used by Antigravity. Google documents that such a client's
@@ -72,6 +99,9 @@ class UpstreamSettings:
     # Headers sent on every Cloud Code call besides Content-Type, Authorization and User-Agent (peers dropped
     # X-Goog-Api-Client and Client-Metadata in 2026: none by default).
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # Models whose non-streaming answers Cloud Code leaves empty (reported for Claude, Gemini 3 and image
+    # models): their non-streaming requests are sent as streams and assembled. Wildcards, any case.
+    stream_only_models: list[str] = field(default_factory=lambda: ["claude-*", "gemini-3*", "*image*"])
     request_timeout_s: float = 300.0  # whole non-streaming call, or the gap between two stream events
     connect_timeout_s: float = 10.0
     max_attempts: int = 4  # accounts tried for one client request before giving up
@@ -115,6 +145,7 @@ class UpdateSettings:
 
 
 THEMES = ("system", "light", "dark")
+LANGUAGES = ("system", "en", "zh_CN")  # "system" follows the desktop's language (English when not translated)
 
 
 @dataclass
@@ -138,6 +169,7 @@ class UiSettings:
     start_minimized: bool = False  # start in the tray without showing the window
     start_at_login: bool = False  # mirrors the OS autostart entry (core.autostart) the app writes
     theme: str = "system"  # one of THEMES; "system" follows the desktop's light/dark setting
+    language: str = "system"  # one of LANGUAGES: the desktop app's language
 
 
 @dataclass
@@ -269,8 +301,8 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
             line = _line_of(text, name, None)
             where = f"{path}, line {line}" if line else str(path)
             raise ConfigError(f"{where}: unknown section [{name}]")
-    if not 0 <= settings.server.port <= 65535:
-        raise ConfigError(f"{path}: server.port must be between 0 and 65535")
+    if not port_in_range(settings.server.port):
+        raise ConfigError(f"{path}: server.port must be between {PORT_MIN} and {PORT_MAX}")
     if settings.server.image_output not in IMAGE_OUTPUTS:
         line = _line_of(text, "server", "image_output")
         where = f"{path}, line {line}" if line else str(path)
@@ -279,6 +311,10 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
         line = _line_of(text, "ui", "theme")
         where = f"{path}, line {line}" if line else str(path)
         raise ConfigError(f"{where}: ui.theme must be one of {', '.join(repr(t) for t in THEMES)}")
+    if settings.ui.language not in LANGUAGES:
+        line = _line_of(text, "ui", "language")
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigError(f"{where}: ui.language must be one of {', '.join(repr(t) for t in LANGUAGES)}")
     if not 0.0 <= settings.quota.reserve_percent <= 100.0:
         line = _line_of(text, "quota", "reserve_percent")
         where = f"{path}, line {line}" if line else str(path)
@@ -312,7 +348,7 @@ def _apply_env(settings: Settings) -> None:
     if host := os.environ.get("GRAVITY_DESK_HOST"):
         overrides["host"] = host
     if port := os.environ.get("GRAVITY_DESK_PORT"):
-        if not port.isdigit() or not 0 <= int(port) <= 65535:
+        if not port.isdigit() or not port_in_range(int(port)):
             raise ConfigError(f"GRAVITY_DESK_PORT must be a port number, not {port!r}")
         overrides["port"] = int(port)
     if key := os.environ.get("GRAVITY_DESK_API_KEY"):

@@ -24,6 +24,7 @@ from core.transform import (
     NameMap,
     SignatureCache,
     fill_missing_signatures,
+    needs_object_placeholder,
     needs_signed_calls,
     prepare_request,
     restore_response,
@@ -321,7 +322,9 @@ class Gateway:
         # sessionId, and a user's own identifier has no business leaving the machine.
         explicit = request.conversation_key
         key = _hashed_key("user", explicit) if explicit else conversation_key_of(client_body)
-        body, names = prepare_request(client_body, self._signatures, key)
+        body, names = prepare_request(
+            client_body, self._signatures, key, object_placeholder=needs_object_placeholder(model)
+        )
         if needs_signed_calls(model):
             body = fill_missing_signatures(body)
         return _Prepared(model, key, body, names)

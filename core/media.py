@@ -1,19 +1,10 @@
-"""Embeddings, image generation and speech on the account pool, plus the settings carried in model names.
+"""Embeddings, image generation and speech on the account pool.
 
 Embeddings (`embedContent` / `batchEmbedContents`), Imagen (`predict`) and TTS are served by Gemini API key
 accounts only (Google sign-in accounts have no such methods); every call goes through the gateway's
 failover (`Gateway.call_with_failover`), so a 429 on one key moves on to the next, as for chat.
 
-Model-name suffixes (applied by the gateway to every chat request whose model name is not itself served
-or mapped by a user rule; documented for users in README/docs):
-
-| suffix                         | effect                                                              |
-|--------------------------------|---------------------------------------------------------------------|
-| `-search`, `-search-preview`   | adds the `googleSearch` tool (dropped again when functions are declared) |
-| `-<w>x<h>` on image models     | `generationConfig.imageConfig.aspectRatio` "<w>:<h>" (1x1, 2x3, 3x2, 3x4, 4x3, 4x5, 5x4, 9x16, 16x9, 21x9) |
-| `-1k`, `-2k`, `-4k` on image models | `generationConfig.imageConfig.imageSize` "1K" / "2K" / "4K"      |
-
-Suffixes combine in any order, e.g. `gemini-3-pro-image-preview-16x9-4k`; settings the client sent itself win.
+The settings carried in model names (`-search`, `-16x9`, `-4k`) and what a model can do are in core/models.py.
 """
 
 from __future__ import annotations

@@ -258,6 +258,17 @@ def model_group(model: str) -> str:
 
 
 # --- what a model can do, and settings carried in its name -------------------------------------------
+#
+# Model-name suffixes (applied by the gateway to every chat request whose model name is not itself served
+# or mapped by a user rule; documented for users in README/docs):
+#
+# | suffix                         | effect                                                              |
+# |--------------------------------|---------------------------------------------------------------------|
+# | `-search`, `-search-preview`   | adds the `googleSearch` tool (dropped again when functions are declared) |
+# | `-<w>x<h>` on image models     | `generationConfig.imageConfig.aspectRatio` "<w>:<h>" (1x1, 2x3, 3x2, 3x4, 4x3, 4x5, 5x4, 9x16, 16x9, 21x9) |
+# | `-1k`, `-2k`, `-4k` on image models | `generationConfig.imageConfig.imageSize` "1K" / "2K" / "4K"      |
+#
+# Suffixes combine in any order, e.g. `gemini-3-pro-image-preview-16x9-4k`; settings the client sent itself win.
 
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 _SEARCH_SUFFIXES = ("-search-preview", "-search")

@@ -8,7 +8,7 @@ import logging
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -19,6 +19,8 @@ from core.config import Settings
 from core.credentials import Credentials
 from core.gateway import Gateway
 from core.gemini_api import GeminiApiClient, GeminiApiUpstream
+from core.log_reader import RequestLogReader
+from core.media import Media
 from core.oauth import OAuthClient
 from core.pool import AccountPool
 from core.private_files import make_private
@@ -35,13 +37,19 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
-    """Everything the server and the GUI need; built by `create_services`, torn down by `close`."""
+    """Everything the server and the GUI need; built by `create_services`, torn down by `close`.
+
+    What holds a resource (the database, the log thread, the HTTP session, the accounts' and the pool's
+    background work) registered its cleanup on `_cleanup` as it was made, so `close` undoes exactly what
+    was made, last first, and runs every cleanup even when one fails.
+    """
 
     settings: Settings
     http: aiohttp.ClientSession
     db: Database
     secrets: SecretStore
     request_log: RequestLogWriter
+    log_reader: RequestLogReader
     oauth: OAuthClient
     cloudcode: CloudCodeClient
     gemini_api: GeminiApiClient
@@ -49,8 +57,10 @@ class Services:
     accounts: AccountService
     pool: AccountPool
     gateway: Gateway
+    media: Media
     api_keys: ApiKeyRing
     updates: UpdateChecker
+    _cleanup: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
     _quota_task: asyncio.Task[None] | None = None
     _update_task: asyncio.Task[None] | None = None
 
@@ -84,11 +94,7 @@ class Services:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._quota_task = self._update_task = None
-        await self.pool.close()
-        await self.accounts.close()
-        await asyncio.to_thread(self.request_log.close)
-        await self.http.close()
-        await asyncio.to_thread(self.db.close)
+        await self._cleanup.aclose()
 
 
 def _http_session(settings: Settings) -> aiohttp.ClientSession:
@@ -130,50 +136,62 @@ def make_upstreams(cloudcode: CloudCodeClient, gemini_api: GeminiApiClient) -> d
 
 
 async def create_services(settings: Settings, *, use_keyring: bool = True) -> Services:
-    """Build and load every service (must run inside the event loop that will use them)."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(make_private, settings.home)  # existing installs were 0755/0644
-    db = await asyncio.to_thread(Database, settings.database_path)
-    await asyncio.to_thread(make_private, settings.home)  # the database and its -wal/-shm, just created
-    # Keys configured before they had names (every earlier install's one key) are named now: "default".
-    api_keys = ApiKeyRing(settings.server, await asyncio.to_thread(db.list_api_keys))
-    await asyncio.to_thread(db.save_api_keys, api_keys.records())
-    secrets = await asyncio.to_thread(SecretStore, settings.home, use_keyring=use_keyring)
-    request_log = RequestLogWriter(db, settings.log)
-    request_log.start()
-    http = _http_session(settings)
-    oauth = OAuthClient(http, settings.oauth)
-    cloudcode = CloudCodeClient(http, settings.upstream)
-    gemini_api = GeminiApiClient(http, settings.gemini_api, settings.upstream)
-    credentials = Credentials(secrets, oauth, upstream=settings.upstream)
-    accounts = AccountService(
-        db,
-        secrets,
-        credentials,
-        oauth,
-        cloudcode,
-        gemini_api,
-        upstream=settings.upstream,
-        quota=settings.quota,
-    )
-    await accounts.load()
-    pool = AccountPool(accounts, quota=settings.quota)
-    gateway = Gateway(
-        settings, accounts, pool, credentials, make_upstreams(cloudcode, gemini_api), SignatureCache()
-    )
-    return Services(
-        settings=settings,
-        http=http,
-        db=db,
-        secrets=secrets,
-        request_log=request_log,
-        oauth=oauth,
-        cloudcode=cloudcode,
-        gemini_api=gemini_api,
-        credentials=credentials,
-        accounts=accounts,
-        pool=pool,
-        gateway=gateway,
-        api_keys=api_keys,
-        updates=UpdateChecker(settings.updates, http, settings.home),
-    )
+    """Build and load every service (must run inside the event loop that will use them).
+
+    A failure half way closes what was already opened (log thread, HTTP session, database) and raises.
+    """
+    async with contextlib.AsyncExitStack() as cleanup:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(make_private, settings.home)  # existing installs were 0755/0644
+        db = await asyncio.to_thread(Database, settings.database_path)
+        cleanup.push_async_callback(asyncio.to_thread, db.close)
+        await asyncio.to_thread(make_private, settings.home)  # the database and its -wal/-shm, just created
+        # Keys configured before they had names (every earlier install's one key) are named now: "default".
+        api_keys = ApiKeyRing(settings.server, await asyncio.to_thread(db.list_api_keys))
+        await asyncio.to_thread(db.save_api_keys, api_keys.records())
+        secrets = await asyncio.to_thread(SecretStore, settings.home, use_keyring=use_keyring)
+        http = _http_session(settings)
+        cleanup.push_async_callback(http.close)
+        request_log = RequestLogWriter(db, settings.log)
+        request_log.start()
+        cleanup.push_async_callback(asyncio.to_thread, request_log.close)  # flushes what is queued
+        oauth = OAuthClient(http, settings.oauth)
+        cloudcode = CloudCodeClient(http, settings.upstream)
+        gemini_api = GeminiApiClient(http, settings.gemini_api, settings.upstream)
+        credentials = Credentials(secrets, oauth, upstream=settings.upstream)
+        accounts = AccountService(
+            db,
+            secrets,
+            credentials,
+            oauth,
+            cloudcode,
+            gemini_api,
+            upstream=settings.upstream,
+            quota=settings.quota,
+        )
+        cleanup.push_async_callback(accounts.close)
+        await accounts.load()
+        pool = AccountPool(accounts, quota=settings.quota)
+        cleanup.push_async_callback(pool.close)
+        gateway = Gateway(
+            settings, accounts, pool, credentials, make_upstreams(cloudcode, gemini_api), SignatureCache()
+        )
+        return Services(
+            settings=settings,
+            http=http,
+            db=db,
+            secrets=secrets,
+            request_log=request_log,
+            log_reader=RequestLogReader(db),
+            oauth=oauth,
+            cloudcode=cloudcode,
+            gemini_api=gemini_api,
+            credentials=credentials,
+            accounts=accounts,
+            pool=pool,
+            gateway=gateway,
+            media=Media(gateway, gemini_api),
+            api_keys=api_keys,
+            updates=UpdateChecker(settings.updates, http, settings.home),
+            _cleanup=cleanup.pop_all(),
+        )

@@ -124,9 +124,12 @@ class LogFilter:
     account: str | None = None
     protocol: str | None = None
     text: str | None = None  # substring of path, models, account or error
+    since: datetime | None = None  # started at or after
 
     def matches(self, entry: LogEntry) -> bool:
         """Whether `entry` is a row query_log would return for this filter (for rows not read from the DB)."""
+        if self.since is not None and entry.started_at < _aware(self.since):
+            return False
         if self.status and not _status_matches(self.status, entry.status):
             return False
         if self.model and self.model not in (entry.client_model, entry.upstream_model):
@@ -173,6 +176,10 @@ _HISTOGRAM = """
         COUNT(*), SUM(status >= 400), SUM(tokens_in), SUM(tokens_out)
     FROM request_log WHERE started_at >= ?
     GROUP BY bucket ORDER BY bucket"""
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def to_db_time(value: datetime) -> str:
@@ -357,6 +364,9 @@ def _conditions(log_filter: LogFilter | None, *, with_model: bool = True) -> tup
     if log_filter.protocol:
         clauses.append("protocol = ?")
         params.append(log_filter.protocol)
+    if log_filter.since is not None:
+        clauses.append("started_at >= ?")
+        params.append(to_db_time(log_filter.since))
     if log_filter.text:
         pattern = f"%{_escape_like(log_filter.text)}%"
         fields = ("path", "client_model", "upstream_model", "account", "error")

@@ -41,6 +41,8 @@ class NameMap:
 
     to_upstream: dict[str, str] = field(default_factory=dict)
     to_client: dict[str, str] = field(default_factory=dict)
+    # Upstream names of functions whose parameters got the placeholder property: its value is not the client's.
+    with_placeholder: set[str] = field(default_factory=set)
 
 
 def _canonical_args(call: JSON) -> str:
@@ -150,6 +152,30 @@ _FORMATS: dict[str, frozenset[str]] = {
 }
 _INTEGER_KEYS = ("minItems", "maxItems", "minLength", "maxLength")
 _NUMBER_KEYS = ("minimum", "maximum")
+# What Cloud Code refuses in tool schemas (late 2026): length, pattern, format and range constraints. They are
+# folded into the description there, e.g. "(minLength: 3, pattern: ^a)", so the model still reads them.
+TOOL_CONSTRAINT_KEYS = (
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+)
+# Claude under VALIDATED function calling refuses an object schema without properties; peers send this one.
+PLACEHOLDER_PROPERTY = "reason"
+PLACEHOLDER_SCHEMA: JSON = {
+    "type": "string",
+    "description": "Brief explanation of why you are calling this tool",
+}
 _MAX_REF_REPEATS = 2  # how often one $ref may be expanded along a single path before recursion is cut
 _MAX_DEPTH = 48
 _MAX_NODES = 20_000  # a hostile schema of mutually referencing definitions must not blow up
@@ -178,11 +204,16 @@ def _is_null_schema(branch: Any) -> bool:
 
 
 class _SchemaCleaner:
-    """Walks one schema document; `$ref`s are resolved against its root."""
+    """Walks one schema document; `$ref`s are resolved against its root.
 
-    def __init__(self, root: JSON) -> None:
+    `fold_constraints`: length/pattern/format/range keywords go into the description instead of the schema;
+    `placeholder`: an object schema without properties gets PLACEHOLDER_PROPERTY (optional)."""
+
+    def __init__(self, root: JSON, *, fold_constraints: bool = False, placeholder: bool = False) -> None:
         self._root = root
         self._nodes = 0
+        self._fold = fold_constraints
+        self._placeholder = placeholder
 
     def _resolve(self, ref: str) -> Any:
         if not ref.startswith("#"):
@@ -242,8 +273,12 @@ class _SchemaCleaner:
 
         self._copy_structure(node, out, depth, refs)
         self._copy_enum(node, out, hints)
-        self._copy_constraints(node, out, hints)
-        hints.extend(_value_hints(node))
+        if self._fold:
+            if folded := _folded_constraints(node):
+                hints.insert(0, folded)
+        else:
+            self._copy_constraints(node, out, hints)
+        hints.extend(_value_hints(node, exclusive_bounds=not self._fold))
 
         description = _with_hints(node.get("description", out.get("description")), hints)
         if description:
@@ -256,6 +291,8 @@ class _SchemaCleaner:
                 out["type"] = inferred
         if nullable:
             out["nullable"] = True
+        if self._placeholder and out.get("type") == "object" and not out.get("properties"):
+            out["properties"] = {PLACEHOLDER_PROPERTY: dict(PLACEHOLDER_SCHEMA)}
         return out
 
     def _copy_combinators(
@@ -377,11 +414,26 @@ class _SchemaCleaner:
         return None
 
 
-def clean_schema(schema: JSON) -> JSON:
+def clean_schema(schema: JSON, *, for_tools: bool = False, placeholder: bool = False) -> JSON:
     """Return a copy the upstream accepts: $ref/$defs/definitions inlined (recursion cut off safely),
     const -> one-value enum, $schema/$id/default/examples dropped (examples/default folded into the
-    description), type lists like ["string","null"] -> type + nullable, unknown keys dropped."""
-    return _SchemaCleaner(schema).clean(schema, 0, ())
+    description), type lists like ["string","null"] -> type + nullable, unknown keys dropped.
+
+    `for_tools` (function parameters): TOOL_CONSTRAINT_KEYS are folded into the description too, since
+    Cloud Code refuses them there (structured output keeps them). `placeholder`: every object schema without
+    properties gets an optional PLACEHOLDER_PROPERTY (Claude under VALIDATED refuses empty objects)."""
+    cleaner = _SchemaCleaner(schema, fold_constraints=for_tools, placeholder=placeholder)
+    return cleaner.clean(schema, 0, ())
+
+
+def _folded_constraints(node: JSON) -> str:
+    """ "minLength: 3, pattern: ^a" for the constraint keywords a schema node has (in a fixed order)."""
+    found = [
+        f"{key}: {_short_json(node[key])}"
+        for key in TOOL_CONSTRAINT_KEYS
+        if key in node and isinstance(node[key], str | int | float) and node[key] is not False
+    ]
+    return ", ".join(found)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -405,7 +457,7 @@ def _legal_name(name: str) -> str:
     return fixed
 
 
-def _value_hints(node: JSON) -> list[str]:
+def _value_hints(node: JSON, *, exclusive_bounds: bool = True) -> list[str]:
     """Default, examples and exclusive bounds, which Gemini's schema has no field for, as description hints."""
     hints: list[str] = []
     if node.get("default") is not None:  # a null default says no more than `nullable`
@@ -414,7 +466,7 @@ def _value_hints(node: JSON) -> list[str]:
         if key in node:
             examples = node[key] if isinstance(node[key], list) else [node[key]]
             hints.append("examples: " + ", ".join(_short_json(e) for e in examples[:5]))
-    for key in ("exclusiveMinimum", "exclusiveMaximum"):
+    for key in ("exclusiveMinimum", "exclusiveMaximum") if exclusive_bounds else ():
         if isinstance(node.get(key), int | float) and not isinstance(node.get(key), bool):
             hints.append(f"{'greater' if key == 'exclusiveMinimum' else 'less'} than {node[key]}")
     return hints
@@ -480,7 +532,7 @@ _OUTPUT_TOKEN_CAP = 64_000  # below every current model's output limit (Gemini 2
 _THINKING_HEADROOM = 4096  # room for the visible answer after the thinking budget is spent
 
 
-def _prepare_tools(tools: Any, names: NameMap) -> list[JSON] | None:
+def _prepare_tools(tools: Any, names: NameMap, placeholder: bool) -> list[JSON] | None:
     if not isinstance(tools, list):
         return None
     has_functions = any(isinstance(t, dict) and t.get("functionDeclarations") for t in tools)
@@ -492,7 +544,9 @@ def _prepare_tools(tools: Any, names: NameMap) -> list[JSON] | None:
         new_tool = {k: v for k, v in tool.items() if not (has_functions and k in _SEARCH_TOOLS)}
         declarations = tool.get("functionDeclarations")
         if isinstance(declarations, list):
-            cleaned = [_prepare_declaration(d, names, seen) for d in declarations if isinstance(d, dict)]
+            cleaned = [
+                _prepare_declaration(d, names, seen, placeholder) for d in declarations if isinstance(d, dict)
+            ]
             kept = [d for d in cleaned if d is not None]
             if kept:
                 new_tool["functionDeclarations"] = kept
@@ -503,7 +557,7 @@ def _prepare_tools(tools: Any, names: NameMap) -> list[JSON] | None:
     return prepared
 
 
-def _prepare_declaration(declaration: JSON, names: NameMap, seen: set[str]) -> JSON | None:
+def _prepare_declaration(declaration: JSON, names: NameMap, seen: set[str], placeholder: bool) -> JSON | None:
     name = declaration.get("name")
     if isinstance(name, str):
         if name in seen:
@@ -514,7 +568,9 @@ def _prepare_declaration(declaration: JSON, names: NameMap, seen: set[str]) -> J
         new["name"] = names.to_upstream.get(name, name)
     schema = declaration.get("parameters", declaration.get("parametersJsonSchema"))
     if isinstance(schema, dict):
-        new["parameters"] = clean_schema(schema)
+        new["parameters"] = cleaned = clean_schema(schema, for_tools=True, placeholder=placeholder)
+        if _has_property(cleaned, PLACEHOLDER_PROPERTY) and not _has_property(schema, PLACEHOLDER_PROPERTY):
+            names.with_placeholder.add(str(new.get("name")))
     else:
         new.pop("parameters", None)
     return new
@@ -533,6 +589,16 @@ _PART_DATA_FIELDS = (
 
 
 SKIP_SIGNATURE = "skip_thought_signature_validator"
+
+
+def needs_object_placeholder(model: str) -> bool:
+    """Claude models (under VALIDATED function calling) refuse tool schemas with an empty object."""
+    return "claude" in model.lower()
+
+
+def _has_property(schema: JSON, name: str) -> bool:
+    properties = schema.get("properties")
+    return isinstance(properties, dict) and name in properties
 
 
 def needs_signed_calls(model: str) -> bool:
@@ -666,12 +732,13 @@ def _prepare_tool_config(tool_config: JSON, names: NameMap) -> JSON:
 
 
 def prepare_request(
-    body: JSON, signatures: SignatureCache, conversation_key: str | None
+    body: JSON, signatures: SignatureCache, conversation_key: str | None, *, object_placeholder: bool = False
 ) -> tuple[JSON, NameMap]:
-    """The request as the upstream accepts it (a new dict; `body` is not changed)."""
+    """The request as the upstream accepts it (a new dict; `body` is not changed). `object_placeholder`:
+    empty object schemas in tool parameters get PLACEHOLDER_PROPERTY (see needs_object_placeholder)."""
     names = _build_name_map(body)
     request = dict(body)
-    tools = _prepare_tools(body.get("tools"), names)
+    tools = _prepare_tools(body.get("tools"), names, object_placeholder)
     if tools:
         request["tools"] = tools
     else:
@@ -703,6 +770,10 @@ def _restore_part(
     call = part["functionCall"]
     new_call = dict(call)
     name = call.get("name")
+    args = call.get("args")
+    if name in names.with_placeholder and isinstance(args, dict) and PLACEHOLDER_PROPERTY in args:
+        # The client's function has no such parameter: the model filled in the placeholder the gateway added.
+        new_call["args"] = {k: v for k, v in args.items() if k != PLACEHOLDER_PROPERTY}
     if isinstance(name, str) and name in names.to_client:
         new_call["name"] = names.to_client[name]
     if not call.get("id"):

@@ -1,4 +1,5 @@
-"""Small value types shared across core: accounts, per-model quota and quota windows, and the Gemini JSON alias."""
+"""Small value types shared across core: accounts, per-model quota and quota windows, the request-log entry,
+the Gemini JSON alias."""
 
 from __future__ import annotations
 

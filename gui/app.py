@@ -24,6 +24,7 @@ from core.services import Services, create_services
 from gui import tasks
 from gui.controller import AppController, ServerStatus
 from gui.gc_guard import QtThreadGarbageCollector
+from gui.i18n import apply_language, translate
 from gui.icons import app_icon
 from gui.main_window import MainWindow, Page
 from gui.single_instance import SingleInstance, instance_key
@@ -130,9 +131,11 @@ async def main(
     """Run the app inside the running qasync loop until Quit; the exit code."""
     app = create_application()
     _report_task_errors()
+    apply_language("system")  # a broken config.toml is explained in the desktop's language
     settings = await _load_settings_or_explain(options.home)
     if settings is None:
         return 2
+    apply_language(settings.ui.language)
     _apply_theme(settings)
     try:
         services = await create_services(settings, use_keyring=options.use_keyring)
@@ -217,15 +220,18 @@ async def ask_config_error(message: str, folder: Path, parent: QWidget | None = 
     while True:
         box = QMessageBox(parent)
         box.setIcon(QMessageBox.Icon.Critical)
-        box.setWindowTitle("Gravity Desk cannot read its settings")
-        box.setText("The settings file has a mistake, so Gravity Desk cannot start.")
+        box.setWindowTitle(translate("App", "Gravity Desk cannot read its settings"))
+        box.setText(translate("App", "The settings file has a mistake, so Gravity Desk cannot start."))
         box.setInformativeText(
-            f"{message}\n\nFix the file (or delete it to start over with defaults), then choose Try again.\n"
-            f"Settings file: {folder / 'config.toml'}"
+            translate(
+                "App",
+                "{message}\n\nFix the file (or delete it to start over with defaults), then choose Try again.\n"
+                "Settings file: {path}",
+            ).format(message=message, path=folder / "config.toml")
         )
-        open_button = box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
-        retry_button = box.addButton("Try again", QMessageBox.ButtonRole.AcceptRole)
-        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        open_button = box.addButton(translate("App", "Open folder"), QMessageBox.ButtonRole.ActionRole)
+        retry_button = box.addButton(translate("App", "Try again"), QMessageBox.ButtonRole.AcceptRole)
+        quit_button = box.addButton(translate("App", "Quit"), QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(retry_button)
         await dialog_finished(box)
         clicked = box.clickedButton()
@@ -240,11 +246,14 @@ async def explain_start_failure(error: Exception, folder: Path) -> None:
     """Gravity Desk cannot open its data (database, secrets): what happened, where, and what to try."""
     box = QMessageBox()
     box.setIcon(QMessageBox.Icon.Critical)
-    box.setWindowTitle("Gravity Desk cannot start")
-    box.setText("Gravity Desk could not open its data folder.")
+    box.setWindowTitle(translate("App", "Gravity Desk cannot start"))
+    box.setText(translate("App", "Gravity Desk could not open its data folder."))
     box.setInformativeText(
-        f"{type(error).__name__}: {error}\n\nData folder: {folder}\n\nCheck that the folder is writable and "
-        "that no other copy of Gravity Desk uses it, then start Gravity Desk again."
+        translate(
+            "App",
+            "{error}\n\nData folder: {folder}\n\nCheck that the folder is writable and "
+            "that no other copy of Gravity Desk uses it, then start Gravity Desk again.",
+        ).format(error=f"{type(error).__name__}: {error}", folder=folder)
     )
     box.setDetailedText("".join(traceback.format_exception(error)))
     box.setStandardButtons(QMessageBox.StandardButton.Close)
@@ -331,17 +340,24 @@ class ErrorReporter:
             # A burst of errors: one dialog that collects them, not a stack of windows.
             self.count += 1
             self.dialog.setDetailedText(self.dialog.detailedText() + "\n\n" + details)
-            self.dialog.setText(f"{self.count} unexpected errors happened inside Gravity Desk. The first:")
+            self.dialog.setText(
+                translate(
+                    "App", "%n unexpected errors happened inside Gravity Desk. The first:", "", self.count
+                )
+            )
             return
         self.count = 1
         box = QMessageBox()
         box.setObjectName("errorDialog")
         box.setIcon(QMessageBox.Icon.Critical)
-        box.setWindowTitle("Gravity Desk: unexpected error")
-        box.setText("Something went wrong inside Gravity Desk.")
+        box.setWindowTitle(translate("App", "Gravity Desk: unexpected error"))
+        box.setText(translate("App", "Something went wrong inside Gravity Desk."))
         box.setInformativeText(
-            f"{summary}\n\nThe app keeps running. If this happens again, restart Gravity Desk; if it still "
-            f"happens, report it with the log file ({LOG_FILE} in the data folder)."
+            translate(
+                "App",
+                "{summary}\n\nThe app keeps running. If this happens again, restart Gravity Desk; if it still "
+                "happens, report it with the log file ({log_file} in the data folder).",
+            ).format(summary=summary, log_file=LOG_FILE)
         )
         box.setDetailedText(details)
         box.setStandardButtons(QMessageBox.StandardButton.Ok)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from gui import theme
 from gui.controller import AppController, ServerState, ServerStatus
+from gui.i18n import translate
 from gui.icons import PageGlyph, app_icon, page_icon
 from gui.pages.accounts import AccountsPage
 from gui.pages.dashboard import DashboardPage
@@ -58,12 +59,16 @@ class Page(IntEnum):
     SETTINGS = 3
 
 
-_PAGE_TITLES = {
-    Page.ACCOUNTS: "Accounts",
-    Page.REQUESTS: "Requests",
-    Page.DASHBOARD: "Dashboard",
-    Page.SETTINGS: "Settings",
-}
+def page_title(page: Page) -> str:
+    """The page's name in the navigation, in the current language."""
+    return {
+        Page.ACCOUNTS: translate("MainWindow", "Accounts"),
+        Page.REQUESTS: translate("MainWindow", "Requests"),
+        Page.DASHBOARD: translate("MainWindow", "Dashboard"),
+        Page.SETTINGS: translate("MainWindow", "Settings"),
+    }[page]
+
+
 _PAGE_ICONS = {
     Page.ACCOUNTS: PageGlyph.ACCOUNTS,
     Page.REQUESTS: PageGlyph.REQUESTS,
@@ -84,13 +89,20 @@ _BANNER_TONES = {Severity.INFO: Tone.INFO, Severity.WARNING: Tone.WARNING, Sever
 def keyring_advice(platform: str) -> str:
     """How to get an encrypting keyring on this platform (sys.platform), for the "not encrypted" banner."""
     if platform == "win32":
-        return (
+        return translate(
+            "MainWindow",
             "Windows Credential Manager normally encrypts them: check that its service (Credential Manager) "
-            "is running, then restart Gravity Desk."
+            "is running, then restart Gravity Desk.",
         )
     if platform == "darwin":
-        return "The macOS Keychain normally encrypts them: unlock your login keychain, then restart Gravity Desk."
-    return "To encrypt them, install or unlock a keyring (GNOME Keyring, KWallet) and restart Gravity Desk."
+        return translate(
+            "MainWindow",
+            "The macOS Keychain normally encrypts them: unlock your login keychain, then restart Gravity Desk.",
+        )
+    return translate(
+        "MainWindow",
+        "To encrypt them, install or unlock a keyring (GNOME Keyring, KWallet) and restart Gravity Desk.",
+    )
 
 
 @dataclass(frozen=True)
@@ -179,7 +191,7 @@ class MainWindow(QMainWindow):
         self.navigation.setStyleSheet("#navigation::item { padding: 10px 8px; }")
         self.pages = QStackedWidget()
         for page, widget in self._create_pages().items():
-            self.navigation.addItem(QListWidgetItem(_PAGE_TITLES[page]))
+            self.navigation.addItem(QListWidgetItem(page_title(page)))
             self.pages.addWidget(widget)
         self._paint_navigation_icons()
         theme.signals.changed.connect(self._on_theme_changed)
@@ -249,10 +261,10 @@ class MainWindow(QMainWindow):
 
     def _add_window_shortcuts(self) -> None:
         # On macOS the app has no menu bar (LSUIElement), so nothing else would give Cmd+W and Cmd+Q.
-        self.close_action = QAction("Close Window", self)
+        self.close_action = QAction(self.tr("Close Window"), self)
         self.close_action.setShortcuts(QKeySequence.StandardKey.Close)
         self.close_action.triggered.connect(self.close)  # the close path: to the tray, or quit without one
-        self.quit_action = QAction("Quit Gravity Desk", self)
+        self.quit_action = QAction(self.tr("Quit Gravity Desk"), self)
         self.quit_action.setShortcuts(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.quit_requested.emit)
         self.addActions([self.close_action, self.quit_action])
@@ -280,7 +292,8 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def show_status_message(self, title: str, message: str) -> None:
-        self.statusBar().showMessage(f"{title}: {message}", STATUS_MESSAGE_MS)
+        text = self.tr("{title}: {message}").format(title=title, message=message)
+        self.statusBar().showMessage(text, STATUS_MESSAGE_MS)
 
     # -- theme ---------------------------------------------------------------------------------------------
 
@@ -301,27 +314,32 @@ class MainWindow(QMainWindow):
     def _on_server_state(self, state: ServerState) -> None:
         self.server_button.setEnabled(state.status is not ServerStatus.STARTING)
         if state.status is ServerStatus.SERVING:
-            self.server_label.setText(f"● Serving on {state.url}")
+            self.server_label.setText(self.tr("● Serving on {url}").format(url=state.url))
             self.server_label.setStyleSheet(theme.tone_style(Tone.OK))
-            self.server_button.setText("Pause")
+            self.server_button.setText(self.tr("Pause"))
             self.port_banner.hide()
         elif state.status is ServerStatus.PAUSED:
-            self.server_label.setText("Paused: apps get no answers until you resume")
+            self.server_label.setText(self.tr("Paused: apps get no answers until you resume"))
             self.server_label.setStyleSheet(theme.tone_style(Tone.WARNING))
-            self.server_button.setText("Resume")
+            self.server_button.setText(self.tr("Resume"))
             self.port_banner.hide()
         elif state.status is ServerStatus.FAILED:
-            self.server_label.setText("Not running")
+            self.server_label.setText(self.tr("Not running"))
             self.server_label.setStyleSheet(theme.tone_style(Tone.ERROR))
-            self.server_button.setText("Retry")
+            self.server_button.setText(self.tr("Retry"))
             self.port_banner.show_message(
-                f"<b>The server is not running.</b> {state.error or 'It could not listen.'}",
-                [BannerAction("Change port…", "changePort"), BannerAction("Retry", "retry")],
+                self.tr("<b>The server is not running.</b> {reason}").format(
+                    reason=state.error or self.tr("It could not listen.")
+                ),
+                [
+                    BannerAction(self.tr("Change port…"), "changePort"),
+                    BannerAction(self.tr("Retry"), "retry"),
+                ],
             )
         else:
-            self.server_label.setText("Starting…")
+            self.server_label.setText(self.tr("Starting…"))
             self.server_label.setStyleSheet("")
-            self.server_button.setText("Pause")
+            self.server_button.setText(self.tr("Pause"))
 
     def _toggle_server(self) -> None:
         self.server_button.setEnabled(False)  # until the new state arrives
@@ -337,15 +355,19 @@ class MainWindow(QMainWindow):
         now, refusals = datetime.now(UTC), self.controller.services.pool.refusals
         if not accounts:
             self.accounts_banner.show_message(
-                "<b>No accounts yet.</b> Add a Google account or a Gemini API key, then point your apps "
-                "at the address on the Dashboard.",
-                [BannerAction("Add an account", "addAccount")],
+                self.tr(
+                    "<b>No accounts yet.</b> Add a Google account or a Gemini API key, then point your apps "
+                    "at the address on the Dashboard."
+                ),
+                [BannerAction(self.tr("Add an account"), "addAccount")],
             )
         elif not any(account.can_serve(now, refusals(account.id)) for account in accounts):
             self.accounts_banner.show_message(
-                "<b>No account can answer requests right now</b> (signed out, blocked, disabled or out of "
-                "quota). Open Accounts to sign in again, enable one or add another.",
-                [BannerAction("Open Accounts", "addAccount")],
+                self.tr(
+                    "<b>No account can answer requests right now</b> (signed out, blocked, disabled or out "
+                    "of quota). Open Accounts to sign in again, enable one or add another."
+                ),
+                [BannerAction(self.tr("Open Accounts"), "addAccount")],
             )
         else:
             self.accounts_banner.hide()
@@ -356,9 +378,11 @@ class MainWindow(QMainWindow):
             self.keyring_banner.hide()
             return
         self.keyring_banner.show_message(
-            "<b>Account secrets are not encrypted.</b> No system keyring was found, so they are kept in "
-            f"{secrets.file_path} (readable only by you). {keyring_advice(sys.platform)}",
-            [BannerAction("Dismiss", "dismissKeyring")],
+            self.tr(
+                "<b>Account secrets are not encrypted.</b> No system keyring was found, so they are kept in "
+                "{path} (readable only by you). {advice}"
+            ).format(path=secrets.file_path, advice=keyring_advice(sys.platform)),
+            [BannerAction(self.tr("Dismiss"), "dismissKeyring")],
         )
 
     def _show_stale_client_banner(self, user_agent: str) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from core.types import Account, AccountKind, AccountStatus
 from gui.controller import AppController, ServerState, ServerStatus
+from gui.i18n import translate
 from gui.icons import TrayState, app_icon, tray_icon
 from gui.tasks import run_task
 
@@ -62,10 +63,10 @@ def format_countdown(moment: datetime, now: datetime | None = None) -> str:
     """ "45m", "3h", "2d": how long until `moment`, in its largest sensible unit."""
     seconds = max(0.0, (moment - (now or _now())).total_seconds())
     if seconds < 3600:
-        return f"{max(1, math.ceil(seconds / 60))}m"
+        return translate("tray", "{minutes}m").format(minutes=max(1, math.ceil(seconds / 60)))
     if seconds < 48 * 3600:
-        return f"{round(seconds / 3600)}h"
-    return f"{round(seconds / 86400)}d"
+        return translate("tray", "{hours}h").format(hours=round(seconds / 3600))
+    return translate("tray", "{days}d").format(days=round(seconds / 86400))
 
 
 def format_percent(fraction: float) -> str:
@@ -81,19 +82,28 @@ def account_line(
     now = now or _now()
     name = short_name(account)
     if not account.enabled:
-        return f"{name} — disabled"
+        return translate("tray", "{name} — disabled").format(name=name)
     if account.status is AccountStatus.NEEDS_SIGNIN:
-        return f"{name} — needs sign-in"
+        return translate("tray", "{name} — needs sign-in").format(name=name)
     if account.status is AccountStatus.BLOCKED:
-        return f"{name} — blocked"
+        return translate("tray", "{name} — blocked").format(name=name)
     lowest = lowest_quota(account, now, refused)
     if lowest is None:
-        return f"{name} — ready" if account.kind is AccountKind.API_KEY else f"{name} — quota not read yet"
+        if account.kind is AccountKind.API_KEY:
+            return translate("tray", "{name} — ready").format(name=name)
+        return translate("tray", "{name} — quota not read yet").format(name=name)
     remaining, reset_at = lowest
-    reset = f" (resets {format_countdown(reset_at, now)})" if reset_at is not None else ""
     if not account.can_serve(now, refused):
-        return f"{name} — out of quota{reset}"
-    return f"{name} — {format_percent(remaining)}{reset}"
+        if reset_at is None:
+            return translate("tray", "{name} — out of quota").format(name=name)
+        return translate("tray", "{name} — out of quota (resets {countdown})").format(
+            name=name, countdown=format_countdown(reset_at, now)
+        )
+    if reset_at is None:
+        return translate("tray", "{name} — {percent}").format(name=name, percent=format_percent(remaining))
+    return translate("tray", "{name} — {percent} (resets {countdown})").format(
+        name=name, percent=format_percent(remaining), countdown=format_countdown(reset_at, now)
+    )
 
 
 def tray_state(
@@ -196,19 +206,19 @@ class Tray(QSystemTrayIcon):
 
     def _build_menu(self) -> QMenu:
         menu = QMenu()
-        self._open_action = menu.addAction(app_icon(), "Open Gravity Desk", self.open_window)
+        self._open_action = menu.addAction(app_icon(), self.tr("Open Gravity Desk"), self.open_window)
         bold = QFont(self._open_action.font())
         bold.setBold(True)
         self._open_action.setFont(bold)
         menu.addSeparator()
         self._address_action = menu.addAction("", self._copy_address)
-        self._key_action = menu.addAction("Copy API key", self._copy_api_key)
-        self._pause_action = menu.addAction("Pause server", self._toggle_server)
+        self._key_action = menu.addAction(self.tr("Copy API key"), self._copy_api_key)
+        self._pause_action = menu.addAction(self.tr("Pause server"), self._toggle_server)
         menu.addSeparator()
-        self._accounts_header = menu.addSection("Accounts")
-        self._refresh_action = menu.addAction("Refresh quotas", self._refresh_quotas)
+        self._accounts_header = menu.addSection(self.tr("Accounts"))
+        self._refresh_action = menu.addAction(self.tr("Refresh quotas"), self._refresh_quotas)
         menu.addSeparator()
-        self._quit_action = menu.addAction("Quit Gravity Desk", self.quit_requested.emit)
+        self._quit_action = menu.addAction(self.tr("Quit Gravity Desk"), self.quit_requested.emit)
         return menu
 
     def refresh(self) -> None:
@@ -218,18 +228,22 @@ class Tray(QSystemTrayIcon):
         serving = state.status is ServerStatus.SERVING
         self._address_action.setEnabled(serving)
         self._address_action.setText(
-            f"Copy address  {state.url}" if serving else f"Server {self._status_words(state)}"
+            self.tr("Copy address  {url}").format(url=state.url)
+            if serving
+            else self.tr("Server {state}").format(state=self._status_words(state))
         )
         keys = self.controller.settings.server.api_keys
         self._key_action.setEnabled(bool(keys))
-        self._key_action.setText("Copy API key" if keys else "No API key needed (auth is off)")
+        self._key_action.setText(
+            self.tr("Copy API key") if keys else self.tr("No API key needed (auth is off)")
+        )
         self._pause_action.setEnabled(state.status is not ServerStatus.STARTING)
         self._pause_action.setText(
             {
-                ServerStatus.SERVING: "Pause server",
-                ServerStatus.PAUSED: "Resume server",
-                ServerStatus.FAILED: "Try starting the server again",
-            }.get(state.status, "Starting…")
+                ServerStatus.SERVING: self.tr("Pause server"),
+                ServerStatus.PAUSED: self.tr("Resume server"),
+                ServerStatus.FAILED: self.tr("Try starting the server again"),
+            }.get(state.status, self.tr("Starting…"))
         )
         self._rebuild_account_lines()
 
@@ -241,7 +255,7 @@ class Tray(QSystemTrayIcon):
         accounts = self._accounts()
         refusals = self.controller.services.pool.refusals
         lines = [account_line(account, now, refusals(account.id)) for account in accounts] or [
-            "No accounts yet — add one…"
+            self.tr("No accounts yet — add one…")
         ]
         self._account_actions = []
         for line in lines:
@@ -256,16 +270,20 @@ class Tray(QSystemTrayIcon):
             self.controller.state, self._accounts(), refusals=self.controller.services.pool.refusals
         )
         self.setIcon(tray_icon(self.state))
-        self.setToolTip(f"Gravity Desk — {self._status_words(self.controller.state)}")
+        self.setToolTip(
+            self.tr("Gravity Desk — {state}").format(state=self._status_words(self.controller.state))
+        )
 
     def _status_words(self, state: ServerState) -> str:
         if state.status is ServerStatus.SERVING:
             if self.state is TrayState.PROBLEM:
-                return f"serving on {state.url}, but no account can answer (open Accounts)"
-            return f"serving on {state.url}"
+                return self.tr("serving on {url}, but no account can answer (open Accounts)").format(
+                    url=state.url
+                )
+            return self.tr("serving on {url}").format(url=state.url)
         if state.status is ServerStatus.FAILED:
-            return "not running: " + (state.error or "could not listen")
-        return "paused" if state.status is ServerStatus.PAUSED else "starting"
+            return self.tr("not running: {reason}").format(reason=state.error or self.tr("could not listen"))
+        return self.tr("paused") if state.status is ServerStatus.PAUSED else self.tr("starting")
 
     # -- actions ---------------------------------------------------------------------------------------
 
@@ -316,7 +334,9 @@ class Tray(QSystemTrayIcon):
         self.refresh()
         if state.status is ServerStatus.FAILED:
             self.show_notification(
-                "Gravity Desk is not serving", state.error or "The server could not start."
+                self.tr("Gravity Desk is not serving"),
+                state.error or self.tr("The server could not start."),
+                critical=True,
             )
 
     def _on_account_changed(self, account_id: str) -> None:
@@ -335,37 +355,45 @@ class Tray(QSystemTrayIcon):
         if after.status is not before.status:
             if after.status is AccountStatus.NEEDS_SIGNIN:
                 self.show_notification(
-                    "Sign-in needed",
-                    f"{account.name} needs to sign in again: open Accounts and choose Re-sign in.",
+                    self.tr("Sign-in needed"),
+                    self.tr("{name} needs to sign in again: open Accounts and choose Sign in again.").format(
+                        name=account.name
+                    ),
                 )
             elif after.status is AccountStatus.BLOCKED:
-                reason = f" ({account.status_reason})" if account.status_reason else ""
-                self.show_notification(
-                    "Account blocked",
-                    f"Google refused {account.name}{reason}. Open Accounts for details; "
-                    "other accounts keep serving.",
-                )
+                if account.status_reason:
+                    message = self.tr(
+                        "Google refused {name} ({reason}). Open Accounts for details; other accounts keep serving."
+                    ).format(name=account.name, reason=account.status_reason)
+                else:
+                    message = self.tr(
+                        "Google refused {name}. Open Accounts for details; other accounts keep serving."
+                    ).format(name=account.name)
+                self.show_notification(self.tr("Account blocked"), message, critical=True)
         for model in sorted(after.exhausted - before.exhausted):
             quota = account.quotas.get(model)
-            until = ""
             if quota is not None and quota.reset_at is not None:
-                local = quota.reset_at.astimezone().strftime("%H:%M")
-                until = f" until {local} (in {format_countdown(quota.reset_at)})"
-            self.show_notification(
-                "Out of quota",
-                f"{account.name} has used up {model}{until}. Other accounts take over meanwhile.",
-            )
+                message = self.tr(
+                    "{name} has used up {model} until {time} (in {countdown}). Other accounts take over "
+                    "meanwhile."
+                ).format(
+                    name=account.name,
+                    model=model,
+                    time=quota.reset_at.astimezone().strftime("%H:%M"),
+                    countdown=format_countdown(quota.reset_at),
+                )
+            else:
+                message = self.tr("{name} has used up {model}. Other accounts take over meanwhile.").format(
+                    name=account.name, model=model
+                )
+            self.show_notification(self.tr("Out of quota"), message)
 
-    def show_notification(self, title: str, message: str) -> None:
+    def show_notification(self, title: str, message: str, *, critical: bool = False) -> None:
         """A desktop notification from the tray (and message_shown, for the window's status bar)."""
         if self.isVisible():
-            self.showMessage(title, message, self._message_icon(title), 8000)
+            icon = QSystemTrayIcon.MessageIcon.Critical if critical else QSystemTrayIcon.MessageIcon.Warning
+            self.showMessage(title, message, icon, 8000)
         self.message_shown.emit(title, message)
-
-    def _message_icon(self, title: str) -> QSystemTrayIcon.MessageIcon:
-        if title in ("Account blocked", "Gravity Desk is not serving"):
-            return QSystemTrayIcon.MessageIcon.Critical
-        return QSystemTrayIcon.MessageIcon.Warning
 
     # -- helpers ---------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from core.services import create_services  # noqa: E402
 from gui.app import create_application  # noqa: E402
 from gui.controller import AppController  # noqa: E402
+from gui.i18n import apply_language  # noqa: E402
 from gui.main_window import MainWindow, Page  # noqa: E402
 from gui.theme import apply_theme  # noqa: E402
 from gui.tray import Tray  # noqa: E402
@@ -34,6 +35,7 @@ DEMO_API_KEY = "sk-gd-demo-7Hq2vRk9LmW4xTz8aBcDeFgH"
 SIZES = ((1120, 720), (820, 520))  # the default window and its minimum
 THEMES = ("light", "dark")
 SCALES = (1.0, 1.5)
+LANGUAGES = ("en", "zh_CN")
 SETTLE_S = 0.8  # time for a page's own async loading (quotas, log pages, charts) before the picture
 PROMPTS = [
     ("openai", "gemini-3-flash", "Summarise the release notes"),
@@ -109,11 +111,13 @@ async def _demo(fake: FakeGoogle, home: Path) -> AppController:
     return controller
 
 
-async def render(out: Path, size: tuple[int, int], theme: str, suffix: str) -> list[Path]:
+async def render(out: Path, size: tuple[int, int], theme: str, suffix: str, lang: str = "en") -> list[Path]:
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="gd-screens-") as folder:
         async with FakeGoogle() as fake:
             controller = await _demo(fake, Path(folder))
+            controller.settings.ui.language = lang
+            apply_language(lang)
             apply_theme(theme)
             window = MainWindow(controller)
             tray = Tray(controller, window)
@@ -161,7 +165,7 @@ def _render_one(out: Path, size: tuple[int, int], theme: str, lang: str) -> None
     assert isinstance(app, QApplication)
     scale = float(os.environ.get("QT_SCALE_FACTOR", "1") or 1)
     suffix = _variant_suffix(size, theme, scale, lang)
-    written = asyncio.run(render(out, size, theme, suffix), loop_factory=lambda: qasync.QEventLoop(app))
+    written = asyncio.run(render(out, size, theme, suffix, lang), loop_factory=lambda: qasync.QEventLoop(app))
     for path in written:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
@@ -171,18 +175,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--size", help="WxH for one variant (default: every size)")
     parser.add_argument("--theme", choices=THEMES, help="one theme (default: both)")
-    parser.add_argument("--lang", default=None, help="UI language, e.g. zh_CN (default: en)")
+    parser.add_argument("--lang", choices=LANGUAGES, help="one UI language (default: English and Chinese)")
     parser.add_argument("--all", action="store_true", help="every size, theme and scale (one process each)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.size or args.theme:
         width, height = (int(n) for n in (args.size or "1120x720").split("x"))
-        if args.lang:
-            os.environ["LANGUAGE"] = args.lang  # the i18n helper follows the system language
         _render_one(args.out, (width, height), args.theme or "light", args.lang or "en")
         return
     # Each variant in its own process: the scale factor is read once, when Qt starts.
-    langs = [args.lang] if args.lang else ["en"]
+    langs = [args.lang] if args.lang else list(LANGUAGES)
     for lang in langs:
         for scale in SCALES:
             for theme in THEMES:

@@ -76,11 +76,11 @@ async def read_json(request: web.Request) -> Any:
     return payload
 
 
-async def generate(
+async def generate[Options](
     request: web.Request,
-    decoded: Decoded,
-    encode: Callable[[JSON, Decoded], JSON],
-    new_encoder: Callable[[Decoded], StreamEncoder],
+    decoded: Decoded[Options],
+    encode: Callable[[JSON, Decoded[Options]], JSON],
+    new_encoder: Callable[[Decoded[Options]], StreamEncoder],
     payload: object,
 ) -> web.StreamResponse:
     """The one path every chat-style request takes: gateway, then encode or stream back."""
@@ -156,13 +156,13 @@ async def relay[T](
         await batches.aclose()
 
 
-async def _stream(
+async def _stream[Options](
     request: web.Request,
     services: Services,
     entry: LogEntry,
     call: GatewayRequest,
-    decoded: Decoded,
-    new_encoder: Callable[[Decoded], StreamEncoder],
+    decoded: Decoded[Options],
+    new_encoder: Callable[[Decoded[Options]], StreamEncoder],
 ) -> web.StreamResponse:
     encoder = new_encoder(decoded)
     response = web.StreamResponse(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 from core.errors import ApiError
 from core.types import JSON
@@ -18,15 +18,18 @@ def compact_json(value: object) -> str:
     return _compact_encode(value)
 
 
-@dataclass
-class Decoded:
-    """A client request translated to Gemini, plus what the response side needs to know."""
+@dataclass(frozen=True, slots=True)
+class Decoded[Options]:
+    """A client request translated to Gemini, plus what the response side needs to know.
+
+    `options` is the protocol's own frozen dataclass of what its encoders read (None where they read none).
+    """
 
     model: str  # the model name exactly as the client sent it
     body: JSON  # a Gemini GenerateContentRequest (contents, systemInstruction, tools, toolConfig, generationConfig)
     stream: bool
+    options: Options
     conversation_key: str | None = None  # keeps a conversation on one account (upstream caching)
-    options: dict[str, Any] = field(default_factory=dict)  # protocol-specific, e.g. include_usage
 
 
 class StreamEncoder(Protocol):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import socket
 import sys
 from dataclasses import dataclass
 
@@ -68,7 +67,7 @@ class GatewayServer:
             await runner.cleanup()
             return StartResult(False, error=_describe_bind_error(exc, self.host, wanted_port))
         self._runner = runner
-        self.port = _bound_port(site) or wanted_port
+        self.port = _bound_port(runner) or wanted_port
         if self.host == IPV4_LOOPBACK:
             await _also_listen_on_ipv6_loopback(runner, self.port)
         log.info("listening on %s", self.url)
@@ -97,12 +96,12 @@ async def _also_listen_on_ipv6_loopback(runner: web.AppRunner, port: int) -> Non
         log.info("not listening on [%s]:%d too: %s", IPV6_LOOPBACK, port, exc.strerror or exc)
 
 
-def _bound_port(site: web.TCPSite) -> int | None:
-    server = site._server  # aiohttp keeps the asyncio.Server here; the public API has no port for port=0
-    sockets = getattr(server, "sockets", None) or []
-    for sock in sockets:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            return int(sock.getsockname()[1])
+def _bound_port(runner: web.AppRunner) -> int | None:
+    """The port the one site listens on (asked for port 0, the system chose it): runner.addresses lists
+    each listening socket's address, (host, port) for IPv4 and (host, port, flow, scope) for IPv6."""
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[1], int):
+            return address[1]
     return None
 
 

@@ -4,25 +4,10 @@ DNS-rebinding Host check."""
 from __future__ import annotations
 
 import functools
-import ipaddress
 
 from aiohttp import web
 
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
-
-
-@functools.lru_cache(maxsize=256)
-def is_loopback_host(host: str) -> bool:
-    """True for loopback names and addresses (127.0.0.0/8, ::1)."""
-    name = host.strip().lower().rstrip(".")
-    if name.startswith("[") and "]" in name:
-        name = name[1 : name.index("]")]
-    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+from core.config import is_loopback_host
 
 
 @functools.lru_cache(maxsize=256)

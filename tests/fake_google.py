@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fnmatch
 import functools
 import hashlib
 import itertools
@@ -47,7 +48,12 @@ DEFAULT_GOOGLE_MODELS = (
     "claude-sonnet-4-5-thinking",
 )
 DEFAULT_API_KEY_MODELS = ("gemini-2.5-pro", "gemini-2.5-flash")
-RETIRED_ON_CLOUD_CODE = ("gemini-2.5-",)  # model id prefixes the channel no longer lists or serves
+RETIRED_ON_CLOUD_CODE = ("gemini-2.5-",)
+EMPTY_NON_STREAM_MODELS = (
+    "claude-*",
+    "gemini-3*",
+    "*image*",
+)  # generateContent answers them empty  # model id prefixes the channel no longer lists or serves
 
 # model id -> (display name, input token limit, output token limit, thinking, images)
 _MODEL_INFO: dict[str, tuple[str, int, int, bool, bool]] = {
@@ -115,6 +121,7 @@ GEMINI_API_METHODS = frozenset(
     }
 )
 GENERATE_METHODS = frozenset({"generateContent", "streamGenerateContent"})
+ANY_GENERATE = "generate"  # a Fault method filter matching either generate method
 
 FAULT_KINDS = frozenset(
     {
@@ -261,7 +268,7 @@ class Fault:
             # Unfiltered faults never hit the OAuth endpoints: a quota refresh must not eat a chat fault's slot.
             if method in _OAUTH_METHODS:
                 return False
-        elif self.method != method:
+        elif self.method != method and not (self.method == ANY_GENERATE and method in GENERATE_METHODS):
             return False
         if self.kind in STREAM_FAULT_KINDS and method != "streamGenerateContent":
             return False
@@ -517,6 +524,62 @@ def _check_nested_schemas(schema: JSON, where: str) -> None:
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict):
         _check_schema(extra, f"{where}.additionalProperties")
+
+
+# Late 2026, Cloud Code only: tool schemas with length/pattern/format/range constraints are refused (peers fold
+# them into the description), and Claude models under VALIDATED refuse an object schema without properties.
+CLOUD_CODE_REFUSED_SCHEMA_KEYS = frozenset(
+    {
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minItems",
+        "maxItems",
+    }
+)
+
+
+def _subschemas(schema: JSON, where: str) -> Iterable[tuple[JSON, str]]:
+    """Every schema inside one (checked to be well formed already), with where it sits."""
+    for name, sub in (schema.get("properties") or {}).items():
+        yield sub, f"{where}.properties[{name}]"
+    if isinstance(schema.get("items"), dict):
+        yield schema["items"], f"{where}.items"
+    for combiner in ("anyOf", "oneOf", "allOf"):
+        for index, sub in enumerate(schema.get(combiner) or ()):
+            yield sub, f"{where}.{combiner}[{index}]"
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield schema["additionalProperties"], f"{where}.additionalProperties"
+
+
+def _check_cloud_code_schema(schema: JSON, where: str, claude: bool) -> None:
+    for key in schema:
+        if key in CLOUD_CODE_REFUSED_SCHEMA_KEYS:
+            raise _bad(
+                f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field."
+            )
+    if claude and str(schema.get("type", "")).lower() == "object" and not schema.get("properties"):
+        raise _bad(
+            f"{where}: JSON schema is invalid: an object schema needs at least one property under VALIDATED "
+            "function calling"
+        )
+    for sub, at in _subschemas(schema, where):
+        _check_cloud_code_schema(sub, at, claude)
+
+
+def check_cloud_code_tools(request: JSON, model: str) -> None:
+    """The tool-schema rules Cloud Code adds to the Gemini format's (run after validate_request)."""
+    for index, tool in enumerate(request.get("tools") or ()):
+        for number, declaration in enumerate(tool.get("functionDeclarations") or ()):
+            if isinstance(declaration.get("parameters"), dict):
+                where = f"request.tools[{index}].function_declarations[{number}].parameters"
+                _check_cloud_code_schema(declaration["parameters"], where, _is_claude(model))
 
 
 def declared_functions(request: JSON) -> set[str]:
@@ -909,6 +972,9 @@ class FakeGoogle:
         self.record = record
         self.client_id = client_id
         self.client_secret = client_secret
+        # Cloud Code answers generateContent on these models with an empty reply (late-2026 reports), so
+        # clients must stream them; a test of the non-streaming reply's own shape may clear it.
+        self.empty_non_stream_models: tuple[str, ...] = EMPTY_NON_STREAM_MODELS
         self.consent_email: str | None = None  # who "signs in" on the consent screen
         self.deny_consent = False
         self.requests: list[Recorded] = []
@@ -1097,6 +1163,11 @@ class FakeGoogle:
 
     def calls(self, method: str) -> list[Recorded]:
         return [recorded for recorded in self.requests if recorded.method == method]
+
+    def generate_calls(self) -> list[Recorded]:
+        """generateContent and streamGenerateContent calls, in order (non-streaming requests to models in
+        upstream.stream_only_models go up as streams)."""
+        return [recorded for recorded in self.requests if recorded.method in GENERATE_METHODS]
 
     # -- internals shared by the handlers
 
@@ -1723,11 +1794,17 @@ class FakeGoogle:
         self._check_quota(account.models, model, "cloudcode-pa.googleapis.com")
         self._check_windows(account, model)
         validate_request(body["request"], _CLOUD_CODE_REQUEST_FIELDS, model, self._book(account.email))
+        check_cloud_code_tools(body["request"], model)
         if stale:
             # What Google does to an outdated client: a normal 200 whose text says so, with no tokens counted.
             words = [[{"text": word}] for word in _words(STALE_CLIENT_REPLY)]
             answer = _Answer(
                 words, "STOP", {"promptTokenCount": 0, "candidatesTokenCount": 0, "totalTokenCount": 0}
+            )
+        elif not stream and any(fnmatch.fnmatchcase(model, p) for p in self.empty_non_stream_models):
+            empty = [[{"text": ""}]]
+            answer = _Answer(
+                empty, "STOP", {"promptTokenCount": prompt_tokens(body["request"]), "totalTokenCount": 0}
             )
         else:
             answer = self._answer(body["request"], model, account.email)

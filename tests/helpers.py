@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -79,3 +80,14 @@ def assert_bad_request(
     assert (error.status, error.type) == (400, ApiErrorType.INVALID_REQUEST)
     assert error.param == param
     assert fragment in error.message
+
+
+def options_as_json(options: object, *, leave_out: tuple[str, ...] = ()) -> JSON:
+    """A protocol's options dataclass as the JSON the golden files write (tuples as lists)."""
+    assert dataclasses.is_dataclass(options) and not isinstance(options, type)
+    fields = dataclasses.asdict(options)
+    return {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in fields.items()
+        if key not in leave_out
+    }

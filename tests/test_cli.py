@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import re
 import signal
 import sqlite3
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -273,3 +276,70 @@ async def test_an_empty_secret_on_stdin_is_refused_before_anything_is_stored(tmp
     assert "empty" in err and "Traceback" not in err
     code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def _logged_requests(home: Path) -> None:
+    """Two rows in the data folder's request log, as the server writes them: one now, one 3 days ago."""
+    from core.config import Settings
+    from core.store import Database
+    from core.types import LogEntry
+
+    home.mkdir(parents=True, exist_ok=True)
+    db = Database(Settings(home=home).database_path)
+    now = datetime.now(UTC)
+    db.insert_log_entries(
+        [
+            LogEntry(
+                "openai",
+                "/v1/chat/completions",
+                "gpt-5",
+                "gemini-3-pro",
+                "a@example.com",
+                200,
+                started_at=now - timedelta(days=3),
+            ),
+            LogEntry(
+                "anthropic",
+                "/v1/messages",
+                "claude-sonnet-4-5",
+                "claude-sonnet-4-5",
+                "b@example.com",
+                429,
+                error="quota, 3 h",
+                started_at=now - timedelta(minutes=5),
+            ),
+        ]
+    )
+    db.close()
+
+
+async def test_log_export_writes_csv_or_json_lines_newest_first_since_a_time(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _logged_requests(home)
+
+    code, out, err = await _run(home, "log", "export", "--format", "jsonl")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [row["path"] for row in rows] == ["/v1/messages", "/v1/chat/completions"]
+    assert rows[0]["status"] == 429 and rows[0]["error"] == "quota, 3 h"
+    assert "exported 2 requests" in err
+
+    code, out, err = await _run(home, "log", "export", "--since", "1d")
+    assert code == 0, err
+    (header, *lines) = list(csv.reader(io.StringIO(out)))
+    assert header[:3] == ["protocol", "path", "client_model"]
+    assert [line[1] for line in lines] == ["/v1/messages"]
+
+    target = tmp_path / "out.jsonl"
+    since = (datetime.now(UTC) - timedelta(days=4)).date().isoformat()
+    code, out, err = await _run(
+        home, "log", "export", "--format", "jsonl", "--since", since, "-o", str(target)
+    )
+    assert code == 0 and out == "", err
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 2
+
+
+async def test_log_export_refuses_a_since_it_cannot_read(tmp_path: Path) -> None:
+    code, _, err = await _run(tmp_path / "home", "log", "export", "--since", "yesterday")
+    assert code == 2
+    assert "neither a duration" in err

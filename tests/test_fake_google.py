@@ -19,7 +19,7 @@ import pytest
 from yarl import URL
 
 from core.config import Settings
-from tests.fake_google import FakeAccount, FakeGoogle, Fault, Reply
+from tests.fake_google import EMPTY_NON_STREAM_MODELS, FakeAccount, FakeGoogle, Fault, Reply
 
 UA = {"User-Agent": "antigravity/hub/2.9.1 linux/amd64"}
 Json = dict[str, Any]
@@ -131,9 +131,30 @@ async def refresh(fake: FakeGoogle, http: aiohttp.ClientSession, token: str, **o
 
 @pytest.fixture
 async def caller(fake_google: FakeGoogle, http: aiohttp.ClientSession) -> Caller:
+    # These tests read whole generateContent replies on Cloud Code; by default the fake answers the models
+    # Google answers empty there (test_non_streaming_answers_are_empty_on_stream_only_models) with nothing.
+    fake_google.empty_non_stream_models = ()
     account = fake_google.add_google_account("a@example.com", project_id="proj-a")
     token = await access_token(fake_google, http, account.refresh_token)
     return Caller(fake_google, http, account, token, fake_google.add_api_key())
+
+
+async def test_non_streaming_answers_are_empty_on_stream_only_models(
+    fake_google: FakeGoogle, caller: Caller
+) -> None:
+    fake_google.empty_non_stream_models = EMPTY_NON_STREAM_MODELS
+    for model in ("claude-sonnet-4-5", CLOUD_PRO):
+        whole = await caller.generate({"contents": [user("hello there")]}, model)
+        assert whole.status == 200 and whole.body["response"]["candidates"][0]["content"]["parts"] == [
+            {"text": ""}
+        ]
+        streamed = await caller.stream("cloudcode", {"contents": [user("hello there")]}, model)
+        assert "".join(
+            p["text"] for e in streamed for p in e["response"]["candidates"][0]["content"]["parts"]
+        ) == ("Echo: hello there")
+    assert (
+        text_of((await caller.via("gemini_api", {"contents": [user("hi")]})).body) == "Echo: hi"
+    )  # keys: full
 
 
 def user(text: str) -> Json:
@@ -1092,3 +1113,30 @@ async def test_recording_can_be_off(http: aiohttp.ClientSession) -> None:
         account = fake.add_google_account("a@example.com")
         await access_token(fake, http, account.refresh_token)
         assert fake.requests == [] and fake.calls("token") == []
+
+
+@pytest.mark.parametrize(
+    ("parameters", "model", "refused_on_cloud_code"),
+    [
+        ({"type": "object", "properties": {"q": {"type": "string", "minLength": 3}}}, CLOUD_PRO, True),
+        ({"type": "object", "properties": {"n": {"type": "integer", "maximum": 9}}}, CLOUD_PRO, True),
+        ({"type": "object", "properties": {"u": {"type": "string", "format": "uri"}}}, CLOUD_PRO, True),
+        ({"type": "object"}, "claude-sonnet-4-5", True),  # Claude under VALIDATED: no empty object
+        ({"type": "object"}, CLOUD_PRO, False),
+        (
+            {"type": "object", "properties": {"q": {"type": "string", "description": "q (minLength: 3)"}}},
+            CLOUD_PRO,
+            False,
+        ),
+    ],
+)
+async def test_cloud_code_refuses_constrained_and_empty_tool_schemas(
+    caller: Caller, parameters: Json, model: str, refused_on_cloud_code: bool
+) -> None:
+    request = {
+        "contents": [user("hi")],
+        "tools": [{"functionDeclarations": [{"name": "f", "parameters": parameters}]}],
+    }
+    answer = await caller.via("cloudcode", request, model)
+    assert answer.status == (400 if refused_on_cloud_code else 200), answer.body
+    assert (await caller.via("gemini_api", request)).status == 200  # the Gemini API takes them

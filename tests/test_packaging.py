@@ -54,6 +54,8 @@ def qt_modules_the_app_imports() -> set[str]:
 
 def left_out(path: str) -> bool:
     """The spec's keep() rule, applied to a bundle path."""
+    if any(("/" + path).endswith(part) for part in spec_constant("KEPT_QT_FILES")):
+        return False
     return any(part in "/" + path for part in spec_constant("UNUSED_QT_FILES"))
 
 
@@ -82,6 +84,9 @@ def test_the_bundle_keeps_every_qt_module_the_app_imports() -> None:
         "PySide6/Qt/lib/libQt6XcbQpa.so.6",
         "PySide6/Qt/lib/libQt6WaylandClient.so.6",
         "assets/gravity-desk.svg",
+        "assets/i18n/gravity_desk_zh_CN.qm",  # the Chinese UI (gui/i18n.py)
+        "assets/i18n/gravity_desk_en.qm",  # English plural forms
+        "PySide6/Qt/translations/qtbase_zh_CN.qm",  # Qt's own buttons and dialogs in Chinese
     ],
 )
 def test_the_bundle_keeps_what_the_desktop_app_loads(needed: str) -> None:
@@ -129,6 +134,8 @@ def test_control_depends_on_the_libraries_qts_xcb_plugin_loads() -> None:
     xcb_needs = {"libxcb-cursor0", "libxkbcommon-x11-0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0"}
     assert xcb_needs | {"libegl1", "libgl1", "libfontconfig1", "libdbus-1-3"} <= depends
     assert fields["Package"] == "gravity-desk"
+    # The Chinese UI needs a CJK font; desktops set to Chinese have one, others are pointed at one.
+    assert "fonts-noto-cjk" in fields["Suggests"]
     for placeholder in ("@VERSION@", "@INSTALLED_SIZE@", "@GLIBC@", "@MAINTAINER@"):
         assert placeholder in control  # build.sh fills them in
 

@@ -27,6 +27,8 @@ from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
 
+MIN_TEXT_WIDTH = 456  # the dialog is then 480 px wide with its margins
+
 
 class SignInDialog(QDialog):
     """Runs one BrowserSignIn and then adds the account; Cancel (or closing) stops either step.
@@ -55,8 +57,9 @@ class SignInDialog(QDialog):
         self._sign_in: BrowserSignIn | None = None
         self._task: asyncio.Task[None] | None = None
         self.consent_url = ""
-        self.setWindowTitle("Sign in again with Google" if login_hint else "Sign in with Google")
-        self.setMinimumWidth(480)
+        self.setWindowTitle(
+            self.tr("Sign in again with Google") if login_hint else self.tr("Sign in with Google")
+        )
         self._build()
 
     def _build(self) -> None:
@@ -67,23 +70,28 @@ class SignInDialog(QDialog):
         font.setBold(True)
         self.headline.setFont(font)
         self.status_label = QLabel()
+        # The layout's SetMinimumSize (below) replaces a minimum width set on the dialog: the text column
+        # holds it instead, or the wrapped lines fold into a narrow strip (short Chinese words most of all).
+        self.status_label.setMinimumWidth(MIN_TEXT_WIDTH)
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # busy indicator: nobody knows how long the user takes in the browser
         self.progress.setTextVisible(False)
 
-        self.open_again_button = QPushButton("Open the browser again")
+        self.open_again_button = QPushButton(self.tr("Open the browser again"))
         self.open_again_button.clicked.connect(self._open_browser)
-        self.copy_link_button = QPushButton("Copy link")
-        self.copy_link_button.setToolTip("Copy Google's sign-in address, to open it in a browser yourself")
+        self.copy_link_button = QPushButton(self.tr("Copy link"))
+        self.copy_link_button.setToolTip(
+            self.tr("Copy Google's sign-in address, to open it in a browser yourself")
+        )
         self.copy_link_button.clicked.connect(self._copy_link)
         link_row = QHBoxLayout()
         link_row.addWidget(self.open_again_button)
         link_row.addWidget(self.copy_link_button)
         link_row.addStretch(1)
 
-        self.paste_toggle = QPushButton("Browser on another machine? Paste the address here")
+        self.paste_toggle = QPushButton(self.tr("Browser on another machine? Paste the address here"))
         self.paste_toggle.setFlat(True)
         self.paste_toggle.setCursor(Qt.CursorShape.PointingHandCursor)
         self.paste_toggle.clicked.connect(self._show_paste_box)
@@ -91,14 +99,16 @@ class SignInDialog(QDialog):
         paste_layout = QVBoxLayout(self.paste_box)
         paste_layout.setContentsMargins(0, 0, 0, 0)
         paste_help = QLabel(
-            "Open the link (Copy link) in the browser on the other machine and sign in. It ends on a page "
-            "that does not load; copy the whole address from its address bar and paste it here."
+            self.tr(
+                "Open the link (Copy link) in the browser on the other machine and sign in. It ends on a page "
+                "that does not load; copy the whole address from its address bar and paste it here."
+            )
         )
         paste_help.setWordWrap(True)
         self.paste_edit = QLineEdit()
         self.paste_edit.setPlaceholderText("http://localhost:…/oauth-callback?code=…")
         self.paste_edit.returnPressed.connect(self._submit_paste)
-        self.paste_button = QPushButton("Continue")
+        self.paste_button = QPushButton(self.tr("Continue"))
         self.paste_button.clicked.connect(self._submit_paste)
         paste_row = QHBoxLayout()
         paste_row.addWidget(self.paste_edit, 1)
@@ -112,10 +122,10 @@ class SignInDialog(QDialog):
         paste_layout.addWidget(self.paste_error)
         self.paste_box.hide()
 
-        self.retry_button = QPushButton("Try again")
+        self.retry_button = QPushButton(self.tr("Try again"))
         self.retry_button.clicked.connect(self._begin)
         self.retry_button.hide()
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -156,10 +166,7 @@ class SignInDialog(QDialog):
     def _begin(self) -> None:
         if self.running:
             return
-        self._set_phase(
-            "Starting the sign-in…",
-            "",
-        )
+        self._set_phase(self.tr("Starting the sign-in…"), "")
         self.retry_button.hide()
         self.progress.show()
         self._sign_in = BrowserSignIn(
@@ -172,14 +179,17 @@ class SignInDialog(QDialog):
             try:
                 self.consent_url = await sign_in.start()
                 self._set_phase(
-                    "Continue in your browser",
-                    "Your browser shows Google's sign-in page. Choose your account and allow access; "
-                    "this window continues by itself when you are done.",
+                    self.tr("Continue in your browser"),
+                    self.tr(
+                        "Your browser shows Google's sign-in page. Choose your account and allow access; "
+                        "this window continues by itself when you are done."
+                    ),
                 )
                 self._open_browser()
                 code = await sign_in.wait()
                 self._set_phase(
-                    "Adding the account…", "Google accepted the sign-in. Reading the account's details…"
+                    self.tr("Adding the account…"),
+                    self.tr("Google accepted the sign-in. Reading the account's details…"),
                 )
                 self._enable_browser_actions(False)
                 account = await self._controller.services.accounts.add_google_from_code(
@@ -193,7 +203,11 @@ class SignInDialog(QDialog):
             self._fail(str(exc))
             return
         except UpstreamError as exc:
-            self._fail(f"Google did not accept the sign-in: {exc.message}\nTry again in a moment.")
+            self._fail(
+                self.tr("Google did not accept the sign-in: {reason}\nTry again in a moment.").format(
+                    reason=exc.message
+                )
+            )
             return
         self._task = None
         self.signed_in.emit(account)
@@ -207,7 +221,7 @@ class SignInDialog(QDialog):
         self._task = None
 
     def _fail(self, message: str) -> None:
-        self._set_phase("The sign-in did not finish", message)
+        self._set_phase(self.tr("The sign-in did not finish"), message)
         self.progress.hide()
         self._enable_browser_actions(False)
         self.paste_toggle.hide()
@@ -224,14 +238,16 @@ class SignInDialog(QDialog):
         self.paste_toggle.show()
         if not QDesktopServices.openUrl(QUrl.fromEncoded(self.consent_url.encode("ascii"))):
             self.status_label.setText(
-                "Gravity Desk could not open a browser. Press “Copy link”, open the link in a browser and "
-                "sign in there; this window continues by itself."
+                self.tr(
+                    "Gravity Desk could not open a browser. Press “Copy link”, open the link in a browser and "
+                    "sign in there; this window continues by itself."
+                )
             )
 
     def _copy_link(self) -> None:
         if self.consent_url:
             QGuiApplication.clipboard().setText(self.consent_url)
-            self.copy_link_button.setText("Link copied")
+            self.copy_link_button.setText(self.tr("Link copied"))
 
     def _show_paste_box(self) -> None:
         self.paste_box.setVisible(not self.paste_box.isVisible())

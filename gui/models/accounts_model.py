@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QCoreApplication,
+    QLocale,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -22,19 +23,32 @@ from PySide6.QtCore import (
 )
 
 from core.forecast import QuotaHistory
+from core.log_reader import RequestLogReader
 from core.models import MODEL_GROUPS, model_group
 from core.pool import AccountPool
-from core.store import Database
 from core.types import Account, AccountKind, AccountStatus, LogEntry, QuotaWindow
 from gui.controller import AppController
+from gui.i18n import QT_TRANSLATE_NOOP, translate
 from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
 
 # Columns.
 NAME, KIND, TIER, STATUS, QUOTA, REQUESTS_TODAY, LAST_USED = range(7)
-HEADERS = ("Account", "Kind", "Tier", "Status", "Quota", "Today", "Last used")
-HEADER_TOOLTIPS = {5: "Requests this account served today (since local midnight)"}
+HEADERS = (  # English; header_text() gives them in the current language
+    QT_TRANSLATE_NOOP("AccountsModel", "Account"),
+    QT_TRANSLATE_NOOP("AccountsModel", "Kind"),
+    QT_TRANSLATE_NOOP("AccountsModel", "Tier"),
+    QT_TRANSLATE_NOOP("AccountsModel", "Status"),
+    QT_TRANSLATE_NOOP("AccountsModel", "Quota"),
+    QT_TRANSLATE_NOOP("AccountsModel", "Today"),
+    QT_TRANSLATE_NOOP("AccountsModel", "Last used"),
+)
+HEADER_TOOLTIPS = {
+    5: QT_TRANSLATE_NOOP("AccountsModel", "Requests this account served today (since local midnight)")
+}
+# Model groups whose names are words rather than product names (core.models.MODEL_GROUPS).
+_GROUP_WORDS = (QT_TRANSLATE_NOOP("AccountsModel", "Images"), QT_TRANSLATE_NOOP("AccountsModel", "Other"))
 
 # Custom roles.
 ACCOUNT_ID_ROLE = Qt.ItemDataRole.UserRole + 1  # str: the account id (every column)
@@ -45,8 +59,25 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 4  # a value that sorts the column sensib
 TICK_MS = 5_000  # status texts and countdowns depend on the clock: repaint them this often
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
-_KIND_TEXT = {AccountKind.GOOGLE: "Google account", AccountKind.API_KEY: "API key"}
+_KIND_TEXT = {
+    AccountKind.GOOGLE: QT_TRANSLATE_NOOP("AccountsModel", "Google account"),
+    AccountKind.API_KEY: QT_TRANSLATE_NOOP("AccountsModel", "API key"),
+}
 _BLOCKED_REASON_CHARS = 80
+
+
+def header_text(column: int) -> str:
+    """A column's header in the current language."""
+    return translate("AccountsModel", HEADERS[column])
+
+
+def group_name(group: str) -> str:
+    """A model group's name to show: product names as they are, "Images" and "Other" translated."""
+    return translate("AccountsModel", group) if group in _GROUP_WORDS else group
+
+
+def kind_text(kind: AccountKind) -> str:
+    return translate("AccountsModel", _KIND_TEXT[kind]) if kind in _KIND_TEXT else kind.value
 
 
 class Health(StrEnum):
@@ -76,23 +107,29 @@ class QuotaBar:
         if self.window:
             return window_text(self.fraction, self.reset_at, now)
         if self.fraction is None:
-            return "no quota figures"
+            return translate("AccountsModel", "no quota figures")
         percent = f"{round(self.fraction * 100)}%"
         if self.runs_out_at is not None:
-            return f"{percent} · runs out at ~{clock_time(self.runs_out_at, now)}"
+            return translate("AccountsModel", "{percent} · runs out at ~{time}").format(
+                percent=percent, time=clock_time(self.runs_out_at, now)
+            )
         if self.reset_at is None or self.fraction >= 1.0:
             return percent
-        return f"{percent} · resets in {countdown(self.reset_at, now)}"
+        return translate("AccountsModel", "{percent} · resets in {countdown}").format(
+            percent=percent, countdown=countdown(self.reset_at, now)
+        )
 
     def short_text(self, now: datetime) -> str:
         """The same for a narrow bar: "42% · 2h 59m"."""
         if self.window:
             return window_text(self.fraction, self.reset_at, now, short=True)
         if self.fraction is None:
-            return "no figures"
+            return translate("AccountsModel", "no figures")
         percent = f"{round(self.fraction * 100)}%"
         if self.runs_out_at is not None:
-            return f"{percent} · out ~{clock_time(self.runs_out_at, now)}"
+            return translate("AccountsModel", "{percent} · out ~{time}").format(
+                percent=percent, time=clock_time(self.runs_out_at, now)
+            )
         if self.reset_at is None or self.fraction >= 1.0:
             return percent
         return f"{percent} · {countdown(self.reset_at, now)}"
@@ -180,32 +217,32 @@ def quota_bars(
 def tier_badge(account: Account) -> str:
     """A short tier name for the badge: "Ultra", "Pro", "Free", "API key"; the tooltip has the full one."""
     if account.kind is AccountKind.API_KEY:
-        return "API key"
+        return translate("AccountsModel", "API key")
     tier = (account.tier or "").lower()
     if not tier:
-        return "unknown"
+        return translate("AccountsModel", "unknown")
     if "ultra" in tier:
         return "Ultra"
     if "pro" in tier or "standard" in tier or "enterprise" in tier:
         return "Pro"
     if "free" in tier or "individual" in tier or "legacy" in tier:
-        return "Free"
-    return account.tier or "unknown"
+        return translate("AccountsModel", "Free")
+    return account.tier or translate("AccountsModel", "unknown")
 
 
 def countdown(moment: datetime, now: datetime) -> str:
     """Time left until `moment`: "2d 3h", "3h 05m", "12m", "less than a minute"."""
     seconds = int((moment - now).total_seconds())
     if seconds < 60:
-        return "less than a minute"
+        return translate("AccountsModel", "less than a minute")
     minutes = seconds // 60
     if minutes < 60:
-        return f"{minutes}m"
+        return translate("AccountsModel", "{minutes}m").format(minutes=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours}h {minutes:02d}m"
+        return translate("AccountsModel", "{hours}h {minutes}m").format(hours=hours, minutes=f"{minutes:02d}")
     days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+    return translate("AccountsModel", "{days}d {hours}h").format(days=days, hours=hours)
 
 
 def clock_time(moment: datetime, now: datetime, *, seconds: bool = False) -> str:
@@ -214,33 +251,49 @@ def clock_time(moment: datetime, now: datetime, *, seconds: bool = False) -> str
     time_text = local.strftime("%H:%M:%S" if seconds else "%H:%M")
     if local.date() == local_now.date():
         return time_text
+    # Weekday and month names from Qt's locale (the app's language), not from the C library's.
+    locale = QLocale()
     if abs((local.date() - local_now.date()).days) < 7:
-        return f"{local.strftime('%a')} {time_text}"
-    return f"{local.strftime('%d %b')} {time_text}"
+        weekday = locale.dayName(local.isoweekday(), QLocale.FormatType.ShortFormat)
+        return translate("AccountsModel", "{weekday} {time}").format(weekday=weekday, time=time_text)
+    month = locale.monthName(local.month, QLocale.FormatType.ShortFormat)
+    return translate("AccountsModel", "{day} {month} {time}").format(
+        day=f"{local.day:02d}", month=month, time=time_text
+    )
 
 
 def last_used_text(moment: datetime | None, now: datetime) -> str:
     if moment is None:
-        return "never"
+        return translate("AccountsModel", "never")
     seconds = (now - moment).total_seconds()
     if seconds < 60:
-        return "just now"
+        return translate("AccountsModel", "just now")
     if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
+        return translate("AccountsModel", "%n min ago", "", int(seconds // 60))
     return clock_time(moment, now)
 
 
 def status_of(account: Account, pool: AccountPool, now: datetime) -> tuple[Health, str, str]:
     """(health, short text, tooltip) — the most serious thing first."""
     if not account.enabled:
-        return Health.DISABLED, "Disabled", "Turned off: the gateway does not use this account."
+        return (
+            Health.DISABLED,
+            translate("AccountsModel", "Disabled"),
+            translate("AccountsModel", "Turned off: the gateway does not use this account."),
+        )
     if account.status is AccountStatus.NEEDS_SIGNIN:
-        detail = account.status_reason or "Google no longer accepts this account's sign-in."
-        return Health.NEEDS_SIGNIN, "Needs sign-in", f"{detail}\nUse “Sign in again” to fix it."
+        detail = account.status_reason or translate(
+            "AccountsModel", "Google no longer accepts this account's sign-in."
+        )
+        return (
+            Health.NEEDS_SIGNIN,
+            translate("AccountsModel", "Needs sign-in"),
+            translate("AccountsModel", "{detail}\nUse “Sign in again” to fix it.").format(detail=detail),
+        )
     if account.status is AccountStatus.BLOCKED:
-        reason = account.status_reason or "Google refused this account"
+        reason = account.status_reason or translate("AccountsModel", "Google refused this account")
         short = reason if len(reason) <= _BLOCKED_REASON_CHARS else reason[: _BLOCKED_REASON_CHARS - 1] + "…"
-        return Health.BLOCKED, f"Blocked: {short}", reason
+        return Health.BLOCKED, translate("AccountsModel", "Blocked: {reason}").format(reason=short), reason
     refused = pool.refusals(account.id)
     exhausted = {
         model: account.standing(model, now, refused)[1] for model in account.used_up_models(now, refused)
@@ -257,25 +310,53 @@ def status_of(account: Account, pool: AccountPool, now: datetime) -> tuple[Healt
         models = ", ".join(sorted(cooling))
         return (
             Health.COOLING_DOWN,
-            f"Cooling down until {clock_time(cooled_until, now, seconds=True)}",
-            f"Google asked to slow down for {models} (a short rate limit); other accounts serve meanwhile.",
+            translate("AccountsModel", "Cooling down until {time}").format(
+                time=clock_time(cooled_until, now, seconds=True)
+            ),
+            translate(
+                "AccountsModel",
+                "Google asked to slow down for {models} (a short rate limit); other accounts serve meanwhile.",
+            ).format(models=models),
         )
-    return Health.OK, "OK", "Ready to serve requests."
+    return Health.OK, translate("AccountsModel", "OK"), translate("AccountsModel", "Ready to serve requests.")
 
 
 def _exhausted_status(
     account: Account, exhausted: dict[str, datetime | None], now: datetime
 ) -> tuple[Health, str, str]:
     known_resets = [reset for reset in exhausted.values() if reset is not None]
-    until = f" until {clock_time(min(known_resets), now)}" if known_resets else ""
-    tooltip = "Out of quota: " + ", ".join(
-        f"{model} (back {clock_time(reset, now)})" if reset is not None else model
-        for model, reset in sorted(exhausted.items())
+    tooltip = translate("AccountsModel", "Out of quota: {models}").format(
+        models=", ".join(
+            translate("AccountsModel", "{model} (back {time})").format(
+                model=model, time=clock_time(reset, now)
+            )
+            if reset is not None
+            else model
+            for model, reset in sorted(exhausted.items())
+        )
     )
+    until = clock_time(min(known_resets), now) if known_resets else None
     if not account.quotas or set(account.quotas) <= set(exhausted):
-        return Health.EXHAUSTED, f"Out of quota{until}", tooltip
-    which = next(iter(exhausted)) if len(exhausted) == 1 else f"{len(exhausted)} models"
-    return Health.EXHAUSTED, f"Out of quota for {which}{until}", tooltip
+        if until is None:
+            return Health.EXHAUSTED, translate("AccountsModel", "Out of quota"), tooltip
+        return (
+            Health.EXHAUSTED,
+            translate("AccountsModel", "Out of quota until {time}").format(time=until),
+            tooltip,
+        )
+    which = (
+        next(iter(exhausted))
+        if len(exhausted) == 1
+        else translate("AccountsModel", "%n models", "", len(exhausted))
+    )
+    if until is None:
+        return (
+            Health.EXHAUSTED,
+            translate("AccountsModel", "Out of quota for {which}").format(which=which),
+            tooltip,
+        )
+    text = translate("AccountsModel", "Out of quota for {which} until {time}").format(which=which, time=until)
+    return Health.EXHAUSTED, text, tooltip
 
 
 def local_midnight(now: datetime) -> datetime:
@@ -283,21 +364,11 @@ def local_midnight(now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def count_requests_since(db: Database, since: datetime) -> tuple[Counter[str], int]:
-    """Requests per account id started at or after `since`, and the highest row id counted.
-
-    Blocking: run it in a worker thread (one indexed GROUP BY). Rows with a higher id are left to the live
-    updates, so none is counted twice.
-    """
-    counts, boundary = db.count_by_account(since)
-    return Counter(counts), boundary
-
-
 class _RequestsToday:
     """Today's request count per account id: loaded once (off the loop), then kept up from live rows."""
 
-    def __init__(self, db: Database, on_change: Callable[[], None]) -> None:
-        self._db = db
+    def __init__(self, log: RequestLogReader, on_change: Callable[[], None]) -> None:
+        self._log = log
         self._on_change = on_change
         self._counts: Counter[str] = Counter()
         self._day: date = datetime.now().astimezone().date()
@@ -339,7 +410,9 @@ class _RequestsToday:
     async def _load(self, generation: int) -> None:
         since = local_midnight(datetime.now(UTC))
         try:
-            counts, boundary = await asyncio.to_thread(count_requests_since, self._db, since)
+            # Rows with a higher id than `boundary` are left to the live updates, so none is counted twice.
+            by_account, boundary = await self._log.count_by_account(since)
+            counts = Counter(by_account)
         except Exception as exc:  # the column stays empty; the app keeps working (e.g. closing at quit)
             log.warning("Could not count today's requests: %s", exc)
             return
@@ -381,7 +454,7 @@ class AccountsModel(QAbstractTableModel):
         self.history = QuotaHistory()  # quota readings over time, for the "runs out at" forecasts
         for account in self._accounts.accounts():
             self.history.record(account)
-        self.requests_today = _RequestsToday(controller.services.db, self._requests_changed)
+        self.requests_today = _RequestsToday(controller.services.log_reader, self._requests_changed)
         controller.accounts_changed.connect(self._on_account_changed)
         controller.log_rows_added.connect(self._on_log_rows)
         self._timer = QTimer(self)
@@ -403,9 +476,9 @@ class AccountsModel(QAbstractTableModel):
     ) -> Any:
         horizontal = orientation is Qt.Orientation.Horizontal
         if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
-            return HEADERS[section]
-        if horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TOOLTIPS.get(section)
+            return header_text(section)
+        if horizontal and role == Qt.ItemDataRole.ToolTipRole and section in HEADER_TOOLTIPS:
+            return translate("AccountsModel", HEADER_TOOLTIPS[section])
         return None
 
     def flags(self, index: _ModelIndex) -> Qt.ItemFlag:
@@ -456,14 +529,16 @@ class AccountsModel(QAbstractTableModel):
             # The label too, when the account has one besides its e-mail ("alice@… · work").
             return f"{account.email} · {account.label}" if account.email and account.label else account.name
         if column == KIND:
-            return _KIND_TEXT.get(account.kind, account.kind.value)
+            return kind_text(account.kind)
         if column == TIER:
             return tier_badge(account)
         if column == STATUS:
             return status_of(account, self._pool, now)[1]
         if column == QUOTA:
             bars = quota_bars(account, now, self._pool.refusals(account.id), self.history)
-            return " | ".join(f"{bar.group} {bar.text(now)}" for bar in bars) or "no models yet"
+            return " | ".join(f"{group_name(bar.group)} {bar.text(now)}" for bar in bars) or translate(
+                "AccountsModel", "no models yet"
+            )
         if column == REQUESTS_TODAY:
             return self.requests_today.get(account.id) if self.requests_today.loaded else "…"
         if column == LAST_USED:
@@ -486,16 +561,20 @@ class AccountsModel(QAbstractTableModel):
         if column in (NAME, TIER):
             lines = [
                 account.name,
-                f"{_KIND_TEXT.get(account.kind, account.kind.value)}, tier: {account.tier or '—'}",
+                translate("AccountsModel", "{kind}, tier: {tier}").format(
+                    kind=kind_text(account.kind), tier=account.tier or "—"
+                ),
             ]
             if account.project_id:
-                lines.append(f"Project: {account.project_id}")
+                lines.append(
+                    translate("AccountsModel", "Project: {project}").format(project=account.project_id)
+                )
             return "\n".join(lines)
         if column == STATUS:
             return status_of(account, self._pool, now)[2]
         if column == QUOTA:
             lines = [
-                f"{bar.group}: {bar.text(now)} ({', '.join(bar.models)})"
+                f"{group_name(bar.group)}: {bar.text(now)} ({', '.join(bar.models)})"
                 for bar in quota_bars(account, now, self._pool.refusals(account.id), self.history)
             ]
             lines += window_lines(account, now)
@@ -508,7 +587,11 @@ class AccountsModel(QAbstractTableModel):
                     )
                 )
             if account.quota_updated_at is not None:
-                lines.append(f"Checked {last_used_text(account.quota_updated_at, now)}")
+                lines.append(
+                    translate("AccountsModel", "Checked {when}").format(
+                        when=last_used_text(account.quota_updated_at, now)
+                    )
+                )
             return "\n".join(lines) or None
         if column == LAST_USED and account.last_used_at is not None:
             return account.last_used_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")

@@ -1,26 +1,23 @@
-"""A read-only table model over the SQLite request log: lazy pages, live rows and filters, newest first."""
+"""A read-only table model over the request log (core.log_reader): lazy pages, live rows and filters, newest first."""
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import dataclasses
-import json
 import logging
 import re
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from core.store import Database, LogFilter
+from core.log_reader import RequestLogReader
+from core.store import LogFilter
 from core.types import LogEntry
 from gui import theme
+from gui.i18n import QT_TRANSLATE_NOOP, translate
 from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
@@ -41,18 +38,18 @@ PAGE_SIZE = 200  # rows per fetchMore: a few screens, read in a few milliseconds
     COL_ERROR,
 ) = range(11)
 
-HEADERS = (
-    "Time",
-    "Protocol",
-    "Path",
-    "Model (asked → used)",
-    "Account",
-    "Status",
-    "Latency",
-    "First byte",
-    "Tokens in",
-    "Tokens out",
-    "Error",
+HEADERS = (  # English; headerData shows them translated
+    QT_TRANSLATE_NOOP("RequestLogModel", "Time"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Protocol"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Path"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Model (asked → used)"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Account"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Status"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Latency"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "First byte"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Tokens in"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Tokens out"),
+    QT_TRANSLATE_NOOP("RequestLogModel", "Error"),
 )
 COLUMN_COUNT = len(HEADERS)
 
@@ -140,8 +137,9 @@ def _rows(entries: Iterable[LogEntry]) -> list[_Row]:
     return [_Row(entry, _texts(entry, today)) for entry in slim]
 
 
-def _read_page(db: Database, log_filter: LogFilter, offset: int) -> list[_Row]:
-    return _rows(db.query_log(log_filter, limit=PAGE_SIZE, offset=offset))
+async def _read_page(log: RequestLogReader, log_filter: LogFilter, offset: int) -> list[_Row]:
+    entries = await log.page(log_filter, limit=PAGE_SIZE, offset=offset)
+    return await asyncio.to_thread(_rows, entries)  # the display texts of a page, off the GUI thread too
 
 
 def _position(rows: list[_Row], key: tuple[datetime, int]) -> int:
@@ -179,9 +177,9 @@ class RequestLogModel(QAbstractTableModel):
     load_failed = Signal(str)
     values_seen = Signal()
 
-    def __init__(self, db: Database, parent: QObject | None = None) -> None:
+    def __init__(self, log: RequestLogReader, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._db = db
+        self._log = log
         self._rows: list[_Row] = []
         self._ids: set[int] = set()
         self._filter = LogFilter()
@@ -206,9 +204,9 @@ class RequestLogModel(QAbstractTableModel):
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < COLUMN_COUNT:
             if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS[section]
+                return translate("RequestLogModel", HEADERS[section])
             if role == Qt.ItemDataRole.ToolTipRole and section == COL_TTFB:
-                return "Time until the first byte of the answer reached the app"
+                return self.tr("Time until the first byte of the answer reached the app")
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -289,7 +287,7 @@ class RequestLogModel(QAbstractTableModel):
 
     async def _load_first_page(self, generation: int, log_filter: LogFilter) -> None:
         try:
-            rows = await asyncio.to_thread(_read_page, self._db, log_filter, 0)
+            rows = await _read_page(self._log, log_filter, 0)
         except Exception as exc:
             if generation == self._generation:
                 self._resetting = False
@@ -313,7 +311,7 @@ class RequestLogModel(QAbstractTableModel):
 
     async def _fetch_page(self, generation: int, log_filter: LogFilter, offset: int) -> None:
         try:
-            rows = await asyncio.to_thread(_read_page, self._db, log_filter, offset)
+            rows = await _read_page(self._log, log_filter, offset)
         except Exception as exc:
             if generation == self._generation:
                 self._fetching = False
@@ -338,7 +336,9 @@ class RequestLogModel(QAbstractTableModel):
 
     def _report_failure(self, error: Exception) -> None:
         log.warning("Could not read the request log: %s", error)
-        self.load_failed.emit(f"The request log could not be read ({error}). Try again in a moment.")
+        self.load_failed.emit(
+            self.tr("The request log could not be read ({error}). Try again in a moment.").format(error=error)
+        )
         self.loading_changed.emit(False)
 
     def _insert_live(self, entries: list[LogEntry]) -> None:
@@ -374,82 +374,16 @@ class RequestLogModel(QAbstractTableModel):
         if column == COL_TIME:
             return entry.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
         if column == COL_MODEL:
-            return f"Asked for {entry.client_model or '?'}; served by {entry.upstream_model or '?'}"
+            return translate("RequestLogModel", "Asked for {asked}; served by {served}").format(
+                asked=entry.client_model or "?", served=entry.upstream_model or "?"
+            )
         if column == COL_ERROR and entry.error:
             return friendly_error(entry.error)
         if column == COL_PATH:
-            return f"{entry.path} ({'streamed' if entry.stream else 'one answer'})"
-        return None
-
-
-# --- export ---------------------------------------------------------------------------------------------
-
-
-class ExportFormat(StrEnum):
-    CSV = "csv"
-    JSON_LINES = "jsonl"
-
-    @classmethod
-    def for_path(cls, path: Path) -> ExportFormat:
-        return cls.CSV if path.suffix.lower() == ".csv" else cls.JSON_LINES
-
-
-EXPORT_FIELDS = tuple(field.name for field in dataclasses.fields(LogEntry))
-EXPORT_PAGE_SIZE = 1000
-
-
-class ExportCancelled(Exception):
-    """The export was cancelled; the partial file was removed."""
-
-
-def _export_record(entry: LogEntry) -> dict[str, Any]:
-    record = dataclasses.asdict(entry)
-    record["started_at"] = entry.started_at.isoformat()
-    return {name: record[name] for name in EXPORT_FIELDS}
-
-
-def export_log(
-    db: Database,
-    log_filter: LogFilter,
-    path: Path,
-    export_format: ExportFormat,
-    *,
-    progress: Callable[[int], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> int:
-    """Write every row matching `log_filter` (newest first) to `path`, page by page; returns rows written.
-
-    Blocking: run it in a worker thread. `progress(rows_written)` is called after each page (from that
-    thread); setting `cancel` stops at the next page, removes the partial file and raises ExportCancelled.
-    Rows written while the export runs shift the pages; rows already written are skipped by id.
-    """
-    written: set[int] = set()
-    try:
-        with path.open("w", encoding="utf-8", newline="") as file:
-            writer = (
-                csv.DictWriter(file, fieldnames=EXPORT_FIELDS) if export_format is ExportFormat.CSV else None
+            how = (
+                translate("RequestLogModel", "streamed")
+                if entry.stream
+                else translate("RequestLogModel", "one answer")
             )
-            if writer is not None:
-                writer.writeheader()
-            offset = 0
-            while True:
-                if cancel is not None and cancel.is_set():
-                    raise ExportCancelled
-                page = db.query_log(log_filter, limit=EXPORT_PAGE_SIZE, offset=offset)
-                offset += len(page)
-                for entry in page:
-                    if entry.id in written:
-                        continue
-                    written.add(entry.id or 0)
-                    record = _export_record(entry)
-                    if writer is not None:
-                        writer.writerow(record)
-                    else:
-                        file.write(json.dumps(record, ensure_ascii=False) + "\n")
-                if progress is not None:
-                    progress(len(written))
-                if len(page) < EXPORT_PAGE_SIZE:
-                    return len(written)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+            return f"{entry.path} ({how})"
+        return None

@@ -52,8 +52,8 @@ from gui import theme
 from gui.controller import AppController
 from gui.dialogs.confirm import ask_to_confirm
 from gui.dialogs.signin import SignInDialog
+from gui.i18n import translate
 from gui.models.accounts_model import (
-    HEADERS,
     HEALTH_ROLE,
     KIND,
     LAST_USED,
@@ -67,6 +67,8 @@ from gui.models.accounts_model import (
     AccountsModel,
     Health,
     QuotaBar,
+    group_name,
+    header_text,
 )
 from gui.tasks import run_task
 
@@ -97,8 +99,8 @@ def bar_height(metrics: QFontMetrics) -> int:
 def column_widths(available: int, metrics: QFontMetrics) -> dict[int, int]:
     """Widths of the fixed columns for a table `available` px wide (0 = hidden); Quota takes the rest."""
     char = max(1, metrics.horizontalAdvance("0"))
-    today = max(metrics.horizontalAdvance(HEADERS[REQUESTS_TODAY]) + 16, 6 * char)
-    last_used = max(metrics.horizontalAdvance(HEADERS[LAST_USED]) + 16, 10 * char)
+    today = max(metrics.horizontalAdvance(header_text(REQUESTS_TODAY)) + 16, 6 * char)
+    last_used = max(metrics.horizontalAdvance(header_text(LAST_USED)) + 16, 10 * char)
     tier = 11 * char
     rest = available - QUOTA_MIN_WIDTH - today - last_used
     if rest < 28 * char + tier:
@@ -155,7 +157,7 @@ class QuotaDelegate(QStyledItemDelegate):
         )
         if not bars:
             painter.setPen(text_colour)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, "no models yet")
+            painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, translate("AccountsModel", "no models yet"))
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         height = bar_height(option.fontMetrics)
@@ -168,7 +170,7 @@ class QuotaDelegate(QStyledItemDelegate):
             painter.drawText(
                 label_rect,
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                metrics.elidedText(bar.group, Qt.TextElideMode.ElideRight, label_rect.width()),
+                metrics.elidedText(group_name(bar.group), Qt.TextElideMode.ElideRight, label_rect.width()),
             )
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(theme.bar_track())  # solid: visible on plain, alternate and selected rows
@@ -209,11 +211,13 @@ class ApiKeyDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Add a Gemini API key")
+        self.setWindowTitle(self.tr("Add a Gemini API key"))
         self.setMinimumWidth(460)
         intro = QLabel(
-            'Paste a key from <a href="https://aistudio.google.com/apikey">Google AI Studio</a>. '
-            "Gravity Desk checks it with Google before adding it and keeps it in your system's keyring."
+            self.tr(
+                'Paste a key from <a href="https://aistudio.google.com/apikey">Google AI Studio</a>. '
+                "Gravity Desk checks it with Google before adding it and keeps it in your system's keyring."
+            )
         )
         intro.setWordWrap(True)
         intro.setOpenExternalLinks(True)
@@ -221,16 +225,16 @@ class ApiKeyDialog(QDialog):
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setPlaceholderText("AIza…")
         self.label_edit = QLineEdit()
-        self.label_edit.setPlaceholderText("e.g. Work key (optional)")
+        self.label_edit.setPlaceholderText(self.tr("e.g. Work key (optional)"))
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(theme.tone_style(theme.Tone.ERROR))
         self.error_label.hide()
         form = QFormLayout()
-        form.addRow("API key", self.key_edit)
-        form.addRow("Label", self.label_edit)
+        form.addRow(self.tr("API key"), self.key_edit)
+        form.addRow(self.tr("Label"), self.label_edit)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.add_button = self.buttons.addButton("Add", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.add_button = self.buttons.addButton(self.tr("Add"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.add_button.setEnabled(False)
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
@@ -251,7 +255,7 @@ class ApiKeyDialog(QDialog):
 
     def set_busy(self, busy: bool) -> None:
         self.add_button.setEnabled(not busy)
-        self.add_button.setText("Checking…" if busy else "Add")
+        self.add_button.setText(self.tr("Checking…") if busy else self.tr("Add"))
         self.key_edit.setEnabled(not busy)
         self.label_edit.setEnabled(not busy)
 
@@ -265,16 +269,27 @@ def _import_summary(result: ImportResult) -> tuple[str, bool]:
     """(HTML text, whether something failed) for the message area."""
     parts: list[str] = []
     if result.added:
-        parts.append(f"Added {len(result.added)}: {html.escape(', '.join(result.added))}.")
+        parts.append(
+            translate("AccountsPage", "Added {count}: {names}.").format(
+                count=len(result.added), names=html.escape(", ".join(result.added))
+            )
+        )
     if result.updated:
-        parts.append(f"Updated {len(result.updated)}: {html.escape(', '.join(result.updated))}.")
+        parts.append(
+            translate("AccountsPage", "Updated {count}: {names}.").format(
+                count=len(result.updated), names=html.escape(", ".join(result.updated))
+            )
+        )
     if result.failed:
         failures = "".join(
             f"<li>{html.escape(where)}: {html.escape(reason)}</li>" for where, reason in result.failed
         )
-        parts.append(f"{len(result.failed)} could not be imported:<ul>{failures}</ul>")
+        parts.append(
+            translate("AccountsPage", "%n could not be imported:", "", len(result.failed))
+            + f"<ul>{failures}</ul>"
+        )
     if not parts:
-        parts.append("The file lists no accounts.")
+        parts.append(translate("AccountsPage", "The file lists no accounts."))
     return " ".join(parts), bool(result.failed)
 
 
@@ -323,18 +338,22 @@ class AccountsPage(QWidget):
                 self.table.setColumnWidth(column, width)
 
     def _build(self) -> None:
-        self.sign_in_button = QPushButton("Sign in with Google")
+        self.sign_in_button = QPushButton(self.tr("Sign in with Google"))
         self.sign_in_button.setDefault(True)
-        self.sign_in_button.setToolTip("Add a Google account: your browser opens Google's sign-in page")
-        self.add_key_button = QPushButton("Add API key…")
-        self.add_key_button.setToolTip("Add a Gemini API key from Google AI Studio")
-        self.import_button = QPushButton("Import JSON file…")
-        self.import_button.setToolTip('A JSON list of {"email": …, "refresh_token": …} objects')
-        self.refresh_button = QPushButton("Refresh all quotas")
-        self.enable_button = QPushButton("Disable")
-        self.resign_button = QPushButton("Sign in again")
-        self.resign_button.setToolTip("Sign in to the selected Google account again (when it needs sign-in)")
-        self.remove_button = QPushButton("Remove…")
+        self.sign_in_button.setToolTip(
+            self.tr("Add a Google account: your browser opens Google's sign-in page")
+        )
+        self.add_key_button = QPushButton(self.tr("Add API key…"))
+        self.add_key_button.setToolTip(self.tr("Add a Gemini API key from Google AI Studio"))
+        self.import_button = QPushButton(self.tr("Import JSON file…"))
+        self.import_button.setToolTip(self.tr('A JSON list of {"email": …, "refresh_token": …} objects'))
+        self.refresh_button = QPushButton(self.tr("Refresh all quotas"))
+        self.enable_button = QPushButton(self.tr("Disable"))
+        self.resign_button = QPushButton(self.tr("Sign in again"))
+        self.resign_button.setToolTip(
+            self.tr("Sign in to the selected Google account again (when it needs sign-in)")
+        )
+        self.remove_button = QPushButton(self.tr("Remove…"))
         self.sign_in_button.clicked.connect(lambda: self.start_sign_in())
         self.add_key_button.clicked.connect(self.open_api_key_dialog)
         self.import_button.clicked.connect(self.import_file)
@@ -370,7 +389,7 @@ class AccountsPage(QWidget):
         self.proxy.setFilterKeyColumn(-1)  # name, label, tier and status texts
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter accounts…")
+        self.filter_edit.setPlaceholderText(self.tr("Filter accounts…"))
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMaximumWidth(220)
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
@@ -412,24 +431,26 @@ class AccountsPage(QWidget):
 
     def _build_empty_panel(self) -> QWidget:
         panel = QWidget()
-        title = QLabel("Add your first account")
+        title = QLabel(self.tr("Add your first account"))
         font = title.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
         title.setFont(font)
         text = QLabel(
-            "Gravity Desk answers your apps with the Google AI accounts you add here. Sign in with a Google "
-            "account (your browser opens Google's page), or add a Gemini API key from Google AI Studio. "
-            "Then point your app at the address shown on the Dashboard."
+            self.tr(
+                "Gravity Desk answers your apps with the Google AI accounts you add here. Sign in with a "
+                "Google account (your browser opens Google's page), or add a Gemini API key from Google AI "
+                "Studio. Then point your app at the address shown on the Dashboard."
+            )
         )
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         # A centred, word-wrapped label gets no height-for-width from the layout: fix both explicitly.
         text.setFixedWidth(520)
         text.setMinimumHeight(text.heightForWidth(520))
-        self.empty_sign_in_button = QPushButton("Sign in with Google")
+        self.empty_sign_in_button = QPushButton(self.tr("Sign in with Google"))
         self.empty_sign_in_button.clicked.connect(lambda: self.start_sign_in())
-        self.empty_add_key_button = QPushButton("Add an API key")
+        self.empty_add_key_button = QPushButton(self.tr("Add an API key"))
         self.empty_add_key_button.clicked.connect(self.open_api_key_dialog)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -500,10 +521,14 @@ class AccountsPage(QWidget):
 
     def _update_actions(self) -> None:
         account = self.selected_account()
-        self.refresh_button.setText("Refresh quota" if account is not None else "Refresh all quotas")
+        self.refresh_button.setText(
+            self.tr("Refresh quota") if account is not None else self.tr("Refresh all quotas")
+        )
         self.refresh_button.setEnabled(self.model.rowCount() > 0)
         self.enable_button.setEnabled(account is not None)
-        self.enable_button.setText("Enable" if account is not None and not account.enabled else "Disable")
+        self.enable_button.setText(
+            self.tr("Enable") if account is not None and not account.enabled else self.tr("Disable")
+        )
         self.resign_button.setEnabled(account is not None and account.kind is AccountKind.GOOGLE)
         self.remove_button.setEnabled(account is not None)
         for button in self._busy:
@@ -562,11 +587,13 @@ class AccountsPage(QWidget):
         self.select_account(account.id)
         if expected and (account.email or "").casefold() != expected.casefold():
             self.show_message(
-                f"You signed in as {account.name}, not {expected}, so {account.name} was added. "
-                f"To fix {expected}, choose it on Google's page when you sign in again."
+                self.tr(
+                    "You signed in as {name}, not {expected}, so {name} was added. "
+                    "To fix {expected}, choose it on Google's page when you sign in again."
+                ).format(name=account.name, expected=expected)
             )
         else:
-            self.show_message(f"Signed in: {account.name} is ready to use.")
+            self.show_message(self.tr("Signed in: {name} is ready to use.").format(name=account.name))
 
     # -- API key ------------------------------------------------------------------------------------------
 
@@ -585,7 +612,9 @@ class AccountsPage(QWidget):
                 account = await self._accounts.add_api_key(key, label or None)
             except UpstreamError as exc:
                 dialog.show_error(
-                    f"Google did not accept this key: {exc.message}\nCheck the key and try again."
+                    self.tr("Google did not accept this key: {reason}\nCheck the key and try again.").format(
+                        reason=exc.message
+                    )
                 )
                 return
             except ValueError as exc:
@@ -593,7 +622,7 @@ class AccountsPage(QWidget):
                 return
             dialog.accept()
             self.select_account(account.id)
-            self.show_message(f"Added {account.name}.")
+            self.show_message(self.tr("Added {name}.").format(name=account.name))
 
         run_task(add())
 
@@ -602,10 +631,10 @@ class AccountsPage(QWidget):
     def import_file(self) -> None:
         """Ask for the file in a window-modal dialog (open(), not getOpenFileName(): no nested event loop
         inside qasync, and a sheet on macOS); the import starts when a file is chosen."""
-        dialog = QFileDialog(self, "Import accounts from a JSON file")
+        dialog = QFileDialog(self, self.tr("Import accounts from a JSON file"))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters(["JSON files (*.json)", "All files (*)"])
+        dialog.setNameFilters([self.tr("JSON files (*.json)"), self.tr("All files (*)")])
         dialog.fileSelected.connect(lambda name: self._import_from(Path(name)))
         dialog.finished.connect(lambda _result: self._forget_import_dialog(dialog))
         self.import_dialog = dialog
@@ -618,11 +647,11 @@ class AccountsPage(QWidget):
 
     def _import_from(self, path: Path) -> None:
         async def run() -> None:
-            self.show_message("Importing… each account signs in with Google first.")
+            self.show_message(self.tr("Importing… each account signs in with Google first."))
             try:
                 result = await self._accounts.import_file(path)
             except ImportFileError as exc:
-                self.show_message(f"Nothing was imported: {exc}", error=True)
+                self.show_message(self.tr("Nothing was imported: {reason}").format(reason=exc), error=True)
                 return
             text, failed = _import_summary(result)
             self.show_message(text, error=failed and not (result.added or result.updated), rich=True)
@@ -642,9 +671,12 @@ class AccountsPage(QWidget):
         await self.controller.refresh_quotas()
         troubled = [a.name for a in self._accounts.accounts() if a.enabled and a.status.value != "ok"]
         if troubled:
-            self.show_message(f"Quotas refreshed. Needs attention: {', '.join(troubled)}.", error=True)
+            self.show_message(
+                self.tr("Quotas refreshed. Needs attention: {names}.").format(names=", ".join(troubled)),
+                error=True,
+            )
         else:
-            self.show_message("Quotas refreshed.")
+            self.show_message(self.tr("Quotas refreshed."))
 
     async def _refresh_one(self, account: Account) -> None:
         try:
@@ -652,7 +684,7 @@ class AccountsPage(QWidget):
         except UpstreamError as exc:
             self.show_message(f"{account.name}: {exc.message}", error=True)
             return
-        self.show_message(f"Quota of {account.name} refreshed.")
+        self.show_message(self.tr("Quota of {name} refreshed.").format(name=account.name))
 
     def toggle_enabled(self) -> None:
         account = self.selected_account()
@@ -663,11 +695,13 @@ class AccountsPage(QWidget):
         account = self.selected_account()
         if account is None:
             return
-        text = (
-            f"Remove {account.name} from Gravity Desk?\n\nIts stored sign-in or key is deleted from this "
+        text = self.tr(
+            "Remove {name} from Gravity Desk?\n\nIts stored sign-in or key is deleted from this "
             "computer. Your Google account itself is not changed, and you can add it again later."
+        ).format(name=account.name)
+        box = ask_to_confirm(
+            self, self.tr("Remove account?"), text, self.tr("Remove"), lambda: self._remove(account)
         )
-        box = ask_to_confirm(self, "Remove account?", text, "Remove", lambda: self._remove(account))
         box.finished.connect(lambda _result: self._forget_remove_box(box))
         self.remove_box = box
 
@@ -680,6 +714,6 @@ class AccountsPage(QWidget):
 
         async def remove() -> None:
             await self._accounts.remove(account.id)
-            self.show_message(f"Removed {name}.")
+            self.show_message(self.tr("Removed {name}.").format(name=name))
 
         self._run(remove(), busy=self.remove_button)

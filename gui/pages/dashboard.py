@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -39,6 +38,8 @@ from core.types import Account, LogEntry
 from core.update_check import Release
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.dialogs.client_setup import ClientSetupDialog
+from gui.i18n import QT_TRANSLATE_NOOP, translate
+from gui.models.accounts_model import group_name
 from gui.tasks import run_task
 from gui.widgets.chart import ChartSeries, TimeChart
 
@@ -59,8 +60,23 @@ class ChartRange:
     bucket: timedelta
 
 
-LAST_DAY = ChartRange("Last 24 hours", timedelta(hours=24), timedelta(hours=1))
-LAST_HOUR = ChartRange("Last hour", timedelta(hours=1), timedelta(minutes=1))
+LAST_DAY = ChartRange(
+    QT_TRANSLATE_NOOP("DashboardPage", "Last 24 hours"), timedelta(hours=24), timedelta(hours=1)
+)
+LAST_HOUR = ChartRange(
+    QT_TRANSLATE_NOOP("DashboardPage", "Last hour"), timedelta(hours=1), timedelta(minutes=1)
+)
+# Snippet tabs whose titles are words, not product names (the dictionary keys stay English).
+_TAB_TITLES = {
+    "OpenAI (Python)": QT_TRANSLATE_NOOP("DashboardPage", "OpenAI (Python)"),
+    "OpenAI (environment)": QT_TRANSLATE_NOOP("DashboardPage", "OpenAI (environment)"),
+    "Gemini (Python)": QT_TRANSLATE_NOOP("DashboardPage", "Gemini (Python)"),
+}
+
+
+def tab_title(title: str) -> str:
+    """A snippet tab's title to show."""
+    return translate("DashboardPage", _TAB_TITLES[title]) if title in _TAB_TITLES else title
 
 
 # --- connection snippets --------------------------------------------------------------------------------
@@ -89,20 +105,27 @@ reply = client.chat.completions.create(
 )
 print(reply.choices[0].message.content)
 '''
-    shell = "PowerShell" if windows else "shell"
+    shell = "PowerShell" if windows else translate("DashboardPage", "shell")
     openai_env = "\n".join(
         [
-            f"# In a {shell}, before starting an app that uses the OpenAI SDK:",
+            translate(
+                "DashboardPage", "# In a {shell}, before starting an app that uses the OpenAI SDK:"
+            ).format(shell=shell),
             _set_env("OPENAI_BASE_URL", f"{url}/v1", windows),
             _set_env("OPENAI_API_KEY", token, windows),
         ]
     )
     claude_code = "\n".join(
         [
-            f"# In a {shell}, then start Claude Code (claude) from it:",
+            translate("DashboardPage", "# In a {shell}, then start Claude Code (claude) from it:").format(
+                shell=shell
+            ),
             _set_env("ANTHROPIC_BASE_URL", url, windows),
             _set_env("ANTHROPIC_AUTH_TOKEN", token, windows),
-            "# Tools that send an x-api-key header read ANTHROPIC_API_KEY instead (set one of the two):",
+            translate(
+                "DashboardPage",
+                "# Tools that send an x-api-key header read ANTHROPIC_API_KEY instead (set one of the two):",
+            ),
             "# " + _set_env("ANTHROPIC_API_KEY", token, windows),
             "claude",
         ]
@@ -220,8 +243,12 @@ def describe_reset(reset: datetime | None, now: datetime) -> str:
         return "—"
     minutes = max(1, round((reset - now).total_seconds() / 60))
     hours, minutes = divmod(minutes, 60)
-    wait = f"{hours} h {minutes} min" if hours else f"{minutes} min"
-    return f"in {wait} ({reset.astimezone():%H:%M})"
+    clock = f"{reset.astimezone():%H:%M}"
+    if hours:
+        return translate("DashboardPage", "in {hours} h {minutes} min ({time})").format(
+            hours=hours, minutes=minutes, time=clock
+        )
+    return translate("DashboardPage", "in {minutes} min ({time})").format(minutes=minutes, time=clock)
 
 
 # --- the page -------------------------------------------------------------------------------------------
@@ -299,24 +326,24 @@ class DashboardPage(QWidget):
     # --- connection ---------------------------------------------------------------------------------------
 
     def _build_connection(self) -> QGroupBox:
-        box = QGroupBox("Connect your apps", self)
+        box = QGroupBox(self.tr("Connect your apps"), self)
         grid = QGridLayout(box)
         self.server_status = QLabel(box)
         self.server_status.setWordWrap(True)
         self.url_field = QLineEdit(box)
         self.url_field.setReadOnly(True)
-        self.copy_url_button = QPushButton("Copy", box)
+        self.copy_url_button = QPushButton(self.tr("Copy"), box)
         self.key_field = QLineEdit(box)
         self.key_field.setReadOnly(True)
-        self.show_key_button = QPushButton("Show", box)
-        self.copy_key_button = QPushButton("Copy", box)
+        self.show_key_button = QPushButton(self.tr("Show"), box)
+        self.copy_key_button = QPushButton(self.tr("Copy"), box)
         self.key_hint = QLabel(box)
         self.key_hint.setWordWrap(True)
         grid.addWidget(self.server_status, 0, 0, 1, 4)
-        grid.addWidget(QLabel("Server address", box), 1, 0)
+        grid.addWidget(QLabel(self.tr("Server address"), box), 1, 0)
         grid.addWidget(self.url_field, 1, 1, 1, 2)
         grid.addWidget(self.copy_url_button, 1, 3)
-        grid.addWidget(QLabel("API key", box), 2, 0)
+        grid.addWidget(QLabel(self.tr("API key"), box), 2, 0)
         grid.addWidget(self.key_field, 2, 1)
         grid.addWidget(self.show_key_button, 2, 2)
         grid.addWidget(self.copy_key_button, 2, 3)
@@ -330,13 +357,13 @@ class DashboardPage(QWidget):
             view.setReadOnly(True)
             view.setFont(monospace)
             view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-            copy = QPushButton(f"Copy {title} snippet", tab)
+            copy = QPushButton(self.tr("Copy {title} snippet").format(title=tab_title(title)), tab)
             copy.clicked.connect(lambda _checked=False, name=title: self.copy_snippet(name))
             layout.addWidget(view)
             layout.addWidget(copy)
             self.snippet_views[title] = view
             self.snippet_copy_buttons[title] = copy
-            self.snippet_tabs.addTab(tab, title)
+            self.snippet_tabs.addTab(tab, tab_title(title))
         grid.addWidget(self.snippet_tabs, 4, 0, 1, 4)
         setup_row = QHBoxLayout()
         setup_label = QLabel(self.tr("Set up a client in one click:"), box)
@@ -350,8 +377,12 @@ class DashboardPage(QWidget):
             self.client_setup_buttons[client] = button
         setup_row.addStretch(1)
         grid.addLayout(setup_row, 5, 0, 1, 4)
-        self.copy_url_button.clicked.connect(lambda: self._copy(self.url, "The server address"))
-        self.copy_key_button.clicked.connect(lambda: self._copy(self.api_key or "", "The API key"))
+        self.copy_url_button.clicked.connect(
+            lambda: self._copy(self.url, self.tr("The server address is on the clipboard."))
+        )
+        self.copy_key_button.clicked.connect(
+            lambda: self._copy(self.api_key or "", self.tr("The API key is on the clipboard."))
+        )
         self.show_key_button.clicked.connect(self.toggle_key)
         return box
 
@@ -401,17 +432,20 @@ class DashboardPage(QWidget):
         return snippets(self.url, self.api_key)[title]
 
     def copy_snippet(self, title: str) -> None:
-        self._copy(self.snippet(title), f"The {title} snippet")
+        self._copy(
+            self.snippet(title),
+            self.tr("The {title} snippet is on the clipboard.").format(title=tab_title(title)),
+        )
 
     def toggle_key(self) -> None:
         self.key_visible = not self.key_visible
         self.refresh_connection()
 
-    def _copy(self, text: str, what: str) -> None:
+    def _copy(self, text: str, message: str) -> None:
         if not text:
             return
         QGuiApplication.clipboard().setText(text)
-        self.copied.emit(f"{what} is on the clipboard.")
+        self.copied.emit(message)
 
     def _on_server_state(self, _state: ServerState) -> None:
         self.refresh_connection()
@@ -420,23 +454,29 @@ class DashboardPage(QWidget):
         state = self.controller.state
         url = self.url
         messages = {
-            ServerStatus.SERVING: f"Serving at {url}. Point your apps at this address.",
-            ServerStatus.STARTING: "Starting the server…",
-            ServerStatus.PAUSED: "Paused: apps get no answer until you resume the server from the tray menu.",
-            ServerStatus.FAILED: f"The server is not running: {state.error}",
+            ServerStatus.SERVING: self.tr("Serving at {url}. Point your apps at this address.").format(
+                url=url
+            ),
+            ServerStatus.STARTING: self.tr("Starting the server…"),
+            ServerStatus.PAUSED: self.tr(
+                "Paused: apps get no answer until you resume the server from the tray menu."
+            ),
+            ServerStatus.FAILED: self.tr("The server is not running: {reason}").format(reason=state.error),
         }
         self.server_status.setText(messages[state.status])
         self.url_field.setText(url)
         key = self.api_key
-        self.key_field.setText((key if self.key_visible else mask_secret(key)) if key else "(none)")
-        self.show_key_button.setText("Hide" if self.key_visible else "Show")
+        self.key_field.setText((key if self.key_visible else mask_secret(key)) if key else self.tr("(none)"))
+        self.show_key_button.setText(self.tr("Hide") if self.key_visible else self.tr("Show"))
         self.show_key_button.setEnabled(key is not None)
         self.copy_key_button.setEnabled(key is not None)
         self.key_hint.setText(
             ""
             if key
-            else "No API key is set, so any program on this computer can use the gateway. "
-            "Generate one in Settings to require it."
+            else self.tr(
+                "No API key is set, so any program on this computer can use the gateway. "
+                "Generate one in Settings to require it."
+            )
         )
         # The snippets show the key only when it is shown above; Copy always copies the real one.
         shown_key = key if (key is None or self.key_visible) else mask_secret(key)
@@ -446,12 +486,12 @@ class DashboardPage(QWidget):
     # --- activity -----------------------------------------------------------------------------------------
 
     def _build_activity(self) -> QGroupBox:
-        box = QGroupBox("Activity", self)
+        box = QGroupBox(self.tr("Activity"), self)
         layout = QVBoxLayout(box)
         buttons = QHBoxLayout()
         self.range_buttons = QButtonGroup(box)
-        self.day_button = QPushButton(LAST_DAY.label, box)
-        self.hour_button = QPushButton(LAST_HOUR.label, box)
+        self.day_button = QPushButton(translate("DashboardPage", LAST_DAY.label), box)
+        self.hour_button = QPushButton(translate("DashboardPage", LAST_HOUR.label), box)
         for button, chart_range in ((self.day_button, LAST_DAY), (self.hour_button, LAST_HOUR)):
             button.setCheckable(True)
             button.clicked.connect(lambda _checked=False, r=chart_range: self.set_range(r))
@@ -462,9 +502,9 @@ class DashboardPage(QWidget):
         self.activity_summary = QLabel(box)
         buttons.addWidget(self.activity_summary)
         layout.addLayout(buttons)
-        self.requests_chart = TimeChart("Requests", box)
-        self.tokens_chart = TimeChart("Tokens", box)
-        self.tokens_chart.empty_text = "No tokens in this period"
+        self.requests_chart = TimeChart(self.tr("Requests"), box)
+        self.tokens_chart = TimeChart(self.tr("Tokens"), box)
+        self.tokens_chart.empty_text = self.tr("No tokens in this period")
         layout.addWidget(self.requests_chart)
         layout.addWidget(self.tokens_chart)
         return box
@@ -497,9 +537,11 @@ class DashboardPage(QWidget):
             starts = chart_window(chart_range, datetime.now(UTC))
             size = int(chart_range.bucket.total_seconds())
             try:
-                rows = await asyncio.to_thread(self.controller.services.db.log_histogram, starts[0], size)
+                rows = await self.controller.services.log_reader.histogram(starts[0], size)
             except Exception as exc:  # the database closing at quit, a locked file: try at the next tick
-                self.activity_summary.setText(f"Activity could not be read ({exc}).")
+                self.activity_summary.setText(
+                    self.tr("Activity could not be read ({error}).").format(error=exc)
+                )
                 return
             self._draw(starts, fill_buckets(rows, starts), chart_range)
         finally:
@@ -516,34 +558,47 @@ class DashboardPage(QWidget):
         self.requests_chart.set_data(
             starts,
             [
-                ChartSeries("Succeeded", succeeded, SUCCEEDED_COLOUR),
-                ChartSeries("Failed", failed, FAILED_COLOUR),
+                ChartSeries(self.tr("Succeeded"), succeeded, SUCCEEDED_COLOUR),
+                ChartSeries(self.tr("Failed"), failed, FAILED_COLOUR),
             ],
             chart_range.bucket,
         )
         self.tokens_chart.set_data(
             starts,
             [
-                ChartSeries("In", tokens_in, TOKENS_IN_COLOUR),
-                ChartSeries("Out", tokens_out, TOKENS_OUT_COLOUR),
+                ChartSeries(self.tr("In"), tokens_in, TOKENS_IN_COLOUR),
+                ChartSeries(self.tr("Out"), tokens_out, TOKENS_OUT_COLOUR),
             ],
             chart_range.bucket,
         )
         requests, errors = sum(b.requests for b in buckets), sum(b.errors for b in buckets)
         self.activity_summary.setText(
-            f"{chart_range.label}: {requests:,} requests, {errors:,} failed, "
-            f"{sum(tokens_in):,.0f} tokens in, {sum(tokens_out):,.0f} out"
+            self.tr(
+                "{range}: %Ln request(s), {failed} failed, {tokens_in} tokens in, {tokens_out} out",
+                "",
+                requests,
+            ).format(
+                range=translate("DashboardPage", chart_range.label),
+                failed=f"{errors:,}",
+                tokens_in=f"{sum(tokens_in):,.0f}",
+                tokens_out=f"{sum(tokens_out):,.0f}",
+            )
         )
         self.charts_updated.emit()
 
     # --- quota --------------------------------------------------------------------------------------------
 
     def _build_quota(self) -> QGroupBox:
-        box = QGroupBox("Quota left", self)
+        box = QGroupBox(self.tr("Quota left"), self)
         layout = QVBoxLayout(box)
         self.quota_table = QTableWidget(0, 4, box)
         self.quota_table.setHorizontalHeaderLabels(
-            ["Models", "Accounts with quota", "Best remaining", "Earliest reset"]
+            [
+                self.tr("Models"),
+                self.tr("Accounts with quota"),
+                self.tr("Best remaining"),
+                self.tr("Earliest reset"),
+            ]
         )
         self.quota_table.verticalHeader().hide()
         self.quota_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -561,10 +616,12 @@ class DashboardPage(QWidget):
         summaries = quota_overview(accounts, now, self.controller.services.pool.refusals)
         self.quota_table.setRowCount(len(summaries))
         for row, summary in enumerate(summaries):
-            best = "unknown" if summary.best_remaining is None else f"{summary.best_remaining:.0%}"
+            best = self.tr("unknown") if summary.best_remaining is None else f"{summary.best_remaining:.0%}"
             cells = [
-                summary.group,
-                f"{summary.accounts_with_quota} of {summary.accounts}",
+                group_name(summary.group),
+                self.tr("{count} of {total}").format(
+                    count=summary.accounts_with_quota, total=summary.accounts
+                ),
                 best,
                 describe_reset(summary.earliest_reset, now),
             ]
@@ -574,9 +631,11 @@ class DashboardPage(QWidget):
                     item.setForeground(FAILED_COLOUR)
                 self.quota_table.setItem(row, column, item)
         if not accounts:
-            hint = "No accounts yet: add a Google account or an API key on the Accounts page."
+            hint = self.tr("No accounts yet: add a Google account or an API key on the Accounts page.")
         elif not summaries:
-            hint = "No account can be used right now (disabled, blocked or needing sign-in): see Accounts."
+            hint = self.tr(
+                "No account can be used right now (disabled, blocked or needing sign-in): see Accounts."
+            )
         else:
-            hint = "Quotas refresh in the background; Refresh on the Accounts page reads them now."
+            hint = self.tr("Quotas refresh in the background; Refresh on the Accounts page reads them now.")
         self.quota_hint.setText(hint)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import unicodedata
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
@@ -26,9 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.log_reader import ExportCancelled, ExportFormat
 from core.store import LogFilter
 from core.types import LogEntry
 from gui.controller import AppController
+from gui.i18n import QT_TRANSLATE_NOOP, translate
 from gui.models.request_log_model import (
     COL_ACCOUNT,
     COL_ERROR,
@@ -41,10 +44,7 @@ from gui.models.request_log_model import (
     COL_TOKENS_IN,
     COL_TOKENS_OUT,
     COL_TTFB,
-    ExportCancelled,
-    ExportFormat,
     RequestLogModel,
-    export_log,
     format_ms,
     friendly_error,
 )
@@ -53,33 +53,39 @@ from gui.tasks import run_task
 SEARCH_DEBOUNCE_MS = 250  # typing "gemini" reloads once, not six times
 
 STATUS_CHOICES: tuple[tuple[str, str | None], ...] = (
-    ("All statuses", None),
-    ("Succeeded", "ok"),
-    ("Failed", "error"),
-    ("429 · out of quota or rate limited", "429"),
-    ("401 · wrong or missing API key", "401"),
-    ("400 · bad request", "400"),
-    ("404 · unknown model or path", "404"),
-    ("500 · gateway error", "500"),
-    ("502 · the upstream failed", "502"),  # Google's own 5xx answers are logged as 502
-    ("503 · no account available", "503"),
+    (QT_TRANSLATE_NOOP("RequestsPage", "All statuses"), None),
+    (QT_TRANSLATE_NOOP("RequestsPage", "Succeeded"), "ok"),
+    (QT_TRANSLATE_NOOP("RequestsPage", "Failed"), "error"),
+    (QT_TRANSLATE_NOOP("RequestsPage", "429 · out of quota or rate limited"), "429"),
+    (QT_TRANSLATE_NOOP("RequestsPage", "401 · wrong or missing API key"), "401"),
+    (QT_TRANSLATE_NOOP("RequestsPage", "400 · bad request"), "400"),
+    (QT_TRANSLATE_NOOP("RequestsPage", "404 · unknown model or path"), "404"),
+    (QT_TRANSLATE_NOOP("RequestsPage", "500 · gateway error"), "500"),
+    # Google's own 5xx answers are logged as 502.
+    (QT_TRANSLATE_NOOP("RequestsPage", "502 · the upstream failed"), "502"),
+    (QT_TRANSLATE_NOOP("RequestsPage", "503 · no account available"), "503"),
 )
 PROTOCOL_CHOICES: tuple[tuple[str, str | None], ...] = (
-    ("All protocols", None),
+    (QT_TRANSLATE_NOOP("RequestsPage", "All protocols"), None),
     ("OpenAI", "openai"),
-    ("Claude (Anthropic)", "anthropic"),
+    (QT_TRANSLATE_NOOP("RequestsPage", "Claude (Anthropic)"), "anthropic"),
     ("Gemini", "gemini"),
     ("Ollama", "ollama"),
 )
-ALL_MODELS = "All models"
-ALL_ACCOUNTS = "All accounts"
+ALL_MODELS = QT_TRANSLATE_NOOP("RequestsPage", "All models")
+ALL_ACCOUNTS = QT_TRANSLATE_NOOP("RequestsPage", "All accounts")
 
-NO_SELECTION = "Select a request above to see its timings, tokens, error and bodies."
-BODIES_OFF = (
-    "Request and response bodies are not recorded. To see them for new requests, turn on body capture "
-    "in Settings (Request log → record request and response bodies)."
+NO_SELECTION = QT_TRANSLATE_NOOP(
+    "RequestsPage", "Select a request above to see its timings, tokens, error and bodies."
 )
-BODIES_MISSING = "No bodies were recorded for this request (body capture was off when it ran)."
+BODIES_OFF = QT_TRANSLATE_NOOP(
+    "RequestsPage",
+    "Request and response bodies are not recorded. To see them for new requests, turn on body capture "
+    "in Settings (Request log → Save request and answer bodies).",
+)
+BODIES_MISSING = QT_TRANSLATE_NOOP(
+    "RequestsPage", "No bodies were recorded for this request (body capture was off when it ran)."
+)
 
 _COLUMN_WIDTHS = {
     COL_TIME: 80,
@@ -100,32 +106,57 @@ def describe_entry(entry: LogEntry, *, capture_bodies: bool) -> str:
     """The detail pane's text for one request."""
     started = entry.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     error = friendly_error(entry.error) if entry.error else ""
-    lines = [
-        f"{entry.path}   ({entry.protocol}, {'streamed' if entry.stream else 'one answer'})",
-        "",
-        f"Started        {started}",
-        f"Status         {entry.status or 'no answer (the app hung up or the gateway stopped)'}",
-        f"Model          asked for {entry.client_model or '?'}, served by {entry.upstream_model or '?'}",
-        f"Account        {entry.account or '(none)'}",
-        f"API key        {entry.key_name or '(none)'}",
-        f"Latency        {format_ms(entry.latency_ms)}",
-        f"First byte     {format_ms(entry.ttfb_ms)}",
-        f"Tokens         {entry.tokens_in:,} in, {entry.tokens_out:,} out",
+    none = translate("RequestsPage", "(none)")
+    fields = [
+        (translate("RequestsPage", "Started"), started),
+        (
+            translate("RequestsPage", "Status"),
+            str(
+                entry.status
+                or translate("RequestsPage", "no answer (the app hung up or the gateway stopped)")
+            ),
+        ),
+        (
+            translate("RequestsPage", "Model"),
+            translate("RequestsPage", "asked for {asked}, served by {served}").format(
+                asked=entry.client_model or "?", served=entry.upstream_model or "?"
+            ),
+        ),
+        (translate("RequestsPage", "Account"), entry.account or none),
+        (translate("RequestsPage", "API key"), entry.key_name or none),
+        (translate("RequestsPage", "Latency"), format_ms(entry.latency_ms)),
+        (translate("RequestsPage", "First byte"), format_ms(entry.ttfb_ms)),
+        (
+            translate("RequestsPage", "Tokens"),
+            translate("RequestsPage", "{tokens_in} in, {tokens_out} out").format(
+                tokens_in=f"{entry.tokens_in:,}", tokens_out=f"{entry.tokens_out:,}"
+            ),
+        ),
     ]
+    # Names padded to one width in the fixed-width font (a CJK character takes two columns).
+    width = max(_display_width(name) for name, _ in fields) + 3
+    how = translate("RequestsPage", "streamed") if entry.stream else translate("RequestsPage", "one answer")
+    lines = [f"{entry.path}   ({entry.protocol}, {how})", ""]
+    lines += [name + " " * (width - _display_width(name)) + value for name, value in fields]
     if error:
-        lines += ["", "Error", error]
+        lines += ["", translate("RequestsPage", "Error"), error]
     lines.append("")
     if entry.request_body is None and entry.response_body is None:
-        lines.append(BODIES_MISSING if capture_bodies else BODIES_OFF)
+        lines.append(translate("RequestsPage", BODIES_MISSING if capture_bodies else BODIES_OFF))
     else:
         lines += [
-            "Request body",
-            entry.request_body or "(none)",
+            translate("RequestsPage", "Request body"),
+            entry.request_body or none,
             "",
-            "Response body",
-            entry.response_body or "(none)",
+            translate("RequestsPage", "Response body"),
+            entry.response_body or none,
         ]
     return "\n".join(lines)
+
+
+def _display_width(text: str) -> int:
+    """Columns `text` takes in a fixed-width font: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 class _ExportProgress(QObject):
@@ -150,8 +181,8 @@ class RequestsPage(QWidget):
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
-        self._db = controller.services.db
-        self.model = RequestLogModel(self._db, self)
+        self._log = controller.services.log_reader
+        self.model = RequestLogModel(self._log, self)
         self.clear_confirmation: QMessageBox | None = None
         self.export_dialog: QFileDialog | None = None
         self.progress_dialog: QProgressDialog | None = None
@@ -163,7 +194,7 @@ class RequestsPage(QWidget):
         self.detail = QPlainTextEdit(self)
         self.detail.setReadOnly(True)
         self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.detail.setPlainText(NO_SELECTION)
+        self.detail.setPlainText(translate("RequestsPage", NO_SELECTION))
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.detail)
@@ -192,24 +223,26 @@ class RequestsPage(QWidget):
     def _build_filter_bar(self) -> None:
         self.status_combo = QComboBox(self)
         for label, value in STATUS_CHOICES:
-            self.status_combo.addItem(label, value)
+            self.status_combo.addItem(translate("RequestsPage", label), value)
         self.model_combo = QComboBox(self)
-        self.model_combo.addItem(ALL_MODELS, None)
+        self.model_combo.addItem(translate("RequestsPage", ALL_MODELS), None)
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.account_combo = QComboBox(self)
-        self.account_combo.addItem(ALL_ACCOUNTS, None)
+        self.account_combo.addItem(translate("RequestsPage", ALL_ACCOUNTS), None)
         self.account_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.protocol_combo = QComboBox(self)
         for label, value in PROTOCOL_CHOICES:
-            self.protocol_combo.addItem(label, value)
+            self.protocol_combo.addItem(translate("RequestsPage", label), value)
         self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Search path, model, account or error…")
+        self.search.setPlaceholderText(self.tr("Search path, model, account or error…"))
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(200)
-        self.clear_button = QPushButton("Clear…", self)
-        self.clear_button.setToolTip("Delete every request from the log")
-        self.export_button = QPushButton("Export…", self)
-        self.export_button.setToolTip("Save the requests that match the filters as CSV or JSON Lines")
+        self.clear_button = QPushButton(self.tr("Clear…"), self)
+        self.clear_button.setToolTip(self.tr("Delete every request from the log"))
+        self.export_button = QPushButton(self.tr("Export…"), self)
+        self.export_button.setToolTip(
+            self.tr("Save the requests that match the filters as CSV or JSON Lines")
+        )
         # Two rows, so the search box and the combos keep their text down to the 820 px minimum window.
         search_row = QHBoxLayout()
         search_row.addWidget(self.search, 1)
@@ -281,12 +314,14 @@ class RequestsPage(QWidget):
         self.model.set_filter(self.current_filter())
 
     def _refresh_value_choices(self) -> None:
-        _fill_choices(self.model_combo, ALL_MODELS, self.model.seen_models)
+        _fill_choices(self.model_combo, translate("RequestsPage", ALL_MODELS), self.model.seen_models)
         self._refresh_account_choices()
 
     def _refresh_account_choices(self, _account_id: str = "") -> None:
         known = {account.name for account in self.controller.services.accounts.accounts()}
-        _fill_choices(self.account_combo, ALL_ACCOUNTS, known | self.model.seen_accounts)
+        _fill_choices(
+            self.account_combo, translate("RequestsPage", ALL_ACCOUNTS), known | self.model.seen_accounts
+        )
 
     def _update_empty_hint(self) -> None:
         if self.model.rowCount() > 0:
@@ -295,10 +330,12 @@ class RequestsPage(QWidget):
             return
         nothing_filtered = self.current_filter() == LogFilter()
         message = (
-            "No requests yet. Requests your apps send through Gravity Desk appear here as they finish; "
-            "the Dashboard shows how to point an app at it."
+            self.tr(
+                "No requests yet. Requests your apps send through Gravity Desk appear here as they finish; "
+                "the Dashboard shows how to point an app at it."
+            )
             if nothing_filtered
-            else "No requests match these filters."
+            else self.tr("No requests match these filters.")
         )
         self._show_status(message)
         self.status_label.setProperty("empty_hint", True)
@@ -327,7 +364,7 @@ class RequestsPage(QWidget):
 
     def _on_model_reset(self) -> None:
         self._detail_id = None
-        self.detail.setPlainText(NO_SELECTION)
+        self.detail.setPlainText(translate("RequestsPage", NO_SELECTION))
 
     def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
@@ -341,7 +378,7 @@ class RequestsPage(QWidget):
         self.detail.setPlainText(describe_entry(entry, capture_bodies=capture))
         if entry.id is not None:
             entry_id = entry.id
-            run_task(asyncio.to_thread(self._db.get_log_entry, entry_id), done=self._show_full_entry)
+            run_task(self._log.get(entry_id), done=self._show_full_entry)
 
     def _show_full_entry(self, entry: LogEntry | None) -> None:
         if entry is None or entry.id != self._detail_id:
@@ -355,13 +392,15 @@ class RequestsPage(QWidget):
         """Ask first; the dialog is window-modal and opened without a nested event loop (qasync)."""
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            "Clear the request log",
-            "Delete every request from the log? This cannot be undone.\n"
-            "Export the log first if you want to keep a copy.",
+            self.tr("Clear the request log"),
+            self.tr(
+                "Delete every request from the log? This cannot be undone.\n"
+                "Export the log first if you want to keep a copy."
+            ),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             self,
         )
-        box.button(QMessageBox.StandardButton.Yes).setText("Delete all")
+        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Delete all"))
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.finished.connect(lambda result: self._on_clear_answer(box, result))
@@ -378,22 +417,24 @@ class RequestsPage(QWidget):
 
     async def _clear(self) -> None:
         try:
-            await asyncio.to_thread(self._db.clear_log)
+            await self._log.clear()
         except Exception as exc:
-            self._show_status(f"The log could not be cleared ({exc}). Try again in a moment.")
+            self._show_status(
+                self.tr("The log could not be cleared ({error}). Try again in a moment.").format(error=exc)
+            )
         else:
             self.model.reload()  # its empty hint replaces the status line
-            self.status_message.emit("The request log was cleared.")
+            self.status_message.emit(self.tr("The request log was cleared."))
         finally:
             self.clear_button.setEnabled(True)
 
     # --- export -------------------------------------------------------------------------------------------
 
     def choose_export_file(self) -> None:
-        dialog = QFileDialog(self, "Export the request log")
+        dialog = QFileDialog(self, self.tr("Export the request log"))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setFileMode(QFileDialog.FileMode.AnyFile)
-        dialog.setNameFilters(["CSV for spreadsheets (*.csv)", "JSON Lines (*.jsonl)"])
+        dialog.setNameFilters([self.tr("CSV for spreadsheets (*.csv)"), self.tr("JSON Lines (*.jsonl)")])
         dialog.setDefaultSuffix("csv")
         dialog.filterSelected.connect(
             lambda name: dialog.setDefaultSuffix("jsonl" if "jsonl" in name else "csv")
@@ -417,8 +458,8 @@ class RequestsPage(QWidget):
         self.export_button.setEnabled(False)
         cancel = threading.Event()
         # Not modal: a modal QProgressDialog runs the event loop inside setValue(), re-entering qasync.
-        dialog = QProgressDialog("Exporting the request log…", "Cancel", 0, 0, self)
-        dialog.setWindowTitle("Export")
+        dialog = QProgressDialog(self.tr("Exporting the request log…"), self.tr("Cancel"), 0, 0, self)
+        dialog.setWindowTitle(self.tr("Export"))
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         dialog.canceled.connect(cancel.set)
@@ -433,28 +474,25 @@ class RequestsPage(QWidget):
         progress = _ExportProgress(self)
         progress.advanced.connect(dialog.setValue)
         try:
-            total = await asyncio.to_thread(self._db.count_log, log_filter)
+            total = await self._log.count(log_filter)
             dialog.setMaximum(max(total, 1))
-            rows = await asyncio.to_thread(
-                export_log,
-                self._db,
-                log_filter,
-                path,
-                ExportFormat.for_path(path),
-                progress=progress.advanced.emit,
-                cancel=cancel,
+            rows = await self._log.export(
+                log_filter, path, ExportFormat.for_path(path), progress=progress.advanced.emit, cancel=cancel
             )
         except ExportCancelled:
-            self._show_status("Export cancelled; no file was written.")
+            self._show_status(self.tr("Export cancelled; no file was written."))
         except OSError as exc:
             self._show_status(
-                f"Could not write {path}: {exc.strerror or exc}. Choose another folder or name."
+                self.tr("Could not write {path}: {error}. Choose another folder or name.").format(
+                    path=path, error=exc.strerror or exc
+                )
             )
         except Exception as exc:
-            self._show_status(f"The export failed ({exc}). Try again in a moment.")
+            self._show_status(
+                self.tr("The export failed ({error}). Try again in a moment.").format(error=exc)
+            )
         else:
-            noun = "request" if rows == 1 else "requests"
-            self._show_status(f"Exported {rows:,} {noun} to {path}.")
+            self._show_status(self.tr("Exported %n request(s) to {path}.", "", rows).format(path=path))
         finally:
             dialog.close()
             dialog.deleteLater()

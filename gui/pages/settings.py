@@ -49,11 +49,12 @@ from PySide6.QtWidgets import (
 
 from core.api_keys import ApiKey
 from core.autostart import Autostart, AutostartError
-from core.config import THEMES, Settings
+from core.config import LANGUAGES, THEMES, Settings, is_loopback_host, port_in_range
 from core.redact import mask_secret
 from gui.controller import AppController, ServerState, ServerStatus
 from gui.dialogs.confirm import ask_to_confirm
 from gui.dialogs.new_key import NewKeyDialog
+from gui.i18n import LANGUAGE_NAMES, QT_TRANSLATE_NOOP, current_language, resolve_language, translate
 from gui.tasks import run_task
 
 log = logging.getLogger(__name__)
@@ -65,15 +66,20 @@ MAX_RETENTION_DAYS = 3650
 MAX_LOG_ROWS = 10_000_000
 _VERSION = re.compile(r"\d+(\.\d+){1,3}")
 _HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?")
-_THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+_THEME_LABELS = {
+    "system": QT_TRANSLATE_NOOP("SettingsPage", "Follow the system"),
+    "light": QT_TRANSLATE_NOOP("SettingsPage", "Light"),
+    "dark": QT_TRANSLATE_NOOP("SettingsPage", "Dark"),
+}
 _ERROR_STYLE = "color: #c62828;"
 _KEY_NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 _WARNING_STYLE = "color: #b26a00;"
 
-WILDCARD_HELP = (
+WILDCARD_HELP = QT_TRANSLATE_NOOP(
+    "SettingsPage",
     "Send a client's model name to another model. <b>*</b> matches any text and <b>?</b> one character: "
     "<code>gpt-4*</code> covers gpt-4o and gpt-4-turbo. Exact names win over wildcards, and the most "
-    "specific wildcard wins. Names not listed here use the built-in choices."
+    "specific wildcard wins. Names not listed here use the built-in choices.",
 )
 
 
@@ -97,6 +103,7 @@ class SettingsForm:
     start_at_login: bool
     start_minimized: bool
     theme: str
+    language: str
     key_names: dict[str, str] = field(default_factory=dict)  # key value -> its name
     check_updates: bool = False
     releases_url: str = ""
@@ -119,22 +126,12 @@ def form_from_settings(settings: Settings, keys: list[ApiKey] | None = None) -> 
         start_at_login=settings.ui.start_at_login,
         start_minimized=settings.ui.start_minimized,
         theme=settings.ui.theme,
+        language=settings.ui.language,
         key_names={key.value: key.name for key in keys or []},
         check_updates=settings.updates.enabled,
         releases_url=settings.updates.releases_url,
         reserve_percent=round(settings.quota.reserve_percent),
     )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether only this computer can reach an address (what the warning next to the field is about)."""
-    host = host.strip().strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _endpoint_lines(text: str) -> list[str]:
@@ -153,19 +150,27 @@ def _filled_rules(rules: list[tuple[str, str]]) -> list[tuple[int, str, str]]:
 def _host_error(host: str) -> str | None:
     host = host.strip()
     if not host:
-        return "Enter the address to listen on; 127.0.0.1 means this computer only."
+        return translate(
+            "SettingsPage", "Enter the address to listen on; 127.0.0.1 means this computer only."
+        )
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         if not _HOSTNAME.fullmatch(host):
-            return f"'{host}' is not an address: use 127.0.0.1 (this computer) or 0.0.0.0 (every network)."
+            return translate(
+                "SettingsPage",
+                "'{host}' is not an address: use 127.0.0.1 (this computer) or 0.0.0.0 (every network).",
+            ).format(host=host)
     return None
 
 
 def _port_error(port: str) -> str | None:
     text = port.strip()
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        return "The port must be a whole number between 1 and 65535 (Gravity Desk's usual port is 8045)."
+    if not text.isdigit() or not port_in_range(int(text)):
+        return translate(
+            "SettingsPage",
+            "The port must be a whole number between 1 and 65535 (Gravity Desk's usual port is 8045).",
+        )
     return None
 
 
@@ -173,12 +178,15 @@ def _models_error(rules: list[tuple[str, str]]) -> str | None:
     seen: dict[str, int] = {}
     for row, pattern, target in _filled_rules(rules):
         if not pattern or not target:
-            return (
-                f"Row {row}: fill in both the client's model name and the model to use (or remove the row)."
-            )
+            return translate(
+                "SettingsPage",
+                "Row {row}: fill in both the client's model name and the model to use (or remove the row).",
+            ).format(row=row)
         key = pattern.lower()
         if key in seen:
-            return f"Row {row}: '{pattern}' is already mapped in row {seen[key]}; remove one of them."
+            return translate(
+                "SettingsPage", "Row {row}: '{pattern}' is already mapped in row {other}; remove one of them."
+            ).format(row=row, pattern=pattern, other=seen[key])
         seen[key] = row
     return None
 
@@ -186,17 +194,23 @@ def _models_error(rules: list[tuple[str, str]]) -> str | None:
 def _endpoints_error(text: str) -> str | None:
     lines = _endpoint_lines(text)
     if not lines:
-        return "Enter at least one endpoint, one per line (the defaults come back with Revert)."
+        return translate(
+            "SettingsPage", "Enter at least one endpoint, one per line (the defaults come back with Revert)."
+        )
     for number, line in enumerate(lines, start=1):
         parts = urlsplit(line)
         if parts.scheme not in ("https", "http") or not parts.netloc or " " in line:
-            return f"Line {number} is not a web address; each line needs the form https://host."
+            return translate(
+                "SettingsPage", "Line {number} is not a web address; each line needs the form https://host."
+            ).format(number=number)
     return None
 
 
 def _client_version_error(version: str) -> str | None:
     if not _VERSION.fullmatch(version.strip()):
-        return "Use a version number such as 1.15.8 (the Antigravity version Google expects)."
+        return translate(
+            "SettingsPage", "Use a version number such as 1.15.8 (the Antigravity version Google expects)."
+        )
     return None
 
 
@@ -221,7 +235,13 @@ def validate_form(form: SettingsForm) -> dict[str, str]:
         "updates": _releases_url_error(form),
     }
     if form.theme not in THEMES:
-        checks["theme"] = f"Choose one of: {', '.join(THEMES)}."
+        checks["theme"] = translate("SettingsPage", "Choose one of: {choices}.").format(
+            choices=", ".join(THEMES)
+        )
+    if form.language not in LANGUAGES:
+        checks["language"] = translate("SettingsPage", "Choose one of: {choices}.").format(
+            choices=", ".join(LANGUAGES)
+        )
     return {name: message for name, message in checks.items() if message}
 
 
@@ -249,6 +269,7 @@ def apply_form(form: SettingsForm, settings: Settings) -> bool:
     settings.log.capture_bodies = form.capture_bodies
     settings.ui.start_minimized = form.start_minimized
     settings.ui.theme = form.theme
+    settings.ui.language = form.language
     settings.updates.enabled = form.check_updates
     settings.updates.releases_url = form.releases_url.strip()
     return listener_changed
@@ -278,7 +299,10 @@ class ModelMappingModel(QAbstractTableModel):
     rulesEdited = Signal()
 
     CLIENT, UPSTREAM = 0, 1
-    _HEADERS = ("Client asks for", "Gravity Desk uses")
+    _HEADERS = (
+        QT_TRANSLATE_NOOP("SettingsPage", "Client asks for"),
+        QT_TRANSLATE_NOOP("SettingsPage", "Gravity Desk uses"),
+    )
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -322,7 +346,7 @@ class ModelMappingModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return value
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == self.CLIENT:
-            return "Exact name, or a pattern with * and ?"
+            return self.tr("Exact name, or a pattern with * and ?")
         return None
 
     def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -347,7 +371,7 @@ class ModelMappingModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._HEADERS):
-            return self._HEADERS[section]
+            return translate("SettingsPage", self._HEADERS[section])
         if orientation == Qt.Orientation.Vertical and 0 <= section < len(self._rows):
             return section + 1
         return None
@@ -463,11 +487,11 @@ class SettingsPage(QWidget):
 
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
-        self.revert_button = QPushButton("Revert")
-        self.revert_button.setToolTip("Put back the saved settings")
-        self.apply_button = QPushButton("Apply")
+        self.revert_button = QPushButton(self.tr("Revert"))
+        self.revert_button.setToolTip(self.tr("Put back the saved settings"))
+        self.apply_button = QPushButton(self.tr("Apply"))
         self.apply_button.setDefault(True)
-        self.apply_button.setToolTip("Apply the changes now and save them to config.toml")
+        self.apply_button.setToolTip(self.tr("Apply the changes now and save them to config.toml"))
         self.revert_button.clicked.connect(self.revert)
         self.apply_button.clicked.connect(self.apply)
         buttons = QHBoxLayout()
@@ -486,7 +510,7 @@ class SettingsPage(QWidget):
         return label
 
     def _server_group(self) -> QGroupBox:
-        group = QGroupBox("Server")
+        group = QGroupBox(self.tr("Server"))
         form = _grow_fields_form(group)
         self.server_state_label = QLabel()
         self.server_state_label.setWordWrap(True)
@@ -494,13 +518,17 @@ class SettingsPage(QWidget):
         form.addRow(self.server_state_label)
         self.host_edit = QLineEdit()
         self.host_edit.setPlaceholderText("127.0.0.1")
-        self.host_edit.setToolTip("127.0.0.1 = only programs on this computer; 0.0.0.0 = every network")
+        self.host_edit.setToolTip(
+            self.tr("127.0.0.1 = only programs on this computer; 0.0.0.0 = every network")
+        )
         self.host_edit.textChanged.connect(self._on_edited)
-        form.addRow("Listen on address:", self.host_edit)
+        form.addRow(self.tr("Listen on address:"), self.host_edit)
         self.host_warning = _message_label(_WARNING_STYLE)
         self.host_warning.setText(
-            "Other computers can reach this address: anyone on your network can reach the API — "
-            "keep API keys on."
+            self.tr(
+                "Other computers can reach this address: anyone on your network can reach the API — "
+                "keep API keys on."
+            )
         )
         form.addRow(self.host_warning)
         form.addRow(self._error_label("host"))
@@ -508,17 +536,17 @@ class SettingsPage(QWidget):
         self.port_edit.setPlaceholderText("8045")
         self.port_edit.setMaximumWidth(120)
         self.port_edit.textChanged.connect(self._on_edited)
-        form.addRow("Port:", self.port_edit)
+        form.addRow(self.tr("Port:"), self.port_edit)
         form.addRow(self._error_label("port"))
         self.listener_error = self._error_label("listener")
         form.addRow(self.listener_error)
         return group
 
     def _keys_group(self) -> QGroupBox:
-        group = QGroupBox("API keys")
+        group = QGroupBox(self.tr("API keys"))
         layout = QVBoxLayout(group)
         intro = QLabel(
-            "Programs using Gravity Desk send one of these keys (as their OpenAI / Anthropic key)."
+            self.tr("Programs using Gravity Desk send one of these keys (as their OpenAI / Anthropic key).")
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -529,18 +557,20 @@ class SettingsPage(QWidget):
         layout.addWidget(self.keys_list)
         self.no_keys_warning = _message_label(_WARNING_STYLE)
         self.no_keys_warning.setText(
-            "No API keys: authentication is off, so any program that can reach the port can use your "
-            "accounts. Generate a key to turn it on."
+            self.tr(
+                "No API keys: authentication is off, so any program that can reach the port can use your "
+                "accounts. Generate a key to turn it on."
+            )
         )
         layout.addWidget(self.no_keys_warning)
         self.generate_key_button = QPushButton(self.tr("Add key…"))
         self.generate_key_button.setToolTip(self.tr("Create a named key; its whole value is shown once"))
         self.rename_key_button = QPushButton(self.tr("Rename…"))
         self.rename_key_button.clicked.connect(self.ask_rename_selected_key)
-        self.copy_key_button = QPushButton("Copy")
-        self.copy_key_button.setToolTip("Copy the selected key to the clipboard")
-        self.revoke_key_button = QPushButton("Revoke…")
-        self.revoke_key_button.setToolTip("Programs using this key stop working once you apply")
+        self.copy_key_button = QPushButton(self.tr("Copy"))
+        self.copy_key_button.setToolTip(self.tr("Copy the selected key to the clipboard"))
+        self.revoke_key_button = QPushButton(self.tr("Revoke…"))
+        self.revoke_key_button.setToolTip(self.tr("Programs using this key stop working once you apply"))
         self.generate_key_button.clicked.connect(self.generate_key)
         self.copy_key_button.clicked.connect(self.copy_selected_key)
         self.revoke_key_button.clicked.connect(self.ask_revoke_selected_key)
@@ -554,9 +584,9 @@ class SettingsPage(QWidget):
         return group
 
     def _models_group(self) -> QGroupBox:
-        group = QGroupBox("Model names")
+        group = QGroupBox(self.tr("Model names"))
         layout = QVBoxLayout(group)
-        help_label = QLabel(WILDCARD_HELP)
+        help_label = QLabel(translate("SettingsPage", WILDCARD_HELP))
         help_label.setWordWrap(True)
         help_label.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(help_label)
@@ -574,8 +604,8 @@ class SettingsPage(QWidget):
         self.mapping_view.selectionModel().selectionChanged.connect(self._update_buttons)
         layout.addWidget(self.mapping_view)
         layout.addWidget(self._error_label("models"))
-        self.add_rule_button = QPushButton("Add")
-        self.remove_rule_button = QPushButton("Remove")
+        self.add_rule_button = QPushButton(self.tr("Add"))
+        self.remove_rule_button = QPushButton(self.tr("Remove"))
         self.add_rule_button.clicked.connect(self.add_rule)
         self.remove_rule_button.clicked.connect(self.remove_selected_rules)
         row = QHBoxLayout()
@@ -587,23 +617,25 @@ class SettingsPage(QWidget):
         return group
 
     def _upstream_group(self) -> QGroupBox:
-        group = QGroupBox("Google connection")
+        group = QGroupBox(self.tr("Google connection"))
         form = _grow_fields_form(group)
         self.endpoints_edit = QPlainTextEdit()
         self.endpoints_edit.setMaximumHeight(80)
-        self.endpoints_edit.setToolTip("Tried in order; the next one is used when one fails")
+        self.endpoints_edit.setToolTip(self.tr("Tried in order; the next one is used when one fails"))
         self.endpoints_edit.textChanged.connect(self._on_edited)
-        form.addRow("Endpoints (one per line):", self.endpoints_edit)
+        form.addRow(self.tr("Endpoints (one per line):"), self.endpoints_edit)
         form.addRow(self._error_label("endpoints"))
         self.client_version_edit = QLineEdit()
         self.client_version_edit.setMaximumWidth(120)
-        self.client_version_edit.setToolTip("Raise it when Google says this version is no longer supported")
+        self.client_version_edit.setToolTip(
+            self.tr("Raise it when Google says this version is no longer supported")
+        )
         self.client_version_edit.textChanged.connect(self._on_edited)
-        form.addRow("Client version:", self.client_version_edit)
+        form.addRow(self.tr("Client version:"), self.client_version_edit)
         form.addRow(self._error_label("client_version"))
-        self.quota_refresh_spin = _spin(1, MAX_QUOTA_REFRESH_MINUTES, suffix=" min")
+        self.quota_refresh_spin = _spin(1, MAX_QUOTA_REFRESH_MINUTES, suffix=self.tr(" min"))
         self.quota_refresh_spin.valueChanged.connect(self._on_edited)
-        form.addRow("Refresh quotas every:", self.quota_refresh_spin)
+        form.addRow(self.tr("Refresh quotas every:"), self.quota_refresh_spin)
         self.reserve_spin = _spin(0, 100, step=5, suffix=" %", zero_text=self.tr("off"))
         self.reserve_spin.setToolTip(
             self.tr(
@@ -617,38 +649,56 @@ class SettingsPage(QWidget):
         return group
 
     def _log_group(self) -> QGroupBox:
-        group = QGroupBox("Request log")
+        group = QGroupBox(self.tr("Request log"))
         form = _grow_fields_form(group)
-        self.retention_spin = _spin(0, MAX_RETENTION_DAYS, suffix=" days", zero_text="forever")
+        self.retention_spin = _spin(
+            0, MAX_RETENTION_DAYS, suffix=self.tr(" days"), zero_text=self.tr("forever")
+        )
         self.retention_spin.valueChanged.connect(self._on_edited)
-        form.addRow("Keep requests for:", self.retention_spin)
-        self.max_rows_spin = _spin(0, MAX_LOG_ROWS, step=10_000, suffix=" rows", zero_text="no limit")
+        form.addRow(self.tr("Keep requests for:"), self.retention_spin)
+        self.max_rows_spin = _spin(
+            0, MAX_LOG_ROWS, step=10_000, suffix=self.tr(" rows"), zero_text=self.tr("no limit")
+        )
         self.max_rows_spin.valueChanged.connect(self._on_edited)
-        form.addRow("Keep at most:", self.max_rows_spin)
-        self.capture_bodies_check = QCheckBox("Save request and answer bodies")
+        form.addRow(self.tr("Keep at most:"), self.max_rows_spin)
+        self.capture_bodies_check = QCheckBox(self.tr("Save request and answer bodies"))
         self.capture_bodies_check.setToolTip(
-            "Shown in the Requests page. Keys and tokens are removed, but your prompts are stored."
+            self.tr("Shown in the Requests page. Keys and tokens are removed, but your prompts are stored.")
         )
         self.capture_bodies_check.toggled.connect(self._on_edited)
         form.addRow(self.capture_bodies_check)
         return group
 
     def _desktop_group(self) -> QGroupBox:
-        group = QGroupBox("Desktop")
+        group = QGroupBox(self.tr("Desktop"))
         form = _grow_fields_form(group)
-        self.start_at_login_check = QCheckBox("Start Gravity Desk when I log in")
+        self.start_at_login_check = QCheckBox(self.tr("Start Gravity Desk when I log in"))
         self.start_at_login_check.toggled.connect(self._on_edited)
         form.addRow(self.start_at_login_check)
         form.addRow(self._error_label("start_at_login"))
-        self.start_minimized_check = QCheckBox("Start in the tray, without opening this window")
+        self.start_minimized_check = QCheckBox(self.tr("Start in the tray, without opening this window"))
         self.start_minimized_check.toggled.connect(self._on_edited)
         form.addRow(self.start_minimized_check)
         self.theme_combo = QComboBox()
         for theme in THEMES:
-            self.theme_combo.addItem(_THEME_LABELS.get(theme, theme), theme)
+            self.theme_combo.addItem(
+                translate("SettingsPage", _THEME_LABELS[theme]) if theme in _THEME_LABELS else theme, theme
+            )
         self.theme_combo.currentIndexChanged.connect(self._on_edited)
-        form.addRow("Appearance:", self.theme_combo)
+        form.addRow(self.tr("Appearance:"), self.theme_combo)
         form.addRow(self._error_label("theme"))
+        self.language_combo = QComboBox()
+        self.language_combo.setObjectName("languageCombo")
+        for language in LANGUAGES:
+            # Each language in its own name, so it can be found whatever the window speaks now.
+            name = self.tr("Follow the system") if language == "system" else LANGUAGE_NAMES[language]
+            self.language_combo.addItem(name, language)
+        self.language_combo.currentIndexChanged.connect(self._on_edited)
+        form.addRow(self.tr("Language:"), self.language_combo)
+        self.language_note = _message_label(_WARNING_STYLE)
+        self.language_note.setObjectName("languageNote")
+        form.addRow(self.language_note)
+        form.addRow(self._error_label("language"))
         self.check_updates_check = QCheckBox(self.tr("Check for a newer Gravity Desk once a day"))
         self.check_updates_check.setToolTip(self.tr("Off unless you turn it on; nothing about you is sent"))
         self.check_updates_check.toggled.connect(self._on_edited)
@@ -680,6 +730,7 @@ class SettingsPage(QWidget):
             start_at_login=self.start_at_login_check.isChecked(),
             start_minimized=self.start_minimized_check.isChecked(),
             theme=str(self.theme_combo.currentData()),
+            language=str(self.language_combo.currentData()),
             key_names=self._key_names(),
             check_updates=self.check_updates_check.isChecked(),
             releases_url=self.releases_url_edit.text(),
@@ -707,6 +758,7 @@ class SettingsPage(QWidget):
             self.start_minimized_check.setChecked(form.start_minimized)
             theme_index = self.theme_combo.findData(form.theme)
             self.theme_combo.setCurrentIndex(max(0, theme_index))
+            self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(form.language)))
             self.check_updates_check.setChecked(form.check_updates)
             self.releases_url_edit.setText(form.releases_url)
         finally:
@@ -774,15 +826,30 @@ class SettingsPage(QWidget):
         if getattr(self, "_loading", True):
             return
         self.host_warning.setVisible(
-            bool(self.host_edit.text().strip()) and not is_loopback(self.host_edit.text())
+            bool(self.host_edit.text().strip()) and not is_loopback_host(self.host_edit.text())
         )
         self.no_keys_warning.setVisible(self.keys_list.count() == 0)
+        self._update_language_note()
         dirty = self.is_dirty()
+        pending = self.tr("You have changes that are not applied yet.")
         if dirty:
-            self.status_label.setText("You have changes that are not applied yet.")
-        elif self.status_label.text() == "You have changes that are not applied yet.":
+            self.status_label.setText(pending)
+        elif self.status_label.text() == pending:
             self.status_label.setText("")
         self._update_buttons()
+
+    def _update_language_note(self) -> None:
+        """The window is built in one language: a different choice shows from the next start, and says so
+        in the language chosen (whoever picks it may not read the current one)."""
+        wanted = resolve_language(str(self.language_combo.currentData()))
+        if wanted == current_language():
+            _show(self.language_note, None)
+            return
+        note = {
+            "en": "The window switches to English when Gravity Desk starts again.",
+            "zh_CN": "Gravity Desk 重新启动后，窗口将显示为简体中文。",  # noqa: RUF001 - Chinese punctuation
+        }
+        _show(self.language_note, note.get(wanted))
 
     def _update_buttons(self, *_args: object) -> None:
         dirty = self.is_dirty()
@@ -797,15 +864,20 @@ class SettingsPage(QWidget):
 
     def _show_server_state(self, state: ServerState) -> None:
         if state.status is ServerStatus.SERVING:
-            self.server_state_label.setText(f"Serving at {state.url}")
+            self.server_state_label.setText(self.tr("Serving at {url}").format(url=state.url))
         elif state.status is ServerStatus.PAUSED:
-            self.server_state_label.setText("Paused: the API is not listening until you resume it.")
+            self.server_state_label.setText(self.tr("Paused: the API is not listening until you resume it."))
         elif state.status is ServerStatus.FAILED:
-            self.server_state_label.setText("Not listening (see below).")
+            self.server_state_label.setText(self.tr("Not listening (see below)."))
         else:
-            self.server_state_label.setText("Starting…")
+            self.server_state_label.setText(self.tr("Starting…"))
         failed = state.status is ServerStatus.FAILED
-        _show(self.listener_error, f"{state.error} Then press Apply." if failed and state.error else None)
+        _show(
+            self.listener_error,
+            self.tr("{error} Then press Apply.").format(error=state.error)
+            if failed and state.error
+            else None,
+        )
         self._update_buttons()
 
     def _on_settings_saved(self) -> None:
@@ -865,7 +937,7 @@ class SettingsPage(QWidget):
         item = self.keys_list.currentItem()
         if item is not None:
             QGuiApplication.clipboard().setText(str(item.data(Qt.ItemDataRole.UserRole)))
-            self.status_label.setText("Key copied to the clipboard.")
+            self.status_label.setText(self.tr("Key copied to the clipboard."))
 
     def ask_revoke_selected_key(self) -> None:
         item = self.keys_list.currentItem()
@@ -877,8 +949,10 @@ class SettingsPage(QWidget):
             key=label
         )
         if last:
-            text += "\n\nIt is the last key: without keys, authentication is off."
-        box = ask_to_confirm(self, "Revoke API key", text, "Revoke", lambda: self._revoke(item))
+            text += "\n\n" + self.tr("It is the last key: without keys, authentication is off.")
+        box = ask_to_confirm(
+            self, self.tr("Revoke API key"), text, self.tr("Revoke"), lambda: self._revoke(item)
+        )
         box.finished.connect(lambda _result: setattr(self, "_confirm_box", None))
         self._confirm_box = box
 
@@ -911,10 +985,10 @@ class SettingsPage(QWidget):
             if name != "listener":
                 _show(label, errors.get(name))
         if errors:
-            self.status_label.setText("Nothing was applied: fix the fields marked in red.")
+            self.status_label.setText(self.tr("Nothing was applied: fix the fields marked in red."))
             return
         self._set_busy(True)
-        self.status_label.setText("Applying…")
+        self.status_label.setText(self.tr("Applying…"))
         run_task(self._apply(form), done=self._applied)
 
     async def _apply(self, form: SettingsForm) -> bool:
@@ -930,8 +1004,10 @@ class SettingsPage(QWidget):
                 await self.controller.save_settings(listener_changed=listener_changed)
             except OSError as exc:
                 self.status_label.setText(
-                    f"Applied, but {settings.config_path} could not be saved ({exc.strerror or exc}); "
-                    "check that the folder is writable and press Apply again."
+                    self.tr(
+                        "Applied, but {path} could not be saved ({error}); "
+                        "check that the folder is writable and press Apply again."
+                    ).format(path=settings.config_path, error=exc.strerror or exc)
                 )
                 return False
             return autostart_ok and self.controller.state.status is not ServerStatus.FAILED
@@ -945,7 +1021,10 @@ class SettingsPage(QWidget):
         try:
             await asyncio.to_thread(self.autostart.enable if wanted else self.autostart.disable)
         except AutostartError as exc:
-            _show(self._errors["start_at_login"], f"{exc}. Check the folder's permissions and try again.")
+            _show(
+                self._errors["start_at_login"],
+                self.tr("{error}. Check the folder's permissions and try again.").format(error=exc),
+            )
             self.start_at_login_check.setChecked(ui.start_at_login)
             return False
         ui.start_at_login = wanted
@@ -954,9 +1033,9 @@ class SettingsPage(QWidget):
 
     def _applied(self, ok: bool) -> None:
         if ok:
-            self.status_label.setText("Applied and saved.")
-        elif not self.status_label.text() or self.status_label.text() == "Applying…":
-            self.status_label.setText("Some changes could not be applied: see the messages above.")
+            self.status_label.setText(self.tr("Applied and saved."))
+        elif not self.status_label.text() or self.status_label.text() == self.tr("Applying…"):
+            self.status_label.setText(self.tr("Some changes could not be applied: see the messages above."))
         self._on_edited()
         self.applied.emit(ok)
 

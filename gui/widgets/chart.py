@@ -12,6 +12,8 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QHideEvent, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from gui.i18n import translate
+
 
 class SeriesKind(StrEnum):
     BAR = "bar"  # bars of every BAR series are stacked, in the order given
@@ -65,7 +67,7 @@ class TimeChart(QWidget):
         self.starts: list[datetime] = []
         self.series: list[ChartSeries] = []
         self.bucket = timedelta(hours=1)
-        self.empty_text = "No requests in this period"
+        self.empty_text = self.tr("No requests in this period")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
 
@@ -216,7 +218,9 @@ class TimeChart(QWidget):
     def tooltip_text(self, index: int) -> str:
         start = self.starts[index].astimezone()
         end = start + self.bucket
-        lines = [f"{start:%H:%M} to {end:%H:%M}"]
+        lines = [
+            translate("TimeChart", "{start} to {end}").format(start=f"{start:%H:%M}", end=f"{end:%H:%M}")
+        ]
         lines += [f"{s.name}: {s.values[index]:,.0f}" for s in self.series]
         return "\n".join(lines)
 

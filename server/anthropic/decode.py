@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from core.errors import invalid_request
@@ -12,6 +13,14 @@ from core.types import JSON
 from server.protocol import Decoded
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesOptions:
+    """What the Messages encoders read of the request."""
+
+    stop_sequences: tuple[str, ...] = ()  # to tell a stop_sequence ending when the model wrote one out
+
 
 _GEMINI_ROLES = {"user": "user", "assistant": "model"}
 _TOOL_CHOICE_MODES = {"auto": "AUTO", "any": "ANY", "none": "NONE"}
@@ -48,17 +57,17 @@ def _drop(kind: str, where: str) -> list[JSON]:
     return []
 
 
-def decode(payload: object) -> Decoded:
+def decode(payload: object) -> Decoded[MessagesOptions]:
     """A `POST /v1/messages` body as a Gemini GenerateContentRequest; bad input raises ApiError 400."""
     return _decode(payload, require_max_tokens=True)
 
 
-def decode_count_tokens(payload: object) -> Decoded:
+def decode_count_tokens(payload: object) -> Decoded[MessagesOptions]:
     """A `POST /v1/messages/count_tokens` body (like a messages body, without `max_tokens`)."""
     return _decode(payload, require_max_tokens=False)
 
 
-def _decode(payload: object, *, require_max_tokens: bool) -> Decoded:
+def _decode(payload: object, *, require_max_tokens: bool) -> Decoded[MessagesOptions]:
     if not isinstance(payload, dict):
         raise invalid_request("The request body must be a JSON object.")
     model = payload.get("model")
@@ -96,11 +105,7 @@ def _decode(payload: object, *, require_max_tokens: bool) -> Decoded:
         body=body,
         stream=bool(stream),
         conversation_key=_conversation_key(payload.get("metadata")),
-        options={
-            "stop_sequences": stop_sequences,
-            "thinking": "thinkingConfig" in generation_config,
-            "ignored_tools": ignored_tools,
-        },
+        options=MessagesOptions(tuple(stop_sequences)),
     )
 
 

@@ -18,6 +18,7 @@ from core.reply import (
     web_sources,
 )
 from core.types import JSON
+from server.anthropic.decode import MessagesOptions
 from server.protocol import Decoded
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ def _with_search(blocks: list[JSON], grounding: object) -> list[JSON]:
     return search_blocks(grounding) + blocks
 
 
-def encode(response: JSON, decoded: Decoded) -> JSON:
+def encode(response: JSON, decoded: Decoded[MessagesOptions]) -> JSON:
     """A Gemini GenerateContentResponse as a Claude `message`; a blocked prompt raises ApiError 400, an
     answer with no candidates 502."""
     candidate = answer_candidates(response, PROMPT_PARAM)[0]
@@ -241,7 +242,7 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
     last_text = blocks[-1]["text"] if blocks and blocks[-1]["type"] == "text" else ""
     used_tools = any(block["type"] == "tool_use" for block in blocks)
     reason, sequence = stop_reason(
-        candidate.get("finishReason"), used_tools, last_text, decoded.options.get("stop_sequences", ())
+        candidate.get("finishReason"), used_tools, last_text, decoded.options.stop_sequences
     )
     return {
         "id": new_message_id(),

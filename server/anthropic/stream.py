@@ -8,6 +8,7 @@ from typing import Any
 from core.errors import ApiError
 from core.reply import StreamReply
 from core.types import JSON
+from server.anthropic.decode import MessagesOptions
 from server.anthropic.encode import (
     PROMPT_PARAM,
     error_body,
@@ -45,9 +46,9 @@ class MessagesStreamEncoder:
 
     content_type = "text/event-stream"
 
-    def __init__(self, decoded: Decoded, message_id: str | None = None) -> None:
+    def __init__(self, decoded: Decoded[MessagesOptions], message_id: str | None = None) -> None:
         self._model = decoded.model
-        self._stop_sequences: list[str] = list(decoded.options.get("stop_sequences", ()))
+        self._stop_sequences = decoded.options.stop_sequences
         self._tail_length = max((len(sequence) for sequence in self._stop_sequences), default=0)
         self._id = message_id or new_message_id()
         # Its grounding (search sources) is told at the end: it arrives with the last chunk.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from core.errors import invalid_request
-from core.media import Media
 from core.types import JSON
 from server.gemini.translate import normalise_keys, strip_model_prefix
 from server.handling import LOG_ENTRY, SERVICES, read_json
@@ -23,8 +22,7 @@ async def media_method(request: web.Request, model: str, method: str) -> web.Res
     name = strip_model_prefix(model)
     entry = request[LOG_ENTRY]
     entry.client_model = name
-    services = request.app[SERVICES]
-    media = Media(services.gateway, services.gemini_api)
+    media = request.app[SERVICES].media
     if method == "embedContent":
         if not isinstance(body.get("content"), dict):
             raise invalid_request("content is required: {parts: [{text}]}", param="content")

@@ -13,7 +13,7 @@ class GeminiStreamEncoder:
     """Passes Gemini chunks through. With `sse` each chunk is `data: {json}\\r\\n\\r\\n`; without it the
     stream is one JSON array written piece by piece: `[` chunk `,\\r\\n` chunk … `]`."""
 
-    def __init__(self, decoded: Decoded, sse: bool) -> None:
+    def __init__(self, decoded: Decoded[None], sse: bool) -> None:
         self._model = decoded.model
         self._sse = sse
         self.content_type = "text/event-stream" if sse else "application/json"

@@ -218,16 +218,16 @@ def _model_name(model: str) -> str:
 # Public API
 
 
-def decode(payload: object, *, model: str, stream: bool) -> Decoded:
+def decode(payload: object, *, model: str, stream: bool) -> Decoded[None]:
     """A generateContent / streamGenerateContent body (already Gemini) checked and normalised to camelCase.
     Raises ApiError (400) naming the field at fault."""
     name = _model_name(model)
     body = _normalise_request(payload)
     # conversation_key stays None: the gateway derives one from the body the same way for every protocol.
-    return Decoded(model=name, body=body, stream=stream)
+    return Decoded(model=name, body=body, stream=stream, options=None)  # Gemini's encoders read none
 
 
-def encode(response: JSON, decoded: Decoded) -> JSON:
+def encode(response: JSON, decoded: Decoded[None]) -> JSON:
     """The upstream's GenerateContentResponse as is, with `modelVersion` filled in when missing."""
     if "modelVersion" in response:
         return response
@@ -261,7 +261,7 @@ def error_body(error: ApiError) -> JSON:
     return {"error": inner}
 
 
-def decode_count_tokens(payload: object, *, model: str) -> Decoded:
+def decode_count_tokens(payload: object, *, model: str) -> Decoded[None]:
     """A countTokens body: `{"contents": [...]}` or `{"generateContentRequest": {...}}`."""
     name = _model_name(model)
     if not isinstance(payload, dict):
@@ -276,7 +276,7 @@ def decode_count_tokens(payload: object, *, model: str) -> Decoded:
         body = _normalise_request(wrapped)
     else:
         body = _normalise_request({"contents": raw.get("contents")})
-    return Decoded(model=name, body=body, stream=False)
+    return Decoded(model=name, body=body, stream=False, options=None)
 
 
 def encode_count_tokens(total: int) -> JSON:

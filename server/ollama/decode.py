@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,8 +46,22 @@ def model_name(raw: object, field_name: str = "model") -> str:
     return name[: -len(LATEST_TAG)] if name.endswith(LATEST_TAG) else name
 
 
-def decode_chat(payload: object) -> Decoded:
-    """Translate a `POST /api/chat` body. An empty `messages` asks to load the model (options["load"])."""
+@dataclass(frozen=True, slots=True)
+class OllamaOptions:
+    """What the Ollama encoders read of the request."""
+
+    kind: str  # "chat" (/api/chat) or "generate" (/api/generate): which reply shape
+    client_model: str  # the model name as sent, echoed back unchanged, the way Ollama does
+    started: float  # when the request arrived (perf_counter), for Ollama's durations
+    load: bool = False  # nothing to generate: a request to load the model
+    unload: bool = False  # ... or, with keep_alive 0, to unload it
+
+
+def decode_chat(payload: object, *, started: float | None = None) -> Decoded[OllamaOptions]:
+    """Translate a `POST /api/chat` body. An empty `messages` asks to load the model (options.load).
+
+    `started` is when the request arrived (now, when not given).
+    """
     payload = _object(payload)
     model = model_name(payload.get("model"))
     messages = payload.get("messages")
@@ -59,10 +74,10 @@ def decode_chat(payload: object) -> Decoded:
     body = _body(conversation, payload)
     if declarations:
         body["tools"] = [{"functionDeclarations": declarations}]
-    return _decoded("chat", model, payload, body, load=not messages)
+    return _decoded("chat", model, payload, body, load=not messages, started=started)
 
 
-def decode_generate(payload: object) -> Decoded:
+def decode_generate(payload: object, *, started: float | None = None) -> Decoded[OllamaOptions]:
     """Translate a `POST /api/generate` body. No prompt and no images asks to load the model."""
     payload = _object(payload)
     model = model_name(payload.get("model"))
@@ -78,7 +93,7 @@ def decode_generate(payload: object) -> Decoded:
     parts: list[JSON] = [{"text": prompt}] if prompt else []
     conversation.add("user", parts + images)
     body = _body(conversation, payload)
-    return _decoded("generate", model, payload, body, load=not conversation.contents)
+    return _decoded("generate", model, payload, body, load=not conversation.contents, started=started)
 
 
 def decode_embed(payload: object) -> tuple[str, list[str], int | None]:
@@ -107,7 +122,9 @@ def _object(payload: object) -> JSON:
     return payload
 
 
-def _decoded(kind: str, model: str, payload: JSON, body: JSON, *, load: bool) -> Decoded:
+def _decoded(
+    kind: str, model: str, payload: JSON, body: JSON, *, load: bool, started: float | None
+) -> Decoded[OllamaOptions]:
     stream = payload.get("stream", True)  # Ollama streams unless told not to
     if stream is None:
         stream = True
@@ -117,12 +134,13 @@ def _decoded(kind: str, model: str, payload: JSON, body: JSON, *, load: bool) ->
         model=model,
         body=body,
         stream=stream,
-        options={
-            "kind": kind,
-            "client_model": payload["model"],  # echoed back as sent, the way Ollama does
-            "load": load,
-            "unload": load and _is_zero(payload.get("keep_alive")),
-        },
+        options=OllamaOptions(
+            kind,
+            payload["model"],
+            started if started is not None else time.perf_counter(),
+            load=load,
+            unload=load and _is_zero(payload.get("keep_alive")),
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from core.errors import ApiError, ApiErrorType
 from core.reply import Usage, answer_candidates, image_markdown, parts_of, usage_of
 from core.types import JSON
+from server.ollama.decode import OllamaOptions
 from server.protocol import Decoded
 
 if TYPE_CHECKING:  # only for annotations: the gateway module pulls in the whole upstream stack
@@ -62,29 +63,17 @@ def now_rfc3339() -> str:
     return f"{_second_cache[1]}.{int((now - second) * 1e6):06d}Z"
 
 
-def client_model(decoded: Decoded) -> str:
-    """The model name as the client sent it (Ollama echoes it back unchanged)."""
-    model = decoded.options.get("client_model")
-    return model if isinstance(model, str) else decoded.model
-
-
-def started_at(decoded: Decoded) -> float:
-    """When the request arrived (perf_counter), for Ollama's durations; now when the handler did not say."""
-    started = decoded.options.get("started")
-    return started if isinstance(started, float) else time.perf_counter()
-
-
 # --- replies --------------------------------------------------------------------------------------------
 
 
-def encode(response: JSON, decoded: Decoded) -> JSON:
-    """A whole Gemini response as one `/api/chat` or `/api/generate` reply (by decoded.options["kind"])."""
+def encode(response: JSON, decoded: Decoded[OllamaOptions]) -> JSON:
+    """A whole Gemini response as one `/api/chat` or `/api/generate` reply (by decoded.options.kind)."""
     candidate = answer_candidates(response, PROMPT_PARAM)[0]
     content = Content()
     for part in parts_of(candidate):
         content.add(part)
-    reply: JSON = {"model": client_model(decoded), "created_at": now_rfc3339()}
-    if decoded.options.get("kind") == "generate":
+    reply: JSON = {"model": decoded.options.client_model, "created_at": now_rfc3339()}
+    if decoded.options.kind == "generate":
         reply.update(content.generate_fields())
     else:
         reply["message"] = content.message()
@@ -92,7 +81,7 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
         final_fields(
             done_reason(candidate.get("finishReason")),
             usage_of(response),
-            total_s=time.perf_counter() - started_at(decoded),
+            total_s=time.perf_counter() - decoded.options.started,
             first_s=None,
         )
     )
@@ -186,15 +175,15 @@ def final_fields(reason: str, usage: Usage, *, total_s: float, first_s: float | 
     }
 
 
-def load_reply(decoded: Decoded) -> JSON:
+def load_reply(decoded: Decoded[OllamaOptions]) -> JSON:
     """The answer to a request with nothing to generate: Ollama's "model loaded" (or unloaded) reply."""
-    reply: JSON = {"model": client_model(decoded), "created_at": now_rfc3339()}
-    if decoded.options.get("kind") == "generate":
+    reply: JSON = {"model": decoded.options.client_model, "created_at": now_rfc3339()}
+    if decoded.options.kind == "generate":
         reply["response"] = ""
     else:
         reply["message"] = {"role": "assistant", "content": ""}
     reply["done"] = True
-    reply["done_reason"] = "unload" if decoded.options.get("unload") else "load"
+    reply["done_reason"] = "unload" if decoded.options.unload else "load"
     return reply
 
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from core.errors import ApiError, ApiErrorType
 from core.media import estimate_tokens
 from server.handling import LOG_ENTRY, SERVICES, STARTED, ClientProtocol, generate, read_json
-from server.ollama.decode import decode_chat, decode_embed, decode_generate, model_name
+from server.ollama.decode import OllamaOptions, decode_chat, decode_embed, decode_generate, model_name
 from server.ollama.encode import OLLAMA_VERSION, encode, encode_show, encode_tags, error_body, load_reply
 from server.ollama.stream import stream_encoder
 from server.openai_media import embed_texts
@@ -54,17 +54,18 @@ async def show(request: web.Request) -> web.Response:
 
 async def chat(request: web.Request) -> web.StreamResponse:
     payload = await read_json(request)
-    return await _generate(request, decode_chat(payload), payload)
+    return await _generate(request, decode_chat(payload, started=request[STARTED]), payload)
 
 
 async def generate_completion(request: web.Request) -> web.StreamResponse:
     payload = await read_json(request)
-    return await _generate(request, decode_generate(payload), payload)
+    return await _generate(request, decode_generate(payload, started=request[STARTED]), payload)
 
 
-async def _generate(request: web.Request, decoded: Decoded, payload: object) -> web.StreamResponse:
-    decoded.options["started"] = request[STARTED]
-    if decoded.options["load"]:
+async def _generate(
+    request: web.Request, decoded: Decoded[OllamaOptions], payload: object
+) -> web.StreamResponse:
+    if decoded.options.load:
         # Nothing to generate: Ollama's way of asking to (un)load a model. Models live upstream, so done.
         request[LOG_ENTRY].client_model = decoded.model
         reply = load_reply(decoded)

@@ -7,15 +7,14 @@ import time
 from core.errors import ApiError
 from core.reply import StreamReply
 from core.types import JSON
+from server.ollama.decode import OllamaOptions
 from server.ollama.encode import (
     PROMPT_PARAM,
     Content,
-    client_model,
     done_reason,
     error_line,
     final_fields,
     now_rfc3339,
-    started_at,
 )
 from server.protocol import Decoded, compact_json
 
@@ -29,9 +28,9 @@ class _OllamaStreamEncoder:
 
     content_type = "application/x-ndjson"
 
-    def __init__(self, decoded: Decoded) -> None:
-        self._head = '{"model":' + compact_json(client_model(decoded)) + ',"created_at":"'
-        self._started = started_at(decoded)
+    def __init__(self, decoded: Decoded[OllamaOptions]) -> None:
+        self._head = '{"model":' + compact_json(decoded.options.client_model) + ',"created_at":"'
+        self._started = decoded.options.started
         self._first: float | None = None
         self._calls = 0
         self._reply = StreamReply(PROMPT_PARAM)
@@ -85,7 +84,7 @@ class _OllamaStreamEncoder:
 class ChatStreamEncoder(_OllamaStreamEncoder):
     """`/api/chat`: each line carries a `message` fragment (content, thinking, tool_calls, images)."""
 
-    def __init__(self, decoded: Decoded) -> None:
+    def __init__(self, decoded: Decoded[OllamaOptions]) -> None:
         super().__init__(decoded)
         self._tail = ""  # the last content character sent, to put a picture on its own paragraph
 
@@ -107,8 +106,8 @@ class GenerateStreamEncoder(_OllamaStreamEncoder):
         return '"response":' + compact_json(content.text)
 
 
-def stream_encoder(decoded: Decoded) -> _OllamaStreamEncoder:
-    """The encoder for the request's endpoint (decoded.options["kind"])."""
-    if decoded.options.get("kind") == "generate":
+def stream_encoder(decoded: Decoded[OllamaOptions]) -> _OllamaStreamEncoder:
+    """The encoder for the request's endpoint (decoded.options.kind)."""
+    if decoded.options.kind == "generate":
         return GenerateStreamEncoder(decoded)
     return ChatStreamEncoder(decoded)

@@ -1,8 +1,19 @@
 """The OpenAI Chat Completions adapter: decode requests to Gemini, encode Gemini answers and streams back."""
 
-from server.openai.decode import decode
+from server.openai.decode import ChatOptions, decode
 from server.openai.encode import encode, encode_models, error_body
 from server.openai.request_parts import REASONING_BUDGETS
+from server.openai.routes import PROTOCOL, add_routes
 from server.openai.stream import ChatStreamEncoder
 
-__all__ = ["REASONING_BUDGETS", "ChatStreamEncoder", "decode", "encode", "encode_models", "error_body"]
+__all__ = [
+    "PROTOCOL",
+    "REASONING_BUDGETS",
+    "ChatOptions",
+    "ChatStreamEncoder",
+    "add_routes",
+    "decode",
+    "encode",
+    "encode_models",
+    "error_body",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.errors import invalid_request
 from core.types import JSON
 from server.openai.request_parts import (
@@ -26,13 +28,25 @@ from server.openai.request_parts import (
 )
 from server.protocol import Decoded
 
+
+@dataclass(frozen=True, slots=True)
+class ChatOptions:
+    """What the Chat Completions encoders read of the request and the settings."""
+
+    include_usage: bool = False  # stream_options.include_usage: a usage chunk before [DONE]
+    image_output: str = "markdown"  # server.image_output: generated images as markdown or as content parts
+
+
 AUDIO_TYPES: dict[str, str] = {"wav": "audio/wav", "mp3": "audio/mp3"}
 
 ROLES = "system, developer, user, assistant or tool"
 
 
-def decode(payload: object) -> Decoded:
-    """Translate a `POST /v1/chat/completions` body; raises ApiError (400) naming the field at fault."""
+def decode(payload: object, *, image_output: str = "markdown") -> Decoded[ChatOptions]:
+    """Translate a `POST /v1/chat/completions` body; raises ApiError (400) naming the field at fault.
+
+    `image_output` is the server.image_output setting (how the answer shows generated images).
+    """
     payload, model = request_model(payload)
     check_n(payload.get("n"))
 
@@ -62,7 +76,7 @@ def decode(payload: object) -> Decoded:
         body=body,
         stream=stream,
         conversation_key=conversation_key(payload),
-        options={"include_usage": include_usage(payload.get("stream_options"))},
+        options=ChatOptions(include_usage(payload.get("stream_options")), image_output),
     )
 
 

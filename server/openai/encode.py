@@ -20,6 +20,7 @@ from core.reply import (
     usage_of,
 )
 from core.types import JSON
+from server.openai.decode import ChatOptions
 from server.protocol import Decoded
 
 if TYPE_CHECKING:  # only for annotations: the gateway module pulls in the whole upstream stack
@@ -48,7 +49,7 @@ PROMPT_PARAM = "messages"
 MODELS_CREATED = 1_735_689_600
 
 
-def encode(response: JSON, decoded: Decoded) -> JSON:
+def encode(response: JSON, decoded: Decoded[ChatOptions]) -> JSON:
     """A whole Gemini response as a `chat.completion`; raises ApiError when the prompt was blocked."""
     candidates = answer_candidates(response, PROMPT_PARAM)
     return {
@@ -57,7 +58,7 @@ def encode(response: JSON, decoded: Decoded) -> JSON:
         "created": int(time.time()),
         "model": decoded.model,
         "choices": [
-            _choice(candidate, index, decoded.options.get("image_output") == "part")
+            _choice(candidate, index, decoded.options.image_output == "part")
             for index, candidate in enumerate(candidates)
         ],
         "usage": openai_usage(usage_of(response)),

@@ -7,6 +7,7 @@ import time
 from core.errors import ApiError
 from core.reply import StreamReply, Usage, image_markdown
 from core.types import JSON
+from server.openai.decode import ChatOptions
 from server.openai.encode import (
     PROMPT_PARAM,
     error_body,
@@ -65,15 +66,15 @@ class ChatStreamEncoder:
 
     content_type = "text/event-stream"
 
-    def __init__(self, decoded: Decoded) -> None:
-        self._include_usage = bool(decoded.options.get("include_usage"))
+    def __init__(self, decoded: Decoded[ChatOptions]) -> None:
+        self._include_usage = decoded.options.include_usage
         self._envelope = event_envelope("chat.completion.chunk", new_completion_id(), decoded.model)
         self._delta_head = (self._envelope + ',"choices":[{"index":0,"delta":').encode()
         self._role_sent = False
         self._tool_calls = 0
         self._content_tail = ""  # the last content character sent, to place image markdown on its own line
         self._texts: list[str] = []  # the answer so far, to place search citations in it at the end
-        self._image_parts = decoded.options.get("image_output") == "part"
+        self._image_parts = decoded.options.image_output == "part"
         self._reply = StreamReply(PROMPT_PARAM)
         self._closed = False
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from core.errors import invalid_request
 from core.types import JSON
@@ -10,11 +10,21 @@ from server.openai.decode import check_n, conversation_key, decode_generation_co
 from server.openai.request_parts import optional, request_model, short
 from server.protocol import Decoded
 
+
+@dataclass(frozen=True, slots=True)
+class CompletionOptions:
+    """What the legacy completion encoders read of one prompt's request."""
+
+    index: int = 0  # the prompt's choice index
+    echo: str = ""  # the prompt, when `echo` asked for it to open the answer
+    include_usage: bool = False  # stream_options.include_usage
+
+
 # Several prompts are served as concurrent upstream calls; a bound keeps one request from taking every account.
 MAX_PROMPTS = 16
 
 
-def decode(payload: object) -> list[Decoded]:
+def decode(payload: object) -> list[Decoded[CompletionOptions]]:
     """Translate a `POST /v1/completions` body: one Decoded per prompt (options carry its choice index).
 
     The prompt becomes a user turn: Gemini models are chat models, there is no raw continuation mode.
@@ -38,12 +48,8 @@ def decode(payload: object) -> list[Decoded]:
         body: JSON = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
         if generation_config:
             body["generationConfig"] = dict(generation_config)
-        options: dict[str, Any] = {
-            "index": index,
-            "echo": prompt if echo else "",
-            "include_usage": usage_wanted,
-        }
-        decoded.append(Decoded(model, body, stream, conversation, options))
+        options = CompletionOptions(index, prompt if echo else "", usage_wanted)
+        decoded.append(Decoded(model, body, stream, options, conversation))
     return decoded
 
 

@@ -10,6 +10,7 @@ from core.reply import StreamReply, Usage, answer_candidates, image_markdown, pa
 from core.types import JSON
 from server.openai.encode import finish_reason, openai_usage
 from server.openai.stream import closing_events, error_event, event_envelope
+from server.openai_completions.decode import CompletionOptions
 from server.protocol import Decoded, compact_json
 
 # The request field that holds the prompt, named when the upstream blocks it.
@@ -20,12 +21,12 @@ def new_completion_id() -> str:
     return f"cmpl-{uuid.uuid4().hex}"
 
 
-def encode(response: JSON, decoded: Decoded) -> JSON:
+def encode(response: JSON, decoded: Decoded[CompletionOptions]) -> JSON:
     """A whole Gemini response as a `text_completion` with one choice."""
     return encode_many([response], [decoded])
 
 
-def encode_many(responses: list[JSON], decoded: list[Decoded]) -> JSON:
+def encode_many(responses: list[JSON], decoded: list[Decoded[CompletionOptions]]) -> JSON:
     """One `text_completion` for several prompts: a choice per prompt (in prompt order), usage summed."""
     choices = [_choice(response, request) for response, request in zip(responses, decoded, strict=True)]
     usage = Usage.summed([usage_of(response) for response in responses])
@@ -39,14 +40,14 @@ def encode_many(responses: list[JSON], decoded: list[Decoded]) -> JSON:
     }
 
 
-def _choice(response: JSON, decoded: Decoded) -> JSON:
+def _choice(response: JSON, decoded: Decoded[CompletionOptions]) -> JSON:
     candidate = answer_candidates(response, PROMPT_PARAM)[0]
-    text = decoded.options.get("echo", "")
+    text = decoded.options.echo
     for part in parts_of(candidate):
         text += _text_of(part, text)
     return {
         "text": text,
-        "index": decoded.options.get("index", 0),
+        "index": decoded.options.index,
         "logprobs": None,
         "finish_reason": finish_reason(candidate.get("finishReason"), False),
     }
@@ -73,10 +74,10 @@ class CompletionStreamEncoder:
 
     content_type = "text/event-stream"
 
-    def __init__(self, decoded: Decoded) -> None:
-        self._include_usage = bool(decoded.options.get("include_usage"))
-        self._index = int(decoded.options.get("index", 0))
-        self._echo: str = decoded.options.get("echo", "")
+    def __init__(self, decoded: Decoded[CompletionOptions]) -> None:
+        self._include_usage = decoded.options.include_usage
+        self._index = decoded.options.index
+        self._echo = decoded.options.echo
         self._envelope = event_envelope("text_completion", new_completion_id(), decoded.model)
         self._text_tail = ""  # the last character sent, to put image markdown on its own paragraph
         self._reply = StreamReply(PROMPT_PARAM)

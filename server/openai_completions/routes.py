@@ -13,12 +13,9 @@ from aiohttp import web
 from core.gateway import GatewayRequest
 from core.redact import redact
 from core.types import JSON
-from server import openai
-from server.handling import LOG_ENTRY, SERVICES, STARTED, ClientProtocol, generate, read_json
+from server.handling import LOG_ENTRY, SERVICES, STARTED, generate, read_json
 from server.openai_completions.decode import decode
 from server.openai_completions.encode import CompletionStreamEncoder, encode, encode_many
-
-OPENAI = ClientProtocol("openai", openai.error_body)
 
 
 async def completions(request: web.Request) -> web.StreamResponse:

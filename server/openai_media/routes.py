@@ -21,8 +21,7 @@ from server.openai_media.translate import (
 
 
 def media_of(request: web.Request) -> Media:
-    services = request.app[SERVICES]
-    return Media(services.gateway, services.gemini_api)
+    return request.app[SERVICES].media
 
 
 def served_model(media: Media, requested: str | None, capability: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import invalid_request
@@ -40,7 +41,7 @@ from server.openai.request_parts import (
     required_str,
     short,
 )
-from server.openai_responses.tools import CUSTOM_INPUT, DeclaredTools
+from server.openai_responses.tools import CUSTOM_INPUT, DeclaredTools, ToolOrigin
 from server.protocol import Decoded
 
 _log = logging.getLogger(__name__)
@@ -52,10 +53,28 @@ ITEM_TYPES = (
 )
 History = Callable[[str], list[JSON] | None]
 """Looks up the Gemini conversation (contents) a remembered response ended with; None when unknown."""
+Remember = Callable[[str, list[JSON]], None]
+"""Keeps a finished response's whole Gemini conversation under its id (for `previous_response_id`)."""
 
 
-def decode(payload: object, history: History | None = None) -> Decoded:
-    """Translate a `POST /v1/responses` body; raises ApiError (400) naming the field at fault."""
+@dataclass(frozen=True, slots=True)
+class ResponsesOptions:
+    """What the Responses encoders read of the request, and where a finished response is remembered."""
+
+    echo: dict[str, Any] = field(default_factory=dict)  # the request's settings a response repeats
+    tools: dict[str, ToolOrigin] = field(default_factory=dict)  # Gemini function name -> the client's tool
+    store: bool = True  # `store`: remember the response for previous_response_id
+    generate: bool = True  # `generate: false` (Codex warms a socket up with it): remember, answer nothing
+    remember: Remember | None = None
+
+
+def decode(
+    payload: object, history: History | None = None, *, remember: Remember | None = None
+) -> Decoded[ResponsesOptions]:
+    """Translate a `POST /v1/responses` body; raises ApiError (400) naming the field at fault.
+
+    `history` finds the conversations of earlier responses, `remember` keeps this one's when it is done.
+    """
     payload, model = request_model(payload)
     _refuse_state(payload)
 
@@ -86,13 +105,13 @@ def decode(payload: object, history: History | None = None) -> Decoded:
         body=body,
         stream=optional(payload, "stream", bool) or False,
         conversation_key=_conversation_key(payload),
-        options={
-            "echo": _echoed_settings(payload),
-            "tools": tools.origins,
-            "store": payload.get("store", True),
-            # `generate: false` (Codex warms a socket up with it): remember the input, answer nothing.
-            "generate": generate,
-        },
+        options=ResponsesOptions(
+            _echoed_settings(payload),
+            tools.origins,
+            store=payload.get("store", True) is not False,
+            generate=generate,
+            remember=remember,
+        ),
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from core.errors import ApiError, ApiErrorType
@@ -24,11 +23,9 @@ from core.reply import (
     image_markdown,
 )
 from core.types import JSON
+from server.openai_responses.decode import ResponsesOptions
 from server.openai_responses.tools import CUSTOM_INPUT, ToolOrigin
 from server.protocol import Decoded
-
-Remember = Callable[[str, list[JSON]], None]
-"""Keeps a finished response's whole Gemini conversation under its id (for `previous_response_id`)."""
 
 # Gemini finish reasons that end a response as "incomplete": running out of tokens, and every reason that
 # means a filter stopped the answer (core.reply's list, so the protocols cannot drift apart).
@@ -69,7 +66,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def encode(response: JSON, decoded: Decoded) -> JSON:
+def encode(response: JSON, decoded: Decoded[ResponsesOptions]) -> JSON:
     """A whole Gemini response as a `response` object; raises ApiError when the prompt was blocked."""
     builder = ResponseBuilder(decoded)
     builder.feed(response)
@@ -100,11 +97,11 @@ class ResponseBuilder:
     events `content_index` (always 0: a message holds one output_text part) or `summary_index`.
     """
 
-    def __init__(self, decoded: Decoded) -> None:
+    def __init__(self, decoded: Decoded[ResponsesOptions]) -> None:
         self.id = new_id("resp")
         self._created_at = int(time.time())
         self._model = decoded.model
-        self._echo: dict[str, Any] = {**DEFAULT_SETTINGS, **(decoded.options.get("echo") or {})}
+        self._echo: dict[str, Any] = {**DEFAULT_SETTINGS, **decoded.options.echo}
         self._sequence = 0
         self._output: list[JSON] = []
         self._open: JSON | None = None  # the reasoning or message item receiving deltas
@@ -113,9 +110,8 @@ class ResponseBuilder:
         self._incomplete: str | None = None
         self._error: JSON | None = None
         self._reply = StreamReply(PROMPT_PARAM)  # its grounding is cited on the answer text when it closes
-        self._tools: dict[str, ToolOrigin] = decoded.options.get("tools") or {}
-        remember: Remember | None = decoded.options.get("remember")
-        self._remember = remember if decoded.options.get("store", True) is not False else None
+        self._tools = decoded.options.tools
+        self._remember = decoded.options.remember if decoded.options.store else None
         self._conversation: list[JSON] = decoded.body.get("contents") or []
         self._model_parts: list[JSON] = []  # what the model said, as Gemini parts, for the next turn
 

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -17,14 +18,13 @@ from core.gateway import Gateway, GatewayRequest
 from core.redact import redact
 from core.types import JSON, LogEntry
 from server import openai
-from server.handling import LOG_ENTRY, SERVICES, ClientProtocol, generate, read_json, relay
-from server.openai_responses.decode import decode
+from server.handling import LOG_ENTRY, SERVICES, generate, read_json, relay
+from server.openai_responses.decode import ResponsesOptions, decode
 from server.openai_responses.encode import ResponseBuilder, encode
 from server.openai_responses.history import ResponseHistory
 from server.openai_responses.stream import ResponsesStreamEncoder
 from server.protocol import Decoded, compact_json
 
-OPENAI = ClientProtocol("openai", openai.error_body)
 HISTORY = web.AppKey("responses_history", ResponseHistory)
 SOCKET_HISTORY = 64  # turns one socket remembers, whatever their `store`
 log = logging.getLogger(__name__)
@@ -35,14 +35,13 @@ async def responses(request: web.Request) -> web.StreamResponse:
         return await responses_socket(request)
     payload = await read_json(request)
     history = request.app[HISTORY]
-    decoded = decode(payload, history.lookup)
-    decoded.options["remember"] = history.remember
-    if not decoded.options["generate"]:
+    decoded = decode(payload, history.lookup, remember=history.remember)
+    if not decoded.options.generate:
         return _prepared_only(decoded)
     return await generate(request, decoded, encode, ResponsesStreamEncoder, payload)
 
 
-def _prepared_only(decoded: Decoded) -> web.Response:
+def _prepared_only(decoded: Decoded[ResponsesOptions]) -> web.Response:
     """`generate: false`: the input is remembered under a new response id; no model is asked."""
     builder = ResponseBuilder(decoded)
     events = builder.start() + builder.finish()
@@ -79,7 +78,7 @@ async def _socket_turn(
 ) -> None:
     services = request.app[SERVICES]
     history = request.app[HISTORY]
-    entry = LogEntry(protocol=OPENAI.name, path=request.path, stream=True)
+    entry = LogEntry(protocol=openai.PROTOCOL.name, path=request.path, stream=True)
     opening = request.get(LOG_ENTRY)  # the upgrade request's row: it knows which key opened the socket
     if opening is not None:
         entry.key_name, entry.key_id = opening.key_name, opening.key_id
@@ -90,7 +89,6 @@ async def _socket_turn(
         entry.client_model = model if isinstance(model, str) else ""
         if services.settings.log.capture_bodies:
             entry.request_body = redact(text[:200_000])
-        decoded = decode(payload, lambda response_id: _either(turns, history, response_id))
         stored = payload.get("store", True) is not False
 
         def remember(response_id: str, contents: list[JSON]) -> None:
@@ -98,9 +96,10 @@ async def _socket_turn(
             if stored:
                 history.remember(response_id, contents)
 
-        decoded.options["remember"], decoded.options["store"] = remember, True
-        decoded.stream = True
-        if not decoded.options["generate"]:
+        decoded = decode(payload, lambda response_id: _either(turns, history, response_id), remember=remember)
+        # The socket remembers every turn (whatever its `store`: see remember), and always streams.
+        decoded = replace(decoded, stream=True, options=replace(decoded.options, store=True))
+        if not decoded.options.generate:
             builder = ResponseBuilder(decoded)
             entry.status = 200
             await _send(socket, builder.start() + builder.finish())
@@ -137,7 +136,7 @@ class _SocketEncoder:
     """The Responses events of one turn, as the socket sends them (one message each): the stream encoder's
     events before they become SSE text."""
 
-    def __init__(self, decoded: Decoded) -> None:
+    def __init__(self, decoded: Decoded[ResponsesOptions]) -> None:
         self._builder = ResponseBuilder(decoded)
 
     def start(self) -> list[JSON]:
@@ -162,7 +161,11 @@ def _joined(parts: list[list[JSON]]) -> list[JSON]:
 
 
 async def _stream_turn(
-    gateway: Gateway, socket: web.WebSocketResponse, decoded: Decoded, entry: LogEntry, started: float
+    gateway: Gateway,
+    socket: web.WebSocketResponse,
+    decoded: Decoded[ResponsesOptions],
+    entry: LogEntry,
+    started: float,
 ) -> None:
     call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
 

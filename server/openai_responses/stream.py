@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.errors import ApiError
 from core.types import JSON
+from server.openai_responses.decode import ResponsesOptions
 from server.openai_responses.encode import ResponseBuilder
 from server.protocol import Decoded, compact_json
 
@@ -21,7 +22,7 @@ class ResponsesStreamEncoder:
 
     content_type = "text/event-stream"
 
-    def __init__(self, decoded: Decoded) -> None:
+    def __init__(self, decoded: Decoded[ResponsesOptions]) -> None:
         self._builder = ResponseBuilder(decoded)
         self._closed = False
 

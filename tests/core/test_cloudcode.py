@@ -15,6 +15,8 @@ import pytest
 
 from core.cloudcode import (
     CloudCodeClient,
+    CloudCodeUpstream,
+    assemble_stream,
     parse_model_catalogue,
     platform_tag,
     render_user_agent,
@@ -23,8 +25,8 @@ from core.cloudcode import (
 from core.config import Settings
 from core.errors import ErrorKind, UpstreamError
 from core.oauth import OAuthClient
-from core.types import JSON
-from tests.fake_google import FakeAccount, FakeGoogle, Fault
+from core.types import JSON, Account, AccountKind
+from tests.fake_google import EMPTY_NON_STREAM_MODELS, FakeAccount, FakeGoogle, Fault
 from tests.helpers import answer_text, ask
 
 EMAIL = "alice@example.com"
@@ -46,6 +48,9 @@ def client(http: aiohttp.ClientSession, settings: Settings) -> CloudCodeClient:
 
 @pytest.fixture
 def account(fake_google: FakeGoogle) -> FakeAccount:
+    # These tests are about the client's own calls (envelope, headers, fallback): the fake answers its
+    # generateContent in full. Sending stream-only models as streams is CloudCodeUpstream's job (tested below).
+    fake_google.empty_non_stream_models = ()
     return fake_google.add_google_account(EMAIL, project_id=PROJECT)
 
 
@@ -389,6 +394,7 @@ async def test_paid_tier_is_shown_first(
 async def test_discover_project_onboards_a_new_account(
     fake_google: FakeGoogle, http: aiohttp.ClientSession, settings: Settings, client: CloudCodeClient
 ) -> None:
+    fake_google.empty_non_stream_models = ()  # the client's own generateContent, answered in full
     fresh = fake_google.add_google_account("new@example.com", project_id=None)
     access = (await OAuthClient(http, settings.oauth).refresh(fresh.refresh_token)).access_token
     info = await client.discover_project(access)
@@ -469,10 +475,64 @@ async def test_count_tokens_counts_the_whole_request(
 async def test_claude_tools_are_validated_and_image_models_are_image_gen(
     fake_google: FakeGoogle, client: CloudCodeClient, token: str
 ) -> None:
-    tools = [{"functionDeclarations": [{"name": "f", "parameters": {"type": "object", "properties": {}}}]}]
+    parameters = {"type": "object", "properties": {"q": {"type": "string"}}}
+    tools = [{"functionDeclarations": [{"name": "f", "parameters": parameters}]}]
     await client.generate(token, PROJECT, "claude-sonnet-4-5", {**ask("hi"), "tools": tools})
     await client.generate(token, PROJECT, "gemini-3.1-pro-high", {**ask("hi"), "tools": tools})
     claude, gemini = fake_google.calls("generateContent")
     assert claude.body["request"]["toolConfig"] == {"functionCallingConfig": {"mode": "VALIDATED"}}
     assert "toolConfig" not in gemini.body["request"]
     assert {claude.body["requestType"], gemini.body["requestType"]} == {"agent"}
+
+
+# --- CloudCodeUpstream: non-streaming requests to stream-only models -------------------------------------
+
+
+async def test_stream_only_models_are_streamed_and_assembled(
+    fake_google: FakeGoogle, client: CloudCodeClient, token: str, settings: Settings
+) -> None:
+    fake_google.empty_non_stream_models = (
+        EMPTY_NON_STREAM_MODELS  # as Google does: generateContent answers empty
+    )
+    account = Account(id="a", kind=AccountKind.GOOGLE, email=EMAIL, project_id=PROJECT)
+    upstream = CloudCodeUpstream(client)
+    empty = await client.generate(token, PROJECT, "claude-sonnet-4-5", ask("one two three"))
+    assert empty["candidates"][0]["content"]["parts"] == [{"text": ""}]  # what a plain generateContent gets
+    reply = await upstream.generate(
+        account, token, "claude-sonnet-4-5", ask("one two three"), session_id=None
+    )
+    assert reply["candidates"][0]["content"]["parts"] == [{"text": "Echo: one two three"}]
+    assert reply["candidates"][0]["finishReason"] == "STOP" and reply["usageMetadata"]["totalTokenCount"] > 0
+    assert [call.method for call in fake_google.generate_calls()] == [
+        "generateContent",
+        "streamGenerateContent",
+    ]
+    settings.upstream.stream_only_models = []  # the setting decides, read on every request
+    await upstream.generate(account, token, "claude-sonnet-4-5", ask("hi"), session_id=None)
+    assert fake_google.generate_calls()[-1].method == "generateContent"
+
+
+def test_assemble_joins_texts_keeps_signatures_and_calls_in_order() -> None:
+    chunks: list[JSON] = [
+        {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hm", "thought": True}]}}]},
+        {"candidates": [{"content": {"parts": [{"text": ".", "thought": True, "thoughtSignature": "s1"}]}}]},
+        {"candidates": [{"content": {"parts": [{"text": "Hel"}]}}], "modelVersion": "m"},
+        {"candidates": [{"content": {"parts": [{"text": "lo"}]}}]},
+        {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f"}, "thoughtSignature": "s2"}]}}]},
+        {
+            "candidates": [{"content": {"parts": [{"text": ""}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"totalTokenCount": 9},
+        },
+    ]
+    whole = assemble_stream(chunks)
+    assert whole["candidates"][0]["content"]["parts"] == [
+        {"text": "Hm.", "thought": True, "thoughtSignature": "s1"},
+        {"text": "Hello"},
+        {"functionCall": {"name": "f"}, "thoughtSignature": "s2"},
+    ]
+    assert whole["candidates"][0]["finishReason"] == "STOP" and whole["usageMetadata"] == {
+        "totalTokenCount": 9
+    }
+    assert whole["modelVersion"] == "m"
+    blocked = assemble_stream([{"promptFeedback": {"blockReason": "SAFETY"}}])
+    assert blocked == {"promptFeedback": {"blockReason": "SAFETY"}}

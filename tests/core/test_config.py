@@ -72,6 +72,7 @@ def test_home_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ("[server]\nport = 70000\n", r"server.port must be between 0 and 65535"),
         ('[ui]\nstart_minimized = "yes"\n', r"line 2: ui.start_minimized must be a bool"),
         ('[ui]\n\ntheme = "purple"\n', r"line 3: ui.theme must be one of 'system', 'light', 'dark'"),
+        ('[ui]\nlanguage = "fr"\n', r"line 2: ui.language must be one of 'system', 'en', 'zh_CN'"),
     ],
 )
 def test_broken_file_names_the_line(tmp_path: Path, text: str, expected: str) -> None:
@@ -84,7 +85,12 @@ def test_broken_file_names_the_line(tmp_path: Path, text: str, expected: str) ->
 def test_ui_section_defaults_are_written_on_first_start(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, apply_env=False)
     written = tomllib.loads((tmp_path / "config.toml").read_text())
-    assert written["ui"] == {"start_minimized": False, "start_at_login": False, "theme": "system"}
+    assert written["ui"] == {
+        "start_minimized": False,
+        "start_at_login": False,
+        "theme": "system",
+        "language": "system",
+    }
     assert (settings.ui.start_minimized, settings.ui.start_at_login, settings.ui.theme) == (
         False,
         False,
@@ -99,9 +105,11 @@ def test_ui_section_is_read_and_round_trips(tmp_path: Path) -> None:
     assert settings.ui.start_at_login is False  # a key left out keeps its default
     settings.ui.start_at_login = True
     settings.ui.theme = "light"
+    settings.ui.language = "zh_CN"
     save_settings(settings)
     again = load_settings(tmp_path, apply_env=False)
     assert (again.ui.start_minimized, again.ui.start_at_login, again.ui.theme) == (True, True, "light")
+    assert again.ui.language == "zh_CN"
 
 
 def test_file_without_ui_section_still_loads(tmp_path: Path) -> None:

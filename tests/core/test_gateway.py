@@ -19,7 +19,7 @@ from core.pool import AccountPool
 from core.services import Services, create_services, make_upstreams
 from core.transform import SignatureCache
 from core.types import JSON, Account, AccountStatus, LogEntry
-from tests.fake_google import FakeGoogle, Fault
+from tests.fake_google import ANY_GENERATE, FakeGoogle, Fault
 
 PRO = "gemini-3.1-pro-high"  # Cloud Code's current models (it serves no 2.5 model any more)
 FLASH = "gemini-3-flash"
@@ -55,9 +55,9 @@ class Env:
         assert account is not None
         return account
 
-    def generated_by(self, method: str = "generateContent") -> list[str | None]:
-        """Who answered each generate call that reached the fake, in order."""
-        return [recorded.who for recorded in self.fake.calls(method)]
+    def generated_by(self) -> list[str | None]:
+        """Who answered each generate call (streamed or not) that reached the fake, in order."""
+        return [recorded.who for recorded in self.fake.generate_calls()]
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ async def test_generate_on_a_google_account_fills_the_log(env: Env) -> None:
     request.body["generationConfig"] = {"thinkingConfig": {"includeThoughts": True, "thinkingBudget": 1024}}
     response = await env.gateway.generate(request)
     assert "Echo: hello there" in text_of(response)
-    [call] = env.fake.calls("generateContent")
+    [call] = env.fake.generate_calls()
     assert call.who == "ann@example.com"
     assert call.body["project"] == "proj-ann"
     assert call.body["model"] == PRO
@@ -124,7 +124,7 @@ async def test_generate_on_an_api_key_account(env: Env) -> None:
     request = ask("hi from a key", model="gpt-4o")  # the best Gemini Pro the key offers: 2.5 Pro
     response = await env.gateway.generate(request)
     assert "Echo: hi from a key" in text_of(response)
-    [call] = env.fake.calls("generateContent")
+    [call] = env.fake.generate_calls()
     assert (call.who, call.service, call.model) == (key, "gemini_api", API_PRO)
     assert request.log is not None and request.log.account == account.name
 
@@ -135,7 +135,7 @@ async def test_generate_on_an_api_key_account(env: Env) -> None:
 async def test_rate_limit_rotates_to_another_account_and_cools_the_first(env: Env) -> None:
     first = await env.google("a@example.com")
     second = await env.google("b@example.com")
-    env.fake.inject(Fault("rate_limit", method="generateContent", who="a@example.com", delay="20s"))
+    env.fake.inject(Fault("rate_limit", method=ANY_GENERATE, who="a@example.com", delay="20s"))
     request = ask("rotate me")
     await env.gateway.generate(request)
     assert env.generated_by() == ["a@example.com", "b@example.com"]
@@ -150,7 +150,7 @@ async def test_quota_rotates_persists_the_reset_time_and_refreshes_quota(env: En
     first = await env.google("a@example.com")
     await env.google("b@example.com")
     models_reads = len(env.fake.calls("fetchAvailableModels"))
-    env.fake.inject(Fault("quota", method="generateContent", who="a@example.com"))
+    env.fake.inject(Fault("quota", method=ANY_GENERATE, who="a@example.com"))
     env.changes.clear()
     await env.gateway.generate(ask("out of quota"))
     assert env.generated_by() == ["a@example.com", "b@example.com"]
@@ -182,7 +182,7 @@ async def test_a_quota_refusal_refreshes_the_quota_once_the_interval_passed(env:
 async def test_capacity_waits_and_retries_without_blaming_the_account(env: Env) -> None:
     only = await env.google("a@example.com")
     # Three answers: one per Cloud Code endpoint, so the client's own endpoint fallback runs out.
-    env.fake.inject(Fault("capacity", method="generateContent", times=3))
+    env.fake.inject(Fault("capacity", method=ANY_GENERATE, times=3))
     response = await env.gateway.generate(ask("busy?"))
     assert "Echo: busy?" in text_of(response)
     assert env.generated_by() == ["a@example.com"] * 4
@@ -194,7 +194,7 @@ async def test_unauthenticated_refreshes_the_token_and_retries_the_same_account_
     await env.google("a@example.com")
     await env.google("b@example.com")
     refreshes = len(env.fake.calls("token"))
-    env.fake.inject(Fault("unauthenticated", method="generateContent", who="a@example.com"))
+    env.fake.inject(Fault("unauthenticated", method=ANY_GENERATE, who="a@example.com"))
     await env.gateway.generate(ask("who am I"))
     assert env.generated_by() == ["a@example.com", "a@example.com"]
     assert len(env.fake.calls("token")) == refreshes + 1
@@ -203,7 +203,7 @@ async def test_unauthenticated_refreshes_the_token_and_retries_the_same_account_
 async def test_unauthenticated_twice_rotates(env: Env) -> None:
     await env.google("a@example.com")
     await env.google("b@example.com")
-    env.fake.inject(Fault("unauthenticated", method="generateContent", who="a@example.com", times=2))
+    env.fake.inject(Fault("unauthenticated", method=ANY_GENERATE, who="a@example.com", times=2))
     await env.gateway.generate(ask("still not me"))
     assert env.generated_by() == ["a@example.com", "a@example.com", "b@example.com"]
 
@@ -224,7 +224,7 @@ async def test_revoked_sign_in_marks_the_account_and_rotates(env: Env) -> None:
 async def test_forbidden_blocks_the_account_with_the_reason(env: Env) -> None:
     first = await env.google("a@example.com")
     await env.google("b@example.com")
-    env.fake.inject(Fault("forbidden", method="generateContent", who="a@example.com"))
+    env.fake.inject(Fault("forbidden", method=ANY_GENERATE, who="a@example.com"))
     await env.gateway.generate(ask("blocked"))
     assert env.generated_by() == ["a@example.com", "b@example.com"]
     account = env.account(first.id)
@@ -235,11 +235,11 @@ async def test_forbidden_blocks_the_account_with_the_reason(env: Env) -> None:
 async def test_bad_request_is_returned_without_rotating(env: Env) -> None:
     first = await env.google("a@example.com")
     await env.google("b@example.com")
-    env.fake.inject(Fault("bad_request", method="generateContent"))
+    env.fake.inject(Fault("bad_request", method=ANY_GENERATE))
     with pytest.raises(ApiError) as caught:
         await env.gateway.generate(ask("wrong"))
     assert (caught.value.status, caught.value.type) == (400, ApiErrorType.INVALID_REQUEST)
-    assert len(env.fake.calls("generateContent")) == 1
+    assert len(env.fake.generate_calls()) == 1
     assert env.account(first.id).status is AccountStatus.OK
 
 
@@ -250,7 +250,7 @@ async def test_a_model_no_account_offers_is_404_before_any_upstream_call(env: En
         await env.gateway.generate(ask("hi", model="gemini-9-ultra"))
     assert caught.value.status == 404
     assert "gemini-9-ultra" in caught.value.message
-    assert env.fake.calls("generateContent") == []  # the catalogue already says nobody offers it
+    assert env.fake.generate_calls() == []  # the catalogue already says nobody offers it
 
 
 # -- choosing and giving up ---------------------------------------------------------------------------------
@@ -285,13 +285,13 @@ async def test_all_accounts_exhausted_is_429_with_the_earliest_reset(env: Env) -
     assert (error.status, error.type) == (429, ApiErrorType.RATE_LIMIT)
     assert error.retry_after is not None and 590 <= error.retry_after <= 600
     assert "b@example.com" in error.message.split("earliest")[1]
-    assert env.fake.calls("generateContent") == []
+    assert env.fake.generate_calls() == []
 
 
 async def test_quota_on_every_account_ends_in_429_naming_what_was_tried(env: Env) -> None:
     first = await env.google("a@example.com")
     second = await env.google("b@example.com")
-    env.fake.inject(Fault("quota", method="generateContent", times=2))
+    env.fake.inject(Fault("quota", method=ANY_GENERATE, times=2))
     env.changes.clear()
     with pytest.raises(ApiError) as caught:
         await env.gateway.generate(ask("nothing left"))
@@ -306,11 +306,11 @@ async def test_quota_on_every_account_ends_in_429_naming_what_was_tried(env: Env
 async def test_a_fault_that_always_fires_ends_within_max_attempts(env: Env) -> None:
     for name in "abcdef":
         await env.google(f"{name}@example.com")
-    env.fake.inject(Fault("rate_limit", method="generateContent", times=None))
+    env.fake.inject(Fault("rate_limit", method=ANY_GENERATE, times=None))
     with pytest.raises(ApiError) as caught:
         await env.gateway.generate(ask("never"))
     assert caught.value.status == 429
-    assert len(env.fake.calls("generateContent")) == env.services.settings.upstream.max_attempts
+    assert len(env.fake.generate_calls()) == env.services.settings.upstream.max_attempts
     assert caught.value.message.count("rate limited") == env.services.settings.upstream.max_attempts
 
 
@@ -318,7 +318,7 @@ async def test_a_fault_that_always_fires_ends_within_the_time_budget(env: Env) -
     await env.google("a@example.com")
     env.services.settings.upstream.max_attempts = 1000
     env.services.settings.upstream.retry_budget_s = 0.3
-    env.fake.inject(Fault("capacity", method="generateContent", times=None))
+    env.fake.inject(Fault("capacity", method=ANY_GENERATE, times=None))
     started = time.monotonic()
     with pytest.raises(ApiError) as caught:
         await env.gateway.generate(ask("busy forever"))
@@ -358,7 +358,7 @@ async def test_stream_fails_over_before_the_first_chunk(env: Env) -> None:
     env.fake.inject(Fault("rate_limit", method="streamGenerateContent", who="a@example.com"))
     chunks = await collect(env.gateway.stream(ask("stream failover")))
     assert "Echo:" in text_of(chunks[0])
-    assert env.generated_by("streamGenerateContent") == ["a@example.com", "b@example.com"]
+    assert env.generated_by() == ["a@example.com", "b@example.com"]
 
 
 async def test_stream_cut_mid_way_raises_api_error_after_the_first_chunks(env: Env) -> None:
@@ -436,7 +436,7 @@ async def test_function_call_ids_and_thought_signatures_survive_the_next_turn(en
     }
     answer = await env.gateway.generate(GatewayRequest(PRO, follow_up))
     assert answer["candidates"]
-    sent = env.fake.calls("generateContent")[-1].body["request"]["contents"][1]["parts"][0]
+    sent = env.fake.generate_calls()[-1].body["request"]["contents"][1]["parts"][0]
     assert sent["thoughtSignature"] == part["thoughtSignature"]
 
 

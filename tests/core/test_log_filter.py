@@ -67,6 +67,9 @@ FILTERS = [
     LogFilter(text="_"),
     LogFilter(text="b@X"),
     LogFilter(status="error", model="gpt-4o", text="x.com"),
+    LogFilter(since=T0 + timedelta(seconds=3)),  # at or after: rows 3 to 6
+    LogFilter(since=datetime(2026, 3, 1, 12, 0, 4)),  # naive is UTC, as the store reads it
+    LogFilter(since=T0 + timedelta(seconds=2, microseconds=1), status="error"),
 ]
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.services import create_services
 from gui.controller import AppController
+from gui.i18n import apply_language
 from tests.fake_google import FakeGoogle
 
 API_KEY = "sk-gui-test-key-0123456789"
@@ -43,6 +44,16 @@ async def controller(fake_google: FakeGoogle, tmp_path: Path) -> AsyncIterator[A
         yield controller
     finally:
         await controller.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Every test starts with the English catalogue installed, as the app does on an English desktop (its
+    plural forms: "1 request", "2 requests"); a test that switches language is switched back."""
+    QApplication.instance() or QApplication([])
+    apply_language("en")
+    yield
+    apply_language("en")
 
 
 @pytest.fixture(autouse=True)

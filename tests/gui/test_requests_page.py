@@ -18,6 +18,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
+from core.log_reader import RequestLogReader
 from core.store import Database, LogFilter
 from core.types import LogEntry
 from gui.controller import AppController
@@ -102,7 +103,7 @@ async def test_model_passes_the_model_tester_through_pages_live_rows_and_filters
     db: Database, qtmodeltester: Any
 ) -> None:
     db.insert_log_entries(make_entries(PAGE_SIZE * 2 + 50))
-    model = RequestLogModel(db)
+    model = RequestLogModel(RequestLogReader(db))
     model.reload()
     await loaded(model)
     assert ids(model) == expected_ids(db, None, PAGE_SIZE)
@@ -141,7 +142,7 @@ async def test_model_passes_the_model_tester_through_pages_live_rows_and_filters
 async def test_cells_show_what_people_read(db: Database) -> None:
     (entry,) = make_entries(1)
     db.insert_log_entries([entry])
-    model = RequestLogModel(db)
+    model = RequestLogModel(RequestLogReader(db))
     model.reload()
     await loaded(model)
 

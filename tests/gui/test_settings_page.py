@@ -281,7 +281,7 @@ async def test_model_mapping_edit_reaches_the_fake_with_the_upstream_model(
 
     assert await _click_apply(page, qtbot)
     assert await _chat(controller.state.url, API_KEY, model="my-team-coder") == 200
-    assert fake_google.calls("generateContent")[-1].model == "gemini-3-flash"
+    assert fake_google.generate_calls()[-1].model == "gemini-3-flash"
     assert _saved(controller)["models"] == {"my-team-*": "gemini-3-flash"}
 
     page.mapping_view.selectRow(0)
@@ -327,13 +327,19 @@ async def test_every_field_is_saved_to_config_toml(
     page.max_rows_spin.setValue(50_000)
     _toggle(qtbot, page.start_minimized_check)
     page.theme_combo.setCurrentIndex(page.theme_combo.findData("dark"))
+    page.language_combo.setCurrentIndex(page.language_combo.findData("zh_CN"))
     assert await _click_apply(page, qtbot)
     saved = _saved(controller)
     assert saved["upstream"]["endpoints"] == ["https://one.example.com", "https://two.example.com"]
     assert saved["upstream"]["client_version"] == "1.16.2"
     assert saved["upstream"]["quota_refresh_minutes"] == 5.0
     assert (saved["log"]["retention_days"], saved["log"]["max_rows"]) == (7, 50_000)
-    assert saved["ui"] == {"start_minimized": True, "start_at_login": False, "theme": "dark"}
+    assert saved["ui"] == {
+        "start_minimized": True,
+        "start_at_login": False,
+        "theme": "dark",
+        "language": "zh_CN",
+    }
     # The app reads the file back the same way on its next start.
     again = load_settings(controller.settings.home, apply_env=False)
     assert again.ui.theme == "dark" and again.upstream.client_version == "1.16.2"
@@ -437,11 +443,21 @@ async def test_non_loopback_address_warns(page: SettingsPage, qtbot: QtBot) -> N
     assert not page.host_warning.isVisible()
     _type(qtbot, page.host_edit, "0.0.0.0")
     assert page.host_warning.isVisible() and "anyone on your network" in page.host_warning.text()
-    for loopback in ("localhost", "::1", "127.0.0.2"):
+    # The names the server's Host check takes as this computer (core.config.is_loopback_host), no more.
+    for loopback in (
+        "localhost",
+        "::1",
+        "127.0.0.2",
+        "[::1]",
+        "LOCALHOST.",
+        "ip6-localhost",
+        "app.localhost",
+    ):
         _type(qtbot, page.host_edit, loopback)
         assert not page.host_warning.isVisible(), loopback
-    _type(qtbot, page.host_edit, "192.168.1.20")
-    assert page.host_warning.isVisible()
+    for exposed in ("192.168.1.20", "localhost.example.com", "::"):
+        _type(qtbot, page.host_edit, exposed)
+        assert page.host_warning.isVisible(), exposed
 
 
 async def test_revert_puts_the_saved_values_back(

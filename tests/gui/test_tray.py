@@ -28,7 +28,7 @@ from gui.tray import (
     tray_click_action,
     tray_state,
 )
-from tests.fake_google import FakeGoogle, Fault
+from tests.fake_google import ANY_GENERATE, FakeGoogle, Fault
 from tests.gui.conftest import API_KEY
 from tests.gui.helpers import SignalRecorder, wait_until
 
@@ -210,7 +210,7 @@ async def test_quota_exhaustion_through_a_real_request_notifies(
     tray: Tray, controller: AppController, fake_google: FakeGoogle
 ) -> None:
     messages = SignalRecorder(tray.message_shown)
-    fake_google.inject(Fault("quota", method="generateContent", model="gemini-3-flash"))
+    fake_google.inject(Fault("quota", method=ANY_GENERATE, model="gemini-3-flash"))
     assert await _chat(controller, "gemini-3-flash") == 429
     await wait_until(lambda: any(title == "Out of quota" for title, _ in messages.emissions))
     (message,) = [text for title, text in messages.emissions if title == "Out of quota"]

@@ -46,9 +46,11 @@ class Gateway:
         await self.flush_log()
         return await asyncio.to_thread(self.services.db.query_log, None)
 
-    def sent(self, method: str = "generateContent") -> list[dict[str, Any]]:
-        """The Gemini requests the fake's Cloud Code side received for one method (unwrapped from the envelope)."""
-        return [call.body["request"] for call in self.fake.calls(method) if call.service == "cloudcode"]
+    def sent(self, method: str | None = None) -> list[dict[str, Any]]:
+        """The Gemini requests the fake's Cloud Code side received for one method, or for either generate
+        method when none is given (unwrapped from the envelope)."""
+        calls = self.fake.calls(method) if method else self.fake.generate_calls()
+        return [call.body["request"] for call in calls if call.service == "cloudcode"]
 
     async def add_google_account(
         self, email: str, project_id: str | None = "", models: dict[str, float] | None = None

@@ -28,8 +28,9 @@ from server.anthropic import (
     encode_models,
     error_body,
 )
+from server.anthropic.decode import MessagesOptions
 from server.protocol import Decoded
-from tests.helpers import gemini_chunk
+from tests.helpers import gemini_chunk, options_as_json
 
 GOLDEN = Path(__file__).parent / "golden" / "anthropic"
 DECODE_CASES: dict[str, Any] = json.loads((GOLDEN / "decode.json").read_text(encoding="utf-8"))
@@ -37,8 +38,8 @@ ENCODE_CASES: dict[str, Any] = json.loads((GOLDEN / "encode.json").read_text(enc
 STREAM_EVENT = TypeAdapter(RawMessageStreamEvent)
 
 
-def decoded_for(model: str = "claude-sonnet-4-5", **options: Any) -> Decoded:
-    return Decoded(model=model, body={}, stream=True, options=options)
+def decoded_for(model: str = "claude-sonnet-4-5", stop_sequences: Any = ()) -> Decoded[MessagesOptions]:
+    return Decoded(model=model, body={}, stream=True, options=MessagesOptions(tuple(stop_sequences)))
 
 
 def sse_events(data: bytes) -> list[tuple[str, dict[str, Any]]]:
@@ -50,7 +51,7 @@ def sse_events(data: bytes) -> list[tuple[str, dict[str, Any]]]:
     return events
 
 
-def run_stream(chunks: list[dict[str, Any]], decoded: Decoded | None = None) -> bytes:
+def run_stream(chunks: list[dict[str, Any]], decoded: Decoded[MessagesOptions] | None = None) -> bytes:
     encoder = MessagesStreamEncoder(decoded or decoded_for())
     out = encoder.start()
     for upstream_chunk in chunks:
@@ -102,7 +103,7 @@ def test_decode_matches_golden_gemini_request(name: str) -> None:
     assert decoded.model == case["claude"]["model"]
     assert decoded.stream is case["stream"]
     assert decoded.conversation_key == case["conversation_key"]
-    assert decoded.options == case["options"]
+    assert options_as_json(decoded.options) == case["options"]
 
 
 def test_count_tokens_needs_no_max_tokens_and_counts_the_same_content() -> None:
@@ -275,7 +276,6 @@ def test_unknown_top_level_fields_and_server_tools_are_tolerated() -> None:
     decoded = decode(request)
     # Web search runs as Gemini's googleSearch; choosing it by name needs no function config.
     assert decoded.body["tools"] == [{"googleSearch": {}}] and "toolConfig" not in decoded.body
-    assert decoded.options["ignored_tools"] == ["web_search"]
 
 
 # --- what current Claude Code sends: system messages in `messages`, blocks without a Gemini form -----------
@@ -753,7 +753,7 @@ class Scripted:
         self.chunks: list[dict[str, Any]] = []
         self.response: dict[str, Any] = {}
         self.error: ApiError | None = None
-        self.requests: list[Decoded] = []
+        self.requests: list[Decoded[MessagesOptions]] = []
 
 
 async def _messages(request: web.Request) -> web.StreamResponse:

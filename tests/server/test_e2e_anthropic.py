@@ -19,7 +19,7 @@ from anthropic.types import (
 from core.services import create_services
 from core.types import AccountStatus
 from server.runner import GatewayServer
-from tests.fake_google import TINY_PNG, Fault, Reply, prompt_tokens
+from tests.fake_google import ANY_GENERATE, TINY_PNG, Fault, Reply, prompt_tokens
 from tests.helpers import FORBIDDEN_SCHEMA_KEYS, schema_keys
 from tests.server.conftest import Gateway
 
@@ -27,6 +27,7 @@ from tests.server.conftest import Gateway
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 
 FLASH = "gemini-3-flash"
+CLAUDE = "claude-sonnet-4-5"
 SONNET = "claude-sonnet-4-5"
 SONNET_THINKING = "claude-sonnet-4-5-thinking"
 
@@ -145,7 +146,7 @@ async def test_system_messages_inside_messages_as_current_claude_code_sends_them
         extra_headers={"anthropic-beta": "mid-conversation-system-2026-04-07"},
     )
 
-    (sent,) = gateway.sent("streamGenerateContent" if stream else "generateContent")
+    (sent,) = gateway.sent()
     assert sent["systemInstruction"]["parts"] == [
         {"text": "You are Claude Code."},
         {"text": "Environment: linux."},
@@ -238,10 +239,7 @@ async def test_tool_round_trip_keeps_the_signature(
     # The fake refuses a call it issued that comes back without its signature, so a 200 proves the trip.
     assert text_of(second) == 'Echo: get_weather -> {"result":"21 C and sunny"}'
     assert second.stop_reason == "end_turn"
-    first_sent, second_sent = [
-        *gateway.sent("streamGenerateContent"),
-        *gateway.sent(),
-    ]
+    first_sent, second_sent = gateway.sent()
     assert first_sent["tools"][0]["functionDeclarations"][0]["name"] == "get_weather"
     model_turn, answer_turn = second_sent["contents"][1:]
     (call_part,) = [part for part in model_turn["parts"] if "functionCall" in part]
@@ -320,7 +318,7 @@ async def test_extended_thinking_round_trip(gateway: Gateway, claude: AsyncAnthr
     }
     first, events = await ask(claude, stream=stream, messages=[question], **params)
 
-    method = "streamGenerateContent" if stream else "generateContent"
+    method = "streamGenerateContent"  # non-streaming requests to these models go up as streams too
     (first_sent,) = gateway.sent(method)
     assert first_sent["generationConfig"]["thinkingConfig"] == {
         "thinkingBudget": 2048,
@@ -447,7 +445,7 @@ async def test_stop_sequences(gateway: Gateway, claude: AsyncAnthropic, stream: 
         messages=[{"role": "user", "content": "count"}],
     )
 
-    (sent,) = gateway.sent("streamGenerateContent" if stream else "generateContent")
+    (sent,) = gateway.sent()
     assert sent["generationConfig"]["stopSequences"] == ["###", "END"]
     assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "###")
 
@@ -461,7 +459,7 @@ async def test_metadata_user_id_keeps_one_account(gateway: Gateway, claude: Asyn
             metadata={"user_id": "user-42"},
             messages=[{"role": "user", "content": f"question {turn}"}],
         )
-    sticky = {call.who for call in gateway.fake.calls("generateContent")}
+    sticky = {call.who for call in gateway.fake.generate_calls()}
     assert len(sticky) == 1
 
     # Without the user id the same requests spread over both accounts: stickiness came from user_id.
@@ -469,7 +467,7 @@ async def test_metadata_user_id_keeps_one_account(gateway: Gateway, claude: Asyn
         await claude.messages.create(
             model=FLASH, max_tokens=50, messages=[{"role": "user", "content": f"loose {turn}"}]
         )
-    loose = {call.who for call in gateway.fake.calls("generateContent")[4:]}
+    loose = {call.who for call in gateway.fake.generate_calls()[4:]}
     assert loose == {"alice@example.com", "bob@example.com"}
     rows = list(reversed(await gateway.log_rows()))  # oldest first
     assert len({row.account for row in rows[:4]}) == 1 and rows[0].account in sticky
@@ -491,7 +489,7 @@ async def test_every_account_out_of_quota_is_a_rate_limit_error(
             claude, stream=stream, model=FLASH, max_tokens=50, messages=[{"role": "user", "content": "hi"}]
         )
 
-    method = "streamGenerateContent" if stream else "generateContent"
+    method = "streamGenerateContent"  # non-streaming requests to these models go up as streams too
     assert {call.who for call in gateway.fake.calls(method)} == {"alice@example.com", "bob@example.com"}
     error = caught.value
     assert error.status_code == 429
@@ -529,13 +527,13 @@ async def test_upstream_busy_everywhere_is_overloaded_and_blames_no_account(
 
 async def test_upstream_bad_request_is_not_rotated(gateway: Gateway, claude: AsyncAnthropic) -> None:
     await gateway.add_google_account("bob@example.com", project_id="proj-bob")
-    gateway.fake.inject(Fault("bad_request", method="generateContent", times=None, message="Bad field xyz"))
+    gateway.fake.inject(Fault("bad_request", method=ANY_GENERATE, times=None, message="Bad field xyz"))
 
     with pytest.raises(anthropic.BadRequestError) as caught:
         await claude.messages.create(model=FLASH, max_tokens=50, messages=[{"role": "user", "content": "hi"}])
 
     assert "Bad field xyz" in caught.value.message
-    assert len(gateway.fake.calls("generateContent")) == 1  # the other account was not tried
+    assert len(gateway.fake.generate_calls()) == 1  # the other account was not tried
     assert all(account.status is AccountStatus.OK for account in gateway.services.accounts.accounts())
 
 
@@ -576,7 +574,7 @@ async def test_wrong_key_is_an_authentication_error(gateway: Gateway) -> None:
 
     assert caught.value.status_code == 401
     assert "sk-wrong" not in caught.value.message
-    assert gateway.fake.calls("generateContent") == []
+    assert gateway.fake.generate_calls() == []
 
 
 # --- how clients are configured -------------------------------------------------------------------------
@@ -600,7 +598,7 @@ async def test_base_url_from_the_environment(gateway: Gateway, monkeypatch: pyte
         await client.close()
 
     assert text_of(message) == "Echo: from the env" and text_of(raw) == "Echo: no prefix"
-    assert [call.model for call in gateway.fake.calls("generateContent")] == [SONNET, SONNET]
+    assert [call.model for call in gateway.fake.generate_calls()] == [SONNET, SONNET]
     paths = [row.path for row in reversed(await gateway.log_rows())]
     assert paths == ["/v1/messages", "/messages"]
 
@@ -609,3 +607,42 @@ def test_helpers_see_nested_schema_keywords() -> None:
     """The schema walker the cleaning test relies on must find keywords at depth, not property names."""
     schema = {"properties": {"$ref": {"type": "string"}, "a": {"items": {"const": 1}}}}
     assert set(schema_keys(schema)) == {"properties", "type", "items", "const"}
+
+
+async def test_constrained_and_empty_tool_schemas_reach_a_claude_model(
+    gateway: Gateway, claude: AsyncAnthropic
+) -> None:
+    # What real agents declare: constraints Cloud Code refuses in tool schemas, and a tool with no parameters,
+    # which Claude under VALIDATED refuses as an empty object. The fake enforces both rules.
+    tools: list[ToolParam] = [
+        {
+            "name": "search",
+            "description": "Search the code",
+            "input_schema": {
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "description": "What", "minLength": 3, "pattern": "^a"},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 50, "exclusiveMaximum": 51},
+                    "paths": {"type": "array", "items": {"type": "string", "format": "uri"}, "maxItems": 4},
+                },
+                "required": ["query"],
+            },
+        },
+        {"name": "list_files", "description": "List the files", "input_schema": {"type": "object"}},
+    ]
+    gateway.fake.script(Reply([{"functionCall": {"name": "list_files", "args": {"reason": "to look"}}}]))
+    message = await claude.messages.create(
+        model=CLAUDE, max_tokens=200, tools=tools, messages=[{"role": "user", "content": "look around"}]
+    )
+    (call,) = [block for block in message.content if block.type == "tool_use"]
+    assert call.name == "list_files" and call.input == {}  # the placeholder's value is not the client's
+    (sent,) = gateway.sent()
+    search, list_files = sent["tools"][0]["functionDeclarations"]
+    query = search["parameters"]["properties"]["query"]
+    assert query == {"type": "string", "description": "What (minLength: 3, pattern: ^a)"}
+    limit = search["parameters"]["properties"]["limit"]
+    assert limit == {"type": "integer", "description": "minimum: 1, maximum: 50, exclusiveMaximum: 51"}
+    paths = search["parameters"]["properties"]["paths"]
+    assert paths["description"] == "maxItems: 4" and paths["items"]["description"] == "format: uri"
+    assert list(list_files["parameters"]["properties"]) == ["reason"]
+    assert "required" not in list_files["parameters"]

@@ -131,7 +131,7 @@ async def test_openai_images_through_an_image_chat_model(
     await gateway.add_google_account("painter@example.com", models={IMAGE_CHAT: 1.0})
     answer = await openai_client.images.generate(model=IMAGE_CHAT, prompt="a boat", n=2, size="1024x1536")
     assert answer.data is not None and [item.b64_json for item in answer.data] == [TINY_PNG, TINY_PNG]
-    calls = gateway.fake.calls("generateContent")
+    calls = gateway.fake.generate_calls()
     assert len(calls) == 2 and {c.model for c in calls} == {IMAGE_CHAT}
     config = calls[0].body["request"]["generationConfig"]
     assert config["responseModalities"] == ["TEXT", "IMAGE"]
@@ -177,7 +177,7 @@ async def test_model_name_suffixes_set_the_image_config(gateway: Gateway, openai
     )
     content = answer.choices[0].message.content or ""
     assert f"![image](data:image/png;base64,{TINY_PNG})" in content
-    (call,) = gateway.fake.calls("generateContent")
+    (call,) = gateway.fake.generate_calls()
     assert call.model == IMAGE_CHAT
     assert call.body["request"]["generationConfig"]["imageConfig"] == {
         "aspectRatio": "16:9",
@@ -225,7 +225,7 @@ async def test_openai_speech_is_a_wav_of_the_upstream_pcm(
     with wave.open(io.BytesIO(audio)) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 24_000)
         assert wav.getnframes() == 2400  # the fake's 0.1 s
-    (call,) = gateway.fake.calls("generateContent")
+    (call,) = gateway.fake.generate_calls()
     assert call.model == TTS
     config = call.body["generationConfig"]
     assert config["responseModalities"] == ["AUDIO"]
@@ -264,7 +264,7 @@ async def test_openai_speech_refusals(
     with pytest.raises(openai.BadRequestError) as caught:
         await openai_client.audio.speech.create(**arguments)
     assert fragment in caught.value.message
-    assert gateway.fake.calls("generateContent") == []
+    assert gateway.fake.generate_calls() == []
 
 
 async def test_gemini_tts_passthrough_with_two_speakers(gateway: Gateway, genai_client: genai.Client) -> None:
@@ -320,7 +320,7 @@ async def test_openai_search_model_suffix_gives_url_citations(
     assert content[cited["start_index"] : cited["end_index"]] == "weather in Paris"
     assert cited["url"].startswith("https://news.example/")
     assert annotations[1]["url_citation"]["url"].startswith("https://wiki.example/")
-    method = "streamGenerateContent" if stream else "generateContent"
+    method = "streamGenerateContent"  # non-streaming requests to these models go up as streams too
     (call,) = gateway.fake.calls(method)
     assert call.model == "gemini-3-flash" and call.body["request"]["tools"] == [{"googleSearch": {}}]
 
@@ -334,7 +334,7 @@ async def test_openai_web_search_tool_never_goes_up_with_functions(
         messages=[{"role": "user", "content": "hi"}],
         tools=[{"type": "web_search"}, function],  # type: ignore[list-item]
     )
-    tools = bodies(gateway, "generateContent")[0]["request"]["tools"]
+    tools = bodies(gateway, "streamGenerateContent")[0]["request"]["tools"]
     assert tools == [{"functionDeclarations": [{"name": "lookup", "parameters": {"type": "object"}}]}]
 
 

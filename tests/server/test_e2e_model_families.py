@@ -44,7 +44,7 @@ async def test_openai_names_go_to_the_best_gemini_of_their_family(
         model=client_model, messages=[{"role": "user", "content": "hello"}]
     )
     assert answer.choices[0].message.content == "Echo: hello"
-    (call,) = gateway.fake.calls("generateContent")
+    (call,) = gateway.fake.generate_calls()
     assert call.body["model"] == served_by
     (row,) = await gateway.log_rows()
     assert (row.client_model, row.upstream_model) == (client_model, served_by)
@@ -63,7 +63,7 @@ async def test_a_reasoning_request_prefers_a_thinking_variant(
     await claude.messages.create(
         model="claude-sonnet-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
     )
-    assert [call.body["model"] for call in gateway.fake.calls("generateContent")] == [
+    assert [call.body["model"] for call in gateway.fake.generate_calls()] == [
         "claude-sonnet-4-6-thinking",
         "claude-sonnet-4-6",
     ]
@@ -78,7 +78,7 @@ async def test_claude_code_default_names_reach_claude_models(
             model=name, max_tokens=64, messages=[{"role": "user", "content": "hi"}]
         )
         assert message.model == name  # the client sees its own name back
-    assert [call.body["model"] for call in gateway.fake.calls("generateContent")] == [
+    assert [call.body["model"] for call in gateway.fake.generate_calls()] == [
         "claude-opus-4-6-thinking",
         "gemini-3-flash",  # no Haiku offered: quick work goes to Flash, not to Opus quota
     ]
@@ -167,7 +167,7 @@ async def test_with_only_google_accounts_a_retired_id_follows_the_catalogue_forw
         model=API_ONLY, messages=[{"role": "user", "content": "hello"}]
     )
     assert answer.choices[0].message.content == "Echo: hello"
-    (call,) = gateway.fake.calls("generateContent")
+    (call,) = gateway.fake.generate_calls()
     assert (call.service, call.model) == ("cloudcode", "gemini-3-flash")  # deprecatedModelIds says so
 
 
@@ -195,10 +195,10 @@ async def test_built_in_aliases_resolve_against_each_live_catalogue(
 ) -> None:
     # Google account only: gpt-4o goes to Cloud Code's current Pro, never to a retired 2.5 id.
     await openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "a"}])
-    assert gateway.fake.calls("generateContent")[-1].model == "gemini-3.1-pro-high"
+    assert gateway.fake.generate_calls()[-1].model == "gemini-3.1-pro-high"
     # An API key with only 2.5 models, the Google account off: the alias follows the key's catalogue.
     key = await gateway.add_api_key(["gemini-2.5-pro", API_ONLY], "studio")
     await gateway.services.accounts.set_enabled(gateway.account("alice@example.com").id, False)
     await openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "b"}])
-    last = gateway.fake.calls("generateContent")[-1]
+    last = gateway.fake.generate_calls()[-1]
     assert (last.service, last.who, last.model) == ("gemini_api", key, "gemini-2.5-pro")

@@ -54,7 +54,7 @@ async def test_chat_without_streaming(gateway: Gateway, client: AsyncClient) -> 
     assert reply.prompt_eval_count == prompt_tokens(prompt)
     assert reply.eval_count == len(f"Echo: {prompt}".split())
     assert reply.total_duration and reply.eval_duration and reply.total_duration >= reply.eval_duration > 0
-    (request,) = gateway.sent("generateContent")
+    (request,) = gateway.sent()
     assert request["contents"] == [{"role": "user", "parts": [{"text": prompt}]}]
 
 
@@ -88,7 +88,7 @@ async def test_a_latest_tag_is_stripped_and_the_name_echoed(gateway: Gateway, cl
         model=f"{MODEL}:latest", messages=[{"role": "user", "content": "hi"}], stream=False
     )
     assert reply.model == f"{MODEL}:latest"
-    (call,) = gateway.fake.calls("generateContent")
+    (call,) = gateway.fake.generate_calls()
     assert call.model == MODEL
 
 
@@ -112,7 +112,7 @@ async def test_options_format_and_think_are_forwarded(gateway: Gateway, client: 
         keep_alive="5m",
         stream=False,
     )
-    (request,) = gateway.sent("generateContent")
+    (request,) = gateway.sent()
     config = request["generationConfig"]
     assert {key: config[key] for key in ("temperature", "topP", "topK", "maxOutputTokens", "seed")} == {
         "temperature": 0.3,
@@ -134,7 +134,7 @@ async def test_unlimited_num_predict_and_json_mode(gateway: Gateway, client: Asy
     await client.generate(
         model=MODEL, prompt="as json", options={"num_predict": -1}, format="json", stream=False
     )
-    (request,) = gateway.sent("generateContent")
+    (request,) = gateway.sent()
     assert "maxOutputTokens" not in request["generationConfig"]
     assert request["generationConfig"]["responseMimeType"] == "application/json"
 
@@ -160,7 +160,7 @@ async def test_images_reach_the_upstream_with_their_type(gateway: Gateway, clien
         stream=False,
     )
     await client.generate(model=MODEL, prompt="and this?", images=[TINY_PNG], stream=False)
-    chat_request, generate_request = gateway.sent("generateContent")
+    chat_request, generate_request = gateway.sent()
     expected = {"inlineData": {"mimeType": "image/png", "data": TINY_PNG}}
     assert chat_request["contents"][0]["parts"] == [{"text": "what is this?"}, expected]
     assert generate_request["contents"][0]["parts"] == [{"text": "and this?"}, expected]
@@ -212,7 +212,7 @@ async def test_tool_call_round_trip(gateway: Gateway, client: AsyncClient, model
     ]
     answer = await client.chat(model=model, messages=messages, tools=[WEATHER_TOOL], stream=False)
     assert answer.message.content == 'Echo: get_weather -> {"result":{"temp":21}}'
-    last = gateway.sent("generateContent")[-1]
+    last = gateway.sent()[-1]
     call_part, result_part = last["contents"][1]["parts"][0], last["contents"][2]["parts"][0]
     assert call_part["thoughtSignature"]
     if model == CLAUDE:
@@ -251,7 +251,7 @@ async def test_generate_streaming_and_not(gateway: Gateway, client: AsyncClient)
     assert "".join(part.response or "" for part in parts) == "Echo: one two three"
     assert [part.done for part in parts] == [False] * (len(parts) - 1) + [True]
     assert parts[-1].eval_count == 4
-    request = gateway.sent("generateContent")[0]
+    request = gateway.sent()[0]
     assert request["systemInstruction"] == {"parts": [{"text": "Be terse."}]}
 
 
@@ -274,7 +274,7 @@ async def test_nothing_to_generate_loads_or_unloads(
         reply = await client.generate(model=MODEL, keep_alive=keep_alive, stream=False)
     assert reply.done is True
     assert reply.done_reason == ("unload" if keep_alive == 0 else "load")
-    assert gateway.fake.calls("generateContent") == []
+    assert gateway.fake.generate_calls() == []
 
 
 # --- models ---------------------------------------------------------------------------------------------
@@ -329,7 +329,7 @@ async def test_missing_key_is_a_401_that_says_what_to_set(gateway: Gateway) -> N
     assert caught.value.status_code == 401
     assert "OLLAMA_API_KEY" in caught.value.error
     assert gateway.key not in caught.value.error
-    assert gateway.fake.calls("generateContent") == []
+    assert gateway.fake.generate_calls() == []
 
 
 async def test_the_api_key_from_the_environment_is_used(

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from core.types import AccountStatus
 from server.openai import REASONING_BUDGETS
-from tests.fake_google import FUNCTION_NAME, QUOTA_FAULT_RESET_S, Fault, Reply
+from tests.fake_google import ANY_GENERATE, FUNCTION_NAME, QUOTA_FAULT_RESET_S, Fault, Reply
 from tests.helpers import FORBIDDEN_SCHEMA_KEYS, echo_of, schema_keys
 from tests.server.conftest import Gateway
 
@@ -70,7 +70,7 @@ async def test_text_completion(gateway: Gateway, openai_client: AsyncOpenAI) -> 
 
     (request,) = gateway.sent()
     assert request["contents"] == [{"role": "user", "parts": [{"text": prompt}]}]
-    assert gateway.fake.calls("generateContent")[0].body["model"] == MODEL
+    assert gateway.fake.generate_calls()[0].body["model"] == MODEL
     assert isinstance(completion, ChatCompletion)
     assert completion.id.startswith("chatcmpl-") and completion.model == MODEL
     choice = completion.choices[0]
@@ -445,7 +445,7 @@ async def test_models_list_and_retrieve(gateway: Gateway, openai_client: AsyncOp
     completion = await openai_client.chat.completions.create(
         model="team-fast", messages=[{"role": "user", "content": "hi"}]
     )
-    (call,) = gateway.fake.calls("generateContent")
+    (call,) = gateway.fake.generate_calls()
     assert call.body["model"] == "gemini-3-flash-lite" and call.who == BOB
     assert completion.model == "team-fast"
 
@@ -461,7 +461,7 @@ async def test_n_above_one_is_a_bad_request(gateway: Gateway, openai_client: Asy
 
     assert caught.value.status_code == 400
     assert caught.value.param == "n" and "n > 1" in caught.value.message
-    assert gateway.fake.calls("generateContent") == []
+    assert gateway.fake.generate_calls() == []
 
 
 async def test_unknown_model_is_not_found_with_the_choices(
@@ -476,7 +476,7 @@ async def test_unknown_model_is_not_found_with_the_choices(
     assert error.status_code == 404 and error.type == "not_found_error"
     assert "no-such-model-xyz" in error.message
     assert all(model in error.message for model in gateway.fake.accounts[ALICE].models)
-    assert gateway.fake.calls("generateContent") == []
+    assert gateway.fake.generate_calls() == []
     (row,) = await gateway.log_rows()
     assert row.status == 404 and "no-such-model-xyz" in row.error
 
@@ -489,7 +489,7 @@ async def test_rate_limit_rotates_to_the_next_account(
     gateway: Gateway, openai_client: AsyncOpenAI, stream: bool
 ) -> None:
     await gateway.add_google_account(BOB)
-    method = "streamGenerateContent" if stream else "generateContent"
+    method = "streamGenerateContent"  # non-streaming requests to these models go up as streams too
     fault = gateway.fake.inject(Fault("rate_limit", method=method, times=1, delay="2s"))
 
     if stream:
@@ -518,13 +518,13 @@ async def test_quota_exhaustion_marks_the_account_and_rotates(
     gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     await gateway.add_google_account(BOB)
-    gateway.fake.inject(Fault("quota", method="generateContent", model=MODEL, times=1))
+    gateway.fake.inject(Fault("quota", method=ANY_GENERATE, model=MODEL, times=1))
 
     before = time.time()
     completion = await openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}]
     )
-    exhausted_call, served_call = gateway.fake.calls("generateContent")
+    exhausted_call, served_call = gateway.fake.generate_calls()
 
     assert completion.choices[0].message.content == echo_of("hi")
     assert exhausted_call.who != served_call.who
@@ -537,11 +537,11 @@ async def test_quota_exhaustion_marks_the_account_and_rotates(
 
     # The next request for that model goes straight to the account that still has quota.
     await openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "again"}])
-    assert gateway.fake.calls("generateContent")[-1].who == served_call.who
+    assert gateway.fake.generate_calls()[-1].who == served_call.who
     await openai_client.chat.completions.create(
         model="gemini-3.1-pro-high", messages=[{"role": "user", "content": "pro"}]
     )
-    assert len(gateway.fake.calls("generateContent")) == 4
+    assert len(gateway.fake.generate_calls()) == 4
 
 
 async def test_all_accounts_exhausted_says_when_the_earliest_frees_up(
@@ -560,7 +560,7 @@ async def test_all_accounts_exhausted_says_when_the_earliest_frees_up(
         error.message
     )
     assert int(error.response.headers["retry-after"]) == pytest.approx(900, abs=15)
-    assert sorted(call.who or "" for call in gateway.fake.calls("generateContent")) == [ALICE, BOB]
+    assert sorted(call.who or "" for call in gateway.fake.generate_calls()) == [ALICE, BOB]
     assert all(gateway.account(email).quotas[MODEL].exhausted for email in (ALICE, BOB))
     (row,) = await gateway.log_rows()
     assert row.status == 429 and "frees up" in row.error
@@ -568,12 +568,12 @@ async def test_all_accounts_exhausted_says_when_the_earliest_frees_up(
 
 async def test_forbidden_blocks_the_account_and_rotates(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
     await gateway.add_google_account(BOB)
-    gateway.fake.inject(Fault("forbidden", method="generateContent", times=1))
+    gateway.fake.inject(Fault("forbidden", method=ANY_GENERATE, times=1))
 
     completion = await openai_client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}]
     )
-    refused, served = gateway.fake.calls("generateContent")
+    refused, served = gateway.fake.generate_calls()
 
     assert completion.choices[0].message.content == echo_of("hi")
     assert refused.who != served.who
@@ -581,22 +581,20 @@ async def test_forbidden_blocks_the_account_and_rotates(gateway: Gateway, openai
     assert blocked.status is AccountStatus.BLOCKED and "verif" in blocked.status_reason.lower()
     assert gateway.account(served.who or "").status is AccountStatus.OK
     await openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "more"}])
-    assert gateway.fake.calls("generateContent")[-1].who == served.who
+    assert gateway.fake.generate_calls()[-1].who == served.who
 
 
 async def test_upstream_bad_request_is_returned_not_rotated(
     gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
     await gateway.add_google_account(BOB)
-    gateway.fake.inject(
-        Fault("bad_request", method="generateContent", times=1, message="Bad field frobnicate")
-    )
+    gateway.fake.inject(Fault("bad_request", method=ANY_GENERATE, times=1, message="Bad field frobnicate"))
 
     with pytest.raises(openai.BadRequestError) as caught:
         await openai_client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
 
     assert "Bad field frobnicate" in caught.value.message
-    assert len(gateway.fake.calls("generateContent")) == 1
+    assert len(gateway.fake.generate_calls()) == 1
     assert all(a.status is AccountStatus.OK for a in gateway.services.accounts.accounts())
     (row,) = await gateway.log_rows()
     assert row.status == 400
@@ -642,7 +640,7 @@ async def test_user_field_keeps_a_conversation_on_one_account(
             model=MODEL, messages=[{"role": "user", "content": text}], user=user
         )
 
-    calls = gateway.fake.calls("generateContent")
+    calls = gateway.fake.generate_calls()
     who = [call.who for call in calls]
     # Without stickiness the pool takes the least recently used account, which alternates.
     assert who[0] == who[1] == who[4] and who[2] == who[3] and who[0] != who[2]

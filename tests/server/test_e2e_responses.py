@@ -18,7 +18,7 @@ from openai.types.responses import (
 from pydantic import BaseModel
 
 from server.openai import REASONING_BUDGETS
-from tests.fake_google import Fault, Reply
+from tests.fake_google import ANY_GENERATE, Fault, Reply
 from tests.helpers import echo_of
 from tests.server.conftest import Gateway
 
@@ -310,7 +310,7 @@ async def test_previous_response_id_is_a_clear_400(gateway: Gateway, openai_clie
     body: Any = caught.value.body
     assert body["type"] == "invalid_request_error" and body["param"] == "previous_response_id"
     assert "whole conversation" in caught.value.message
-    assert gateway.fake.calls("generateContent") == []
+    assert gateway.fake.generate_calls() == []
     (row,) = await gateway.log_rows()
     assert row.status == 400 and row.protocol == "openai"
 
@@ -323,7 +323,7 @@ async def test_upstream_bad_request_is_a_400(gateway: Gateway, openai_client: As
 
 
 async def test_every_account_exhausted_is_a_429(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
-    gateway.fake.inject(Fault("quota", method="generateContent", model=MODEL, times=1))
+    gateway.fake.inject(Fault("quota", method=ANY_GENERATE, model=MODEL, times=1))
     with pytest.raises(openai.RateLimitError) as caught:
         await openai_client.responses.create(model=MODEL, input="x")
     assert caught.value.status_code == 429
@@ -382,7 +382,7 @@ async def test_prompt_cache_key_keeps_a_conversation_on_one_account(
     ]:
         await openai_client.responses.create(model=MODEL, input=text, prompt_cache_key=key)
 
-    who = [call.who for call in gateway.fake.calls("generateContent")]
+    who = [call.who for call in gateway.fake.generate_calls()]
     assert who[0] == who[1] == who[4] and who[2] == who[3] and who[0] != who[2]
 
 

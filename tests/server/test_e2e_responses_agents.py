@@ -80,7 +80,7 @@ async def test_custom_tools_take_free_text_and_answer_with_custom_tool_calls(
         )
     else:
         first = await openai_client.responses.create(**params)
-    request = gateway.sent("streamGenerateContent" if stream else "generateContent")[0]
+    request = gateway.sent()[0]
     (declaration,) = request["tools"][0]["functionDeclarations"]
     assert declaration["name"] == "apply_patch"
     assert declaration["parameters"]["properties"]["input"]["type"] == "string"

@@ -106,10 +106,9 @@ TEXT_CHUNKS: list[dict[str, Any]] = [
 ]
 
 
-def decoded(model: str = "gemini-2.5-pro", stream: bool = True) -> Decoded:
-    return Decoded(
-        model=model, body={"contents": [{"role": "user", "parts": [{"text": "x"}]}]}, stream=stream
-    )
+def decoded(model: str = "gemini-2.5-pro", stream: bool = True) -> Decoded[None]:
+    body = {"contents": [{"role": "user", "parts": [{"text": "x"}]}]}
+    return Decoded(model=model, body=body, stream=stream, options=None)
 
 
 def bad_request(payload: Any, **kwargs: Any) -> ApiError:
@@ -390,7 +389,7 @@ class ScriptedGemini:
     def __init__(self) -> None:
         self.chunks = TEXT_CHUNKS
         self.fail_after: int | None = None
-        self.received: list[Decoded] = []
+        self.received: list[Decoded[None]] = []
 
     async def generate(self, request: web.Request) -> web.StreamResponse:
         model, _, method = request.match_info["call"].partition(":")

@@ -10,6 +10,7 @@ import pytest
 
 from core.errors import ApiError
 from core.media import GeneratedImage
+from server.anthropic.decode import MessagesOptions
 from server.anthropic.encode import encode as claude_encode
 from server.openai.encode import url_citations
 from server.openai_media.translate import (
@@ -132,7 +133,7 @@ def test_claude_message_carries_the_search_and_its_citations() -> None:
             }
         ]
     }
-    message = claude_encode(response, Decoded(model="m", body={}, stream=False))
+    message = claude_encode(response, Decoded(model="m", body={}, stream=False, options=MessagesOptions()))
     use, result, text = message["content"]
     assert use["type"] == "server_tool_use" and use["input"] == {"query": "café"}
     assert result["tool_use_id"] == use["id"]

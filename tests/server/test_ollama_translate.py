@@ -27,8 +27,9 @@ from server.ollama import (
     model_name,
     stream_encoder,
 )
+from server.ollama.decode import OllamaOptions
 from server.protocol import Decoded
-from tests.helpers import gemini_chunk
+from tests.helpers import gemini_chunk, options_as_json
 
 GOLDEN = Path(__file__).parent / "golden" / "ollama"
 DECODE_CASES: dict[str, Any] = json.loads((GOLDEN / "decode.json").read_text(encoding="utf-8"))
@@ -37,10 +38,11 @@ DURATIONS = ("total_duration", "prompt_eval_duration", "eval_duration")
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-def decoded_for(kind: str = "chat", model: str = "gemini-2.5-flash", **options: Any) -> Decoded:
-    return Decoded(
-        model=model, body={}, stream=True, options={"kind": kind, "client_model": model, **options}
-    )
+def decoded_for(
+    kind: str = "chat", model: str = "gemini-2.5-flash", **options: Any
+) -> Decoded[OllamaOptions]:
+    started = options.pop("started", time.perf_counter())
+    return Decoded(model=model, body={}, stream=True, options=OllamaOptions(kind, model, started, **options))
 
 
 def lines(data: bytes) -> list[dict[str, Any]]:
@@ -49,7 +51,7 @@ def lines(data: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in data.decode().split("\n")[:-1]]
 
 
-def run_stream(chunks: list[dict[str, Any]], decoded: Decoded) -> list[dict[str, Any]]:
+def run_stream(chunks: list[dict[str, Any]], decoded: Decoded[OllamaOptions]) -> list[dict[str, Any]]:
     encoder = stream_encoder(decoded)
     out = encoder.start()
     for upstream_chunk in chunks:
@@ -68,7 +70,7 @@ def test_decode_matches_golden_gemini_request(name: str) -> None:
     assert decoded.body == case["gemini"]
     assert decoded.model == case["model"]
     assert decoded.stream is case["stream"]
-    assert decoded.options == case["options"]
+    assert options_as_json(decoded.options, leave_out=("started",)) == case["options"]
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from openai.types import Completion
 from core.errors import ApiError, ApiErrorType
 from server import openai_completions as adapter
 from server.protocol import Decoded
-from tests.fake_google import Fault, Reply
+from tests.fake_google import ANY_GENERATE, Fault, Reply
 from tests.helpers import assert_bad_request, echo_of
 from tests.server.conftest import Gateway
 
@@ -21,8 +21,10 @@ MODEL = "gemini-3-flash"
 ALICE = "alice@example.com"
 
 
-def _decoded(**options: Any) -> Decoded:
-    return Decoded(model="gpt-3.5-turbo-instruct", body={}, stream=True, options=options)
+def _decoded(**options: Any) -> Decoded[adapter.CompletionOptions]:
+    return Decoded(
+        model="gpt-3.5-turbo-instruct", body={}, stream=True, options=adapter.CompletionOptions(**options)
+    )
 
 
 def _events(data: bytes) -> list[Any]:
@@ -62,16 +64,16 @@ def test_decode_one_prompt_with_settings() -> None:
         },
     }
     assert decoded.stream is True and decoded.conversation_key == "u-1"
-    assert decoded.options == {"index": 0, "echo": "Say this is a test", "include_usage": True}
+    assert decoded.options == adapter.CompletionOptions(0, "Say this is a test", include_usage=True)
     assert payload == original
 
 
 def test_decode_a_list_of_prompts_gives_one_request_each() -> None:
     decoded = adapter.decode({"model": "m", "prompt": ["one", "two", "three"], "max_tokens": 5})
     assert [d.body["contents"][0]["parts"][0]["text"] for d in decoded] == ["one", "two", "three"]
-    assert [d.options["index"] for d in decoded] == [0, 1, 2]
+    assert [d.options.index for d in decoded] == [0, 1, 2]
     assert all(d.body["generationConfig"] == {"maxOutputTokens": 5} for d in decoded)
-    assert all(d.options["echo"] == "" for d in decoded)
+    assert all(d.options.echo == "" for d in decoded)
     # The generation settings are copied, not shared: the gateway may adjust one request's body.
     assert decoded[0].body["generationConfig"] is not decoded[1].body["generationConfig"]
 
@@ -244,13 +246,11 @@ async def test_list_of_prompts_gives_one_choice_each_in_order(
 async def test_list_of_prompts_fails_whole_when_one_fails(
     gateway: Gateway, openai_client: AsyncOpenAI
 ) -> None:
-    gateway.fake.inject(
-        Fault("bad_request", method="generateContent", times=1, message="Bad prompt frobnicate")
-    )
+    gateway.fake.inject(Fault("bad_request", method=ANY_GENERATE, times=1, message="Bad prompt frobnicate"))
     with pytest.raises(openai.BadRequestError) as caught:
         await openai_client.completions.create(model=MODEL, prompt=["a", "b"])
     assert "frobnicate" in caught.value.message
-    assert len(gateway.fake.calls("generateContent")) == 2
+    assert len(gateway.fake.generate_calls()) == 2
 
 
 async def test_streaming_completion_with_usage(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
@@ -283,11 +283,11 @@ async def test_bad_request_reaches_the_sdk_as_400(gateway: Gateway, openai_clien
     assert caught.value.status_code == 400 and "suffix" in caught.value.message
     body: Any = caught.value.body
     assert body["param"] == "suffix" and body["type"] == "invalid_request_error"
-    assert gateway.fake.calls("generateContent") == []
+    assert gateway.fake.generate_calls() == []
 
 
 async def test_every_account_exhausted_is_a_429(gateway: Gateway, openai_client: AsyncOpenAI) -> None:
-    gateway.fake.inject(Fault("quota", method="generateContent", model=MODEL, times=1))
+    gateway.fake.inject(Fault("quota", method=ANY_GENERATE, model=MODEL, times=1))
     with pytest.raises(openai.RateLimitError) as caught:
         await openai_client.completions.create(model=MODEL, prompt="x")
     assert caught.value.status_code == 429

@@ -23,8 +23,8 @@ GOLDEN = Path(__file__).parent / "golden" / "openai_responses"
 ID_PREFIXES = ("resp_", "msg_", "rs_", "fc_")
 
 
-def _decoded(model: str = "gpt-5", **echo: Any) -> Decoded:
-    return Decoded(model=model, body={}, stream=True, options={"echo": echo})
+def _decoded(model: str = "gpt-5", **echo: Any) -> Decoded[adapter.ResponsesOptions]:
+    return Decoded(model=model, body={}, stream=True, options=adapter.ResponsesOptions(echo=echo))
 
 
 def _without_ids(value: Any) -> Any:
@@ -65,7 +65,9 @@ def _events(data: bytes) -> list[dict[str, Any]]:
     return events
 
 
-def _stream(decoded: Decoded, chunks: list[Any], *, fail: ApiError | None = None) -> list[Any]:
+def _stream(
+    decoded: Decoded[adapter.ResponsesOptions], chunks: list[Any], *, fail: ApiError | None = None
+) -> list[Any]:
     encoder = adapter.ResponsesStreamEncoder(decoded)
     data = encoder.start() + b"".join(encoder.feed(chunk) for chunk in chunks)
     data += encoder.error(fail) if fail else encoder.finish()
@@ -100,10 +102,10 @@ def test_decode_golden(case: dict[str, Any]) -> None:
 def test_decode_echoes_settings_with_openai_defaults() -> None:
     echo = adapter.decode({"model": "m", "input": "hi", "temperature": 0.3})
     plain = adapter.decode({"model": "m", "input": "hi"})
-    assert echo.options["echo"]["temperature"] == 0.3
-    assert plain.options["echo"]["temperature"] == 1.0 and plain.options["echo"]["tool_choice"] == "auto"
-    assert plain.options["echo"]["text"] == {"format": {"type": "text"}}
-    assert plain.options["echo"]["previous_response_id"] is None
+    assert echo.options.echo["temperature"] == 0.3
+    assert plain.options.echo["temperature"] == 1.0 and plain.options.echo["tool_choice"] == "auto"
+    assert plain.options.echo["text"] == {"format": {"type": "text"}}
+    assert plain.options.echo["previous_response_id"] is None
 
 
 @pytest.mark.parametrize("effort", sorted(REASONING_BUDGETS))

@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
+from core.config import is_loopback_host
 from core.redact import redact
 from server import parser_log
-from server.security import host_header_allowed, is_loopback_host
+from server.security import host_header_allowed
 from tests.server.conftest import Gateway
 
 
