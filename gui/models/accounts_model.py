@@ -13,7 +13,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QCoreApplication,
     QLocale,
     QModelIndex,
     QObject,
@@ -138,20 +137,18 @@ class QuotaBar:
 # -- presentation helpers (pure functions, tested directly) ------------------------------------------------
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("AccountsModel", text)
-
-
 def window_text(
     fraction: float | None, reset_at: datetime | None, now: datetime, *, short: bool = False
 ) -> str:
     """A quota window's state: "25% · resets Tue 09:30 (in 2d 3h)"; the reset as local time and relative."""
-    percent = _tr("unknown") if fraction is None else f"{round(fraction * 100)}%"
+    percent = translate("AccountsModel", "unknown") if fraction is None else f"{round(fraction * 100)}%"
     if reset_at is None or reset_at <= now:
         return percent
     if short:
-        return _tr("{percent} · {clock}").format(percent=percent, clock=clock_time(reset_at, now))
-    return _tr("{percent} · resets {clock} (in {left})").format(
+        return translate("AccountsModel", "{percent} · {clock}").format(
+            percent=percent, clock=clock_time(reset_at, now)
+        )
+    return translate("AccountsModel", "{percent} · resets {clock} (in {left})").format(
         percent=percent, clock=clock_time(reset_at, now), left=countdown(reset_at, now)
     )
 
