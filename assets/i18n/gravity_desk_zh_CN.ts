@@ -84,6 +84,14 @@
         <translation>{percent} · {clock} 重置（{left}后）</translation>
     </message>
     <message>
+        <source>5h</source>
+        <translation>5小时</translation>
+    </message>
+    <message>
+        <source>weekly</source>
+        <translation>每周</translation>
+    </message>
+    <message>
         <source>Free</source>
         <translation>免费版</translation>
     </message>

@@ -153,16 +153,29 @@ def window_text(
     )
 
 
+_WINDOW_NAMES = (QT_TRANSLATE_NOOP("AccountsModel", "5h"), QT_TRANSLATE_NOOP("AccountsModel", "weekly"))
+
+
+def window_name(window: QuotaWindow) -> str:
+    """The window as people read it ("5h", "weekly", translated); an unknown one as Google names it."""
+    return translate("AccountsModel", window.window) if window.window in _WINDOW_NAMES else window.window
+
+
+def group_word(window: QuotaWindow) -> str:
+    """The group's product word ("Gemini", "Claude"): Google's group names are English sentences."""
+    words = window.group.split()
+    return words[0] if words else window.group
+
+
 def window_label(window: QuotaWindow) -> str:
     """A bar's short label: the group's first word and the window, "Gemini weekly", "Claude 5h"."""
-    first = window.group.split()[0] if window.group.split() else window.group
-    return f"{first} {window.window}"
+    return f"{group_word(window)} {window_name(window)}"
 
 
 def window_lines(account: Account, now: datetime) -> list[str]:
-    """Every 5-hour / weekly window of the account for tooltips: "weekly · Gemini Models: 0% · resets …"."""
+    """Every 5-hour / weekly window of the account for tooltips: "Gemini weekly: 0% · resets …"."""
     return [
-        f"{window.window} · {window.group}: {window_text(window.remaining(now), window.reset_at, now)}"
+        f"{window_label(window)}: {window_text(window.remaining(now), window.reset_at, now)}"
         for window in account.quota_windows
     ]
 

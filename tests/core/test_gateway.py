@@ -171,7 +171,7 @@ async def test_a_quota_refusal_refreshes_the_quota_once_the_interval_passed(env:
     await env.google("b@example.com")
     env.services.settings.upstream.quota_refresh_minutes = 0.0  # every reading counts as old
     models_reads = len(env.fake.calls("fetchAvailableModels"))
-    env.fake.inject(Fault("quota", method="generateContent", who="a@example.com"))
+    env.fake.inject(Fault("quota", method=ANY_GENERATE, who="a@example.com"))
     env.changes.clear()
     await env.gateway.generate(ask("out of quota"))
     await env.changed(first.id, 2)  # the quota learnt from the 429, then the background refresh's result

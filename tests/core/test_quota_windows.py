@@ -15,7 +15,7 @@ from core.gateway import GatewayRequest
 from core.request_log import LogEntry
 from core.services import Services, create_services
 from core.types import JSON, Account, AccountKind, ModelQuota, QuotaWindow
-from tests.fake_google import FakeGoogle
+from tests.fake_google import FakeGoogle, Recorded
 
 PRO = "gemini-3.1-pro-high"
 CLAUDE = "claude-sonnet-4-5"
@@ -28,8 +28,13 @@ def ask(model: str = PRO, text: str = "hello") -> GatewayRequest:
     return GatewayRequest(model, body, log=LogEntry("gemini", "/test"))
 
 
+def generate_calls(fake: FakeGoogle) -> list[Recorded]:
+    """Generate calls in order, either method (non-streaming Gemini 3 requests go through the stream)."""
+    return [call for call in fake.requests if call.method in ("generateContent", "streamGenerateContent")]
+
+
 def served_by(fake: FakeGoogle) -> list[str | None]:
-    return [call.who for call in fake.calls("generateContent")]
+    return [call.who for call in generate_calls(fake)]
 
 
 @pytest.fixture
@@ -240,7 +245,7 @@ async def test_a_project_error_looks_the_project_up_again(
     assert account.project_id == "proj-new"
     assert fake_google.count("loadCodeAssist", account.email) == 2
     await services.gateway.generate(ask(PRO))
-    assert fake_google.calls("generateContent")[-1].body["project"] == "proj-new"
+    assert generate_calls(fake_google)[-1].body["project"] == "proj-new"
 
 
 # -- quota protection ---------------------------------------------------------------------------------------
@@ -262,7 +267,7 @@ async def test_quota_protection_keeps_a_reserve_and_says_which_setting_held_it(
     assert "Quota protection" in caught.value.message and "quota.reserve_percent" in caught.value.message
     assert "low@example.com: 15 % left" in caught.value.message
     assert "win@example.com: 10 % left" in caught.value.message  # the window counts, not the 100 % model
-    assert fake_google.calls("generateContent") == []
+    assert generate_calls(fake_google) == []
     await services.gateway.generate(ask(CLAUDE))  # the other group is above the reserve
     # An account's own reserve overrides the global one (0 = off for that account only).
     await services.accounts.set_reserve_percent(low.id, 0.0)

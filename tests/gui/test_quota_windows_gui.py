@@ -62,7 +62,7 @@ async def test_an_empty_weekly_window_shows_in_bars_tooltip_status_tray_and_dash
     assert shown["Claude"].fraction == pytest.approx(0.4)
     assert "Gemini 5h" not in shown  # a full window is in the tooltip only
     tooltip = str(page.model.data(page.model.index(0, QUOTA), Qt.ItemDataRole.ToolTipRole))
-    assert "weekly · Gemini Models: 0% · resets" in tooltip and "5h · Gemini Models: 100%" in tooltip
+    assert "Gemini weekly: 0% · resets" in tooltip and "Gemini 5h: 100%" in tooltip
     status = str(page.model.data(page.model.index(0, STATUS), Qt.ItemDataRole.DisplayRole))
     assert status.startswith("Out of quota for 3 models until "), status
     # Tray and Dashboard read the same rule.
