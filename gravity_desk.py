@@ -19,6 +19,7 @@ from core.config import ConfigError, Settings, load_settings
 from core.errors import UpstreamError
 
 if TYPE_CHECKING:
+    from core.accounts import AccountService
     from core.services import Services
     from core.types import Account
 
@@ -38,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default from config.toml: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default from config.toml: 8045)")
 
-    accounts = commands.add_parser("accounts", help="add, list, import or remove accounts")
+    accounts = commands.add_parser("accounts", help="add, list, label, import or remove accounts")
     actions = accounts.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="add a Google account (refresh token) or a Gemini API key")
     kind = add.add_mutually_exclusive_group(required=True)
@@ -51,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     remove = actions.add_parser("remove", help="remove an account and its stored secret")
     remove.add_argument("account", metavar="ID_OR_EMAIL")
+    labelling = actions.add_parser("label", help="name an account in your own words (blank clears it)")
+    labelling.add_argument("account", metavar="ID_OR_EMAIL")
+    labelling.add_argument("label", metavar="LABEL", help="e.g. work; '' clears the label")
     importing = actions.add_parser(
         "import", help='import a JSON list of {"refresh_token": ..., "email"?: ...}'
     )
@@ -322,20 +326,36 @@ async def _account_action(services: Services, args: argparse.Namespace) -> int:
             return 1
         print(f"removed {removed.name}")
         return 0
+    if args.action == "label":
+        return await _label_account(accounts, args.account, args.label)
     if args.action == "import":
-        try:
-            result = await accounts.import_file(args.file)
-        except (OSError, ValueError) as exc:
-            print(f"gravity-desk: cannot import {args.file}: {exc}", file=sys.stderr)
-            return 1
-        for email in result.added:
-            print(f"added {email}")
-        for email in result.updated:
-            print(f"updated {email}")
-        for who, reason in result.failed:
-            print(f"failed {who}: {reason}", file=sys.stderr)
-        return 1 if result.failed and not (result.added or result.updated) else 0
+        return await _import_accounts(accounts, args.file)
     raise AssertionError(args.action)
+
+
+async def _label_account(accounts: AccountService, id_or_email: str, label: str) -> int:
+    account = accounts.find(id_or_email)
+    if account is None:
+        print(f"gravity-desk: no account '{id_or_email}'", file=sys.stderr)
+        return 1
+    await accounts.set_label(account.id, label)
+    print(f"{account.name}: {account.label or 'no label'}")
+    return 0
+
+
+async def _import_accounts(accounts: AccountService, path: Path) -> int:
+    try:
+        result = await accounts.import_file(path)
+    except (OSError, ValueError) as exc:
+        print(f"gravity-desk: cannot import {path}: {exc}", file=sys.stderr)
+        return 1
+    for email in result.added:
+        print(f"added {email}")
+    for email in result.updated:
+        print(f"updated {email}")
+    for who, reason in result.failed:
+        print(f"failed {who}: {reason}", file=sys.stderr)
+    return 1 if result.failed and not (result.added or result.updated) else 0
 
 
 def setup_client(settings: Settings, name: str, *, undo: bool, dry_run: bool, home: Path) -> int:

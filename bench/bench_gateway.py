@@ -27,8 +27,6 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.config import save_settings  # noqa: E402
-from tests.fake_google import settings_pointed_at  # noqa: E402
 
 API_KEY = "sk-bench-0123456789abcdef"
 MODEL = "gemini-3-flash"  # a current Cloud Code model (the channel serves no 2.5 model any more)
@@ -75,9 +73,20 @@ class Processes:
         return info
 
     def configure(self, fake: dict[str, str]) -> None:
-        settings = settings_pointed_at(self.home, fake["base_url"])
-        settings.server.api_keys = [API_KEY]
-        save_settings(settings)
+        """Settings pointed at the fake and one Google account, written by the gateway's own source tree
+        (an older tree may not read the settings a newer one writes)."""
+        script = (
+            "import sys; from core.config import save_settings; from pathlib import Path; "
+            "from tests.fake_google import settings_pointed_at; "
+            "s = settings_pointed_at(Path(sys.argv[1]), sys.argv[2]); s.server.api_keys = [sys.argv[3]]; "
+            "save_settings(s)"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script, str(self.home), fake["base_url"], API_KEY],
+            cwd=self.root,
+            env=self.env,
+            check=True,
+        )
         subprocess.run(
             [sys.executable, str(self.root / "gravity_desk.py"), "accounts", "add", "--refresh-token", "-"],
             input=fake["refresh_token"] + "\n",

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 ACCOUNT_ID_BYTES = 6  # 12 hex characters: short enough to type, plenty for a handful of accounts
 TOUCH_PERSIST_S = 5.0  # last_used_at reaches the database at most this often (and on close)
 UPSTREAM_CONCURRENCY = 4  # quota refreshes and import sign-ins in flight at once
+MAX_LABEL_LENGTH = 40  # a label is a short name beside the e-mail, not a note
 
 _T = TypeVar("_T")
 
@@ -296,6 +297,20 @@ class AccountService:
         if account.enabled == enabled:
             return
         account.enabled = enabled
+        await self._persist(account)
+        self._notify(account.id)
+
+    async def set_label(self, account_id: str, label: str | None) -> None:
+        """Names the account in people's own words ("work", "team B"); blank clears it.
+
+        An API-key account without a label keeps showing its key's masked end, which is its name then."""
+        account = self._require(account_id)
+        cleaned = " ".join((label or "").split())[:MAX_LABEL_LENGTH] or None
+        if cleaned is None and account.kind is AccountKind.API_KEY:
+            cleaned = account.label  # an API key's label is its only name: never left nameless
+        if account.label == cleaned:
+            return
+        account.label = cleaned
         await self._persist(account)
         self._notify(account.id)
 

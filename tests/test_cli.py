@@ -78,6 +78,15 @@ async def test_accounts_add_list_remove(fake_google: FakeGoogle, tmp_path: Path)
     code, out, _ = await _run(tmp_path, "accounts", "list")
     assert "alice@example.com" in out and "gemini-3.1-pro-high" in out and "100%" in out
 
+    code, out, err = await _run(tmp_path, "accounts", "label", "alice@example.com", "work")
+    assert code == 0 and out.strip() == "alice@example.com: work", err
+    code, out, err = await _run(tmp_path, "accounts", "label", "studio", "")  # a key's label is its name
+    assert code == 0 and out.strip() == "studio: studio", err
+    code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
+    assert [entry["label"] for entry in json.loads(out)] == ["work", "studio"]
+    code, _, err = await _run(tmp_path, "accounts", "label", "nobody@example.com", "x")
+    assert code == 1 and "no account" in err
+
     code, out, err = await _run(tmp_path, "accounts", "remove", "ALICE@example.com")
     assert code == 0 and "removed alice@example.com" in out
     code, out, _ = await _run(tmp_path, "accounts", "list", "--json")

@@ -275,6 +275,14 @@ Use “Sign in again” to fix it.</source>
         <translation>移除…</translation>
     </message>
     <message>
+        <source>Label…</source>
+        <translation>标签…</translation>
+    </message>
+    <message>
+        <source>Name the selected account in your own words, e.g. work</source>
+        <translation>用你自己的话给所选账号起个名字，例如：工作</translation>
+    </message>
+    <message>
         <source>Filter accounts…</source>
         <translation>筛选账号…</translation>
     </message>
@@ -363,6 +371,22 @@ Its stored sign-in or key is deleted from this computer. Your Google account its
     <message>
         <source>Remove</source>
         <translation>移除</translation>
+    </message>
+    <message>
+        <source>Label account</source>
+        <translation>设置账号标签</translation>
+    </message>
+    <message>
+        <source>A short name for {name} (blank to clear):</source>
+        <translation>为 {name} 起个简短的名字（留空则清除）：</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
     </message>
     <message>
         <source>Removed {name}.</source>

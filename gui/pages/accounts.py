@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -307,6 +308,7 @@ class AccountsPage(QWidget):
         self.api_key_dialog: ApiKeyDialog | None = None
         self.import_dialog: QFileDialog | None = None  # while open, so tests can answer it
         self.remove_box: QMessageBox | None = None  # while open, so tests can answer it
+        self.label_dialog: QInputDialog | None = None  # likewise
         self._busy: set[QPushButton] = set()  # buttons whose action is still running
         self._build()
         self.model.rowsInserted.connect(self._update_empty_state)
@@ -349,6 +351,9 @@ class AccountsPage(QWidget):
             self.tr("Sign in to the selected Google account again (when it needs sign-in)")
         )
         self.remove_button = QPushButton(self.tr("Remove…"))
+        self.label_button = QPushButton(self.tr("Label…"))
+        self.label_button.setToolTip(self.tr("Name the selected account in your own words, e.g. work"))
+        self.label_button.clicked.connect(self.edit_label)
         self.sign_in_button.clicked.connect(lambda: self.start_sign_in())
         self.add_key_button.clicked.connect(self.open_api_key_dialog)
         self.import_button.clicked.connect(self.import_file)
@@ -366,7 +371,7 @@ class AccountsPage(QWidget):
         add_row.addWidget(self.refresh_button)
         selection_row = QHBoxLayout()
         selection_row.addStretch(1)
-        for button in (self.enable_button, self.resign_button, self.remove_button):
+        for button in (self.label_button, self.enable_button, self.resign_button, self.remove_button):
             selection_row.addWidget(button)
         toolbar.addLayout(add_row)
         toolbar.addLayout(selection_row)
@@ -488,6 +493,7 @@ class AccountsPage(QWidget):
         )
         self.resign_button.setEnabled(account is not None and account.kind is AccountKind.GOOGLE)
         self.remove_button.setEnabled(account is not None)
+        self.label_button.setEnabled(account is not None)
         for button in self._busy:
             button.setEnabled(False)
 
@@ -661,6 +667,29 @@ class AccountsPage(QWidget):
         )
         box.finished.connect(lambda _result: self._forget_remove_box(box))
         self.remove_box = box
+
+    def edit_label(self) -> QInputDialog | None:
+        """Asks for the selected account's label (non-modal, like every dialog here); blank clears it."""
+        account = self.selected_account()
+        if account is None:
+            return None
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(self.tr("Label account"))
+        dialog.setLabelText(self.tr("A short name for {name} (blank to clear):").format(name=account.name))
+        dialog.setTextValue(account.label or "")
+        dialog.setOkButtonText(self.tr("Save"))
+        dialog.setCancelButtonText(self.tr("Cancel"))
+        dialog.textValueSelected.connect(
+            lambda text: self._run(self._accounts.set_label(account.id, text), busy=self.label_button)
+        )
+        dialog.finished.connect(lambda _result: self._forget_label_dialog(dialog))
+        self.label_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _forget_label_dialog(self, dialog: QInputDialog) -> None:
+        if self.label_dialog is dialog:
+            self.label_dialog = None
 
     def _forget_remove_box(self, box: QMessageBox) -> None:
         if self.remove_box is box:

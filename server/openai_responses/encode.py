@@ -105,7 +105,7 @@ class ResponseBuilder:
         self._sequence = 0
         self._output: list[JSON] = []
         self._open: JSON | None = None  # the reasoning or message item receiving deltas
-        self._open_text = ""
+        self._open_texts: list[str] = []  # its text in pieces: joined when it closes (+= would copy it all)
         self._status = "in_progress"
         self._incomplete: str | None = None
         self._error: JSON | None = None
@@ -172,7 +172,9 @@ class ResponseBuilder:
     def fail(self, error: ApiError) -> list[JSON]:
         """The failure of a stream that already started: no normal end, a `response.failed`."""
         if self._open is not None:
-            _fill(self._open, self._open_text, "incomplete")  # what the client already has, marked unfinished
+            _fill(
+                self._open, "".join(self._open_texts), "incomplete"
+            )  # what the client already has, marked unfinished
             self._open = None
         self._status = "failed"
         self._error = {"code": FAILURE_CODES.get(error.type, "server_error"), "message": error.message}
@@ -191,7 +193,10 @@ class ResponseBuilder:
         inline_data = part.get("inlineData")
         if inline_data:
             in_message = self._open is not None and self._open["type"] == "message"
-            return self._delta("message", image_markdown(inline_data, self._open_text if in_message else ""))
+            return self._delta(
+                "message",
+                image_markdown(inline_data, self._open_texts[-1] if in_message and self._open_texts else ""),
+            )
         return []
 
     def _delta(self, kind: str, text: str) -> list[JSON]:
@@ -200,7 +205,7 @@ class ResponseBuilder:
             events += self._close("completed")
             events += self._open_reasoning() if kind == "reasoning" else self._open_message()
         assert self._open is not None
-        self._open_text += text
+        self._open_texts.append(text)
         where = self._where()
         if kind == "reasoning":
             events.append(
@@ -239,18 +244,18 @@ class ResponseBuilder:
 
     def _add(self, item: JSON) -> list[JSON]:
         self._output.append(item)
-        self._open, self._open_text = item, ""
+        self._open, self._open_texts = item, []
         return [
             self._event("response.output_item.added", output_index=len(self._output) - 1, item=dict(item))
         ]
 
     def _close(self, status: str) -> list[JSON]:
         """Finish the open reasoning or message item: its .done events, then output_item.done."""
-        item, text = self._open, self._open_text
+        item, text = self._open, "".join(self._open_texts)
         if item is None:
             return []
         where = self._where()
-        self._open, self._open_text = None, ""
+        self._open, self._open_texts = None, []
         _fill(item, text, status)
         if item["type"] == "reasoning":
             summary = item["summary"][0]

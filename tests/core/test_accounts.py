@@ -415,3 +415,25 @@ async def test_everything_survives_a_restart(
     assert (await second.credentials.access_token(loaded[0])).startswith("ya29.")
     await second.service.refresh_quota(api.id)
     assert loaded[1].quotas
+
+
+async def test_labels_are_tidied_kept_across_a_restart_and_never_leave_a_key_nameless(
+    fake_google: FakeGoogle, build: Callable[..., Awaitable[Stack]]
+) -> None:
+    first = await build()
+    google = await first.service.add_google(fake_google.add_google_account("l@example.com").refresh_token)
+    api = await first.service.add_api_key(fake_google.add_api_key(), label="studio")
+    await first.service.set_label(google.id, "  team \n  B  " + "x" * 100)
+    assert google.label is not None and google.label.startswith("team B x") and len(google.label) == 40
+    assert first.service.find("TEAM B " + "X" * 33) is google  # found by its label, like by its e-mail
+    await first.service.set_label(api.id, "   ")  # a key's label is its name: clearing keeps it
+    assert api.label == "studio" and api.name == "studio"
+    await first.service.set_label(api.id, "ci key")
+    await first.close()
+
+    second = await build()
+    assert [a.label for a in second.service.accounts()] == [google.label, "ci key"]
+    await second.service.set_label(google.id, "")
+    reloaded = second.service.get(google.id)
+    assert reloaded is not None and reloaded.label is None
+    await second.close()

@@ -461,6 +461,34 @@ async def test_enable_and_disable(page: AccountsPage, qtbot: QtBot) -> None:
     assert account.enabled
 
 
+async def test_label_an_account_and_clear_it(page: AccountsPage, qtbot: QtBot) -> None:
+    assert not page.label_button.isEnabled()  # nothing selected
+    page.table.selectRow(0)
+    click_to_open_a_dialog(qtbot, page.label_button)
+    dialog = page.label_dialog
+    assert dialog is not None and dialog.isVisible() and ALICE in dialog.labelText()
+    dialog.setTextValue("  work   laptop ")
+    dialog.accept()
+    await wait_until(lambda: cell(page.model, 0, NAME) == f"{ALICE} · work laptop")
+    assert page.label_dialog is None
+    # The filter finds the account by its label, and the label outlives a reload from the database.
+    page.filter_edit.setText("LAPTOP")
+    assert page.proxy.rowCount() == 1
+    page.filter_edit.setText("no such label")
+    assert page.proxy.rowCount() == 0
+    page.filter_edit.clear()
+    stored = await asyncio.to_thread(page.controller.services.db.list_accounts)
+    assert [account.label for account in stored if account.email == ALICE] == ["work laptop"]
+
+    page.table.selectRow(0)
+    click_to_open_a_dialog(qtbot, page.label_button)
+    dialog = page.label_dialog
+    assert dialog is not None and dialog.textValue() == "work laptop"
+    dialog.setTextValue("")
+    dialog.accept()
+    await wait_until(lambda: cell(page.model, 0, NAME) == ALICE)
+
+
 def confirm_box(page: AccountsPage, qtbot: QtBot) -> QMessageBox:
     """Click Remove… and return the confirmation box it opened (open, not answered yet)."""
     click_to_open_a_dialog(qtbot, page.remove_button)
