@@ -23,11 +23,13 @@ from core.stale_client import could_still_say_stale, reply_text, says_stale, sta
 from core.transform import (
     NameMap,
     SignatureCache,
+    drop_foreign_thoughts,
     fill_missing_signatures,
     needs_object_placeholder,
     needs_signed_calls,
     prepare_request,
     restore_response,
+    signature_family,
 )
 from core.types import JSON, Account, AccountKind, LogEntry
 from core.upstream import Upstream, Upstreams
@@ -75,6 +77,11 @@ class _Prepared:
     conversation_key: str | None
     body: JSON
     names: NameMap
+
+    @property
+    def family(self) -> str:
+        """Whose thought signatures the serving model reads and writes (core.transform.signature_family)."""
+        return signature_family(self.model)
 
 
 class Gateway:
@@ -126,7 +133,9 @@ class Gateway:
         identity = self._upstream(account).client_identity
         if identity is not None and says_stale(reply_text(response) or ""):
             raise self._stale_client(identity)
-        restored = restore_response(response, prepared.names, self._signatures, prepared.conversation_key)
+        restored = restore_response(
+            response, prepared.names, self._signatures, prepared.conversation_key, family=prepared.family
+        )
         if request.log is not None:
             _record_usage(request.log, restored.get("usageMetadata"))
         await self._accounts.touch(account.id)
@@ -162,9 +171,10 @@ class Gateway:
         await self._accounts.touch(account.id)
         log = request.log
         names, signatures, key = prepared.names, self._signatures, prepared.conversation_key
+        family = prepared.family
 
         def restored(raw: JSON) -> JSON:  # the hot path: nothing per chunk beyond these two steps
-            chunk = restore_response(raw, names, signatures, key)
+            chunk = restore_response(raw, names, signatures, key, family=family)
             if log is not None and "usageMetadata" in chunk:
                 _record_usage(log, chunk["usageMetadata"])
             return chunk
@@ -325,6 +335,8 @@ class Gateway:
         body, names = prepare_request(
             client_body, self._signatures, key, object_placeholder=needs_object_placeholder(model)
         )
+        # A conversation that moved between Claude and Gemini carries the other family's thoughts: drop them.
+        body = drop_foreign_thoughts(body, signature_family(model), self._signatures)
         if needs_signed_calls(model):
             body = fill_missing_signatures(body)
         return _Prepared(model, key, body, names)

@@ -66,6 +66,18 @@ class SignatureCache:
         self._clock = clock
         # key -> (expires at, signature); oldest-used first.
         self._entries: OrderedDict[tuple[str, ...], tuple[float, str]] = OrderedDict()
+        # signature -> the model family that made it (signature_family), newest last; bounded like _entries.
+        self._origins: OrderedDict[str, str] = OrderedDict()
+
+    def remember_origin(self, signature: str, family: str) -> None:
+        """Which model family made a signature, so a conversation that moves to the other one drops it."""
+        self._origins[signature] = family
+        self._origins.move_to_end(signature)
+        while len(self._origins) > self._max_entries:
+            self._origins.popitem(last=False)
+
+    def origin(self, signature: str) -> str | None:
+        return self._origins.get(signature)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -591,6 +603,52 @@ _PART_DATA_FIELDS = (
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 
 
+def signature_family(model: str) -> str:
+    """Whose thought signatures a model reads and writes: Claude's ("claude") or Gemini's ("gemini")."""
+    return "claude" if "claude" in model.lower() else "gemini"
+
+
+def drop_foreign_thoughts(body: JSON, family: str, signatures: SignatureCache) -> JSON:
+    """The request without what the serving family would refuse after a conversation moved between Claude and
+    Gemini: a thought part whose signature the other family made is dropped (its reasoning was for that
+    model), a call or text keeps its part without that signature (Gemini 3 then gets the placeholder), and for
+    Claude a thought part without any signature is dropped. Signatures of unknown origin stay. A shallow copy
+    of what changes; `body` stays as it was."""
+    contents = body.get("contents")
+    if not isinstance(contents, list):
+        return body
+    changed = False
+    kept_contents: list[Any] = []
+    for content in contents:
+        parts = content.get("parts") if isinstance(content, dict) and content.get("role") == "model" else None
+        if not isinstance(parts, list):
+            kept_contents.append(content)
+            continue
+        kept = [p for part in parts if (p := _native_part(part, family, signatures)) is not None]
+        if len(kept) != len(parts) or any(a is not b for a, b in zip(kept, parts, strict=True)):
+            changed = True
+            if kept:
+                kept_contents.append({**content, "parts": kept})
+        else:
+            kept_contents.append(content)
+    return {**body, "contents": kept_contents} if changed else body
+
+
+def _native_part(part: Any, family: str, signatures: SignatureCache) -> Any:
+    """The part as `family` takes it (see drop_foreign_thoughts); None to leave it out."""
+    if not isinstance(part, dict):
+        return part
+    signature = part.get("thoughtSignature")
+    foreign = isinstance(signature, str) and signature and signatures.origin(signature) not in (None, family)
+    if part.get("thought"):
+        if foreign or (family == "claude" and not signature):
+            return None
+        return part
+    if foreign:
+        return {k: v for k, v in part.items() if k != "thoughtSignature"}
+    return part
+
+
 def needs_object_placeholder(model: str) -> bool:
     """Claude models (under VALIDATED function calling) refuse tool schemas with an empty object."""
     return "claude" in model.lower()
@@ -785,7 +843,11 @@ def _restore_part(
 
 
 def _restore_candidate(
-    candidate: Any, names: NameMap, signatures: SignatureCache, conversation_key: str | None
+    candidate: Any,
+    names: NameMap,
+    signatures: SignatureCache,
+    conversation_key: str | None,
+    family: str | None,
 ) -> Any:
     if not isinstance(candidate, dict):
         return candidate
@@ -797,6 +859,8 @@ def _restore_candidate(
         return candidate
     new_parts: list[Any] | None = None
     for index, part in enumerate(parts):
+        if family is not None and isinstance(part, dict) and (signature := part.get("thoughtSignature")):
+            signatures.remember_origin(str(signature), family)
         if isinstance(part, dict) and isinstance(part.get("functionCall"), dict):
             if new_parts is None:
                 new_parts = list(parts)
@@ -807,9 +871,15 @@ def _restore_candidate(
 
 
 def restore_response(
-    chunk: JSON, names: NameMap, signatures: SignatureCache, conversation_key: str | None
+    chunk: JSON,
+    names: NameMap,
+    signatures: SignatureCache,
+    conversation_key: str | None,
+    *,
+    family: str | None = None,
 ) -> JSON:
-    """One response (or stream chunk) as the client should see it; remembers signatures.
+    """One response (or stream chunk) as the client should see it; remembers signatures (and, given the
+    serving model's `family` (signature_family), which family made each one).
     Returns `chunk` itself when there is nothing to change (the common text chunk); otherwise a copy of
     only the path that changed."""
     candidates = chunk.get("candidates")
@@ -817,7 +887,7 @@ def restore_response(
         return chunk
     new_candidates: list[Any] | None = None
     for index, candidate in enumerate(candidates):
-        restored = _restore_candidate(candidate, names, signatures, conversation_key)
+        restored = _restore_candidate(candidate, names, signatures, conversation_key, family)
         if restored is not candidate:
             if new_candidates is None:
                 new_candidates = list(candidates)

@@ -352,9 +352,11 @@ class _SignatureBook:
 
     by_id: dict[str, str] = field(default_factory=dict)
     by_call: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    family_of: dict[str, str] = field(default_factory=dict)  # signature -> the model family it was issued for
 
-    def remember(self, name: str, args: Any, call_id: str | None, signature: str) -> None:
+    def remember(self, name: str, args: Any, call_id: str | None, signature: str, family: str) -> None:
         self.by_call.setdefault((name, canonical_args(args)), set()).add(signature)
+        self.family_of[signature] = family
         if call_id:
             self.by_id[call_id] = signature
 
@@ -699,13 +701,31 @@ def _check_part(part: Any, role: str | None, where: str) -> None:
 SKIP_SIGNATURE = "skip_thought_signature_validator"  # Google's documented placeholder
 
 
+def model_family(model: str) -> str:
+    """Whose thought signatures a model reads: Claude's own, or Gemini's."""
+    return "claude" if _is_claude(model) else "gemini"
+
+
+def _check_foreign_thoughts(part: JSON, book: _SignatureBook, model: str, where: str) -> None:
+    """Claude and Gemini 3 refuse a signature issued for the other family; Claude a thought without one."""
+    signature = part.get("thoughtSignature")
+    issued = book.family_of.get(signature) if isinstance(signature, str) else None
+    strict = _is_claude(model) or model.startswith("gemini-3")
+    if strict and issued is not None and issued != model_family(model):
+        raise _bad(f"{where}: Invalid `signature` in `thinking` block: it was not issued for {model}")
+    if _is_claude(model) and part.get("thought") and not signature:
+        raise _bad(f"{where}.thinking.signature: Field required")
+
+
 def _check_signatures(contents: list[JSON], book: _SignatureBook, model: str) -> None:
-    """Calls the fake issued carry its signature; on Gemini 3 every call carries one (or the placeholder)."""
+    """Calls the fake issued carry its signature (when going back to the family it was issued for); on
+    Gemini 3 every call carries one (or the placeholder); no signature of the other family anywhere."""
     gemini_3 = model.startswith("gemini-3")
     for index, content in enumerate(contents):
         if content.get("role") != "model":
             continue
         for number, part in enumerate(content["parts"]):
+            _check_foreign_thoughts(part, book, model, f"messages.{index}.content.{number}")
             call = part.get("functionCall")
             if call is None:
                 continue
@@ -713,6 +733,10 @@ def _check_signatures(contents: list[JSON], book: _SignatureBook, model: str) ->
             if gemini_3 and signature == SKIP_SIGNATURE:
                 continue
             expected = book.expected(call["name"], call.get("args"), call.get("id"))
+            if expected is not None and not any(
+                book.family_of.get(s) == model_family(model) for s in expected
+            ):
+                expected = None  # issued for the other family: this one needs none of it
             missing = signature not in expected if expected is not None else gemini_3 and not signature
             if missing:
                 raise _bad(
@@ -1255,9 +1279,9 @@ class FakeGoogle:
             return self._scripted_answer(scripted, prompt, model, book)
         chunks: list[list[JSON]] = []
         if _wants_thoughts(request):
-            chunks.append(
-                [{"thought": True, "text": _THOUGHT_TEXT, "thoughtSignature": self._new_signature()}]
-            )
+            signature = self._new_signature()
+            book.family_of[signature] = model_family(model)
+            chunks.append([{"thought": True, "text": _THOUGHT_TEXT, "thoughtSignature": signature}])
         last_turn = _last_user_turn(request)
         calls = _requested_calls(
             " ".join(p["text"] for p in last_turn if "text" in p), declared_functions(request)
@@ -1295,7 +1319,9 @@ class FakeGoogle:
             call["id"] = f"toolu_{secrets.token_hex(12)}"
         part = {**part, "functionCall": call}
         part.setdefault("thoughtSignature", self._new_signature())
-        book.remember(call["name"], call.get("args"), call.get("id"), part["thoughtSignature"])
+        book.remember(
+            call["name"], call.get("args"), call.get("id"), part["thoughtSignature"], model_family(model)
+        )
         return part
 
     @staticmethod

@@ -600,3 +600,42 @@ async def test_round_trip_through_the_fake_upstream(fake_google: FakeGoogle) -> 
         signed, _ = prepare_request(follow_up, cache, "chat-1")
         async with http.post(url, json=signed) as accepted:
             assert accepted.status == 200, await accepted.text()
+
+
+def test_foreign_thoughts_are_dropped_and_unknown_signatures_kept() -> None:
+    from core.transform import drop_foreign_thoughts
+
+    cache = SignatureCache()
+    cache.remember_origin("g-sig", "gemini")
+    cache.remember_origin("c-sig", "claude")
+    body: dict[str, Any] = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "hi"}]},
+            {
+                "role": "model",
+                "parts": [
+                    {"thought": True, "text": "gemini thinks", "thoughtSignature": "g-sig"},
+                    {"thought": True, "text": "claude thinks", "thoughtSignature": "c-sig"},
+                    {"thought": True, "text": "unsigned"},
+                    {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": "g-sig"},
+                    {"functionCall": {"name": "g", "args": {}}, "thoughtSignature": "who-knows"},
+                ],
+            },
+        ]
+    }
+    original = copy.deepcopy(body)
+    for_claude = drop_foreign_thoughts(body, "claude", cache)["contents"][1]["parts"]
+    assert for_claude == [
+        {"thought": True, "text": "claude thinks", "thoughtSignature": "c-sig"},
+        {"functionCall": {"name": "f", "args": {}}},
+        {"functionCall": {"name": "g", "args": {}}, "thoughtSignature": "who-knows"},
+    ]
+    for_gemini = drop_foreign_thoughts(body, "gemini", cache)["contents"][1]["parts"]
+    assert [p.get("text") or p["functionCall"]["name"] for p in for_gemini] == [
+        "gemini thinks",
+        "unsigned",
+        "f",
+        "g",
+    ]
+    assert body == original
+    assert drop_foreign_thoughts(original, "gemini", SignatureCache()) is original  # nothing known: as it was

@@ -646,3 +646,45 @@ async def test_constrained_and_empty_tool_schemas_reach_a_claude_model(
     assert paths["description"] == "maxItems: 4" and paths["items"]["description"] == "format: uri"
     assert list(list_files["parameters"]["properties"]) == ["reason"]
     assert "required" not in list_files["parameters"]
+
+
+# --- a conversation that moves between model families --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first_model", "second_model"), [(SONNET_THINKING, FLASH), (FLASH, SONNET_THINKING)]
+)
+async def test_a_conversation_moves_between_claude_and_gemini(
+    gateway: Gateway, claude: AsyncAnthropic, first_model: str, second_model: str
+) -> None:
+    # The fake refuses a signature made for the other family (Claude and Gemini 3 both do), so the second
+    # turn is served only if the gateway drops what the new family cannot take.
+    question: MessageParam = {"role": "user", "content": "Think, then CALL:get_weather"}
+    params: dict[str, Any] = {
+        "max_tokens": 4096,
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "tools": [WEATHER_TOOL],
+    }
+    first = await claude.messages.create(model=first_model, messages=[question], **params)
+    assert first.content[0].type == "thinking" and first.content[-1].type == "tool_use"
+    second = await claude.messages.create(
+        model=second_model,
+        messages=[question, assistant_turn(first), tool_result_turn(first, "warm")],
+        **params,
+    )
+    assert text_of(second).endswith('Echo: get_weather -> {"result":"warm"}')
+    model_parts = gateway.sent()[-1]["contents"][1]["parts"]
+    assert not any(part.get("thought") for part in model_parts)  # the other model's reasoning is not sent
+    (call_part,) = model_parts
+    if second_model == FLASH:  # Gemini 3 needs a signature on every call: Google's placeholder
+        assert call_part["thoughtSignature"] == "skip_thought_signature_validator"
+    else:
+        assert "thoughtSignature" not in call_part
+    # Back on the first family, its own signatures go along again.
+    third = await claude.messages.create(
+        model=first_model,
+        messages=[question, assistant_turn(first), tool_result_turn(first, "warm")],
+        **params,
+    )
+    assert text_of(third).endswith('Echo: get_weather -> {"result":"warm"}')
+    assert gateway.sent()[-1]["contents"][1]["parts"][0]["thought"] is True
