@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from core.config import ConfigError, Settings, load_settings
 from core.errors import UpstreamError
+from core.redact import redact_log_handlers
 
 if TYPE_CHECKING:
     from core.accounts import AccountService
@@ -44,9 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     add = actions.add_parser("add", help="add a Google account (refresh token) or a Gemini API key")
     kind = add.add_mutually_exclusive_group(required=True)
     kind.add_argument(
-        "--refresh-token", metavar="TOKEN", help="a Google OAuth refresh token ('-' reads stdin)"
+        "--refresh-token",
+        metavar="TOKEN",
+        help="a Google OAuth refresh token; '-' asks for it without echo in a terminal, else reads stdin "
+        "(a token in the command line is visible to other programs and kept in shell history)",
     )
-    kind.add_argument("--api-key", metavar="KEY", help="a Gemini API key ('-' reads stdin)")
+    kind.add_argument(
+        "--api-key", metavar="KEY", help="a Gemini API key ('-': asked for, or read from stdin)"
+    )
     add.add_argument("--label", help="a name for an API-key account")
     listing = actions.add_parser("list", help="list accounts with tier, status and quota")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
@@ -83,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     setup.add_argument("--dry-run", action="store_true", help="show the change as a diff, write nothing")
     return parser
 
+
+# Never a secret in the command line (other programs see it, shell history keeps it): '-' asks for it.
+ADD_ACCOUNT_HINT = (
+    "add one with `gravity-desk accounts add --refresh-token -` or `--api-key -` (the secret is asked for, "
+    "not echoed), or sign in from the desktop app's Accounts page."
+)
 
 CLI_COMMANDS = frozenset({"serve", "accounts", "log", "setup-client", "-h", "--help"})
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -133,8 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    redact_log_handlers()  # no line on stderr may carry a key a client or Google sent, whatever logs it
     if args.command is None:
         return _run_desktop(args.minimized)
+    _take_ctrl_c_back()
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -161,6 +176,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gravity-desk: interrupted", file=sys.stderr)
         return 130  # the shell's code for "stopped by Ctrl+C"
+
+
+def _take_ctrl_c_back() -> None:
+    """Ctrl+C / SIGINT stops a command even when the parent started it with SIGINT ignored.
+
+    A background job of a non-interactive shell (`gravity-desk serve &` in a script, some CI runners)
+    inherits SIGINT ignored. With the loop's signal handlers (Linux, macOS) `serve` stops on SIGINT anyway;
+    without them (Windows) asyncio.run only turns SIGINT into a clean stop when Python's own handler is in
+    place, so an inherited "ignore" made serve sleep through it and stay listening.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -252,8 +279,7 @@ def _announce(services: Services, url: str) -> None:
     print(f"  API key: {key_hint}", file=sys.stderr)
     if not usable:
         print(
-            "  No accounts yet: add one with `gravity-desk accounts add --refresh-token TOKEN` "
-            "or `--api-key KEY`.",
+            f"  No accounts yet: {ADD_ACCOUNT_HINT}",
             file=sys.stderr,
         )
     else:
@@ -261,10 +287,18 @@ def _announce(services: Services, url: str) -> None:
 
 
 def _read_secrets(args: argparse.Namespace) -> bool:
-    """Replace a '-' refresh token or API key by the line read from stdin; False when the secret is empty."""
+    """Replace a '-' refresh token or API key by the one typed at a prompt without echo (stdin a terminal)
+    or the line read from stdin (a pipe); False when the secret is empty."""
     name = "refresh_token" if args.refresh_token is not None else "api_key"
     value: str = getattr(args, name)
-    secret = sys.stdin.readline().strip() if value == "-" else value.strip()
+    if value != "-":
+        secret = value.strip()
+    elif sys.stdin is not None and sys.stdin.isatty():
+        # A terminal waiting silently looks hung; the prompt says what to paste, and nothing is echoed.
+        what = "Google refresh token" if name == "refresh_token" else "Gemini API key"
+        secret = getpass.getpass(f"Paste the {what} (not shown) and press Enter: ").strip()
+    else:
+        secret = sys.stdin.readline().strip() if sys.stdin is not None else ""
     setattr(args, name, secret)
     return bool(secret)
 
@@ -427,9 +461,7 @@ def _until(moment: datetime | None) -> str:
 def format_accounts(accounts: Sequence[Account]) -> str:
     """A human-readable table: one line per account, then one per model with its quota."""
     if not accounts:
-        return (
-            "No accounts. Add one with `gravity-desk accounts add --refresh-token TOKEN` or `--api-key KEY`."
-        )
+        return f"No accounts. {ADD_ACCOUNT_HINT[0].upper()}{ADD_ACCOUNT_HINT[1:]}"
     lines = []
     for account in accounts:
         status = account.status.value + (f" ({account.status_reason})" if account.status_reason else "")

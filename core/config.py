@@ -80,6 +80,14 @@ class ServerSettings:
     api_keys: list[str] = field(default_factory=list)
     max_body_mb: int = 64  # admits a few large base64 images; bigger bodies get a 413 in the protocol's shape
     image_output: str = "markdown"  # generated images in OpenAI chat: "markdown" (data-URL image) or "part"
+    # Connections that hold the server open (one byte every few seconds): a request's headers must be complete
+    # this many seconds after the connection opens (or its first byte on a kept-alive one), its body this many
+    # seconds after the headers; 0 turns a limit off. Local clients send both in well under a millisecond.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
+    max_connections_per_client: int = (
+        128  # open at once from one address (on loopback: every local app); 0 = no cap
+    )
 
 
 @dataclass
@@ -286,6 +294,11 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
             raise ConfigError(f"{where}: unknown section [{name}]")
     if not port_in_range(settings.server.port):
         raise ConfigError(f"{path}: server.port must be between {PORT_MIN} and {PORT_MAX}")
+    for key in ("header_timeout_s", "body_timeout_s", "max_connections_per_client"):
+        if getattr(settings.server, key) < 0:
+            line = _line_of(text, "server", key)
+            where = f"{path}, line {line}" if line else str(path)
+            raise ConfigError(f"{where}: server.{key} must be 0 (no limit) or more")
     if settings.server.image_output not in IMAGE_OUTPUTS:
         line = _line_of(text, "server", "image_output")
         where = f"{path}, line {line}" if line else str(path)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from core.redact import redact
+
 
 class ErrorKind(StrEnum):
     """What an upstream failure means for the account pool (protocol doc §4)."""
@@ -37,6 +39,11 @@ class UpstreamError(Exception):
     reset_at: datetime | None = None  # when a quota frees up, if known
     model: str | None = None
 
+    def __post_init__(self) -> None:
+        self.message = redact(
+            self.message
+        )  # upstream text quotes requests, and requests hold what clients sent
+
     def __str__(self) -> str:
         return f"{self.kind.value} ({self.status}): {self.message}"
 
@@ -64,6 +71,12 @@ class ApiError(Exception):
     retry_after: float | None = None  # seconds; sent as Retry-After where the protocol allows
     param: str | None = None  # the request field at fault, when known
     code: str | None = None  # a machine-readable reason where the protocol has one (OpenAI's `code`)
+    close_connection: bool = False  # the client's connection cannot carry another request (an unread body)
+
+    def __post_init__(self) -> None:
+        # Messages quote what the client sent ("role 'sk-…' is not supported"); whatever that was, the message
+        # goes to the client, the server log and the request log, so it is redacted where it is made.
+        self.message = redact(self.message)
 
     def __str__(self) -> str:
         return f"{self.status} {self.type.value}: {self.message}"

@@ -357,7 +357,8 @@ class Gateway:
                 503,
                 ApiErrorType.OVERLOADED,
                 f"{purpose} needs a {needed} account, and none is set up (Google sign-in accounts cannot "
-                "serve it): add one with `gravity-desk accounts add --api-key KEY` or in the Accounts window.",
+                "serve it): add one in the Accounts window or with `gravity-desk accounts add --api-key -` "
+                "(asks for the key).",
             )
         if not any(not a.quotas or model in a.quotas for a in usable):
             offered = sorted({m for a in usable for m in a.quotas})

@@ -216,11 +216,16 @@ class AccountPool:
         return cooldown
 
     def _cool(self, account_id: str, model: str, until: float, *, hard: bool, kind: ErrorKind) -> None:
-        current = self._cooldowns.get((account_id, model))
-        # A soft cooldown never shortens or softens a hard one that is still running.
-        if current is not None and current.hard and not hard and current.until > until:
-            return
-        self._cooldowns[(account_id, model)] = _Cooldown(until, hard, kind)
+        """Cool (account, model) unless a harder or longer cooldown is already running.
+
+        Concurrent requests report in any order: a 500 (soft) landing after a 429 (hard) must not make the
+        account pickable again, nor a 5 s rate limit cut short an hour's quota refusal. Hard beats soft, then
+        the later end wins, and its kind goes with it (views read QUOTA_EXHAUSTED as a refusal).
+        """
+        cooldown = _Cooldown(until, hard, kind)
+        current = self._active_cooldown(account_id, model, self._clock())
+        if current is None or (cooldown.hard, cooldown.until) > (current.hard, current.until):
+            self._cooldowns[(account_id, model)] = cooldown
 
     def _remember_sticky(self, conversation_key: str, account_id: str) -> None:
         self._sticky[conversation_key] = account_id
@@ -289,7 +294,8 @@ class AccountPool:
             return NoAccount(
                 503,
                 ApiErrorType.OVERLOADED,
-                "No accounts yet: add one with `gravity-desk accounts add` or in the Accounts window.",
+                "No accounts yet: add one in the Accounts window or with `gravity-desk accounts add "
+                "--refresh-token -` (asks for the token).",
             )
         usable = [account for account in all_accounts if account.usable]
         if not usable:

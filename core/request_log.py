@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from core.config import LogSettings
+from core.redact import redact
 from core.types import LogEntry
 
 if TYPE_CHECKING:
@@ -17,7 +18,33 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How long an entry may wait in memory before its batch is committed: what a crash of the app (kill -9) can
+# lose, since a committed row survives it (WAL with synchronous=NORMAL). Measured in bench/bench_crash.py;
+# the event loop does not pay for the shorter window (bench/bench_gateway.py).
+BATCH_SECONDS = 0.005
+CHECKPOINT_INTERVAL_S = 1.0  # WAL pages copied into the database this often, off the writer thread
+
 LogListener = Callable[[list[LogEntry]], None]
+
+
+def redact_entry(entry: LogEntry) -> None:
+    """Credentials out of every text a client or upstream could have put in the row, in place.
+
+    The one place rows are written runs this on the writer thread, so whatever a handler put in a row (a
+    model name that is a key, an error quoting a bad field, a captured body) is stored redacted, and the
+    event loop does not pay for it.
+    """
+    entry.path = _redacted(entry.path)
+    entry.client_model = _redacted(entry.client_model)
+    entry.upstream_model = _redacted(entry.upstream_model)
+    entry.error = _redacted(entry.error)
+    entry.request_body = _redacted(entry.request_body)
+    entry.response_body = _redacted(entry.response_body)
+
+
+def _redacted[T](value: T) -> T:
+    # Only text: an odd value is left for the insert to refuse, which then drops that entry alone.
+    return redact(value) if isinstance(value, str) else value  # type: ignore[return-value]
 
 
 class _FlushMarker:
@@ -36,7 +63,8 @@ _QueueItem = LogEntry | _FlushMarker | _StopMarker
 
 class RequestLogWriter:
     """Takes finished LogEntry objects from any thread without blocking and writes them in batches from
-    one worker thread (a batch every ~100 ms or 500 rows); prunes by retention on start and hourly.
+    one worker thread (a batch every BATCH_SECONDS or 500 rows, each its own commit); prunes by retention on
+    start and hourly; WAL checkpoints run on a thread of their own.
 
     Signals (plain callbacks): `add_listener(fn)`, fn(list[LogEntry]) from the worker thread after each
     batch is written (entries carry their ids) — the GUI marshals it to the Qt thread.
@@ -47,7 +75,7 @@ class RequestLogWriter:
         db: Database,
         settings: LogSettings,
         *,
-        batch_seconds: float = 0.1,
+        batch_seconds: float = BATCH_SECONDS,
         batch_rows: int = 500,
         prune_interval_s: float = 3600.0,
     ) -> None:
@@ -61,6 +89,7 @@ class RequestLogWriter:
         self._thread: threading.Thread | None = None
         self._state_lock = threading.Lock()
         self._closed = False
+        self._stopped = threading.Event()  # set when the worker ends; the checkpoint thread follows it
 
     def start(self) -> None:
         """Start the worker thread (entries recorded before this are kept and written then)."""
@@ -107,6 +136,31 @@ class RequestLogWriter:
         self._listeners.append(listener)
 
     def _run(self) -> None:
+        # A checkpoint copies the WAL into the database and fsyncs it; run inside a commit (SQLite's
+        # auto-checkpoint) it would keep every row queued meanwhile in memory, where a crash loses them.
+        try:
+            self._db.leave_checkpoints_to_others()
+        except Exception:
+            log.exception("Request log: could not move checkpoints off the writer")
+        checkpoints = threading.Thread(
+            target=self._checkpoint_loop, name="request-log-checkpoint", daemon=True
+        )
+        checkpoints.start()
+        try:
+            self._write_until_stopped()
+        finally:
+            self._stopped.set()
+
+    def _checkpoint_loop(self) -> None:
+        while not self._stopped.wait(CHECKPOINT_INTERVAL_S):
+            try:
+                self._db.checkpoint()
+            except Exception:
+                if self._stopped.is_set():
+                    return  # the database closed under it at shutdown
+                log.exception("Request log: checkpoint failed")
+
+    def _write_until_stopped(self) -> None:
         self._prune()
         next_prune = time.monotonic() + self._prune_interval_s
         while True:
@@ -167,6 +221,8 @@ class RequestLogWriter:
                 markers.append(item)
 
     def _write(self, entries: list[LogEntry]) -> None:
+        for entry in entries:
+            redact_entry(entry)
         for start in range(0, len(entries), self._batch_rows):
             batch = entries[start : start + self._batch_rows]
             try:

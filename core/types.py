@@ -125,8 +125,8 @@ class LogEntry:
     tokens_in: int = 0
     tokens_out: int = 0
     stream: bool = False
-    error: str = ""  # redacted of credentials
-    request_body: str | None = None  # only with body capture on; redacted
+    error: str = ""  # redacted of credentials by the request-log writer, like every text column
+    request_body: str | None = None  # only with body capture on
     response_body: str | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     id: int | None = None  # set by the store once written

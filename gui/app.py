@@ -20,6 +20,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
 from core.config import ConfigError, Settings, data_dir, load_settings
+from core.redact import RedactingFilter
 from core.services import Services, create_services
 from gui import tasks
 from gui.controller import AppController, ServerStatus
@@ -115,6 +116,7 @@ def install_log_file(home: Path) -> logging.Handler:
         home / LOG_FILE, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())  # the file keeps no key a client or Google sent
     root = logging.getLogger()
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:

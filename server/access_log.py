@@ -1,14 +1,16 @@
 """One access line per client request in the server log: what was asked, what served it, how it ended.
 
 No bodies and no keys: the line holds the method, the path, the client's model, the upstream model, the
-account, the status, the time taken, and for a refusal its reason (already redacted of credentials). The
-logger is `gravity_desk.access`; `[log]`-style filtering is the standard logging configuration's job.
+account, the status, the time taken, and for a refusal its reason, each redacted of credentials (a client
+may send a key as its model name). The logger is `gravity_desk.access`; `[log]`-style filtering is the
+standard logging configuration's job.
 """
 
 from __future__ import annotations
 
 import logging
 
+from core.redact import redact
 from core.types import LogEntry
 
 access_log = logging.getLogger("gravity_desk.access")
@@ -16,7 +18,7 @@ _MAX_FIELD = 120  # a client's model name is the client's choice: keep one line 
 
 
 def _field(value: str) -> str:
-    cleaned = value.encode("utf-8", "replace").decode("utf-8").replace("\n", " ").replace("\r", " ")
+    cleaned = redact(value).encode("utf-8", "replace").decode("utf-8").replace("\n", " ").replace("\r", " ")
     return (cleaned[: _MAX_FIELD - 1] + "…") if len(cleaned) > _MAX_FIELD else (cleaned or "-")
 
 

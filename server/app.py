@@ -15,8 +15,9 @@ from server import (
     openai_responses,
     shared_routes,
 )
+from server.connections import ConnectionGuard
 from server.guards import guard_middleware
-from server.handling import SERVICES
+from server.handling import CONNECTIONS, SERVICES
 
 # Every package registers its routes the same way: `add_routes(app)`, the app's services at app[SERVICES].
 ROUTES = (
@@ -37,6 +38,9 @@ def make_app(services: Services) -> web.Application:
         middlewares=[guard_middleware], client_max_size=services.settings.server.max_body_mb * 1024 * 1024
     )
     app[SERVICES] = services
+    app[CONNECTIONS] = ConnectionGuard(
+        lambda: services.settings.server
+    )  # the runner serves connections through it
     for package in ROUTES:
         package.add_routes(app)  # Ollama's include "/" (its "is Ollama running" probe); health is /healthz
     return app

@@ -1,4 +1,5 @@
-"""The guards every request passes (Host check, API key), its request-log row, and errors in its protocol's shape."""
+"""The guards every request passes (Host check, web pages, API key), its request-log row, and errors in its
+protocol's shape."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from core.errors import ApiError, ApiErrorType
-from core.redact import redact
 from core.services import Services
 from core.types import LogEntry
 from server import anthropic, gemini, ollama, openai
 from server.access_log import log_access
-from server.handling import LOG_ENTRY, SERVICES, STARTED, ClientProtocol, error_response
-from server.security import host_header_allowed, presented_key
+from server.handling import CONNECTIONS, LOG_ENTRY, SERVICES, STARTED, ClientProtocol, error_response
+from server.security import host_header_allowed, origin_allowed, presented_key, sent_like_a_form
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,17 @@ def protocol_for(request: web.Request) -> ClientProtocol:
 
 @web.middleware
 async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Host check, API key, the protocol's own error shape for every failure, and the request log."""
+    """Host check, API key, the protocol's own error shape for every failure, and the request log; tells
+    the connection guard when a request's headers were complete and when it ended."""
+    connections = request.app[CONNECTIONS]
+    connections.request_started(request.transport)
+    try:
+        return await _logged(request, handler)
+    finally:
+        connections.request_finished(request.transport)
+
+
+async def _logged(request: web.Request, handler: Handler) -> web.StreamResponse:
     services = request.app[SERVICES]
     if request.path in PUBLIC_PATHS:
         # No key needed, but the Host check still applies: a DNS-rebinding page must not read them either.
@@ -72,26 +82,48 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
         log_access(request.method, entry)
 
 
+def _admit(request: web.Request, services: Services, entry: LogEntry) -> None:
+    """Raise the refusal of a request its handler must not see: wrong Host, a web page, no key, a form body;
+    note the key that let it in."""
+    if not host_header_allowed(request.host, services.settings.server.host):
+        raise ApiError(403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name")
+    origin = request.headers.get("Origin")
+    if not origin_allowed(origin):
+        raise ApiError(
+            403,
+            ApiErrorType.PERMISSION,
+            f"Requests from web pages are refused (Origin: {origin[:100] if origin else origin}); "
+            "SDKs, CLIs, apps, browser extensions and pages on localhost may call Gravity Desk",
+        )
+    keys = services.api_keys
+    if not keys.required():
+        if request.method == "POST" and sent_like_a_form(request.headers.get("Content-Type", "")):
+            # With auth off nothing else tells a page's form post from a client's request (old browsers
+            # send no Origin); every endpoint here takes JSON, and every SDK says so.
+            raise ApiError(
+                415,
+                ApiErrorType.INVALID_REQUEST,
+                "Send the body as JSON with Content-Type: application/json (with api_keys = [] Gravity Desk "
+                "refuses the form and text/plain bodies a web page could post)",
+            )
+        return
+    match = keys.match(presented_key(request))
+    if match is None:
+        raise ApiError(
+            401,
+            ApiErrorType.AUTHENTICATION,
+            "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
+            "(Authorization: Bearer, x-api-key or x-goog-api-key)",
+        )
+    keys.mark_used(match, entry.started_at)
+    entry.key_name, entry.key_id = match.name, match.id
+
+
 async def _guarded(
     request: web.Request, handler: Handler, services: Services, protocol: ClientProtocol, entry: LogEntry
 ) -> web.StreamResponse:
     try:
-        if not host_header_allowed(request.host, services.settings.server.host):
-            raise ApiError(
-                403, ApiErrorType.PERMISSION, "Requests must address the server by a loopback name"
-            )
-        keys = services.api_keys
-        if keys.required():
-            match = keys.match(presented_key(request))
-            if match is None:
-                raise ApiError(
-                    401,
-                    ApiErrorType.AUTHENTICATION,
-                    "Missing or wrong API key: send one of the keys from Gravity Desk's settings "
-                    "(Authorization: Bearer, x-api-key or x-goog-api-key)",
-                )
-            keys.mark_used(match, entry.started_at)
-            entry.key_name, entry.key_id = match.name, match.id
+        _admit(request, services, entry)
         return await handler(request)
     except ApiError as error:
         return _failed(protocol, entry, error)
@@ -121,5 +153,5 @@ async def _guarded(
 
 def _failed(protocol: ClientProtocol, entry: LogEntry, error: ApiError) -> web.Response:
     entry.status = error.status
-    entry.error = entry.error or redact(error.message)
+    entry.error = entry.error or error.message
     return error_response(protocol, error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -11,15 +12,16 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from core.errors import ApiError, invalid_request
+from core.errors import ApiError, ApiErrorType, invalid_request
 from core.gateway import GatewayRequest
-from core.redact import redact
 from core.services import Services
 from core.types import JSON, LogEntry
 from server.batches import Batches
+from server.connections import ConnectionGuard
 from server.protocol import Decoded, StreamEncoder, compact_json
 
 SERVICES = web.AppKey("services", Services)
+CONNECTIONS = web.AppKey("connections", ConnectionGuard)  # the runner serves each connection through it
 # Request-local: the request-log row the middleware records when the request ends, and when it arrived.
 LOG_ENTRY = web.RequestKey("log_entry", LogEntry)
 STARTED = web.RequestKey("started", float)
@@ -38,7 +40,10 @@ def error_response(protocol: ClientProtocol, error: ApiError) -> web.Response:
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(error.retry_after)))
-    return web.json_response(protocol.error_body(error), status=error.status, headers=headers)
+    response = web.json_response(protocol.error_body(error), status=error.status, headers=headers)
+    if error.close_connection:
+        response.force_close()
+    return response
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
@@ -54,7 +59,18 @@ def _has_lone_surrogate(payload: object) -> bool:
 
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON, or a clear 400."""
-    body = await request.read()
+    timeout = request.app[SERVICES].settings.server.body_timeout_s
+    try:
+        async with asyncio.timeout(timeout if timeout > 0 else None):
+            body = await request.read()
+    except TimeoutError:
+        # A body that trickles in holds a connection open; the answer says so and closes it.
+        raise ApiError(
+            408,
+            ApiErrorType.INVALID_REQUEST,
+            f"The request body did not arrive within {timeout:g} s (server.body_timeout_s)",
+            close_connection=True,
+        ) from None
     if not body:
         raise invalid_request("Request body is empty; expected a JSON object")
     try:
@@ -88,14 +104,14 @@ async def generate[Options](
     entry: LogEntry = request[LOG_ENTRY]
     entry.client_model, entry.stream = decoded.model, decoded.stream
     if services.settings.log.capture_bodies:
-        entry.request_body = redact(json.dumps(payload, ensure_ascii=False)[:CAPTURE_LIMIT])
+        entry.request_body = json.dumps(payload, ensure_ascii=False)[:CAPTURE_LIMIT]
     call = GatewayRequest(decoded.model, decoded.body, decoded.conversation_key, entry)
     if decoded.stream:
         return await _stream(request, services, entry, call, decoded, new_encoder)
     answer = encode(await services.gateway.generate(call), decoded)
     entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
     if services.settings.log.capture_bodies:
-        entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:CAPTURE_LIMIT])
+        entry.response_body = json.dumps(answer, ensure_ascii=False)[:CAPTURE_LIMIT]
     return web.json_response(answer, dumps=compact_json)
 
 
@@ -147,7 +163,7 @@ async def relay[T](
             tail = encoder.finish()
         except ApiError as error:
             # Mid-stream failure: the status line is gone, so the protocol's stream error event says it.
-            entry.status, entry.error = error.status, redact(error.message)
+            entry.status, entry.error = error.status, error.message
             tail = encoder.error(error)
         if tail:
             await send(tail)
@@ -196,6 +212,6 @@ async def _stream[Options](
         send=send,
     )
     if captured is not None:
-        entry.response_body = redact(captured.decode("utf-8", "replace"))
+        entry.response_body = captured.decode("utf-8", "replace")
     await response.write_eof()
     return response

@@ -1,10 +1,15 @@
-"""Small helpers the test modules share: request and answer shapes, schema keywords, golden-file cases."""
+"""Small helpers the test modules share: request and answer shapes, schema keywords, golden-file cases, and
+child processes that never outlive their test."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+import os
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +85,26 @@ def assert_bad_request(
     assert (error.status, error.type) == (400, ApiErrorType.INVALID_REQUEST)
     assert error.param == param
     assert fragment in error.message
+
+
+@contextlib.asynccontextmanager
+async def child_process(*command: str, **options: Any) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`asyncio.create_subprocess_exec(*command, **options)` in a process group of its own, killed with all it
+    started when the block ends, pass or fail: a failed assertion must not leave a server listening."""
+    process = await asyncio.create_subprocess_exec(*command, start_new_session=True, **options)
+    try:
+        yield process
+    finally:
+        kill_process_group(process.pid)
+        if process.returncode is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), 10)
+
+
+def kill_process_group(pid: int) -> None:
+    """SIGKILL to the group led by `pid` (started with start_new_session), if any of it is still there."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def options_as_json(options: object, *, leave_out: tuple[str, ...] = ()) -> JSON:

@@ -7,17 +7,22 @@ import csv
 import io
 import json
 import os
+import pty
 import re
+import select
 import signal
 import sqlite3
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from core.config import save_settings
 from tests.fake_google import FakeGoogle
+from tests.helpers import child_process
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-cli-test-key-0123456789"
@@ -36,7 +41,7 @@ def _configure(fake: FakeGoogle, home: Path) -> None:
 
 
 async def _run(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
+    async with child_process(
         sys.executable,
         str(ROOT / "gravity_desk.py"),
         *args,
@@ -44,10 +49,26 @@ async def _run(home: Path, *args: str, stdin: str | None = None) -> tuple[int, s
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), 60)
+    ) as process:
+        out, err = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def _wait_until_listening(process: asyncio.subprocess.Process) -> tuple[str, str]:
+    """The server's URL once it answers /healthz (so its signal handling is in place), and its log so far."""
+    assert process.stderr is not None
+    seen = ""
+    url = ""
+    while not url:
+        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
+        assert line, "serve exited early:\n" + seen[-2000:]
+        seen += line
+        if match := re.search(r"listening on (http://\S+)", line):
+            url = match.group(1)
+    async with aiohttp.ClientSession() as http, http.get(url + "/healthz") as response:
+        assert response.status == 200
+    return url, seen
 
 
 async def test_accounts_add_list_remove(fake_google: FakeGoogle, tmp_path: Path) -> None:
@@ -144,7 +165,7 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
     carol = fake_google.add_google_account("carol@example.com")
     code, _, err = await _run(tmp_path, "accounts", "add", "--refresh-token", carol.refresh_token)
     assert code == 0, err
-    process = await asyncio.create_subprocess_exec(
+    async with child_process(
         sys.executable,
         "-X",
         "importtime",  # lists every module imported, to prove the headless server never loads Qt
@@ -155,28 +176,24 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
         env=_env(tmp_path),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    seen: list[str] = []
-    url = ""
-    while not url:
-        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
-        assert line, "serve exited early:\n" + "".join(seen[-20:])
-        seen.append(line)
-        if match := re.search(r"listening on (http://\S+)", line):
-            url = match.group(1)
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}) as response:
-            assert response.status == 200
-            ids = {model["id"] for model in (await response.json())["data"]}
-        assert "gemini-3.1-pro-high" in ids
-        body = {"model": "gemini-3-flash", "messages": [{"role": "user", "content": "last words"}]}
-        async with http.post(url + "/v1/chat/completions", json=body, headers={"x-api-key": KEY}) as response:
-            assert response.status == 200
-    process.send_signal(signal.SIGTERM)
-    rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
-    assert await process.wait() == 0, rest[-2000:]
-    imported = "".join(seen) + rest
+    ) as process:
+        assert process.stderr is not None
+        url, seen = await _wait_until_listening(process)
+        async with aiohttp.ClientSession() as http:
+            headers = {"Authorization": f"Bearer {KEY}"}
+            async with http.get(url + "/v1/models", headers=headers) as response:
+                assert response.status == 200
+                ids = {model["id"] for model in (await response.json())["data"]}
+            assert "gemini-3.1-pro-high" in ids
+            body = {"model": "gemini-3-flash", "messages": [{"role": "user", "content": "last words"}]}
+            async with http.post(
+                url + "/v1/chat/completions", json=body, headers={"x-api-key": KEY}
+            ) as response:
+                assert response.status == 200
+        process.send_signal(signal.SIGTERM)
+        rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+        assert await process.wait() == 0, rest[-2000:]
+    imported = seen + rest
     assert "PySide6" not in imported and "qasync" not in imported
     assert "Traceback" not in rest
     with sqlite3.connect(tmp_path / "gravity-desk.sqlite3") as db:  # the log was flushed on the way out
@@ -212,33 +229,35 @@ sys.exit(gravity_desk.main(["serve", "--port", "0"]))
 """
 
 
+# A background job of a non-interactive shell, and some CI runners' children, start with SIGINT ignored: the
+# flaky CI failure (the child slept through SIGINT and stayed listening). Set here as such a parent leaves it.
+INHERITED_IGNORE = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+
+
+@pytest.mark.parametrize("parent_ignored_sigint", [False, True])
 async def test_ctrl_c_stops_serve_cleanly_without_loop_signal_handlers(
-    fake_google: FakeGoogle, tmp_path: Path
+    fake_google: FakeGoogle, tmp_path: Path, parent_ignored_sigint: bool
 ) -> None:
     _configure(fake_google, tmp_path)
-    process = await asyncio.create_subprocess_exec(
+    async with child_process(
         sys.executable,
         "-c",
-        WINDOWS_LIKE_SERVE,
+        (INHERITED_IGNORE if parent_ignored_sigint else "") + WINDOWS_LIKE_SERVE,
         env=_env(tmp_path),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    seen = ""
-    while "listening on" not in seen:
-        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
-        assert line, "serve exited early:\n" + seen
-        seen += line
-    process.send_signal(signal.SIGINT)
-    rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
-    assert await process.wait() == 0, rest[-2000:]
+    ) as process:
+        assert process.stderr is not None
+        await _wait_until_listening(process)
+        process.send_signal(signal.SIGINT)
+        rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
+        assert await process.wait() == 0, rest[-2000:]
     assert "stopping" in rest
     assert "Traceback" not in rest and "KeyboardInterrupt" not in rest
 
 
 async def test_ctrl_c_while_accounts_add_waits_for_stdin_stops_at_once(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
+    async with child_process(
         sys.executable,
         str(ROOT / "gravity_desk.py"),
         "accounts",
@@ -249,10 +268,10 @@ async def test_ctrl_c_while_accounts_add_waits_for_stdin_stops_at_once(tmp_path:
         stdin=asyncio.subprocess.PIPE,  # kept open: the command waits for the token
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )
-    await asyncio.sleep(1.0)  # let it reach the read
-    process.send_signal(signal.SIGINT)  # once, as a person presses Ctrl+C
-    _, err = await asyncio.wait_for(process.communicate(), 15)
+    ) as process:
+        await asyncio.sleep(1.0)  # let it reach the read
+        process.send_signal(signal.SIGINT)  # once, as a person presses Ctrl+C
+        _, err = await asyncio.wait_for(process.communicate(), 15)
     assert process.returncode == 130
     assert "interrupted" in err.decode() and "Traceback" not in err.decode()
 
@@ -263,6 +282,79 @@ async def test_an_empty_secret_on_stdin_is_refused_before_anything_is_stored(tmp
     assert "empty" in err and "Traceback" not in err
     code, out, _ = await _run(tmp_path, "accounts", "list", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+# Runs the command with the pty's slave as its controlling terminal (opened after the new session began, as a
+# login shell does), so getpass talks to a real terminal: /dev/tty, echo switched off and back on.
+ON_TERMINAL = """
+import os, sys
+terminal = os.open(sys.argv[1], os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(terminal, fd)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
+def _read_until(master: int, wanted: str, timeout: float) -> str:
+    """What the terminal showed until `wanted` appeared (or the time ran out, or the command ended)."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while wanted not in seen and (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([master], [], [], left)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        seen += chunk.decode(errors="replace")
+    return seen
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX pseudo-terminal")
+async def test_a_secret_from_a_terminal_is_asked_for_and_not_echoed(
+    fake_google: FakeGoogle, tmp_path: Path
+) -> None:
+    _configure(fake_google, tmp_path)
+    dana = fake_google.add_google_account("dana@example.com")
+    master, slave = pty.openpty()
+    try:
+        async with child_process(
+            sys.executable,
+            "-c",
+            ON_TERMINAL,
+            os.ttyname(slave),
+            str(ROOT / "gravity_desk.py"),
+            "accounts",
+            "add",
+            "--refresh-token",
+            "-",
+            env=_env(tmp_path),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        ) as process:
+            shown = await asyncio.to_thread(_read_until, master, "press Enter", 30)
+            assert "Paste the Google refresh token (not shown)" in shown, shown
+            os.write(master, dana.refresh_token.encode() + b"\n")
+            rest = await asyncio.to_thread(_read_until, master, "dana@example.com", 30)
+            assert await asyncio.wait_for(process.wait(), 30) == 0, rest
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert "dana@example.com" in rest  # added: the name is printed
+    assert dana.refresh_token not in shown + rest  # the terminal never showed what was typed
+    _, out, _ = await _run(tmp_path, "accounts", "list", "--json")
+    assert [entry["email"] for entry in json.loads(out)] == ["dana@example.com"]
+
+
+async def test_no_hint_puts_a_secret_on_the_command_line(tmp_path: Path) -> None:
+    code, out, _ = await _run(tmp_path, "accounts", "list")
+    assert code == 0 and "No accounts" in out
+    assert "--refresh-token -" in out and "--api-key -" in out
+    assert "TOKEN" not in out and "KEY`" not in out
 
 
 def _logged_requests(home: Path) -> None:

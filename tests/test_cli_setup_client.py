@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 from core.config import load_settings, save_settings
+from tests.helpers import child_process
 from tests.test_cli import KEY, ROOT, _env
 
 
 async def _setup_client(data: Path, home: Path, *args: str) -> tuple[int, str, str]:
     env = _env(data) | {"HOME": str(home), "USERPROFILE": str(home)}
-    process = await asyncio.create_subprocess_exec(
+    async with child_process(
         sys.executable,
         str(ROOT / "gravity_desk.py"),
         "setup-client",
@@ -22,13 +23,8 @@ async def _setup_client(data: Path, home: Path, *args: str) -> tuple[int, str, s
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-    )
-    try:
+    ) as process:
         out, err = await asyncio.wait_for(process.communicate(), 60)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 

@@ -157,7 +157,7 @@ def test_maintainer_scripts_refresh_the_menus_when_the_tools_exist(
     fake_tool(tools, "update-desktop-database", record)
     fake_tool(tools, "gtk-update-icon-cache", record)
     env = {"PATH": f"{tools}:/usr/bin:/bin"}
-    subprocess.run(["/bin/sh", str(LINUX / script), action], env=env, check=True)
+    subprocess.run(["/bin/sh", str(LINUX / script), action], env=env, check=True, timeout=60)
     calls = record.read_text(encoding="utf-8").splitlines()
     assert "update-desktop-database --quiet /usr/share/applications" in calls
     has_theme = Path("/usr/share/icons/hicolor/index.theme").is_file()
@@ -168,13 +168,15 @@ def test_maintainer_scripts_refresh_the_menus_when_the_tools_exist(
 def test_maintainer_scripts_succeed_without_the_tools(tmp_path: Path, script: str, action: str) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = subprocess.run(["/bin/sh", str(LINUX / script), action], env={"PATH": str(empty)}, check=False)
+    result = subprocess.run(
+        ["/bin/sh", str(LINUX / script), action], env={"PATH": str(empty)}, check=False, timeout=60
+    )
     assert result.returncode == 0
 
 
 @pytest.mark.parametrize("script", ["build.sh", "macos/build.sh"])
 def test_build_scripts_are_valid_bash(script: str) -> None:
-    subprocess.run(["bash", "-n", str(ROOT / "packaging" / script)], check=True)
+    subprocess.run(["bash", "-n", str(ROOT / "packaging" / script)], check=True, timeout=60)
 
 
 WORKFLOW = ROOT / ".github" / "workflows" / "build.yml"
@@ -194,6 +196,7 @@ def test_the_ci_workflow_is_valid_for_github_actions() -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,  # subprocess.run kills the child when it runs out, so nothing outlives the test
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -11,7 +11,6 @@ from typing import Any
 from aiohttp import web
 
 from core.gateway import GatewayRequest
-from core.redact import redact
 from core.types import JSON
 from server.handling import LOG_ENTRY, SERVICES, STARTED, generate, read_json
 from server.openai_completions.decode import decode
@@ -28,7 +27,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
     entry.client_model, entry.stream = decoded[0].model, False
     capture = services.settings.log.capture_bodies
     if capture:
-        entry.request_body = redact(json.dumps(payload, ensure_ascii=False)[:200_000])
+        entry.request_body = json.dumps(payload, ensure_ascii=False)[:200_000]
     # Every call fills the one log row (model, account); the token counts are summed afterwards.
     calls = [GatewayRequest(d.model, d.body, d.conversation_key, entry) for d in decoded]
     responses = await _all_or_none([services.gateway.generate(call) for call in calls])
@@ -37,7 +36,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
     entry.tokens_out = answer["usage"]["completion_tokens"]
     entry.ttfb_ms = (time.perf_counter() - request[STARTED]) * 1000.0
     if capture:
-        entry.response_body = redact(json.dumps(answer, ensure_ascii=False)[:200_000])
+        entry.response_body = json.dumps(answer, ensure_ascii=False)[:200_000]
     return web.json_response(answer)
 
 

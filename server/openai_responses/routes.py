@@ -15,7 +15,6 @@ from aiohttp import WSMsgType, web
 
 from core.errors import ApiError, invalid_request
 from core.gateway import Gateway, GatewayRequest
-from core.redact import redact
 from core.types import JSON, LogEntry
 from server import openai
 from server.handling import LOG_ENTRY, SERVICES, generate, read_json, relay
@@ -88,7 +87,7 @@ async def _socket_turn(
         model = payload.get("model")
         entry.client_model = model if isinstance(model, str) else ""
         if services.settings.log.capture_bodies:
-            entry.request_body = redact(text[:200_000])
+            entry.request_body = text[:200_000]
         stored = payload.get("store", True) is not False
 
         def remember(response_id: str, contents: list[JSON]) -> None:
@@ -106,7 +105,7 @@ async def _socket_turn(
             return
         await _stream_turn(services.gateway, socket, decoded, entry, started)
     except ApiError as error:
-        entry.status, entry.error = error.status, redact(error.message)
+        entry.status, entry.error = error.status, error.message
         await _send_error(socket, error)
     finally:
         entry.latency_ms = (time.perf_counter() - started) * 1000.0

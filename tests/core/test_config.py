@@ -162,3 +162,17 @@ def test_a_generated_key_goes_into_a_file_with_a_byte_order_mark_once(tmp_path: 
     assert patched.decode("utf-8").splitlines().count("[server]") == 1
     again = load_settings(tmp_path, apply_env=False)
     assert (again.server.port, again.server.api_keys) == (9100, settings.server.api_keys)
+
+
+def test_connection_limits_have_sane_defaults_and_refuse_negative_values(tmp_path: Path) -> None:
+    server = load_settings(tmp_path).server
+    assert 0 < server.header_timeout_s <= 30 and 0 < server.body_timeout_s <= 300
+    assert server.max_connections_per_client >= 32  # an agent's parallel requests fit
+    (tmp_path / "config.toml").write_text(
+        "[server]\nheader_timeout_s = 2.5\nmax_connections_per_client = 0\n"
+    )
+    loaded = load_settings(tmp_path).server
+    assert (loaded.header_timeout_s, loaded.max_connections_per_client) == (2.5, 0)
+    (tmp_path / "config.toml").write_text("[server]\n\nbody_timeout_s = -1\n")
+    with pytest.raises(ConfigError, match=r"line 3: server.body_timeout_s must be 0 \(no limit\) or more"):
+        load_settings(tmp_path)

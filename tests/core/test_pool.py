@@ -463,3 +463,45 @@ async def test_a_refusal_outlives_a_quota_reading_that_still_says_90_percent(env
     env.clock.now = START + 3 * 3600 + 1
     assert pool.refusals("a") == {}
     assert pool.pick(PRO).id in {"a", "b"}
+
+
+# -- concurrent failures: whatever order they report in, the harder and then the longer cooldown wins -------
+
+
+async def test_a_soft_failure_after_a_rate_limit_never_makes_the_account_pickable(env: Env) -> None:
+    await env.seed(google("a", gemini_2_5_pro=1.0))
+    pool = env.pool()
+    # A 429 with a short retry, then a 500 from a concurrent request whose soft cooldown would end later.
+    await pool.report_failure(env.get("a"), PRO, failure(ErrorKind.RATE_LIMITED, retry_after=2.0))
+    await pool.report_failure(env.get("a"), PRO, failure(ErrorKind.SERVER, 500))
+    env.clock.now = START + 1.0
+    with pytest.raises(NoAccount) as caught:
+        pool.pick(PRO)  # still rate limited: a soft cooldown would let it be picked when it is the only one
+    assert caught.value.status == 429
+    assert pool.cooldown_until("a", PRO) == START + 2.0
+
+
+async def test_a_short_rate_limit_never_cuts_a_quota_refusal_short(env: Env) -> None:
+    await env.seed(api_key("k", gemini_2_5_pro=None))
+    pool = env.pool()
+    await pool.report_failure(env.get("k"), PRO, failure(ErrorKind.QUOTA_EXHAUSTED, reset_at=at(3600)))
+    await pool.report_failure(env.get("k"), PRO, failure(ErrorKind.RATE_LIMITED, retry_after=5.0))
+    await pool.report_failure(env.get("k"), PRO, failure(ErrorKind.NETWORK, 0))
+    assert pool.cooldown_until("k", PRO) == START + 3600
+    assert PRO in pool.refusals("k")  # still a quota refusal for the views
+    env.clock.now = START + 10.0
+    with pytest.raises(NoAccount):
+        pool.pick(PRO)
+
+
+async def test_a_longer_hard_cooldown_replaces_a_shorter_one_and_a_hard_one_a_soft_one(env: Env) -> None:
+    await env.seed(google("a", gemini_2_5_pro=1.0), google("b", gemini_2_5_pro=0.1))
+    pool = env.pool()
+    await pool.report_failure(env.get("a"), PRO, failure(ErrorKind.SERVER, 500))  # soft, 3 s
+    await pool.report_failure(env.get("a"), PRO, failure(ErrorKind.RATE_LIMITED, retry_after=1.0))
+    assert pool.cooldown_until("a", PRO) == START + 1.0  # hard beats soft, though it ends sooner
+    await pool.report_failure(env.get("a"), PRO, failure(ErrorKind.RATE_LIMITED, retry_after=9.0))
+    assert pool.cooldown_until("a", PRO) == START + 9.0
+    assert pool.pick(PRO).id == "b"
+    env.clock.now = START + 9.5
+    assert pool.pick(PRO).id == "a"

@@ -205,3 +205,54 @@ def test_prunes_on_start_and_periodically(db: Database, make_writer: Callable[..
     assert wait_for(lambda: db.count_log() == 10)
     paths = [e.path for e in db.query_log(limit=100)]
     assert "/fresh" not in paths  # the oldest go first
+
+
+def test_each_batch_is_committed_without_a_flush_and_ids_match_their_rows(
+    db: Database, make_writer: Callable[..., RequestLogWriter], tmp_path: Path
+) -> None:
+    # What a kill -9 keeps is what another connection can read: committed rows, not ones waiting in memory.
+    writer = make_writer()
+    written: list[LogEntry] = []
+    writer.add_listener(written.extend)
+    writer.start()
+    entries = [entry(f"/p{index}", client_model=f"m{index}") for index in range(130)]  # > one INSERT's rows
+    for item in entries:
+        writer.record(item)
+
+    def committed() -> int:
+        with sqlite3.connect(tmp_path / "log.sqlite3") as other:
+            count: int = other.execute("SELECT COUNT(*) FROM request_log").fetchone()[0]
+            return count
+
+    assert wait_for(lambda: committed() == 130)  # no flush(), no close()
+    assert len(written) == 130
+    for item in written:
+        assert item.id is not None
+        stored = db.get_log_entry(item.id)
+        assert stored is not None and (stored.path, stored.client_model) == (item.path, item.client_model)
+
+
+def test_checkpoints_run_off_the_writer_thread(
+    db: Database, make_writer: Callable[..., RequestLogWriter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    original = Database.checkpoint
+
+    def recording(self: Database) -> None:
+        threads.append(threading.current_thread().name)
+        original(self)
+
+    monkeypatch.setattr(Database, "checkpoint", recording)
+    monkeypatch.setattr("core.request_log.CHECKPOINT_INTERVAL_S", 0.05)
+    writer = make_writer()
+    writer.start()
+    writer.record(entry("/a"))
+    writer.flush()
+    assert wait_for(lambda: bool(threads))
+    assert set(threads) == {"request-log-checkpoint"}
+    # The writer's own commits never checkpoint (an fsync inside a commit holds the rows queued behind it).
+    autocheckpoint: list[int] = []
+    writer.add_listener(lambda _: autocheckpoint.append(db._fetch("PRAGMA wal_autocheckpoint")[0][0]))
+    writer.record(entry("/b"))
+    writer.flush()
+    assert autocheckpoint == [0]

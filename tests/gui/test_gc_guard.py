@@ -18,6 +18,7 @@ class Node:
 @pytest.mark.usefixtures("qapp")
 def test_cycles_are_collected_by_the_timer_check_not_automatically() -> None:
     gc.collect()
+    gc.enable()  # the GUI tests' autouse fixture turned it off: the collector must turn it off itself
     collector = QtThreadGarbageCollector()
     try:
         assert not gc.isenabled()
