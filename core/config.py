@@ -107,6 +107,11 @@ class UpstreamSettings:
     # Headers sent on every Cloud Code call besides Content-Type, Authorization and User-Agent (peers dropped
     # X-Goog-Api-Client and Client-Metadata in 2026: none by default).
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # The vendor's published updater manifest (e.g. a latest-{arch}-{os}.yml with a `version:` line), read in
+    # the background every version_check_hours to raise client_version when a newer one is published (never
+    # lower). Empty: off. Unreachable or without a version: the configured client_version stays.
+    version_manifest_url: str = ""
+    version_check_hours: float = 6.0
     # Models whose non-streaming answers Cloud Code leaves empty (reported for Claude, Gemini 3 and image
     # models): their non-streaming requests are sent as streams and assembled. Wildcards, any case.
     stream_only_models: list[str] = field(default_factory=lambda: ["claude-*", "gemini-3*", "*image*"])
