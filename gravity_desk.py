@@ -432,6 +432,19 @@ def account_as_json(account: Account) -> dict[str, object]:
         "status": account.status.value,
         "status_reason": account.status_reason,
         "quota_updated_at": _iso(account.quota_updated_at),
+        "reserve_percent": account.reserve_percent,
+        "windows": [
+            {
+                "group": w.group,
+                "window": w.window,
+                "remaining_percent": None
+                if w.remaining_fraction is None
+                else round(w.remaining_fraction * 100, 1),
+                "reset_at": _iso(w.reset_at),
+                "models": sorted(w.models),
+            }
+            for w in account.quota_windows
+        ],
         "models": {
             name: {
                 "remaining_percent": None
@@ -458,6 +471,16 @@ def _until(moment: datetime | None) -> str:
     return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
 
+def _local_reset(moment: datetime | None) -> str:
+    """A reset time as people read it: local clock time (with the day when not today) and how long until."""
+    if moment is None:
+        return ""
+    local = moment.astimezone()
+    today = datetime.now().astimezone().date()
+    clock = local.strftime("%H:%M") if local.date() == today else local.strftime("%a %d %b %H:%M")
+    return f"  resets {clock} (in {_until(moment)})"
+
+
 def format_accounts(accounts: Sequence[Account]) -> str:
     """A human-readable table: one line per account, then one per model with its quota."""
     if not accounts:
@@ -474,6 +497,14 @@ def format_accounts(accounts: Sequence[Account]) -> str:
             left = "?" if quota.remaining_fraction is None else f"{quota.remaining_fraction * 100:.0f}%"
             reset = f"  resets in {_until(quota.reset_at)}" if quota.reset_at else ""
             lines.append(f"    {name:<34} {left:>5}{reset}")
+        for window in account.quota_windows:
+            left = "?" if window.remaining_fraction is None else f"{window.remaining_fraction * 100:.0f}%"
+            title = f"{window.window} {window.group}"
+            lines.append(f"    {title:<34} {left:>5}{_local_reset(window.reset_at)}")
+        if account.reserve_percent is not None:
+            lines.append(
+                f"    quota protection: {account.reserve_percent:.0f}% kept in reserve (own setting)"
+            )
     return "\n".join(lines)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from secrets import token_hex
 from typing import Any, TypeVar
 
-from core.cloudcode import CloudCodeClient, ModelCatalogue, ProjectInfo
+from core.cloudcode import CloudCodeClient, ModelCatalogue, ProjectInfo, parse_quota_summary
+from core.config import QuotaSettings, UpstreamSettings
 from core.credentials import Credentials
 from core.errors import ErrorKind, UpstreamError
 from core.gemini_api import GeminiApiClient
@@ -22,7 +23,7 @@ from core.oauth import OAuthClient, Pkce, TokenSet
 from core.redact import mask_secret
 from core.secrets import SecretStore
 from core.store import Database
-from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from core.types import Account, AccountKind, AccountStatus, ModelQuota, QuotaWindow
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ ACCOUNT_ID_BYTES = 6  # 12 hex characters: short enough to type, plenty for a ha
 TOUCH_PERSIST_S = 5.0  # last_used_at reaches the database at most this often (and on close)
 UPSTREAM_CONCURRENCY = 4  # quota refreshes and import sign-ins in flight at once
 MAX_LABEL_LENGTH = 40  # a label is a short name beside the e-mail, not a note
+NO_SUMMARY_RETRY_S = 6 * 3600.0  # an account without retrieveUserQuotaSummary (404) is asked again this late
+# A refresh that is not forced is skipped while the last reading is younger than this share of the interval
+# (the periodic loop's own timing jitter must not skip every other round).
+REFRESH_AGE_SHARE = 0.9
 
 _T = TypeVar("_T")
 
@@ -60,6 +65,16 @@ class _GoogleSignIn:
     email: str
     project: ProjectInfo
     catalogue: ModelCatalogue
+    windows: tuple[QuotaWindow, ...] = ()
+
+
+@dataclass(frozen=True)
+class _GoogleReading:
+    """One read of a Google account's project, catalogue and quota windows."""
+
+    project: ProjectInfo
+    catalogue: ModelCatalogue
+    windows: tuple[QuotaWindow, ...] | None  # None: not read this time (keep what is known)
 
 
 @dataclass(frozen=True)
@@ -151,7 +166,14 @@ class AccountService:
         gemini_api: GeminiApiClient,
         *,
         touch_persist_s: float = TOUCH_PERSIST_S,
+        upstream: UpstreamSettings | None = None,
+        quota: QuotaSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._upstream = upstream if upstream is not None else UpstreamSettings()
+        self._quota = quota if quota is not None else QuotaSettings()
+        self._clock = clock
+        self._no_summary_at: dict[str, float] = {}  # account id -> clock() of its summary's last 404
         self._db = db
         self._secrets = secrets
         self._credentials = credentials
@@ -314,19 +336,26 @@ class AccountService:
         await self._persist(account)
         self._notify(account.id)
 
-    async def refresh_quota(self, account_id: str) -> Account:
-        """Re-read the account's models, quota (and tier) from the upstream and persist them.
+    async def refresh_quota(self, account_id: str, *, force: bool = True) -> Account:
+        """Re-read the account's models, quota, quota windows (and, once, project and tier) and persist them.
 
-        A refused sign-in marks the account needs_signin, a 403 marks it blocked (then the error is raised);
-        a successful refresh clears either. For Google accounts the access token is refreshed first: the
-        quota refresh doubles as the check that the sign-in still works.
+        `force=False` (background reads) skips an account read less than upstream.quota_refresh_minutes ago.
+        The access token is refreshed only when it is near expiry (upstream.token_refresh_margin_s), the
+        project looked up once and again only when Google refuses it. A refused sign-in marks the account
+        needs_signin, a 403 marks it blocked (then the error is raised); a successful refresh clears either.
         """
         account = self._require(account_id)
+        if not force and self._read_recently(account):
+            return account
         try:
             if account.kind is AccountKind.GOOGLE:
-                project, catalogue = await self._read_google_quota(account)
-                account.project_id = project.project_id
-                account.tier = project.tier or account.tier
+                reading = await self._read_google_quota(account)
+                account.project_id = reading.project.project_id
+                account.tier = reading.project.tier or account.tier
+                account.tier_id = reading.project.tier_id or account.tier_id
+                catalogue = reading.catalogue
+                if reading.windows is not None:
+                    account.quota_windows = reading.windows
             else:
                 catalogue = await self._gemini_api.fetch_models(await self._credentials.secret(account))
         except UpstreamError as exc:
@@ -340,13 +369,33 @@ class AccountService:
         self._notify(account.id)
         return account
 
-    async def refresh_all_quotas(self) -> None:
+    async def refresh_all_quotas(self, *, force: bool = True) -> None:
         """refresh_quota for every enabled account, concurrently; failures are recorded, not raised."""
         targets = [account for account in self._accounts.values() if account.enabled]
-        results = await self._bounded_gather(self.refresh_quota(account.id) for account in targets)
+        results = await self._bounded_gather(
+            self.refresh_quota(account.id, force=force) for account in targets
+        )
         for account, outcome in zip(targets, results, strict=True):
             if isinstance(outcome, Exception):
                 log.warning("Quota refresh of %s failed: %s", account.name, _failure_reason(outcome))
+
+    async def set_reserve_percent(self, account_id: str, percent: float | None) -> None:
+        """This account's quota protection (0-100 % of each model group kept in reserve); None = the global
+        setting quota.reserve_percent."""
+        if percent is not None and not 0.0 <= percent <= 100.0:
+            raise ValueError("the reserve is a percentage between 0 and 100")
+        account = self._require(account_id)
+        if account.reserve_percent == percent:
+            return
+        account.reserve_percent = percent
+        await self._persist(account)
+        self._notify(account.id)
+
+    def _read_recently(self, account: Account) -> bool:
+        if account.quota_updated_at is None:
+            return False
+        age_s = (_now() - account.quota_updated_at).total_seconds()
+        return 0.0 <= age_s < self._upstream.quota_refresh_minutes * 60.0 * REFRESH_AGE_SHARE
 
     async def set_status(self, account_id: str, status: AccountStatus, reason: str = "") -> None:
         """Persist a status change decided by the pool (needs sign-in, blocked, ok)."""
@@ -438,8 +487,9 @@ class AccountService:
         if not isinstance(email, str) or not email:
             raise UpstreamError(ErrorKind.SERVER, 200, "Google did not say which e-mail this account has")
         project = await self._cloudcode.discover_project(token.access_token)
-        catalogue = await self._cloudcode.fetch_models(token.access_token, project.project_id)
-        return _GoogleSignIn(refresh_token, token, email, project, catalogue)
+        catalogue = await self._fetch_catalogue(token.access_token, project)
+        windows = await self._read_windows(None, token.access_token, project, catalogue)
+        return _GoogleSignIn(refresh_token, token, email, project, catalogue, windows or ())
 
     async def _commit_google(self, sign_in: _GoogleSignIn) -> tuple[Account, bool]:
         """Store a signed-in Google account: update the one with the same e-mail, else create it.
@@ -496,27 +546,74 @@ class AccountService:
                 continue  # its secret is missing: not a match
         return None
 
-    async def _read_google_quota(self, account: Account) -> tuple[ProjectInfo, ModelCatalogue]:
-        self._credentials.invalidate(account.id)  # a fresh token proves the sign-in still works
-        token = await self._credentials.access_token(account)
+    async def _read_google_quota(self, account: Account) -> _GoogleReading:
+        token = await self._credentials.access_token(account)  # refreshed only when near expiry
         try:
-            return await self._read_project_and_models(token)
+            return await self._read_project_and_models(account, token)
         except UpstreamError as exc:
             if exc.kind is not ErrorKind.UNAUTHENTICATED:
                 raise
-        # The token died between refresh and use (revoked, clock skew): one more fresh token, once.
+        # The token died before its time (revoked, clock skew): one more fresh token, once.
         self._credentials.invalidate(account.id)
-        return await self._read_project_and_models(await self._credentials.access_token(account))
+        return await self._read_project_and_models(account, await self._credentials.access_token(account))
 
-    async def _read_project_and_models(self, access_token: str) -> tuple[ProjectInfo, ModelCatalogue]:
-        project = await self._cloudcode.discover_project(access_token)
-        return project, await self._cloudcode.fetch_models(access_token, project.project_id)
+    async def _read_project_and_models(self, account: Account, access_token: str) -> _GoogleReading:
+        known = account.project_id is not None and account.tier_id is not None
+        if known:
+            project = ProjectInfo(str(account.project_id), account.tier, account.tier_id)
+        else:
+            project = await self._cloudcode.discover_project(access_token)
+        try:
+            catalogue = await self._fetch_catalogue(access_token, project)
+        except UpstreamError as exc:
+            if not known or exc.kind not in (ErrorKind.FORBIDDEN, ErrorKind.NOT_FOUND):
+                raise
+            # The cached project may be gone (Google re-provisioned it): look it up again, once.
+            project = await self._cloudcode.discover_project(access_token)
+            catalogue = await self._fetch_catalogue(access_token, project)
+        windows = await self._read_windows(account.id, access_token, project, catalogue)
+        return _GoogleReading(project, catalogue, windows)
+
+    def _missing_is_unknown(self, tier_id: str | None) -> bool:
+        return tier_id is not None and tier_id in self._quota.unknown_fraction_tiers
+
+    async def _fetch_catalogue(self, access_token: str, project: ProjectInfo) -> ModelCatalogue:
+        return await self._cloudcode.fetch_models(
+            access_token, project.project_id, missing_is_unknown=self._missing_is_unknown(project.tier_id)
+        )
+
+    async def _read_windows(
+        self, account_id: str | None, access_token: str, project: ProjectInfo, catalogue: ModelCatalogue
+    ) -> tuple[QuotaWindow, ...] | None:
+        """The account's 5-hour and weekly windows; () when it has none (404, asked again hours later), None
+        when the read failed for another reason (the windows known so far stay)."""
+        missing_at = self._no_summary_at.get(account_id or "")
+        if missing_at is not None and self._clock() - missing_at < NO_SUMMARY_RETRY_S:
+            return ()
+        try:
+            reply = await self._cloudcode.fetch_quota_summary(access_token, project.project_id)
+        except UpstreamError as exc:
+            if exc.kind is ErrorKind.NOT_FOUND:
+                if account_id is not None:
+                    self._no_summary_at[account_id] = self._clock()
+                return ()
+            log.warning("Could not read the quota windows: %s", exc.message)
+            return None
+        self._no_summary_at.pop(account_id or "", None)
+        return parse_quota_summary(
+            reply,
+            list(catalogue.models),
+            self._quota.model_groups,
+            missing_is_unknown=self._missing_is_unknown(project.tier_id),
+        )
 
     @staticmethod
     def _apply_sign_in(account: Account, sign_in: _GoogleSignIn) -> None:
         account.email = sign_in.email
         account.project_id = sign_in.project.project_id
         account.tier = sign_in.project.tier
+        account.tier_id = sign_in.project.tier_id
+        account.quota_windows = sign_in.windows
         AccountService._apply_catalogue(account, sign_in.catalogue)
 
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import hashlib
 import json
 import platform
@@ -19,7 +20,7 @@ import aiohttp
 from core.config import UpstreamSettings
 from core.errors import ErrorKind, UpstreamError
 from core.sse import iter_sse_data
-from core.types import JSON, Account, ModelQuota
+from core.types import JSON, Account, ModelQuota, QuotaWindow
 from core.upstream import Upstream
 from core.upstream_errors import classify_http_error, classify_network_error, parse_rfc3339
 
@@ -265,6 +266,7 @@ def _stream_chunk(data: str, model: str | None, unwrap_response: bool) -> JSON |
 class ProjectInfo:
     project_id: str
     tier: str | None  # display name: paidTier, else currentTier, else the default allowed tier
+    tier_id: str | None = None  # the same tier's id ("free-tier", "standard-tier")
 
 
 @dataclass(frozen=True)
@@ -305,6 +307,13 @@ def _display_tier(reply: JSON) -> str | None:
     )
 
 
+def _tier_id(reply: JSON) -> str | None:
+    for tier in (reply.get("paidTier"), reply.get("currentTier"), _default_tier(reply)):
+        if isinstance(tier, dict) and isinstance(tier.get("id"), str) and tier["id"]:
+            return str(tier["id"])
+    return None
+
+
 def _as_int(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -312,8 +321,20 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-def parse_model_catalogue(reply: JSON) -> ModelCatalogue:
-    """fetchAvailableModels' reply as quotas per model; a resetTime without a remainingFraction means 0."""
+def _fraction(raw: JSON, reset_at: datetime | None, *, missing_is_unknown: bool) -> float | None:
+    """remainingFraction clamped to 0-1. Google leaves a 0 out (proto3 JSON), so a resetTime without it means
+    spent, except where `missing_is_unknown` (free tiers carry a resetTime without any fraction)."""
+    remaining = raw.get("remainingFraction")
+    if isinstance(remaining, int | float) and not isinstance(remaining, bool):
+        return min(1.0, max(0.0, float(remaining)))
+    if reset_at is not None and not missing_is_unknown:
+        return 0.0
+    return None
+
+
+def parse_model_catalogue(reply: JSON, *, missing_is_unknown: bool = False) -> ModelCatalogue:
+    """fetchAvailableModels' reply as quotas per model; a resetTime without a remainingFraction means 0
+    (or unknown, with `missing_is_unknown`: free tiers)."""
     models: dict[str, ModelQuota] = {}
     raw_models = reply.get("models")
     for model_id, info in raw_models.items() if isinstance(raw_models, dict) else ():
@@ -323,12 +344,7 @@ def parse_model_catalogue(reply: JSON) -> ModelCatalogue:
         quota: JSON = raw_quota if isinstance(raw_quota, dict) else {}
         reset_time = quota.get("resetTime")
         reset_at: datetime | None = parse_rfc3339(reset_time) if isinstance(reset_time, str) else None
-        remaining = quota.get("remainingFraction")
-        fraction: float | None = None
-        if isinstance(remaining, int | float) and not isinstance(remaining, bool):
-            fraction = min(1.0, max(0.0, float(remaining)))
-        elif reset_at is not None:
-            fraction = 0.0
+        fraction = _fraction(quota, reset_at, missing_is_unknown=missing_is_unknown)
         models[model_id] = ModelQuota(
             model=model_id,
             display_name=str(info.get("displayName") or model_id),
@@ -345,6 +361,72 @@ def parse_model_catalogue(reply: JSON) -> ModelCatalogue:
         if isinstance(target, str) and target:
             deprecated[old] = target
     return ModelCatalogue(models=models, deprecated=deprecated)
+
+
+def _listed_models(raw: JSON) -> set[str]:
+    """Model ids a summary group or bucket names itself, in whichever of the shapes peers have seen."""
+    listed: set[str] = set()
+    for key in ("models", "modelIds", "model_ids"):
+        values = raw.get(key)
+        for value in values if isinstance(values, list) else ():
+            if isinstance(value, str) and value:
+                listed.add(value)
+            elif isinstance(value, dict):
+                name = value.get("id") or value.get("modelId") or value.get("model")
+                if isinstance(name, str) and name:
+                    listed.add(name)
+    return listed
+
+
+def models_by_family(group: str, models: Sequence[str], family_rules: Mapping[str, str]) -> frozenset[str]:
+    """The models a group covers when the summary does not say: a model matching a pattern of
+    `family_rules` (setting quota.model_groups) belongs to every group whose name holds that rule's word."""
+    name = group.casefold()
+    return frozenset(
+        model
+        for model in models
+        if any(
+            fnmatch.fnmatchcase(model.casefold(), pattern.casefold()) and word.casefold() in name
+            for pattern, word in family_rules.items()
+        )
+    )
+
+
+def parse_quota_summary(
+    reply: JSON,
+    models: Sequence[str],
+    family_rules: Mapping[str, str],
+    *,
+    missing_is_unknown: bool = False,
+) -> tuple[QuotaWindow, ...]:
+    """retrieveUserQuotaSummary's groups[].buckets[] as windows, each with the catalogue models it covers:
+    those the summary lists (on the bucket, else its group), else by family (`models_by_family`)."""
+    windows: list[QuotaWindow] = []
+    groups = reply.get("groups")
+    for group in groups if isinstance(groups, list) else ():
+        if not isinstance(group, dict):
+            continue
+        name = str(group.get("displayName") or group.get("name") or group.get("groupId") or "")
+        group_models = _listed_models(group)
+        buckets = group.get("buckets")
+        for bucket in buckets if isinstance(buckets, list) else ():
+            if not isinstance(bucket, dict):
+                continue
+            reset_time = bucket.get("resetTime")
+            reset_at = parse_rfc3339(reset_time) if isinstance(reset_time, str) else None
+            listed = _listed_models(bucket) or group_models
+            covered = frozenset(listed) if listed else models_by_family(name, models, family_rules)
+            windows.append(
+                QuotaWindow(
+                    group=name or "?",
+                    window=str(bucket.get("window") or bucket.get("bucketId") or "?"),
+                    remaining_fraction=_fraction(bucket, reset_at, missing_is_unknown=missing_is_unknown),
+                    reset_at=reset_at,
+                    models=covered,
+                    bucket_id=str(bucket.get("bucketId") or ""),
+                )
+            )
+    return tuple(windows)
 
 
 class CloudCodeClient:
@@ -462,11 +544,11 @@ class CloudCodeClient:
         reply = await self._call("loadCodeAssist", access_token, {"metadata": CLIENT_METADATA})
         project = _project_id(reply.get("cloudaicompanionProject"))
         if project is not None:
-            return ProjectInfo(project, _display_tier(reply))
+            return ProjectInfo(project, _display_tier(reply), _tier_id(reply))
         tier = _default_tier(reply)
         tier_id = str(tier["id"]) if tier and tier.get("id") else FALLBACK_TIER_ID
         project = await self._onboard(access_token, tier_id)
-        return ProjectInfo(project, _display_tier(reply) or tier_id)
+        return ProjectInfo(project, _display_tier(reply) or tier_id, _tier_id(reply) or tier_id)
 
     async def _onboard(self, access_token: str, tier_id: str) -> str:
         body = {"tierId": tier_id, "metadata": CLIENT_METADATA}
@@ -489,9 +571,16 @@ class CloudCodeClient:
             return project
         raise UpstreamError(ErrorKind.SERVER, 200, f"Google did not finish onboarding ({tier_id}) in time")
 
-    async def fetch_models(self, access_token: str, project_id: str) -> ModelCatalogue:
+    async def fetch_models(
+        self, access_token: str, project_id: str, *, missing_is_unknown: bool = False
+    ) -> ModelCatalogue:
         reply = await self._call("fetchAvailableModels", access_token, {"project": project_id})
-        return parse_model_catalogue(reply)
+        return parse_model_catalogue(reply, missing_is_unknown=missing_is_unknown)
+
+    async def fetch_quota_summary(self, access_token: str, project_id: str) -> JSON:
+        """retrieveUserQuotaSummary's raw reply (5-hour and weekly buckets per model group); parse it with
+        `parse_quota_summary` against the catalogue. Accounts without it answer 404 (NOT_FOUND)."""
+        return await self._call("retrieveUserQuotaSummary", access_token, {"project": project_id})
 
     async def generate(
         self, access_token: str, project_id: str, model: str, request: JSON, *, session_id: str | None = None

@@ -107,6 +107,11 @@ class UpstreamSettings:
     # Headers sent on every Cloud Code call besides Content-Type, Authorization and User-Agent (peers dropped
     # X-Goog-Api-Client and Client-Metadata in 2026: none by default).
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # The vendor's published updater manifest (e.g. a latest-{arch}-{os}.yml with a `version:` line), read in
+    # the background every version_check_hours to raise client_version when a newer one is published (never
+    # lower). Empty: off. Unreachable or without a version: the configured client_version stays.
+    version_manifest_url: str = ""
+    version_check_hours: float = 6.0
     # Models whose non-streaming answers Cloud Code leaves empty (reported for Claude, Gemini 3 and image
     # models): their non-streaming requests are sent as streams and assembled. Wildcards, any case.
     stream_only_models: list[str] = field(default_factory=lambda: ["claude-*", "gemini-3*", "*image*"])
@@ -114,7 +119,11 @@ class UpstreamSettings:
     connect_timeout_s: float = 10.0
     max_attempts: int = 4  # accounts tried for one client request before giving up
     retry_budget_s: float = 30.0  # total time spent failing over before giving up
+    # Models, quota and quota windows are read at most this often per account (and on demand in the window).
     quota_refresh_minutes: float = 10.0
+    # An access token is refreshed only when it has less than this left (Google's live about an hour; peers
+    # refresh 15-50 minutes early). Not on every quota read: frequent refreshes are tied to verification prompts.
+    token_refresh_margin_s: float = 900.0
 
 
 @dataclass
@@ -153,6 +162,22 @@ LANGUAGES = ("system", "en", "zh_CN")  # "system" follows the desktop's language
 
 
 @dataclass
+class QuotaSettings:
+    # Quota protection: keep this percentage of each model group in reserve on every account (0 = off); an
+    # account's own value (Accounts window, context menu) overrides it.
+    reserve_percent: float = 0.0
+    # A 429 RATE_LIMIT_EXCEEDED asking to wait at least this long is treated as spent quota until then.
+    long_rate_limit_s: float = 60.0
+    # Where retrieveUserQuotaSummary does not list a group's models: model name pattern -> a word of the
+    # group's name ("Gemini Models", "Claude and GPT models").
+    model_groups: dict[str, str] = field(
+        default_factory=lambda: {"gemini*": "gemini", "claude*": "claude", "gpt*": "gpt"}
+    )
+    # Tiers (upstream ids) where a model's resetTime without a remainingFraction means "unknown", not spent.
+    unknown_fraction_tiers: list[str] = field(default_factory=lambda: ["free-tier"])
+
+
+@dataclass
 class UiSettings:
     start_minimized: bool = False  # start in the tray without showing the window
     start_at_login: bool = False  # mirrors the OS autostart entry (core.autostart) the app writes
@@ -169,6 +194,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     updates: UpdateSettings = field(default_factory=UpdateSettings)
+    quota: QuotaSettings = field(default_factory=QuotaSettings)
     models: dict[str, str] = field(default_factory=dict)  # client model (wildcards allowed) -> upstream model
     home: Path = field(default_factory=data_dir)
     # server field -> (value in the file, value from the environment): saving writes the file's value back
@@ -192,6 +218,7 @@ _SECTIONS: dict[str, type] = {
     "log": LogSettings,
     "ui": UiSettings,
     "updates": UpdateSettings,
+    "quota": QuotaSettings,
 }
 
 
@@ -265,6 +292,13 @@ def _build_section(cls: type, raw: Any, name: str, text: str, path: Path) -> Any
     return instance
 
 
+def _check_quota(quota: QuotaSettings, text: str, path: Path) -> None:
+    if not 0.0 <= quota.reserve_percent <= 100.0:
+        line = _line_of(text, "quota", "reserve_percent")
+        where = f"{path}, line {line}" if line else str(path)
+        raise ConfigError(f"{where}: quota.reserve_percent must be between 0 and 100")
+
+
 def _parse(text: str, path: Path, home: Path) -> Settings:
     try:
         raw = tomllib.loads(text)
@@ -306,6 +340,7 @@ def _parse(text: str, path: Path, home: Path) -> Settings:
         line = _line_of(text, "ui", "language")
         where = f"{path}, line {line}" if line else str(path)
         raise ConfigError(f"{where}: ui.language must be one of {', '.join(repr(t) for t in LANGUAGES)}")
+    _check_quota(settings.quota, text, path)
     return settings
 
 

@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
+from core.config import UpstreamSettings
 from core.errors import ErrorKind, UpstreamError
 from core.oauth import OAuthClient, TokenSet
 from core.secrets import SecretStore
 from core.types import Account, AccountKind
 
-REFRESH_EARLY_S = 120.0  # refresh this long before expiry so a request never starts with a dying token
+log = logging.getLogger(__name__)
 
 
 class Credentials:
     """Hands out the credential an upstream call needs. Concurrent callers for the same account share one
-    refresh. Secrets are read from the store in a worker thread (keyring calls block)."""
+    refresh. Secrets are read from the store in a worker thread (keyring calls block).
+
+    An access token is refreshed only when less than upstream.token_refresh_margin_s of it is left (or after
+    a 401); a new refresh token Google hands out with it replaces the stored one."""
 
     def __init__(
-        self, secrets: SecretStore, oauth: OAuthClient, clock: Callable[[], float] = time.time
+        self,
+        secrets: SecretStore,
+        oauth: OAuthClient,
+        clock: Callable[[], float] = time.time,
+        *,
+        upstream: UpstreamSettings | None = None,
     ) -> None:
         self._secrets = secrets
         self._oauth = oauth
         self._clock = clock
+        self._upstream = upstream if upstream is not None else UpstreamSettings()
         self._tokens: dict[str, TokenSet] = {}
         self._refreshing: dict[str, asyncio.Task[TokenSet]] = {}
         self._secret_cache: dict[str, str] = {}
@@ -48,7 +59,8 @@ class Credentials:
 
     async def access_token(self, account: Account) -> str:
         token = self._tokens.get(account.id)
-        if token is not None and token.expires_at - REFRESH_EARLY_S > self._clock():
+        margin = max(0.0, self._upstream.token_refresh_margin_s)
+        if token is not None and token.expires_at - margin > self._clock():
             return token.access_token
         return (await self._refresh_once(account)).access_token
 
@@ -78,9 +90,20 @@ class Credentials:
         return await asyncio.shield(task)
 
     async def _refresh(self, account: Account) -> TokenSet:
-        token = await self._oauth.refresh(await self.secret(account))
+        stored = await self.secret(account)
+        token = await self._oauth.refresh(stored)
         self._tokens[account.id] = token
+        if token.refresh_token is not None and token.refresh_token != stored:
+            await self._keep_rotated(account, token.refresh_token)
         return token
+
+    async def _keep_rotated(self, account: Account, refresh_token: str) -> None:
+        """Google rotated the refresh token: the old one may stop working, so the new one is stored at once."""
+        self._secret_cache[account.id] = refresh_token
+        try:
+            await asyncio.to_thread(self._secrets.set, account.id, refresh_token)
+        except Exception as exc:  # it still serves from memory; the next rotation tries to store again
+            log.warning("Could not store the new refresh token of %s: %s", account.name, type(exc).__name__)
 
     def _refresh_done(self, account_id: str, task: asyncio.Task[TokenSet]) -> None:
         self._refreshing.pop(account_id, None)

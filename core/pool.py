@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from core.accounts import AccountService
+from core.config import QuotaSettings
 from core.errors import ApiError, ApiErrorType, ErrorKind, UpstreamError
 from core.types import Account, AccountKind, AccountStatus, ModelQuota
 
@@ -74,8 +75,10 @@ class AccountPool:
         capacity_backoff_s: tuple[float, float] = CAPACITY_BACKOFF_S,
         rng: Callable[[], float] = random.random,
         sticky_entries: int = STICKY_MAX_ENTRIES,
+        quota: QuotaSettings | None = None,
     ) -> None:
         self._accounts = accounts
+        self._quota = quota if quota is not None else QuotaSettings()
         self._clock = clock
         self._capacity_backoff_s = capacity_backoff_s
         self._rng = rng
@@ -101,11 +104,15 @@ class AccountPool:
         best: Account | None = None
         best_key: tuple[bool, float, int] = (False, 0.0, 0)
         sticky_id = self._sticky.get(conversation_key) if conversation_key is not None else None
+        protected: list[Account] = []
         for account in all_accounts:
             if account.id in excluded or not account.usable or not _offers(account, model):
                 continue
             cooldown = self._active_cooldown(account.id, model, now)
             if (cooldown is not None and cooldown.hard) or _exhausted(account, model, now):
+                continue
+            if self._protected(account, model, now):
+                protected.append(account)
                 continue
             not_troubled = cooldown is None
             if account.id == sticky_id and not_troubled:
@@ -116,6 +123,8 @@ class AccountPool:
             if best is None or key > best_key:
                 best, best_key = account, key
         if best is None:
+            if protected:
+                raise self._held_by_protection(model, protected, now)
             raise self._no_account(model, all_accounts, excluded, now)
         self._seq += 1
         self._picked_seq[best.id] = self._seq
@@ -170,6 +179,10 @@ class AccountPool:
         """
         now = self._clock()
         kind = error.kind
+        if kind is ErrorKind.RATE_LIMITED and (error.retry_after or 0.0) >= self._quota.long_rate_limit_s > 0:
+            # A "rate limit" asking for minutes behaves like spent quota: retrying every minute wastes the account.
+            await self._mark_exhausted(account, model, error, now)
+            return Action(Step.ROTATE)
         if kind is ErrorKind.RATE_LIMITED:
             delay = min(
                 error.retry_after if error.retry_after is not None else RATE_LIMIT_DEFAULT_S, RATE_LIMIT_MAX_S
@@ -204,7 +217,42 @@ class AccountPool:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def reserve_fraction(self, account: Account) -> float:
+        """Quota protection for this account: the share of each model group kept in reserve (0 = off)."""
+        percent = (
+            account.reserve_percent if account.reserve_percent is not None else self._quota.reserve_percent
+        )
+        return min(1.0, max(0.0, percent / 100.0))
+
+    def protected(self, account: Account, model: str) -> bool:
+        """Whether quota protection keeps `model` off this account now; for views and tests."""
+        return self._protected(account, model, self._clock())
+
     # -- internals --------------------------------------------------------------------------------------
+
+    def _protected(self, account: Account, model: str, now: float) -> bool:
+        reserve = self.reserve_fraction(account)
+        if reserve <= 0.0:
+            return False
+        left = account.lowest_remaining(model, datetime.fromtimestamp(now, UTC))
+        return left is not None and left <= reserve
+
+    def _held_by_protection(self, model: str, protected: list[Account], now: float) -> NoAccount:
+        moment = datetime.fromtimestamp(now, UTC)
+        held = []
+        for account in protected:
+            left = account.lowest_remaining(model, moment) or 0.0
+            own = " (its own setting)" if account.reserve_percent is not None else ""
+            held.append(
+                f"{account.name}: {left * 100:.0f} % left, {self.reserve_fraction(account) * 100:.0f} % kept{own}"
+            )
+        return NoAccount(
+            429,
+            ApiErrorType.RATE_LIMIT,
+            f"Quota protection held back every account that could serve {model} ({_list(held)}). "
+            "Lower quota.reserve_percent (Settings > Quota protection; 0 turns it off) or the account's own "
+            "reserve in the Accounts window to use the reserve.",
+        )
 
     def _active_cooldown(self, account_id: str, model: str, now: float) -> _Cooldown | None:
         cooldown = self._cooldowns.get((account_id, model))
@@ -275,7 +323,7 @@ class AccountPool:
 
     async def _refresh_quota(self, account: Account) -> None:
         try:
-            await self._accounts.refresh_quota(account.id)
+            await self._accounts.refresh_quota(account.id, force=False)  # at most once per interval
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a background refresh only improves the picture; never fail loudly
@@ -334,10 +382,17 @@ class AccountPool:
         if cooldown is not None and cooldown.hard:
             times.append(cooldown.until)
         if _exhausted(account, model, now):
-            reset_at = account.quotas[model].reset_at
-            if reset_at is None:
+            moment = datetime.fromtimestamp(now, UTC)
+            quota = account.quotas.get(model)
+            if quota is not None and quota.used_up(moment):
+                if quota.reset_at is None:
+                    return None
+                times.append(quota.reset_at.timestamp())
+            window_reset = account.window_reset_at(model, moment)
+            if window_reset is not None:
+                times.append(window_reset.timestamp())
+            elif any(window.used_up(moment) for window in account.windows_for(model)):
                 return None
-            times.append(reset_at.timestamp())
         return max(times) if times else now
 
     def _model_not_offered(self, model: str, all_accounts: list[Account], usable: list[Account]) -> NoAccount:
@@ -368,8 +423,7 @@ def _exhausted(account: Account, model: str, now: float) -> bool:
 
 
 def _remaining(account: Account, model: str, now: float) -> float:
-    quota = account.quotas.get(model)
-    remaining = quota.remaining(datetime.fromtimestamp(now, UTC)) if quota is not None else None
+    remaining = account.lowest_remaining(model, datetime.fromtimestamp(now, UTC))
     # API keys and unread catalogues report nothing: assume fresh rather than starve them.
     return 1.0 if remaining is None else remaining
 

@@ -14,6 +14,7 @@ import aiohttp
 
 from core.accounts import AccountService
 from core.api_keys import ApiKeyRing
+from core.client_version import ClientVersionCheck
 from core.cloudcode import CloudCodeClient, CloudCodeUpstream
 from core.config import Settings
 from core.credentials import Credentials
@@ -60,9 +61,11 @@ class Services:
     media: Media
     api_keys: ApiKeyRing
     updates: UpdateChecker
+    client_version: ClientVersionCheck
     _cleanup: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
     _quota_task: asyncio.Task[None] | None = None
     _update_task: asyncio.Task[None] | None = None
+    _version_task: asyncio.Task[None] | None = None
 
     def start_background(self) -> None:
         """Start the periodic quota refresh and the (opt-in) update check (idempotent)."""
@@ -70,11 +73,14 @@ class Services:
             self._quota_task = asyncio.create_task(self._refresh_quotas_forever(), name="quota-refresh")
         if self._update_task is None:
             self._update_task = asyncio.create_task(self.updates.run_forever(), name="update-check")
+        if self._version_task is None:  # off (returns at once each round) while the manifest URL is empty
+            self._version_task = asyncio.create_task(self.client_version.run_forever(), name="client-version")
 
     async def _refresh_quotas_forever(self) -> None:
         while True:
             try:
-                await self.accounts.refresh_all_quotas()
+                # Not forced: an account read since (after a quota refusal, from the window) waits its turn.
+                await self.accounts.refresh_all_quotas(force=False)
             except Exception:  # a failed round must not end the loop; the next one retries
                 log.exception("quota refresh failed")
             # Read each round, so a changed interval applies without a restart.
@@ -87,12 +93,12 @@ class Services:
 
     async def close(self) -> None:
         """Stop background work, persist what is pending, flush the request log, close connections."""
-        for task in (self._quota_task, self._update_task):
+        for task in (self._quota_task, self._update_task, self._version_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._quota_task = self._update_task = None
+        self._quota_task = self._update_task = self._version_task = None
         await self._cleanup.aclose()
 
 
@@ -157,11 +163,20 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
         oauth = OAuthClient(http, settings.oauth)
         cloudcode = CloudCodeClient(http, settings.upstream)
         gemini_api = GeminiApiClient(http, settings.gemini_api, settings.upstream)
-        credentials = Credentials(secrets, oauth)
-        accounts = AccountService(db, secrets, credentials, oauth, cloudcode, gemini_api)
+        credentials = Credentials(secrets, oauth, upstream=settings.upstream)
+        accounts = AccountService(
+            db,
+            secrets,
+            credentials,
+            oauth,
+            cloudcode,
+            gemini_api,
+            upstream=settings.upstream,
+            quota=settings.quota,
+        )
         cleanup.push_async_callback(accounts.close)
         await accounts.load()
-        pool = AccountPool(accounts)
+        pool = AccountPool(accounts, quota=settings.quota)
         cleanup.push_async_callback(pool.close)
         gateway = Gateway(
             settings, accounts, pool, credentials, make_upstreams(cloudcode, gemini_api), SignatureCache()
@@ -183,5 +198,6 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
             media=Media(gateway, gemini_api),
             api_keys=api_keys,
             updates=UpdateChecker(settings.updates, http, settings.home),
+            client_version=ClientVersionCheck(http, settings.upstream),
             _cleanup=cleanup.pop_all(),
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from core.api_keys import KeyRecord
-from core.types import Account, AccountKind, AccountStatus, LogEntry, ModelQuota
+from core.types import Account, AccountKind, AccountStatus, LogEntry, ModelQuota, QuotaWindow
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -81,6 +81,12 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "ALTER TABLE request_log ADD COLUMN key_name TEXT NOT NULL DEFAULT ''",
     ],
+    # 5-hour / weekly quota windows, the tier's id (free tiers read quota differently), quota protection.
+    [
+        "ALTER TABLE accounts ADD COLUMN quota_windows TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE accounts ADD COLUMN tier_id TEXT",
+        "ALTER TABLE accounts ADD COLUMN reserve_percent REAL",
+    ],
 ]
 
 _LOG_COLUMNS = """started_at, protocol, path, client_model, upstream_model, account, status, latency_ms,
@@ -95,14 +101,16 @@ _DELETE_BEYOND_NEWEST = (
 )
 _UPSERT_ACCOUNT = """
     INSERT INTO accounts (id, kind, email, label, project_id, tier, enabled, status, status_reason, quotas,
-        quota_updated_at, created_at, last_used_at, model_forwards)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        quota_updated_at, created_at, last_used_at, model_forwards, quota_windows, tier_id, reserve_percent)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
         kind = excluded.kind, email = excluded.email, label = excluded.label, project_id = excluded.project_id,
         tier = excluded.tier, enabled = excluded.enabled, status = excluded.status,
         status_reason = excluded.status_reason, quotas = excluded.quotas,
         quota_updated_at = excluded.quota_updated_at, created_at = excluded.created_at,
-        last_used_at = excluded.last_used_at, model_forwards = excluded.model_forwards"""
+        last_used_at = excluded.last_used_at, model_forwards = excluded.model_forwards,
+        quota_windows = excluded.quota_windows, tier_id = excluded.tier_id,
+        reserve_percent = excluded.reserve_percent"""
 
 
 class DatabaseError(Exception):
@@ -215,6 +223,28 @@ def _quota_from_json(model: str, raw: dict[str, Any]) -> ModelQuota:
     )
 
 
+def _window_to_json(window: QuotaWindow) -> dict[str, Any]:
+    return {
+        "group": window.group,
+        "window": window.window,
+        "remaining_fraction": window.remaining_fraction,
+        "reset_at": to_db_time(window.reset_at) if window.reset_at else None,
+        "models": sorted(window.models),
+        "bucket_id": window.bucket_id,
+    }
+
+
+def _window_from_json(raw: dict[str, Any]) -> QuotaWindow:
+    return QuotaWindow(
+        group=str(raw.get("group") or ""),
+        window=str(raw.get("window") or ""),
+        remaining_fraction=raw.get("remaining_fraction"),
+        reset_at=_optional_time(raw.get("reset_at")),
+        models=frozenset(raw.get("models") or ()),
+        bucket_id=str(raw.get("bucket_id") or ""),
+    )
+
+
 def _account_row(account: Account) -> tuple[Any, ...]:
     quotas = {model: _quota_to_json(quota) for model, quota in account.quotas.items()}
     return (
@@ -232,6 +262,9 @@ def _account_row(account: Account) -> tuple[Any, ...]:
         to_db_time(account.created_at),
         to_db_time(account.last_used_at) if account.last_used_at else None,
         json.dumps(account.model_forwards, sort_keys=True),
+        json.dumps([_window_to_json(window) for window in account.quota_windows]),
+        account.tier_id,
+        account.reserve_percent,
     )
 
 
@@ -252,6 +285,9 @@ def _account_from_row(row: sqlite3.Row) -> Account:
         created_at=from_db_time(row["created_at"]),
         last_used_at=_optional_time(row["last_used_at"]),
         model_forwards=json.loads(row["model_forwards"] or "{}"),
+        quota_windows=tuple(_window_from_json(raw) for raw in json.loads(row["quota_windows"] or "[]")),
+        tier_id=row["tier_id"],
+        reserve_percent=row["reserve_percent"],
     )
 
 

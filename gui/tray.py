@@ -43,13 +43,11 @@ def lowest_quota(
     """The account's most important quota: (remaining now, reset) of the model with the least left; None
     when unknown. A used-up model (read or refused) counts as 0, a passed reset as full, as the pool counts."""
     now = now or _now()
-    used_up = account.used_up_models(now, refused)
     known: list[tuple[float, datetime | None]] = []
-    for model, quota in account.quotas.items():
-        if model in used_up:
-            known.append((0.0, (refused or {}).get(model) or quota.reset_at))
-        elif (remaining := quota.remaining(now)) is not None:
-            known.append((remaining, None if quota.reset_passed(now) else quota.reset_at))
+    for model in account.quotas:
+        remaining, reset_at = account.standing(model, now, refused)  # quota windows included
+        if remaining is not None:
+            known.append((remaining, reset_at))
     return min(known, key=lambda item: item[0], default=None)
 
 

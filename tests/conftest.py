@@ -6,6 +6,11 @@ import os
 
 # Before anything creates a QApplication: GUI tests run without a screen.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# ...and in English whatever the developer's desktop speaks: the app follows the system language
+# (gui/i18n.py), and the tests read its English texts; tests/gui/test_i18n.py switches on purpose.
+os.environ["LANGUAGE"] = "en"
+os.environ["LC_MESSAGES"] = "C.UTF-8"
+os.environ.pop("LC_ALL", None)
 
 from collections.abc import AsyncIterator
 from pathlib import Path

@@ -14,6 +14,7 @@ import secrets
 import struct
 import time
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,9 @@ CLIENT_SECRET = "fake-client-secret"  # not a real secret: the fake's own instal
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 ENDPOINT_NAMES = ("sandbox", "daily", "prod")
 DEFAULT_RESET_S = 5 * 3600.0
+WINDOW_RESET_S = {"5h": 5 * 3600.0, "weekly": 7 * 24 * 3600.0}
+# retrieveUserQuotaSummary's groups, and which models each holds (by family) unless an account says otherwise.
+QUOTA_GROUPS = {"Gemini Models": ("gemini",), "Claude and GPT models": ("claude", "gpt")}
 QUOTA_FAULT_RESET_S = 3 * 3600.0
 
 # Late 2026: the Antigravity (Cloud Code) channel serves no 2.5 model any more; the Gemini API still does.
@@ -100,6 +104,7 @@ CLOUD_CODE_METHODS = frozenset(
         "loadCodeAssist",
         "onboardUser",
         "fetchAvailableModels",
+        "retrieveUserQuotaSummary",
         "generateContent",
         "streamGenerateContent",
         "countTokens",
@@ -309,12 +314,14 @@ class Recorded:
 class ModelState:
     remaining: float = 1.0
     reset_at: float = 0.0  # time.time() when the quota frees up
+    hidden: bool = False  # reported with a resetTime but no remainingFraction (free tiers), though usable
+    refill_s: float = DEFAULT_RESET_S  # the next period once the reset passed
 
     def current(self) -> float:
         """Remaining fraction, refilled once the reset time has passed (as the real quota does)."""
         if self.remaining <= 0.0 and time.time() >= self.reset_at:
             self.remaining = 1.0
-            self.reset_at = time.time() + DEFAULT_RESET_S
+            self.reset_at = time.time() + self.refill_s
         return self.remaining
 
 
@@ -329,6 +336,15 @@ class FakeAccount:
     id: str
     paid_tier: str | None = None
     onboard_calls: int = 0
+    # (group, window) -> bucket of retrieveUserQuotaSummary; {} when the account has no summary (404).
+    windows: dict[tuple[str, str], ModelState] = field(default_factory=dict)
+    # group -> models, listed in the summary; None: groups hold models by family and the summary lists none.
+    group_models: dict[str, list[str]] | None = None
+
+    def groups_of(self, model: str) -> list[str]:
+        if self.group_models is not None:
+            return [group for group, models in self.group_models.items() if model in models]
+        return [group for group, words in QUOTA_GROUPS.items() if any(word in model for word in words)]
 
 
 @dataclass
@@ -986,6 +1002,10 @@ class FakeGoogle:
         self.consent_email: str | None = None  # who "signs in" on the consent screen
         self.deny_consent = False
         self.requests: list[Recorded] = []
+        # (method, who) -> calls, counted even with record=False: what the gateway costs each account.
+        self.counts: Counter[tuple[str, str | None]] = Counter()
+        # On a refresh_token grant hand out a new refresh token and retire the old one (as Google may).
+        self.rotate_refresh_tokens = False
         self.streams_cancelled = 0  # streams whose client went away before the end
         self.accounts: dict[str, FakeAccount] = {}
         self.api_keys: dict[str, FakeApiKey] = {}
@@ -1055,13 +1075,17 @@ class FakeGoogle:
         self,
         email: str,
         project_id: str | None = "",
-        tier: str = "free-tier",
+        tier: str = "standard-tier",
         models: dict[str, float] | None = None,
         *,
         paid_tier: str | None = None,
         name: str | None = None,
+        quota_summary: bool = True,
+        group_models: dict[str, list[str]] | None = None,
     ) -> FakeAccount:
         """A Google account; project_id "" (the default) makes one up, None means it must onboard first.
+        quota_summary: it has retrieveUserQuotaSummary (5h and weekly buckets per group, all full), else 404;
+        group_models: which models each summary group holds, listed in the summary (default: by family).
 
         The channel serves no 2.5 model any more: naming one is a mistake in the test (ValueError)."""
         retired = [model for model in models or () if retired_on_cloud_code(model)]
@@ -1079,7 +1103,15 @@ class FakeGoogle:
             name=name or email.split("@")[0].replace(".", " ").title(),
             id=str(100_000_000_000_000_000_000 + number),
             paid_tier=paid_tier,
+            group_models=group_models,
         )
+        if quota_summary:
+            groups = group_models if group_models is not None else QUOTA_GROUPS
+            account.windows = {
+                (group, window): ModelState(reset_at=time.time() + period, refill_s=period)
+                for group in groups
+                for window, period in WINDOW_RESET_S.items()
+            }
         self.accounts[email] = account
         self._refresh_tokens[account.refresh_token] = email
         return account
@@ -1095,8 +1127,11 @@ class FakeGoogle:
         return key
 
     def revoke(self, credential: str) -> None:
-        """Revoke a refresh token (next refresh: invalid_grant) or an API key (next call: API_KEY_INVALID)."""
-        self._refresh_tokens.pop(credential, None)
+        """Revoke a refresh token (next refresh: invalid_grant; as at Google, the access tokens it gave stop
+        working too) or an API key (next call: API_KEY_INVALID)."""
+        owner = self._refresh_tokens.pop(credential, None)
+        if owner is not None:
+            self.expire_access_tokens(owner)
         self.api_keys.pop(credential, None)
 
     def expire_access_tokens(self, email: str | None = None) -> None:
@@ -1105,12 +1140,39 @@ class FakeGoogle:
             if email is None or owner == email:
                 del self._access_tokens[token]
 
-    def set_remaining(self, who: str, model: str, fraction: float, reset_in_s: float = 3600) -> None:
-        """Set an account's (e-mail) or API key's remaining quota fraction for a model."""
+    def set_remaining(self, who: str, model: str, fraction: float | None, reset_in_s: float = 3600) -> None:
+        """Set an account's (e-mail) or API key's remaining quota fraction for a model; None: usable, but
+        reported with a resetTime and no fraction (as free tiers are)."""
         if who in self.accounts and retired_on_cloud_code(model):
             raise ValueError(f"Cloud Code no longer serves {model}")
         states = self.accounts[who].models if who in self.accounts else self.api_keys[who].models
-        states[model] = ModelState(remaining=fraction, reset_at=time.time() + reset_in_s)
+        states[model] = ModelState(
+            remaining=1.0 if fraction is None else fraction,
+            reset_at=time.time() + reset_in_s,
+            hidden=fraction is None,
+        )
+
+    def set_window(
+        self, email: str, group: str, window: str, fraction: float, reset_in_s: float = 3600
+    ) -> None:
+        """Set a retrieveUserQuotaSummary bucket: `group` is a group name or a word of it ("Gemini"),
+        `window` "5h" or "weekly". At 0 the fake refuses the group's models until the reset (a 429
+        RATE_LIMIT_EXCEEDED asking to wait that long), though fetchAvailableModels may still read 100 %."""
+        account = self.accounts[email]
+        matches = [
+            key for key in account.windows if key[1] == window and group.casefold() in key[0].casefold()
+        ]
+        if len(matches) != 1:
+            raise KeyError(f"no single {window} bucket of a group named like {group!r} on {email}")
+        period = WINDOW_RESET_S.get(window, DEFAULT_RESET_S)
+        account.windows[matches[0]] = ModelState(fraction, time.time() + reset_in_s, refill_s=period)
+
+    def count(self, method: str, who: str | None = None) -> int:
+        """Calls of `method` ("token", "loadCodeAssist", "fetchAvailableModels", ...) so far, by anyone or by
+        one account (e-mail) or API key; counted even with record=False."""
+        if who is None:
+            return sum(n for (counted, _), n in self.counts.items() if counted == method)
+        return self.counts[(method, who)]
 
     def inject(self, fault: Fault) -> Fault:
         self._faults.append(fault)
@@ -1149,6 +1211,7 @@ class FakeGoogle:
         endpoint: str | None = None,
         model: str | None = None,
     ) -> None:
+        self.counts[(method, who)] += 1
         if self.record:
             self.requests.append(
                 Recorded(
@@ -1446,10 +1509,19 @@ class FakeGoogle:
         if grant == "refresh_token":
             if who is None:
                 return _oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
-            return _json_response(self._token_reply(who, None, " ".join(_GRANTED_SCOPES)))
+            rotated = self._rotate(fields["refresh_token"], who) if self.rotate_refresh_tokens else None
+            return _json_response(self._token_reply(who, rotated, " ".join(_GRANTED_SCOPES)))
         if grant == "authorization_code":
             return self._exchange(fields)
         return _oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant}")
+
+    def _rotate(self, old: str, email: str) -> str:
+        new = f"1//fake-refresh-{secrets.token_urlsafe(18)}"
+        del self._refresh_tokens[old]  # the old one stops working at once: only a stored new one signs in
+        self._refresh_tokens[new] = email
+        if email in self.accounts and self.accounts[email].refresh_token == old:
+            self.accounts[email].refresh_token = new
+        return new
 
     def _exchange(self, fields: dict[str, str]) -> web.Response:
         issued = self._codes.pop(fields.get("code", ""), None)  # a code works once
@@ -1597,14 +1669,15 @@ class FakeGoogle:
                 if rejected is not None:
                     raise rejected
             account = self.accounts[email]
-            if method == "loadCodeAssist":
-                return _json_response(self._load_code_assist(account))
-            if method == "onboardUser":
-                return _json_response(self._onboard(account, body))
-            if method == "fetchAvailableModels":
-                return _json_response(self._available_models(account, body))
-            if method == "countTokens":
-                return _json_response(self._count_cloud_code(account, body))
+            plain = {
+                "loadCodeAssist": lambda: self._load_code_assist(account),
+                "onboardUser": lambda: self._onboard(account, body),
+                "fetchAvailableModels": lambda: self._available_models(account, body),
+                "retrieveUserQuotaSummary": lambda: self._quota_summary(account, body),
+                "countTokens": lambda: self._count_cloud_code(account, body),
+            }.get(method)
+            if plain is not None:
+                return _json_response(plain())
             return await self._cloud_code_generate(request, account, method, body, fault, stale=stale)
         except Rejected as rejected:
             return _rejected_response(rejected)
@@ -1652,7 +1725,8 @@ class FakeGoogle:
             display, _, output, thinking, images = _model_info(name)
             quota: JSON = {"resetTime": rfc3339(state.reset_at)}
             remaining = state.current()
-            if remaining > 0.0:  # the real service leaves remainingFraction out when it is 0
+            # The real service leaves remainingFraction out when it is 0, and on some free-tier entries.
+            if remaining > 0.0 and not state.hidden:
                 quota["remainingFraction"] = remaining
             entry: JSON = {
                 "displayName": display,
@@ -1668,6 +1742,41 @@ class FakeGoogle:
             models[name] = entry
         deprecated = {old: {"newModelId": new} for old, new in _DEPRECATED.items() if new in account.models}
         return {"models": models, "deprecatedModelIds": deprecated}
+
+    def _quota_summary(self, account: FakeAccount, body: JSON) -> JSON:
+        if not account.windows:
+            raise Rejected(404, "Requested entity was not found.")
+        if "project" in body:
+            self._check_project(account, body["project"])
+        groups: dict[str, JSON] = {}
+        for (group, window), state in account.windows.items():
+            entry = groups.setdefault(group, {"displayName": group, "buckets": []})
+            if account.group_models is not None:
+                entry["models"] = list(account.group_models.get(group, []))
+            bucket: JSON = {"bucketId": f"{group.split()[0].lower()}-{window}", "window": window}
+            remaining = state.current()
+            if remaining > 0.0:  # left out at 0, as in fetchAvailableModels
+                bucket["remainingFraction"] = remaining
+            bucket["resetTime"] = rfc3339(state.reset_at)
+            entry["buckets"].append(bucket)
+        return {"groups": list(groups.values())}
+
+    def _check_windows(self, account: FakeAccount, model: str) -> None:
+        """A spent 5h or weekly bucket of the model's group refuses it until the reset, whatever the
+        per-model quota says (a long RATE_LIMIT_EXCEEDED, as users report)."""
+        for group in account.groups_of(model):
+            for window in WINDOW_RESET_S:
+                state = account.windows.get((group, window))
+                if state is not None and state.current() <= 0.0:
+                    wait = max(1, round(state.reset_at - time.time()))
+                    raise Rejected(
+                        429,
+                        f"You have reached the {window} limit of {group}. Please retry in {go_duration(wait)}.",
+                        [
+                            error_info("RATE_LIMIT_EXCEEDED", "cloudcode-pa.googleapis.com", model=model),
+                            retry_info(f"{wait}s"),
+                        ],
+                    )
 
     def _count_cloud_code(self, account: FakeAccount, body: JSON) -> JSON:
         inner = body.get("request")
@@ -1709,6 +1818,7 @@ class FakeGoogle:
         if "request" not in body:
             raise _bad("* request is required")
         self._check_quota(account.models, model, "cloudcode-pa.googleapis.com")
+        self._check_windows(account, model)
         validate_request(body["request"], _CLOUD_CODE_REQUEST_FIELDS, model, self._book(account.email))
         check_cloud_code_tools(body["request"], model)
         if stale:

@@ -116,6 +116,28 @@ async def test_accounts_add_list_remove(fake_google: FakeGoogle, tmp_path: Path)
     assert code == 1 and "no account" in err
 
 
+async def test_accounts_list_shows_each_quota_window(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    _configure(fake_google, tmp_path)
+    carol = fake_google.add_google_account("carol@example.com")
+    fake_google.set_window("carol@example.com", "Gemini", "weekly", 0.0, reset_in_s=2 * 86400 + 600)
+    fake_google.set_window("carol@example.com", "Claude", "5h", 0.35, reset_in_s=2 * 3600 + 300)
+    code, _, err = await _run(tmp_path, "accounts", "add", "--refresh-token", "-", stdin=carol.refresh_token)
+    assert code == 0, err
+    code, out, err = await _run(tmp_path, "accounts", "list", "--json")
+    assert code == 0, err
+    [entry] = json.loads(out)
+    windows = {(w["window"], w["group"]): w for w in entry["windows"]}
+    assert windows[("weekly", "Gemini Models")]["remaining_percent"] == 0.0
+    assert "gemini-3.1-pro-high" in windows[("weekly", "Gemini Models")]["models"]
+    assert windows[("5h", "Claude and GPT models")]["remaining_percent"] == 35.0
+    assert windows[("5h", "Claude and GPT models")]["reset_at"].endswith("Z")
+    code, out, _ = await _run(tmp_path, "accounts", "list")
+    [weekly] = [line for line in out.splitlines() if "weekly Gemini Models" in line]
+    assert re.search(r"\b0%\s+resets \w{3} \d{2} \w{3} \d{2}:\d{2} \(in 48h\d{2}m\)", weekly), weekly
+    [five] = [line for line in out.splitlines() if "5h Claude and GPT models" in line]
+    assert re.search(r"35%\s+resets .*\d{2}:\d{2} \(in 2h0[45]m\)", five), five
+
+
 async def test_revoked_token_exits_nonzero_and_stores_nothing(
     fake_google: FakeGoogle, tmp_path: Path
 ) -> None:

@@ -455,7 +455,7 @@ async def test_load_code_assist_reports_project_and_tiers(caller: Caller) -> Non
     answer = await caller.cloud("loadCodeAssist", {"metadata": {"ideType": "ANTIGRAVITY"}}, endpoint=2)
     assert answer.status == 200
     assert answer.body["cloudaicompanionProject"] == "proj-a"
-    assert answer.body["currentTier"]["id"] == "free-tier" and answer.body["currentTier"]["name"]
+    assert answer.body["currentTier"]["id"] == "standard-tier" and answer.body["currentTier"]["name"]
     defaults = [tier for tier in answer.body["allowedTiers"] if tier["isDefault"]]
     assert len(defaults) == 1 and defaults[0]["id"] and defaults[0]["name"]
 

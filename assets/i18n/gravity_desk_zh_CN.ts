@@ -76,6 +76,22 @@
         <translation>未知</translation>
     </message>
     <message>
+        <source>{percent} · {clock}</source>
+        <translation>{percent} · {clock}</translation>
+    </message>
+    <message>
+        <source>{percent} · resets {clock} (in {left})</source>
+        <translation>{percent} · {clock} 重置（{left}后）</translation>
+    </message>
+    <message>
+        <source>5h</source>
+        <translation>5小时</translation>
+    </message>
+    <message>
+        <source>weekly</source>
+        <translation>每周</translation>
+    </message>
+    <message>
         <source>Free</source>
         <translation>免费版</translation>
     </message>
@@ -206,6 +222,14 @@ Use “Sign in again” to fix it.</source>
         <translation>项目：{project}</translation>
     </message>
     <message>
+        <source> (this account&apos;s own setting)</source>
+        <translation>（此账号自己的设置）</translation>
+    </message>
+    <message>
+        <source>Quota protection: {percent}% of each group kept in reserve{own}</source>
+        <translation>配额保护：每个模型组保留 {percent}%{own}</translation>
+    </message>
+    <message>
         <source>Checked {when}</source>
         <translation>检查于 {when}</translation>
     </message>
@@ -297,6 +321,22 @@ Use “Sign in again” to fix it.</source>
     <message>
         <source>Add an API key</source>
         <translation>添加 API 密钥</translation>
+    </message>
+    <message>
+        <source>Quota protection</source>
+        <translation>配额保护</translation>
+    </message>
+    <message>
+        <source>As in Settings ({percent}%)</source>
+        <translation>沿用设置（{percent}%）</translation>
+    </message>
+    <message>
+        <source>Off for this account</source>
+        <translation>此账号关闭</translation>
+    </message>
+    <message>
+        <source>Keep {percent}% in reserve</source>
+        <translation>保留 {percent}%</translation>
     </message>
     <message>
         <source>Refresh quota</source>
@@ -1450,6 +1490,18 @@ Export the log first if you want to keep a copy.</source>
     <message>
         <source>Rename…</source>
         <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Quota protection: every account keeps this share of each model group (its 5-hour and weekly windows and each model&apos;s quota) for you; the gateway uses another account, or answers 429, once only the reserve is left. An account&apos;s own value (Accounts, right-click) wins.</source>
+        <translation>配额保护：每个账号为你保留每个模型组的这一比例（包括其 5 小时和每周窗口以及每个模型的配额）；只剩保留部分时，网关改用其他账号，或返回 429。账号自己的设置（账号页面，右键）优先。</translation>
+    </message>
+    <message>
+        <source>Keep in reserve per account:</source>
+        <translation>每个账号保留：</translation>
     </message>
     <message>
         <source>Language:</source>

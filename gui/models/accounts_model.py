@@ -25,7 +25,7 @@ from core.forecast import QuotaHistory
 from core.log_reader import RequestLogReader
 from core.models import MODEL_GROUPS, model_group
 from core.pool import AccountPool
-from core.types import Account, AccountKind, AccountStatus, LogEntry
+from core.types import Account, AccountKind, AccountStatus, LogEntry, QuotaWindow
 from gui.controller import AppController
 from gui.i18n import QT_TRANSLATE_NOOP, translate
 from gui.tasks import run_task
@@ -99,9 +99,12 @@ class QuotaBar:
     reset_at: datetime | None
     models: tuple[str, ...]
     runs_out_at: datetime | None = None  # core/forecast.py: at the recent burn rate, before the reset
+    window: str = ""  # "5h", "weekly": a bar of a retrieveUserQuotaSummary bucket, not of a model group
 
     def text(self, now: datetime) -> str:
         """E.g. "42% · resets in 3h 05m"; "no quota figures" when the upstream gives none."""
+        if self.window:
+            return window_text(self.fraction, self.reset_at, now)
         if self.fraction is None:
             return translate("AccountsModel", "no quota figures")
         percent = f"{round(self.fraction * 100)}%"
@@ -117,6 +120,8 @@ class QuotaBar:
 
     def short_text(self, now: datetime) -> str:
         """The same for a narrow bar: "42% · 2h 59m"."""
+        if self.window:
+            return window_text(self.fraction, self.reset_at, now, short=True)
         if self.fraction is None:
             return translate("AccountsModel", "no figures")
         percent = f"{round(self.fraction * 100)}%"
@@ -132,6 +137,49 @@ class QuotaBar:
 # -- presentation helpers (pure functions, tested directly) ------------------------------------------------
 
 
+def window_text(
+    fraction: float | None, reset_at: datetime | None, now: datetime, *, short: bool = False
+) -> str:
+    """A quota window's state: "25% · resets Tue 09:30 (in 2d 3h)"; the reset as local time and relative."""
+    percent = translate("AccountsModel", "unknown") if fraction is None else f"{round(fraction * 100)}%"
+    if reset_at is None or reset_at <= now:
+        return percent
+    if short:
+        return translate("AccountsModel", "{percent} · {clock}").format(
+            percent=percent, clock=clock_time(reset_at, now)
+        )
+    return translate("AccountsModel", "{percent} · resets {clock} (in {left})").format(
+        percent=percent, clock=clock_time(reset_at, now), left=countdown(reset_at, now)
+    )
+
+
+_WINDOW_NAMES = (QT_TRANSLATE_NOOP("AccountsModel", "5h"), QT_TRANSLATE_NOOP("AccountsModel", "weekly"))
+
+
+def window_name(window: QuotaWindow) -> str:
+    """The window as people read it ("5h", "weekly", translated); an unknown one as Google names it."""
+    return translate("AccountsModel", window.window) if window.window in _WINDOW_NAMES else window.window
+
+
+def group_word(window: QuotaWindow) -> str:
+    """The group's product word ("Gemini", "Claude"): Google's group names are English sentences."""
+    words = window.group.split()
+    return words[0] if words else window.group
+
+
+def window_label(window: QuotaWindow) -> str:
+    """A bar's short label: the group's first word and the window, "Gemini weekly", "Claude 5h"."""
+    return f"{group_word(window)} {window_name(window)}"
+
+
+def window_lines(account: Account, now: datetime) -> list[str]:
+    """Every 5-hour / weekly window of the account for tooltips: "Gemini weekly: 0% · resets …"."""
+    return [
+        f"{window_label(window)}: {window_text(window.remaining(now), window.reset_at, now)}"
+        for window in account.quota_windows
+    ]
+
+
 def quota_bars(
     account: Account,
     now: datetime,
@@ -139,8 +187,7 @@ def quota_bars(
     history: QuotaHistory | None = None,
 ) -> list[QuotaBar]:
     """One bar per model group the account offers, in a fixed group order; a model core's health rule calls
-    used up (read exhausted, or refused by the upstream) shows as 0 until it comes back."""
-    used_up = account.used_up_models(now, refused)
+    used up (read exhausted, an empty quota window, or refused by the upstream) shows as 0 until it comes back."""
     members: dict[str, list[str]] = {}
     for model in sorted(account.quotas):
         members.setdefault(model_group(model), []).append(model)
@@ -152,14 +199,7 @@ def quota_bars(
         lowest: tuple[float, datetime | None] | None = None
         lowest_model = ""
         for model in models:
-            quota = account.quotas[model]
-            reset_at: datetime | None
-            fraction: float | None
-            if model in used_up:
-                fraction, reset_at = 0.0, (refused or {}).get(model) or quota.reset_at
-            else:
-                fraction = quota.remaining(now)
-                reset_at = None if quota.reset_passed(now) else quota.reset_at
+            fraction, reset_at = account.standing(model, now, refused)  # its 5h / weekly windows included
             if fraction is None:
                 continue
             if lowest is None or fraction < lowest[0]:
@@ -170,6 +210,17 @@ def quota_bars(
         forecast = history.forecast(account, lowest_model, now) if history and lowest[0] > 0 else None
         runs_out_at = forecast.runs_out_at if forecast is not None else None
         bars.append(QuotaBar(group, lowest[0], lowest[1], tuple(models), runs_out_at))
+    # A window gets its own bar once it is no longer full (every one is in the tooltip): a spent weekly
+    # bucket must be visible even while each model's own quota still reads 100 %.
+    for window in account.quota_windows:
+        left = window.remaining(now)
+        if left is None or left < 1.0:
+            reset_at = None if window.reset_passed(now) else window.reset_at
+            bars.append(
+                QuotaBar(
+                    window_label(window), left, reset_at, tuple(sorted(window.models)), window=window.window
+                )
+            )
     return bars
 
 
@@ -255,8 +306,7 @@ def status_of(account: Account, pool: AccountPool, now: datetime) -> tuple[Healt
         return Health.BLOCKED, translate("AccountsModel", "Blocked: {reason}").format(reason=short), reason
     refused = pool.refusals(account.id)
     exhausted = {
-        model: refused.get(model) or (quota.reset_at if (quota := account.quotas.get(model)) else None)
-        for model in account.used_up_models(now, refused)
+        model: account.standing(model, now, refused)[1] for model in account.used_up_models(now, refused)
     }
     if exhausted:
         return _exhausted_status(account, exhausted, now)
@@ -537,6 +587,15 @@ class AccountsModel(QAbstractTableModel):
                 f"{group_name(bar.group)}: {bar.text(now)} ({', '.join(bar.models)})"
                 for bar in quota_bars(account, now, self._pool.refusals(account.id), self.history)
             ]
+            lines += window_lines(account, now)
+            reserve = self._pool.reserve_fraction(account)
+            if reserve > 0:
+                own = self.tr(" (this account's own setting)") if account.reserve_percent is not None else ""
+                lines.append(
+                    self.tr("Quota protection: {percent}% of each group kept in reserve{own}").format(
+                        percent=round(reserve * 100), own=own
+                    )
+                )
             if account.quota_updated_at is not None:
                 lines.append(
                     translate("AccountsModel", "Checked {when}").format(

@@ -15,13 +15,14 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QRect,
     QSize,
     QSortFilterProxyModel,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QAction, QActionGroup, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPushButton,
     QStackedWidget,
@@ -108,6 +110,9 @@ def column_widths(available: int, metrics: QFontMetrics) -> dict[int, int]:
     name = max(14 * char, rest * 58 // 100)
     status = max(9 * char, rest - name)
     return {NAME: name, TIER: tier, STATUS: status, REQUESTS_TODAY: today, LAST_USED: last_used}
+
+
+RESERVE_CHOICES = (10, 20, 30, 50)  # the per-account quota protection the context menu offers, in %
 
 
 class QuotaDelegate(QStyledItemDelegate):
@@ -416,6 +421,8 @@ class AccountsPage(QWidget):
         header.setSectionResizeMode(QUOTA, QHeaderView.ResizeMode.Stretch)
         self.table.setColumnHidden(KIND, True)  # the tier badge says "API key" for keys
         self.table.viewport().installEventFilter(self)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._open_context_menu)
 
         self.empty_panel = self._build_empty_panel()
         self.stack = QStackedWidget()
@@ -462,6 +469,42 @@ class AccountsPage(QWidget):
         layout.addLayout(buttons)
         layout.addStretch(2)
         return panel
+
+    # -- quota protection per account -------------------------------------------------------------------
+
+    def _open_context_menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        account = self.model.account_at(self.proxy.mapToSource(index).row())
+        if account is not None:
+            self.context_menu(account).popup(self.table.viewport().mapToGlobal(position))
+
+    def context_menu(self, account: Account) -> QMenu:
+        """The account's right-click menu: its quota protection (the global value, off, or its own %)."""
+        menu = QMenu(self)
+        protection = menu.addMenu(self.tr("Quota protection"))
+        group = QActionGroup(protection)
+        global_percent = round(self.controller.settings.quota.reserve_percent)
+        choices: list[tuple[str, float | None]] = [
+            (self.tr("As in Settings ({percent}%)").format(percent=global_percent), None),
+            (self.tr("Off for this account"), 0.0),
+        ]
+        choices += [
+            (self.tr("Keep {percent}% in reserve").format(percent=p), float(p)) for p in RESERVE_CHOICES
+        ]
+        for text, percent in choices:
+            action = QAction(text, protection)
+            action.setCheckable(True)
+            action.setChecked(account.reserve_percent == percent)
+            action.setData(percent)
+            action.triggered.connect(lambda _=False, value=percent: self.set_reserve(account, value))
+            group.addAction(action)
+            protection.addAction(action)
+        return menu
+
+    def set_reserve(self, account: Account, percent: float | None) -> None:
+        self._run(self.controller.services.accounts.set_reserve_percent(account.id, percent))
 
     # -- state ----------------------------------------------------------------------------------------
 

@@ -211,13 +211,8 @@ def quota_overview(
         if not account.usable:
             continue
         refused = refusals(account.id) if refusals else {}
-        used_up = account.used_up_models(now, refused)
         for quota in account.quotas.values():
-            entry: tuple[float | None, datetime | None]
-            if quota.model in used_up:
-                entry = (0.0, refused.get(quota.model) or quota.reset_at)
-            else:
-                entry = (quota.remaining(now), None if quota.reset_passed(now) else quota.reset_at)
+            entry = account.standing(quota.model, now, refused)  # quota windows included
             per_group.setdefault(model_group(quota.model), {}).setdefault(account.id, []).append(entry)
     summaries = []
     for group, by_account in sorted(per_group.items()):

@@ -107,6 +107,7 @@ class SettingsForm:
     key_names: dict[str, str] = field(default_factory=dict)  # key value -> its name
     check_updates: bool = False
     releases_url: str = ""
+    reserve_percent: int = 0  # quota protection: % of each model group every account keeps (0 = off)
 
 
 def form_from_settings(settings: Settings, keys: list[ApiKey] | None = None) -> SettingsForm:
@@ -129,6 +130,7 @@ def form_from_settings(settings: Settings, keys: list[ApiKey] | None = None) -> 
         key_names={key.value: key.name for key in keys or []},
         check_updates=settings.updates.enabled,
         releases_url=settings.updates.releases_url,
+        reserve_percent=round(settings.quota.reserve_percent),
     )
 
 
@@ -258,6 +260,10 @@ def apply_form(form: SettingsForm, settings: Settings) -> bool:
     upstream.client_version = form.client_version.strip()
     if form.quota_refresh_minutes != max(1, round(upstream.quota_refresh_minutes)):
         upstream.quota_refresh_minutes = float(form.quota_refresh_minutes)
+    if form.reserve_percent != round(
+        settings.quota.reserve_percent
+    ):  # a hand-written 12.5 stays unless edited
+        settings.quota.reserve_percent = float(form.reserve_percent)
     settings.log.retention_days = form.retention_days
     settings.log.max_rows = form.max_rows
     settings.log.capture_bodies = form.capture_bodies
@@ -630,6 +636,16 @@ class SettingsPage(QWidget):
         self.quota_refresh_spin = _spin(1, MAX_QUOTA_REFRESH_MINUTES, suffix=self.tr(" min"))
         self.quota_refresh_spin.valueChanged.connect(self._on_edited)
         form.addRow(self.tr("Refresh quotas every:"), self.quota_refresh_spin)
+        self.reserve_spin = _spin(0, 100, step=5, suffix=" %", zero_text=self.tr("off"))
+        self.reserve_spin.setToolTip(
+            self.tr(
+                "Quota protection: every account keeps this share of each model group (its 5-hour and weekly "
+                "windows and each model's quota) for you; the gateway uses another account, or answers 429, "
+                "once only the reserve is left. An account's own value (Accounts, right-click) wins."
+            )
+        )
+        self.reserve_spin.valueChanged.connect(self._on_edited)
+        form.addRow(self.tr("Keep in reserve per account:"), self.reserve_spin)
         return group
 
     def _log_group(self) -> QGroupBox:
@@ -718,6 +734,7 @@ class SettingsPage(QWidget):
             key_names=self._key_names(),
             check_updates=self.check_updates_check.isChecked(),
             releases_url=self.releases_url_edit.text(),
+            reserve_percent=self.reserve_spin.value(),
         )
 
     def load_form(self, form: SettingsForm) -> None:
@@ -733,6 +750,7 @@ class SettingsPage(QWidget):
             self.endpoints_edit.setPlainText(form.endpoints)
             self.client_version_edit.setText(form.client_version)
             self.quota_refresh_spin.setValue(form.quota_refresh_minutes)
+            self.reserve_spin.setValue(form.reserve_percent)
             self.retention_spin.setValue(form.retention_days)
             self.max_rows_spin.setValue(form.max_rows)
             self.capture_bodies_check.setChecked(form.capture_bodies)

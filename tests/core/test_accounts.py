@@ -88,7 +88,7 @@ async def test_add_google_stores_metadata_and_secret(fake_google: FakeGoogle, st
     assert account.kind is AccountKind.GOOGLE
     assert account.email == "alice@example.com"
     assert account.project_id == "proj-alice"
-    assert account.tier == _TIER_NAMES["free-tier"]
+    assert account.tier == _TIER_NAMES["standard-tier"]
     assert set(account.quotas) == {"gemini-3.1-pro-high", "gemini-3-flash"}
     assert account.quotas["gemini-3-flash"].remaining_fraction == pytest.approx(0.4)
     assert account.quota_updated_at is not None
@@ -279,16 +279,20 @@ async def test_remove_by_email(fake_google: FakeGoogle, stack: Stack) -> None:
     assert stack.service.accounts() == []
 
 
-async def test_refresh_quota_updates_quota_and_tier(fake_google: FakeGoogle, stack: Stack) -> None:
-    fake_account = fake_google.add_google_account("q@example.com")
+async def test_refresh_quota_updates_quota_and_keeps_the_project(
+    fake_google: FakeGoogle, stack: Stack
+) -> None:
+    fake_account = fake_google.add_google_account("q@example.com", tier="free-tier")
     account = await stack.service.add_google(fake_account.refresh_token)
-    tier_before = account.tier
+    assert account.tier == _TIER_NAMES["free-tier"] and account.tier_id == "free-tier"
+    lookups = fake_google.count("loadCodeAssist", "q@example.com")
     fake_google.set_remaining("q@example.com", "gemini-3.1-pro-high", 0.1)
-    fake_account.paid_tier = "standard-tier"
     changes_before = len(stack.changes)
     refreshed = await stack.service.refresh_quota(account.id)
     assert refreshed.quotas["gemini-3.1-pro-high"].remaining_fraction == pytest.approx(0.1)
-    assert refreshed.tier == _TIER_NAMES["standard-tier"] != tier_before
+    # The project and tier are looked up once per account, not on every quota read.
+    assert fake_google.count("loadCodeAssist", "q@example.com") == lookups
+    assert refreshed.tier == _TIER_NAMES["free-tier"] and refreshed.project_id == fake_account.project_id
     assert len(stack.changes) == changes_before + 1
     [stored] = await asyncio.to_thread(stack.db.list_accounts)
     assert stored.quotas["gemini-3.1-pro-high"].remaining_fraction == pytest.approx(0.1)
@@ -298,6 +302,7 @@ async def test_quota_refresh_marks_needs_signin_after_revoke(fake_google: FakeGo
     fake_account = fake_google.add_google_account("r@example.com")
     account = await stack.service.add_google(fake_account.refresh_token)
     fake_google.revoke(fake_account.refresh_token)
+    fake_google.expire_access_tokens("r@example.com")  # the sign-in is checked when the token needs renewing
     with pytest.raises(UpstreamError) as caught:
         await stack.service.refresh_quota(account.id)
     assert caught.value.kind is ErrorKind.NEEDS_SIGNIN
@@ -311,13 +316,16 @@ async def test_quota_refresh_marks_needs_signin_after_revoke(fake_google: FakeGo
 async def test_forbidden_blocks_and_a_good_refresh_clears_it(fake_google: FakeGoogle, stack: Stack) -> None:
     fake_account = fake_google.add_google_account("f@example.com")
     account = await stack.service.add_google(fake_account.refresh_token)
-    fake_google.inject(Fault("forbidden", method="fetchAvailableModels", who="f@example.com"))
+    # Twice: the first 403 might be a stale project, so the project is looked up again and the read retried.
+    fake_google.inject(Fault("forbidden", method="fetchAvailableModels", who="f@example.com", times=2))
+    lookups = fake_google.count("loadCodeAssist", "f@example.com")
     with pytest.raises(UpstreamError) as caught:
         await stack.service.refresh_quota(account.id)
     assert caught.value.kind is ErrorKind.FORBIDDEN
+    assert fake_google.count("loadCodeAssist", "f@example.com") == lookups + 1
     assert account.status is AccountStatus.BLOCKED
     assert account.status_reason == caught.value.message
-    await stack.service.refresh_quota(account.id)  # the fault fired once: now it works again
+    await stack.service.refresh_quota(account.id)  # the fault fired its two times: now it works again
     assert account.status is AccountStatus.OK
     assert account.status_reason == ""
     [stored] = await asyncio.to_thread(stack.db.list_accounts)
@@ -342,6 +350,7 @@ async def test_refresh_all_quotas_records_failures_and_skips_disabled(
     off = await stack.service.add_google(fake_google.add_google_account("off@example.com").refresh_token)
     await stack.service.set_enabled(off.id, False)
     fake_google.revoke(bad_fake.refresh_token)
+    fake_google.expire_access_tokens("bad@example.com")
     fake_google.set_remaining("good@example.com", "gemini-3-flash", 0.25)
     calls_for_off = len([c for c in fake_google.calls("fetchAvailableModels") if c.who == "off@example.com"])
     await stack.service.refresh_all_quotas()  # does not raise

@@ -379,7 +379,7 @@ async def test_closing_a_stream_early_hangs_up_on_the_upstream(
 async def test_discover_project_of_an_onboarded_account(client: CloudCodeClient, token: str) -> None:
     info = await client.discover_project(token)
     assert info.project_id == PROJECT
-    assert info.tier == "Gemini Code Assist for individuals"
+    assert info.tier == "Gemini Code Assist Standard"
 
 
 async def test_paid_tier_is_shown_first(
@@ -388,7 +388,7 @@ async def test_paid_tier_is_shown_first(
     paid = fake_google.add_google_account("bob@example.com", project_id="proj-bob", paid_tier="standard-tier")
     access = (await OAuthClient(http, settings.oauth).refresh(paid.refresh_token)).access_token
     info = await client.discover_project(access)
-    assert info == type(info)("proj-bob", "Gemini Code Assist Standard")
+    assert info == type(info)("proj-bob", "Gemini Code Assist Standard", "standard-tier")
 
 
 async def test_discover_project_onboards_a_new_account(

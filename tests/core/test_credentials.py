@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from core.config import Settings
-from core.credentials import REFRESH_EARLY_S, Credentials
+from core.credentials import Credentials
 from core.errors import ErrorKind, UpstreamError
 from core.oauth import OAuthClient
 from core.secrets import SecretStore
@@ -61,10 +61,11 @@ async def test_refreshes_shortly_before_expiry_and_after_invalidate(
 ) -> None:
     clock = Clock(1_000_000.0)
     oauth = OAuthClient(http, settings.oauth, clock=clock)
-    credentials = Credentials(secrets, oauth, clock=clock)
+    settings.upstream.token_refresh_margin_s = 600.0
+    credentials = Credentials(secrets, oauth, clock=clock, upstream=settings.upstream)
     account = await _google_account(fake_google, secrets)
     first = await credentials.access_token(account)
-    clock.now += 3599 - REFRESH_EARLY_S - 5  # still comfortably valid
+    clock.now += 3599 - 600 - 5  # still comfortably valid
     assert await credentials.access_token(account) == first
     clock.now += 10  # inside the early-refresh window: a request must not start with a dying token
     second = await credentials.access_token(account)
@@ -120,3 +121,22 @@ async def test_api_key_accounts_get_their_key(
     with pytest.raises(UpstreamError) as caught:
         await credentials.credential(missing)
     assert caught.value.kind is ErrorKind.NEEDS_SIGNIN
+
+
+async def test_a_rotated_refresh_token_is_stored_and_used_next_time(
+    fake_google: FakeGoogle, http: aiohttp.ClientSession, settings: Settings, tmp_path: Path
+) -> None:
+    store = SecretStore(tmp_path, use_keyring=False)
+    fake_google.rotate_refresh_tokens = True  # and the fake retires the old token at once
+    account = await _google_account(fake_google, store)
+    original = await asyncio.to_thread(store.get, account.id)
+    first = Credentials(store, OAuthClient(http, settings.oauth))
+    await first.access_token(account)
+    rotated = await asyncio.to_thread(store.get, account.id)
+    assert rotated and rotated != original
+    # A fresh process (nothing cached) signs in with what the store holds; the old token would be refused.
+    again = Credentials(SecretStore(tmp_path, use_keyring=False), OAuthClient(http, settings.oauth))
+    assert await again.access_token(account)
+    sent = [call.body["refresh_token"] for call in fake_google.calls("token")]
+    assert sent == [original, rotated]
+    assert fake_google.count("token", account.email) == 2

@@ -160,6 +160,20 @@ async def test_quota_rotates_persists_the_reset_time_and_refreshes_quota(env: En
     assert 2.9 * 3600 < (quota.reset_at - datetime.now(UTC)).total_seconds() <= 3 * 3600
     stored = {a.id: a for a in await asyncio.to_thread(env.services.db.list_accounts)}
     assert stored[first.id].quotas[PRO].remaining_fraction == 0.0
+    await env.changed(first.id, 1)  # the quota learnt from the 429
+    await asyncio.sleep(0.05)
+    # The models were read moments ago (on add): no new read before upstream.quota_refresh_minutes passed.
+    assert len(env.fake.calls("fetchAvailableModels")) == models_reads
+
+
+async def test_a_quota_refusal_refreshes_the_quota_once_the_interval_passed(env: Env) -> None:
+    first = await env.google("a@example.com")
+    await env.google("b@example.com")
+    env.services.settings.upstream.quota_refresh_minutes = 0.0  # every reading counts as old
+    models_reads = len(env.fake.calls("fetchAvailableModels"))
+    env.fake.inject(Fault("quota", method=ANY_GENERATE, who="a@example.com"))
+    env.changes.clear()
+    await env.gateway.generate(ask("out of quota"))
     await env.changed(first.id, 2)  # the quota learnt from the 429, then the background refresh's result
     assert len(env.fake.calls("fetchAvailableModels")) == models_reads + 1
     assert env.account(first.id).quotas[PRO].remaining_fraction == 0.0  # the upstream agrees
@@ -281,8 +295,8 @@ async def test_quota_on_every_account_ends_in_429_naming_what_was_tried(env: Env
     env.changes.clear()
     with pytest.raises(ApiError) as caught:
         await env.gateway.generate(ask("nothing left"))
-    await env.changed(first.id, 2)  # let the background quota refreshes finish before the teardown
-    await env.changed(second.id, 2)
+    await env.changed(first.id, 1)
+    await env.changed(second.id, 1)
     assert caught.value.status == 429
     assert "a@example.com: out of quota" in caught.value.message
     assert "b@example.com: out of quota" in caught.value.message

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from core.accounts import AccountService
 from core.cloudcode import CloudCodeClient
-from core.config import Settings
+from core.config import QuotaSettings, Settings
 from core.credentials import Credentials
 from core.errors import ApiErrorType, ErrorKind, UpstreamError
 from core.gemini_api import GeminiApiClient
@@ -221,11 +221,28 @@ async def test_rate_limit_cools_the_account_for_that_model_only(env: Env) -> Non
 
 async def test_rate_limit_delay_defaults_and_is_capped(env: Env) -> None:
     await env.seed(google("a", gemini_2_5_pro=1.0))
-    pool = env.pool()
+    # With the long-rate-limit rule off, a long delay on a rate limit is only honoured up to the cap.
+    pool = env.pool(quota=QuotaSettings(long_rate_limit_s=0.0))
     await pool.report_failure(env.get("a"), PRO, failure(ErrorKind.RATE_LIMITED))
     assert pool.cooldown_until("a", PRO) == START + RATE_LIMIT_DEFAULT_S
     await pool.report_failure(env.get("a"), FLASH, failure(ErrorKind.RATE_LIMITED, retry_after=3600.0))
     assert pool.cooldown_until("a", FLASH) == START + RATE_LIMIT_MAX_S
+    assert pool.refusals("a") == {}
+
+
+async def test_a_rate_limit_of_minutes_counts_as_spent_quota_until_then(env: Env) -> None:
+    await env.seed(google("a", gemini_2_5_pro=1.0), google("b", gemini_2_5_pro=0.5))
+    pool = env.pool()  # quota.long_rate_limit_s = 60 by default
+    await pool.report_failure(env.get("a"), PRO, failure(ErrorKind.RATE_LIMITED, retry_after=59.0))
+    assert pool.cooldown_until("a", PRO) == START + 59.0 and pool.refusals("a") == {}
+    await pool.report_failure(env.get("a"), PRO, failure(ErrorKind.RATE_LIMITED, retry_after=900.0))
+    # Honoured in full, as a quota refusal the views share, and persisted like a QUOTA_EXHAUSTED.
+    assert pool.cooldown_until("a", PRO) == START + 900.0
+    assert pool.refusals("a") == {PRO: datetime.fromtimestamp(START + 900.0, UTC)}
+    assert env.get("a").quotas[PRO].remaining_fraction == 0.0
+    assert pool.pick(PRO).id == "b"
+    env.clock.now = START + 901.0
+    assert pool.pick(PRO).id == "a"  # back after the delay, with more left than b
 
 
 async def test_quota_exhausted_is_persisted_with_its_reset_time(env: Env) -> None:

@@ -226,6 +226,8 @@ async def test_status_after_a_quota_fault(
     account = controller.services.accounts.find(ALICE)
     assert account is not None
     checked_before = account.quota_updated_at
+    # Every reading counts as old, so the refusal is followed by a background re-read at once.
+    controller.services.settings.upstream.quota_refresh_minutes = 0.0
     fake_google.inject(Fault("quota", model="gemini-3.1-pro-high", who=ALICE))
     assert await chat(controller, "gemini-3.1-pro-high") == 429
     await wait_until(lambda: str(cell(page.model, 0, STATUS)).startswith("Out of quota"))

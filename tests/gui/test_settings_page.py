@@ -345,6 +345,38 @@ async def test_every_field_is_saved_to_config_toml(
     assert again.ui.theme == "dark" and again.upstream.client_version == "1.16.2"
 
 
+async def _chat_reply(url: str, key: str, model: str) -> tuple[int, str]:
+    body = {"model": model, "messages": [{"role": "user", "content": "anything left?"}]}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{url}/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}
+        ) as reply,
+    ):
+        return reply.status, await reply.text()
+
+
+async def test_quota_protection_reserve_is_applied_live_and_saved(
+    page: SettingsPage, controller: AppController, qtbot: QtBot, fake_google: FakeGoogle
+) -> None:
+    fake_google.set_remaining("alice@example.com", "gemini-3-flash", 0.15)
+    await controller.services.accounts.refresh_all_quotas()
+    assert page.reserve_spin.value() == 0 and page.reserve_spin.text() == "off"
+    page.reserve_spin.lineEdit().selectAll()
+    qtbot.keyClicks(page.reserve_spin.lineEdit(), "20")
+    assert await _click_apply(page, qtbot)
+    assert controller.settings.quota.reserve_percent == 20.0
+    assert _saved(controller)["quota"]["reserve_percent"] == 20.0
+    status, text = await _chat_reply(controller.state.url, API_KEY, "gemini-3-flash")
+    assert status == 429 and "Quota protection" in text and "quota.reserve_percent" in text
+    assert (await _chat_reply(controller.state.url, API_KEY, "gemini-3.1-pro-high"))[
+        0
+    ] == 200  # 100 % left there
+    page.reserve_spin.setValue(0)
+    assert await _click_apply(page, qtbot)
+    assert (await _chat_reply(controller.state.url, API_KEY, "gemini-3-flash"))[0] == 200
+
+
 async def test_start_at_login_writes_the_xdg_entry(
     page: SettingsPage, controller: AppController, qtbot: QtBot, xdg_config_home: Path
 ) -> None:
