@@ -43,7 +43,7 @@ from gui.models.accounts_model import group_name
 from gui.tasks import run_task
 from gui.widgets.chart import ChartSeries, TimeChart
 
-EXAMPLE_MODEL = "gemini-2.5-flash"
+EXAMPLE_MODEL = "gemini-flash"  # a family name: the best Flash model the accounts offer (core/models.py)
 REFRESH_INTERVAL_MS = 60_000  # the charts move on even when no request comes in
 NEW_ROWS_THROTTLE_MS = 2_000  # under load, rows arrive ten times a second: redraw at most this often
 
