@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 import qasync
+import shiboken6
 from PySide6.QtWidgets import QApplication
 
 from core.services import create_services
 from gui.controller import AppController
 from gui.i18n import apply_language
+from gui.main_window import MainWindow
+from gui.tasks import cancel_all
+from gui.tray import Tray
 from tests.fake_google import FakeGoogle
 
 API_KEY = "sk-gui-test-key-0123456789"
@@ -71,3 +75,22 @@ def collect_garbage_in_the_qt_thread() -> Iterator[None]:
         if was_enabled:
             gc.enable()
         gc.collect()
+
+
+@pytest.fixture
+async def window(controller: AppController) -> AsyncIterator[MainWindow]:
+    """The main window, shown (test files with their own `window` fixture override this one)."""
+    window = MainWindow(controller)
+    window.show()
+    yield window
+    await cancel_all()
+    window.hide()
+    shiboken6.delete(window)
+
+
+@pytest.fixture
+def tray(controller: AppController, window: MainWindow) -> Iterator[Tray]:
+    tray = Tray(controller, window)
+    yield tray
+    tray.hide()
+    shiboken6.delete(tray)

@@ -4,10 +4,7 @@ requests fail; driven by the real gateway against the fake, which answers a stal
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import aiohttp
-import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -20,24 +17,6 @@ from gui.tasks import cancel_all
 from gui.tray import Tray
 from tests.gui.conftest import API_KEY
 from tests.gui.helpers import SignalRecorder, wait_until
-
-
-@pytest.fixture
-async def window(controller: AppController) -> AsyncIterator[MainWindow]:
-    window = MainWindow(controller)
-    window.show()
-    yield window
-    await cancel_all()
-    window.hide()
-    shiboken6.delete(window)
-
-
-@pytest.fixture
-def tray(controller: AppController, window: MainWindow) -> Iterator[Tray]:
-    tray = Tray(controller, window)
-    yield tray
-    tray.hide()
-    shiboken6.delete(tray)
 
 
 async def _chat(controller: AppController) -> int:

@@ -4,8 +4,6 @@ the same version shows nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
@@ -15,28 +13,9 @@ from gui.controller import AppController
 from gui.main_window import MainWindow, Page
 from gui.pages.dashboard import DashboardPage
 from gui.pages.settings import SettingsPage
-from gui.tasks import cancel_all
 from gui.tray import Tray
 from tests.fake_releases import FakeReleases
 from tests.gui.helpers import SignalRecorder, wait_until
-
-
-@pytest.fixture
-async def window(controller: AppController) -> AsyncIterator[MainWindow]:
-    window = MainWindow(controller)
-    window.show()
-    yield window
-    await cancel_all()
-    window.hide()
-    shiboken6.delete(window)
-
-
-@pytest.fixture
-def tray(controller: AppController, window: MainWindow) -> Iterator[Tray]:
-    tray = Tray(controller, window)
-    yield tray
-    tray.hide()
-    shiboken6.delete(tray)
 
 
 async def _turn_on(window: MainWindow, qtbot: QtBot, url: str) -> None:
