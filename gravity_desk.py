@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, override
 
 from core.config import ConfigError, Settings, load_settings
 from core.errors import UpstreamError
@@ -28,12 +28,34 @@ if TYPE_CHECKING:
 log = logging.getLogger("gravity_desk")
 
 
+class _PrintVersion(argparse.Action):
+    """`--version`: the installed package's version, read only when asked (keeps `--help` fast). The
+    installers carry the package metadata for it (build.spec), which the update check compares too."""
+
+    def __init__(self, option_strings: list[str], dest: str) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print Gravity Desk's version and exit")
+
+    @override
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from core.update_check import app_version
+
+        print(f"gravity-desk {app_version() or 'unknown (no package metadata)'}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gravity-desk",
         description="Your Google AI accounts behind OpenAI, Claude, Gemini and Ollama APIs on localhost.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    parser.add_argument("--version", action=_PrintVersion)
     parser.add_argument("--minimized", action="store_true", help="desktop app: start in the tray, no window")
     commands = parser.add_subparsers(dest="command")
 

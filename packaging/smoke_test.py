@@ -210,6 +210,10 @@ def check_layout(launcher: Path, deb: Path) -> None:
         if line not in desktop.splitlines():
             raise SmokeTestError(f"the .desktop entry lacks {line!r}")
     check_service_unit(root / "usr/lib/systemd/user/gravity-desk.service", launcher)
+    # The bundle carries the package metadata the update check compares releases with.
+    printed = run([str(launcher), "--version"], "gravity-desk --version").stdout.strip()
+    if printed != f"gravity-desk {project_version()}":
+        raise SmokeTestError(f"gravity-desk --version printed {printed!r}, not the project's version")
     fields = run(["dpkg-deb", "-f", str(deb), "Package", "Version", "Depends"], "dpkg-deb -f").stdout
     for needed in (f"Version: {project_version()}", "libxcb-cursor0", "libxkbcommon-x11-0", "libegl1"):
         if needed not in fields:

@@ -444,3 +444,13 @@ async def test_log_export_refuses_a_since_it_cannot_read(tmp_path: Path) -> None
     code, _, err = await _run(tmp_path / "home", "log", "export", "--since", "yesterday")
     assert code == 2
     assert "neither a duration" in err
+
+
+async def test_version_is_the_projects_own(tmp_path: Path) -> None:
+    import tomllib
+
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        expected = tomllib.load(file)["project"]["version"]
+    code, out, err = await _run(tmp_path, "--version")
+    assert code == 0, err
+    assert out.strip() == f"gravity-desk {expected}"
