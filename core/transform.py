@@ -614,6 +614,12 @@ def drop_foreign_thoughts(body: JSON, family: str, signatures: SignatureCache) -
     model), a call or text keeps its part without that signature (Gemini 3 then gets the placeholder), and for
     Claude a thought part without any signature is dropped. Signatures of unknown origin stay. A shallow copy
     of what changes; `body` stays as it was."""
+    return _map_model_parts(body, lambda part: _native_part(part, family, signatures))
+
+
+def _map_model_parts(body: JSON, change: Callable[[Any], Any]) -> JSON:
+    """The request with `change` applied to every part of every model turn (None leaves the part out, and a
+    turn left without parts goes too): a shallow copy of what changes, `body` itself when nothing does."""
     contents = body.get("contents")
     if not isinstance(contents, list):
         return body
@@ -624,7 +630,7 @@ def drop_foreign_thoughts(body: JSON, family: str, signatures: SignatureCache) -
         if not isinstance(parts, list):
             kept_contents.append(content)
             continue
-        kept = [p for part in parts if (p := _native_part(part, family, signatures)) is not None]
+        kept = [p for part in parts if (p := change(part)) is not None]
         if len(kept) != len(parts) or any(a is not b for a, b in zip(kept, parts, strict=True)):
             changed = True
             if kept:
@@ -667,28 +673,13 @@ def needs_signed_calls(model: str) -> bool:
 def fill_missing_signatures(body: JSON) -> JSON:
     """The request with the placeholder signature on every model-turn call that has none (a shallow copy
     of what changes; the caller's body stays as it was)."""
-    contents = body.get("contents")
-    if not isinstance(contents, list):
-        return body
-    changed = False
-    filled: list[Any] = []
-    for content in contents:
-        parts = content.get("parts") if isinstance(content, dict) and content.get("role") == "model" else None
-        if isinstance(parts, list) and any(
-            isinstance(p, dict) and "functionCall" in p and not p.get("thoughtSignature") for p in parts
-        ):
-            changed = True
-            content = {
-                **content,
-                "parts": [
-                    {**p, "thoughtSignature": SKIP_SIGNATURE}
-                    if isinstance(p, dict) and "functionCall" in p and not p.get("thoughtSignature")
-                    else p
-                    for p in parts
-                ],
-            }
-        filled.append(content)
-    return {**body, "contents": filled} if changed else body
+    return _map_model_parts(body, _signed_call)
+
+
+def _signed_call(part: Any) -> Any:
+    if isinstance(part, dict) and "functionCall" in part and not part.get("thoughtSignature"):
+        return {**part, "thoughtSignature": SKIP_SIGNATURE}
+    return part
 
 
 def _clean_part(part: JSON) -> JSON | None:
