@@ -181,7 +181,9 @@ class AccountPool:
         kind = error.kind
         if kind is ErrorKind.RATE_LIMITED and (error.retry_after or 0.0) >= self._quota.long_rate_limit_s > 0:
             # A "rate limit" asking for minutes behaves like spent quota: retrying every minute wastes the account.
-            await self._mark_exhausted(account, model, error, now)
+            # It is how an empty 5-hour or weekly window refuses, and the window is shared: the model's whole
+            # group is out on this account until then, not only the model that asked.
+            await self._mark_exhausted(account, model, error, now, whole_window=True)
             return Action(Step.ROTATE)
         if kind is ErrorKind.RATE_LIMITED:
             delay = min(
@@ -290,7 +292,11 @@ class AccountPool:
         self._capacity_until[model] = max(self._capacity_until.get(model, 0.0), now + wait)
         return self._capacity_until[model] - now
 
-    async def _mark_exhausted(self, account: Account, model: str, error: UpstreamError, now: float) -> None:
+    async def _mark_exhausted(
+        self, account: Account, model: str, error: UpstreamError, now: float, *, whole_window: bool = False
+    ) -> None:
+        """Cool the model (with `whole_window`, every model sharing a quota window with it) until the reset the
+        refusal names, and record the model's quota as spent."""
         if error.reset_at is not None:
             reset_ts = error.reset_at.timestamp()
         elif error.retry_after is not None:
@@ -299,7 +305,8 @@ class AccountPool:
             reset_ts = now + QUOTA_DEFAULT_S
         # Kept in the pool too: an API-key account's quota refresh cannot report the exhaustion (the API
         # has no quota numbers), and the persisted copy lands a moment later.
-        self._cool(account.id, model, reset_ts, hard=True, kind=ErrorKind.QUOTA_EXHAUSTED)
+        for refused in window_siblings(account, model) if whole_window else (model,):
+            self._cool(account.id, refused, reset_ts, hard=True, kind=ErrorKind.QUOTA_EXHAUSTED)
         known = account.quotas.get(model)
         reset_at = datetime.fromtimestamp(reset_ts, UTC)
         quota = (
@@ -411,6 +418,15 @@ class AccountPool:
             ApiErrorType.NOT_FOUND,
             f"Model {model} is not offered by any account; available: {', '.join(available) or 'none'}.",
         )
+
+
+def window_siblings(account: Account, model: str) -> list[str]:
+    """`model` and every model a 5-hour or weekly window of this account covers together with it (the group's
+    models in the catalogue: the summary's own lists, else quota.model_groups); just `model` without windows."""
+    siblings = {model}
+    for window in account.windows_for(model):
+        siblings |= window.models
+    return sorted(siblings)
 
 
 def _offers(account: Account, model: str) -> bool:

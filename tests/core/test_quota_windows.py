@@ -19,6 +19,7 @@ from tests.fake_google import _TIER_NAMES, FakeGoogle, Fault, Recorded
 
 PRO = "gemini-3.1-pro-high"
 CLAUDE = "claude-sonnet-4-5"
+FLASH = "gemini-3-flash"
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 FAMILIES = {"gemini*": "gemini", "claude*": "claude", "gpt*": "gpt"}
 
@@ -163,6 +164,36 @@ async def test_a_window_spent_since_the_last_reading_is_learnt_from_the_long_rat
     [account] = [a for a in services.accounts.accounts() if a.email == "a@example.com"]
     until = services.pool.refusals(account.id)[PRO]
     assert timedelta(hours=2.9) < until - datetime.now(UTC) <= timedelta(hours=3)
+
+
+async def test_one_window_refusal_sends_the_whole_group_elsewhere_until_the_reset(
+    services: Services, fake_google: FakeGoogle
+) -> None:
+    preview = "gemini-3-pro-preview"
+    a = await add(services, fake_google, "a@example.com")
+    b = await add(
+        services, fake_google, "b@example.com", models={PRO: 0.5, FLASH: 0.5, preview: 0.5, CLAUDE: 0.5}
+    )
+    fake_google.set_window("a@example.com", "Gemini", "weekly", 0.0, reset_in_s=3 * 3600)
+    await services.gateway.generate(ask(PRO, "first"))  # a has more left, so it is tried, and refuses
+    # The models sharing that window go straight to b: no refused request each to find out.
+    await services.gateway.generate(ask(FLASH, "second"))
+    await services.gateway.generate(ask(preview, "third"))
+    assert served_by(fake_google) == ["a@example.com", "b@example.com", "b@example.com", "b@example.com"]
+    refused = services.pool.refusals(a.id)
+    assert set(refused) == {PRO, FLASH, preview}  # the Gemini group, which is also what the views show
+    for until in refused.values():
+        assert timedelta(hours=2.9) < until - datetime.now(UTC) <= timedelta(hours=3)
+    # Another group's window is not touched: Claude has more left on a, and a serves it.
+    await services.gateway.generate(ask(CLAUDE, "fourth"))
+    assert served_by(fake_google)[-1] == "a@example.com"
+    # With b gone, a sibling gets the 429 naming the reset, still without a call to a.
+    await services.accounts.set_enabled(b.id, False)
+    with pytest.raises(ApiError) as caught:
+        await services.gateway.generate(ask(FLASH, "fifth"))
+    assert caught.value.status == 429 and caught.value.retry_after is not None
+    assert caught.value.retry_after > 2.9 * 3600
+    assert served_by(fake_google).count("a@example.com") == 2  # the one refusal and the Claude answer
 
 
 async def test_a_free_tier_entry_without_a_fraction_is_unknown_and_pickable(
