@@ -93,7 +93,12 @@ _LOG_COLUMNS = """started_at, protocol, path, client_model, upstream_model, acco
     ttfb_ms, tokens_in, tokens_out, stream, error, request_body, response_body, account_id, key_name"""
 _LOG_PLACEHOLDERS = f"({', '.join('?' * 17)})"
 _INSERT_LOG_HEAD = f"INSERT INTO request_log ({_LOG_COLUMNS}) VALUES"
-_ROWS_PER_INSERT = 55  # 935 parameters: under the 999 of SQLite builds older than 3.32
+_ROWS_PER_INSERT = 52  # 936 parameters with the id: under the 999 of SQLite builds older than 3.32
+# Rows with the ids the request-log writer handed out; one already written (replayed from its journal after
+# a crash) is left as it is.
+_INSERT_NUMBERED_LOG_HEAD = f"INSERT INTO request_log (id, {_LOG_COLUMNS}) VALUES"
+_NUMBERED_LOG_PLACEHOLDERS = f"({', '.join('?' * 18)})"
+_ON_ID_CONFLICT = "ON CONFLICT(id) DO NOTHING"
 _SELECT_LOG = f"SELECT id, {_LOG_COLUMNS} FROM request_log"  # noqa: S608 (constants only)
 _NEWEST_FIRST = "ORDER BY started_at DESC, id DESC"
 _DELETE_BEYOND_NEWEST = (
@@ -533,8 +538,9 @@ class Database:
             )
             connection.executemany("DELETE FROM api_keys WHERE id = ?", [(key,) for key in deleted])
 
-    def insert_log_entries(self, entries: list[LogEntry]) -> None:
-        """Insert in one transaction and set each entry's id."""
+    def insert_log_entries(self, entries: list[LogEntry], ids: Sequence[int] | None = None) -> None:
+        """Insert in one transaction. With `ids` (the request-log writer's), rows get those ids and a row
+        already there is kept; without, each entry's id is set to the one it got."""
         if not entries:
             return
         rows = [_log_row(entry) for entry in entries]
@@ -543,28 +549,42 @@ class Database:
         for entry, row in zip(entries, rows, strict=True):
             if entry.key_id:
                 last_use[entry.key_id] = max(last_use.get(entry.key_id, ""), row[0])
-        ids: list[int] = []
+        assigned: list[int] = []
         with self._transaction(immediate=True) as connection:
             # Many rows per statement: each statement hands the GIL back and waits to get it again, up to a
-            # switch interval (5 ms) while the event loop is busy, and a batch must commit within BATCH_SECONDS.
+            # switch interval (5 ms) while the event loop is busy.
             for start in range(0, len(rows), _ROWS_PER_INSERT):
                 chunk = rows[start : start + _ROWS_PER_INSERT]
+                if ids is not None:
+                    values = ", ".join([_NUMBERED_LOG_PLACEHOLDERS] * len(chunk))
+                    numbered = zip(ids[start : start + _ROWS_PER_INSERT], chunk, strict=True)
+                    connection.execute(
+                        f"{_INSERT_NUMBERED_LOG_HEAD} {values} {_ON_ID_CONFLICT}",
+                        [value for row_id, row in numbered for value in (row_id, *row)],
+                    )
+                    continue
                 values = ", ".join([_LOG_PLACEHOLDERS] * len(chunk))
-                cursor = connection.execute(
-                    f"{_INSERT_LOG_HEAD} {values}",
-                    [value for row in chunk for value in row],
-                )
+                cursor = connection.execute(f"{_INSERT_LOG_HEAD} {values}", [v for row in chunk for v in row])
                 last = cursor.lastrowid
                 assert last is not None
                 # One statement numbers its rows in order (AUTOINCREMENT, no other writer inside BEGIN IMMEDIATE).
-                ids += range(last - len(chunk) + 1, last + 1)
+                assigned += range(last - len(chunk) + 1, last + 1)
             connection.executemany(
                 "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
                 [(moment, key_id, moment) for key_id, moment in last_use.items()],
             )
         # Ids are handed out only once the transaction committed, so a rollback leaves entries untouched.
-        for entry, row_id in zip(entries, ids, strict=True):
-            entry.id = row_id
+        if ids is None:
+            for entry, row_id in zip(entries, assigned, strict=True):
+                entry.id = row_id
+
+    def last_log_id(self) -> int:
+        """The highest request-log id ever handed out (AUTOINCREMENT's own record; pruned rows count)."""
+        found = self._fetch(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'request_log'), 0),"
+            " COALESCE((SELECT MAX(id) FROM request_log), 0))"
+        )
+        return int(found[0][0])
 
     def query_log(
         self, log_filter: LogFilter | None = None, *, limit: int = 100, offset: int = 0
