@@ -7,7 +7,9 @@ writes what a crash left behind. Entries carry the row id they will get, so writ
 the commit, before the journal was trimmed) is harmless.
 
 The journal is a folder of numbered segment files. Appends go to the newest; the writer starts a new one
-every few seconds and deletes the older ones once every entry in them is committed.
+every few seconds and deletes the older ones once every entry in them is committed. One process owns the
+folder (a lock file): a second Gravity Desk on the same data folder runs without a journal rather than
+replaying the first one's live entries.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +29,7 @@ from core.types import LogEntry
 log = logging.getLogger(__name__)
 
 SEGMENT_SUFFIX = ".jsonl"
+LOCK_FILE = "writer.lock"
 # Every field of a row but the ones stored separately in the line (its id, its start time).
 _FIELDS = tuple(field.name for field in fields(LogEntry) if field.name not in ("id", "started_at"))
 
@@ -53,12 +57,15 @@ class RequestJournal:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._fd: int | None = None
+        self._lock_fd: int | None = None
         self.segment = 0  # the number of the segment appends go to
         self._failed = False  # a write failed: said once per segment, so a full disk does not flood the log
 
     def recover(self) -> list[tuple[int, int, LogEntry]]:
         """(row id, segment, entry) of every entry left by an earlier run, oldest first; then opens a new
         segment after them. A torn last line (the crash hit mid-write) is skipped."""
+        if not self._take_folder():
+            return []
         recovered: list[tuple[int, int, LogEntry]] = []
         numbers = self._segment_numbers()
         for number in numbers:
@@ -97,8 +104,32 @@ class RequestJournal:
     def close(self, *, discard: bool) -> None:
         """Close the open segment; with `discard`, delete every segment (all entries are committed)."""
         self._close_fd()
-        if discard:
+        if discard and self._lock_fd is not None:
             self.discard_before(self.segment + 1)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
+
+    def _take_folder(self) -> bool:
+        """Lock the folder for this process; False (said once) when another process has it or it cannot be."""
+        try:
+            self._folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+            fd = os.open(self._folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as error:
+            log.warning("Request log journal is off (%s): a crash may lose the last rows", error)
+            return False
+        try:
+            _lock_exclusively(fd)
+        except OSError:
+            os.close(fd)
+            log.warning(
+                "Another Gravity Desk process writes the request log of %s; this one runs without its crash "
+                "journal (a crash may lose its last rows)",
+                self._folder.parent,
+            )
+            return False
+        self._lock_fd = fd
+        return True
 
     def _open(self) -> None:
         self._failed = False
@@ -145,3 +176,15 @@ class RequestJournal:
             except (ValueError, TypeError, IndexError, KeyError):
                 log.warning("Request log journal: skipped an unreadable line in %s", self._path(number))
         return entries
+
+
+def _lock_exclusively(fd: int) -> None:
+    """A lock on the open file that the system drops when the process ends, however; OSError if it is held."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -60,7 +60,7 @@ class _StopMarker:
     """Queued by close(): write what is left, then end the worker."""
 
 
-# An entry with the row id it will get and the journal segment that holds it (0 before start()).
+# An entry with the row id it was given and the journal segment that holds it (0 before start()).
 _Queued = tuple[int, int, LogEntry]
 _QueueItem = _Queued | _FlushMarker | _StopMarker
 
@@ -106,31 +106,46 @@ class RequestLogWriter:
         self._stopped = threading.Event()  # set when the worker ends; the checkpoint thread follows it
 
     def start(self) -> None:
-        """Read the last row id and what a crash left in the journal, and start the worker thread (entries
-        recorded before this are kept and written then). Blocking: call it from a thread."""
+        """Write what a crash left in the journal, read the last row id, and start the worker thread
+        (entries recorded before this are kept and written then). Blocking: call it from a thread."""
         with self._state_lock:
             if self._closed:
                 raise RuntimeError("RequestLogWriter is closed")
             if self._thread is not None:
                 return
-            recovered = self._journal.recover() if self._journal is not None else []
+            floor = self._replay_journal()
             with self._record_lock:
-                last_id = max([self._db.last_log_id(), *(row_id for row_id, _, _ in recovered)])
-                self._next_id = last_id + 1
-                early = self._take_queued()
-                for item in recovered:
-                    self._queue.put(item)
-                if recovered:
-                    log.info("Request log: writing %d entries an earlier run left unwritten", len(recovered))
-                for early_item in early:
-                    if isinstance(early_item, tuple):
-                        self._enqueue(early_item[2])
+                self._next_id = max(floor, self._db.last_log_id()) + 1
+                for item in self._take_queued():
+                    if isinstance(item, tuple):
+                        self._enqueue(item[2])
                     else:
-                        self._queue.put(early_item)
+                        self._queue.put(item)
             # A daemon thread: a crash or a forgotten close() must not keep the process alive; the journal
             # keeps what it had not written yet.
             self._thread = threading.Thread(target=self._run, name="request-log-writer", daemon=True)
             self._thread.start()
+
+    def _replay_journal(self) -> int:
+        """Write the entries an earlier run journaled but had not committed; the highest id they hold."""
+        if self._journal is None:
+            return 0
+        recovered = self._journal.recover()
+        if not recovered:
+            return 0
+        try:
+            self._db.insert_log_entries(
+                [entry for _, _, entry in recovered], [row_id for row_id, _, _ in recovered], replay=True
+            )
+        except Exception:
+            # Kept for the next start; new rows are numbered above them so the replay can still happen.
+            log.exception("Request log: could not write the %d entries a crash left; kept", len(recovered))
+        else:
+            self._journal.discard_before(self._journal.segment)
+            log.info(
+                "Request log: wrote the entries an earlier run left unwritten (up to %d)", len(recovered)
+            )
+        return max(row_id for row_id, _, _ in recovered)
 
     def record(self, entry: LogEntry) -> None:
         """Redact, journal and queue an entry; never blocks for long (one short file append), never raises."""
@@ -287,12 +302,10 @@ class RequestLogWriter:
         for start in range(0, len(items), self._batch_rows):
             batch = items[start : start + self._batch_rows]
             try:
-                self._db.insert_log_entries(
-                    [entry for _, _, entry in batch], [row_id for row_id, _, _ in batch]
-                )
                 written = [entry for _, _, entry in batch]
-                for row_id, _, entry in batch:
-                    entry.id = row_id
+                self._numbered(
+                    written, self._db.insert_log_entries(written, [row_id for row_id, _, _ in batch])
+                )
             except Exception:
                 # The worker must outlive a bad moment (disk full, locked database, one odd entry): write
                 # the entries one by one so a single bad one does not take its whole batch with it.
@@ -314,17 +327,25 @@ class RequestLogWriter:
         last_error: Exception | None = None
         for row_id, _, entry in batch:
             try:
-                self._db.insert_log_entries([entry], [row_id])
+                self._numbered([entry], self._db.insert_log_entries([entry], [row_id]))
             except Exception as exc:
                 last_error = exc
             else:
-                entry.id = row_id
                 written.append(entry)
         if last_error is not None:
             log.error(
                 "Dropped %d of %d request-log entries: %s", len(batch) - len(written), len(batch), last_error
             )
         return written
+
+    def _numbered(self, entries: list[LogEntry], ids: list[int]) -> None:
+        """Give written entries their ids; the store moved them up if another writer (a second process
+        on this data folder) had taken theirs, and the ids handed out next follow them."""
+        for entry, row_id in zip(entries, ids, strict=True):
+            entry.id = row_id
+        if ids and self._next_id is not None and ids[-1] >= self._next_id:
+            with self._record_lock:
+                self._next_id = max(self._next_id, ids[-1] + 1)
 
     def _notify(self, batch: list[LogEntry]) -> None:
         for listener in tuple(self._listeners):

@@ -21,6 +21,11 @@ from core.types import LogEntry
 from tests.helpers import child_process
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def segments(folder: Path) -> list[Path]:
+    """The journal's segment files (the folder also holds its lock file)."""
+    return sorted(folder.glob("*.jsonl"))
 SECRET = "sk-gd-" + "k" * 40
 
 # A process that records entries into a writer whose batch never comes (an hour's window), says so, and
@@ -94,7 +99,7 @@ async def test_kill_minus_nine_before_the_batch_commits_loses_no_row(tmp_path: P
         assert "[redacted]" in rows["/v1/chat/completions/0"].error
     finally:
         db.close()
-    assert list((tmp_path / "pending").iterdir()) == []  # a clean stop leaves no journal behind
+    assert segments(tmp_path / "pending") == []  # a clean stop leaves no journal behind
 
 
 async def test_a_crash_after_the_commit_writes_no_row_twice(tmp_path: Path) -> None:
@@ -123,14 +128,14 @@ async def test_the_journal_holds_no_secret_and_is_private(tmp_path: Path) -> Non
     writer.start()
     writer.record(LogEntry(protocol="openai", path="/v1/x", client_model=SECRET, error=f"Bearer {SECRET}"))
     try:
-        segments = list(journal_folder.iterdir())
-        assert len(segments) == 1
-        text = segments[0].read_bytes()
+        found = segments(journal_folder)
+        assert len(found) == 1
+        text = found[0].read_bytes()
         assert b"/v1/x" in text
         assert SECRET.encode() not in text
         if os.name == "posix":
             assert stat.S_IMODE(journal_folder.stat().st_mode) == 0o700
-            assert stat.S_IMODE(segments[0].stat().st_mode) == 0o600
+            assert stat.S_IMODE(found[0].stat().st_mode) == 0o600
     finally:
         writer.close()
         db.close()
@@ -173,7 +178,7 @@ def test_a_torn_last_line_is_skipped_and_the_rest_recovered(tmp_path: Path) -> N
     assert [(row_id, segment, entry.path) for row_id, segment, entry in recovered] == [(5, 3, "/a")]
     assert journal.segment == 4  # appends go after what was found
     journal.close(discard=True)
-    assert list(folder.iterdir()) == []
+    assert segments(folder) == []
 
 
 def test_entries_recorded_before_start_are_numbered_after_the_recovered_ones(tmp_path: Path) -> None:
@@ -205,5 +210,47 @@ def test_an_unwritable_journal_folder_leaves_the_request_log_working(tmp_path: P
     writer.close()
     try:
         assert [row.path for row in db.query_log()] == ["/still-logged"]
+    finally:
+        db.close()
+
+
+def test_rows_another_writer_added_meanwhile_keep_theirs_and_ours(tmp_path: Path) -> None:
+    db = Database(tmp_path / "log.sqlite3")
+    writer = RequestLogWriter(db, LogSettings(), journal=RequestJournal(tmp_path / "pending"))
+    writer.start()  # hands out ids from 1
+    # A second writer of this data folder (or a test fixture) takes ids 1-3 first.
+    foreign = [LogEntry(protocol="openai", path=f"/foreign/{index}") for index in range(3)]
+    db.insert_log_entries(foreign)
+    ours = [LogEntry(protocol="openai", path=f"/ours/{index}") for index in range(2)]
+    for item in ours:
+        writer.record(item)
+    writer.flush()
+    later = LogEntry(protocol="openai", path="/ours/later")
+    writer.record(later)
+    writer.close()
+    try:
+        assert db.count_log() == 6
+        assert [item.id for item in foreign] == [1, 2, 3]
+        assert [item.id for item in ours] == [4, 5]
+        assert later.id == 6
+    finally:
+        db.close()
+
+
+def test_a_second_process_on_the_same_folder_does_not_take_the_live_journal(tmp_path: Path) -> None:
+    db = Database(tmp_path / "log.sqlite3")
+    first = RequestLogWriter(db, LogSettings(), journal=RequestJournal(tmp_path / "pending"), batch_seconds=3600.0)
+    first.start()
+    first.record(LogEntry(protocol="openai", path="/first"))
+    second = RequestLogWriter(db, LogSettings(), journal=RequestJournal(tmp_path / "pending"))
+    second.start()  # the folder is locked: no replay of the first one's live entry, no journal of its own
+    second.record(LogEntry(protocol="openai", path="/second"))
+    second.close()
+    try:
+        assert [row.path for row in db.query_log()] == ["/second"]
+        found = segments(tmp_path / "pending")
+        assert len(found) == 1 and b"/first" in found[0].read_bytes()
+        first.close()
+        assert sorted(row.path for row in db.query_log()) == ["/first", "/second"]
     finally:
         db.close()
