@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def segments(folder: Path) -> list[Path]:
     """The journal's segment files (the folder also holds its lock file)."""
     return sorted(folder.glob("*.jsonl"))
+
+
 SECRET = "sk-gd-" + "k" * 40
 
 # A process that records entries into a writer whose batch never comes (an hour's window), says so, and
@@ -239,7 +241,9 @@ def test_rows_another_writer_added_meanwhile_keep_theirs_and_ours(tmp_path: Path
 
 def test_a_second_process_on_the_same_folder_does_not_take_the_live_journal(tmp_path: Path) -> None:
     db = Database(tmp_path / "log.sqlite3")
-    first = RequestLogWriter(db, LogSettings(), journal=RequestJournal(tmp_path / "pending"), batch_seconds=3600.0)
+    first = RequestLogWriter(
+        db, LogSettings(), journal=RequestJournal(tmp_path / "pending"), batch_seconds=3600.0
+    )
     first.start()
     first.record(LogEntry(protocol="openai", path="/first"))
     second = RequestLogWriter(db, LogSettings(), journal=RequestJournal(tmp_path / "pending"))
