@@ -87,6 +87,8 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE accounts ADD COLUMN tier_id TEXT",
         "ALTER TABLE accounts ADD COLUMN reserve_percent REAL",
     ],
+    # When the tier was last read (loadCodeAssist), so its daily re-read survives restarts.
+    ["ALTER TABLE accounts ADD COLUMN tier_read_at TEXT"],
 ]
 
 _LOG_COLUMNS = """started_at, protocol, path, client_model, upstream_model, account, status, latency_ms,
@@ -107,8 +109,8 @@ _DELETE_BEYOND_NEWEST = (
 )
 _UPSERT_ACCOUNT = """
     INSERT INTO accounts (id, kind, email, label, project_id, tier, enabled, status, status_reason, quotas,
-        quota_updated_at, created_at, last_used_at, model_forwards, quota_windows, tier_id, reserve_percent)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        quota_updated_at, created_at, last_used_at, model_forwards, quota_windows, tier_id, reserve_percent, tier_read_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
         kind = excluded.kind, email = excluded.email, label = excluded.label, project_id = excluded.project_id,
         tier = excluded.tier, enabled = excluded.enabled, status = excluded.status,
@@ -116,7 +118,7 @@ _UPSERT_ACCOUNT = """
         quota_updated_at = excluded.quota_updated_at, created_at = excluded.created_at,
         last_used_at = excluded.last_used_at, model_forwards = excluded.model_forwards,
         quota_windows = excluded.quota_windows, tier_id = excluded.tier_id,
-        reserve_percent = excluded.reserve_percent"""
+        reserve_percent = excluded.reserve_percent, tier_read_at = excluded.tier_read_at"""
 
 
 class DatabaseError(Exception):
@@ -271,6 +273,7 @@ def _account_row(account: Account) -> tuple[Any, ...]:
         json.dumps([_window_to_json(window) for window in account.quota_windows]),
         account.tier_id,
         account.reserve_percent,
+        to_db_time(account.tier_read_at) if account.tier_read_at else None,
     )
 
 
@@ -294,6 +297,7 @@ def _account_from_row(row: sqlite3.Row) -> Account:
         quota_windows=tuple(_window_from_json(raw) for raw in json.loads(row["quota_windows"] or "[]")),
         tier_id=row["tier_id"],
         reserve_percent=row["reserve_percent"],
+        tier_read_at=_optional_time(row["tier_read_at"]),
     )
 
 

@@ -1,4 +1,5 @@
-"""No import cycles among the core/, server/ and gui/ modules, counting every import the source writes."""
+"""The import graph of core/, server/ and gui/, counting every import the source writes: no cycles, and no
+protocol adapter (a package under server/) importing another one."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "server", "gui")
+
+# Adapter -> adapter imports that are allowed, within the OpenAI family only: the legacy completions API is
+# the Chat Completions protocol with a prompt instead of messages (it reuses that adapter's decode, encode and
+# stream pieces), and the Responses API answers errors in OpenAI's error shape (server.openai's PROTOCOL and
+# error_body). Anything adapters of different protocols share lives in a neutral server module
+# (server/request_parts.py, server/embeddings.py, server/protocol.py, server/handling.py).
+SAME_FAMILY_IMPORTS = frozenset(
+    {("server.openai_completions", "server.openai"), ("server.openai_responses", "server.openai")}
+)
 
 
 def module_files() -> dict[str, Path]:
@@ -110,3 +120,47 @@ def test_no_import_cycles() -> None:
     assert len(graph) > 50  # the walk found the packages
     found = cycles(graph)
     assert found == [], "import cycles:\n" + "\n".join(" <-> ".join(cycle) for cycle in found)
+
+
+def adapter_of(module: str) -> str | None:
+    """The adapter package a server module belongs to (server.ollama for server.ollama.decode), or None for
+    the neutral server modules and everything outside server/."""
+    parts = module.split(".")
+    if len(parts) < 2 or parts[0] != "server" or not (ROOT / "server" / parts[1] / "__init__.py").is_file():
+        return None
+    return f"server.{parts[1]}"
+
+
+def cross_adapter_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every import of one adapter package's module by another's, but the same-family exceptions."""
+    found: list[str] = []
+    for module, targets in sorted(graph.items()):
+        source = adapter_of(module)
+        if source is None:
+            continue
+        for target in sorted(targets):
+            imported = adapter_of(target)
+            if imported is not None and imported != source and (source, imported) not in SAME_FAMILY_IMPORTS:
+                found.append(f"{module} imports {target}")
+    return found
+
+
+def test_a_cross_adapter_import_is_found() -> None:
+    graph = {
+        "server.ollama.decode": {"server.openai.decode", "server.request_parts", "server.ollama.encode"},
+        "server.openai_completions.decode": {"server.openai.decode"},
+        "server.handling": {"server.openai"},  # composition and neutral modules may
+        "server.anthropic": {"server.gemini.translate"},
+    }
+    assert cross_adapter_imports(graph) == [
+        "server.anthropic imports server.gemini.translate",
+        "server.ollama.decode imports server.openai.decode",
+    ]
+
+
+def test_adapters_do_not_import_each_other() -> None:
+    graph = import_graph()
+    adapters = {adapter_of(module) for module in graph} - {None}
+    assert {"server.anthropic", "server.gemini", "server.ollama", "server.openai"} <= adapters
+    found = cross_adapter_imports(graph)
+    assert found == [], "adapters importing other adapters:\n" + "\n".join(found)

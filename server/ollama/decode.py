@@ -11,14 +11,14 @@ from typing import Any
 
 from core.errors import ApiError, ApiErrorType, invalid_request
 from core.types import JSON
-from server.openai.request_parts import (
+from server.protocol import Decoded
+from server.request_parts import (
     REASONING_BUDGETS,
     Conversation,
     decode_function_tools,
     function_response,
     stop_sequences,
 )
-from server.protocol import Decoded
 
 LATEST_TAG = ":latest"
 

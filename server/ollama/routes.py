@@ -9,11 +9,11 @@ from aiohttp import web
 
 from core.errors import ApiError, ApiErrorType
 from core.media import estimate_tokens
+from server.embeddings import embed_texts
 from server.handling import LOG_ENTRY, SERVICES, STARTED, ClientProtocol, generate, read_json
 from server.ollama.decode import OllamaOptions, decode_chat, decode_embed, decode_generate, model_name
 from server.ollama.encode import OLLAMA_VERSION, encode, encode_show, encode_tags, error_body, load_reply
 from server.ollama.stream import stream_encoder
-from server.openai_media import embed_texts
 from server.protocol import Decoded
 
 PROTOCOL = ClientProtocol("ollama", error_body)
@@ -79,7 +79,7 @@ async def _generate(
 async def embed(request: web.Request) -> web.Response:
     """POST /api/embed: one vector per input, from the API-key accounts' embedding models."""
     model, texts, dimensions = decode_embed(await read_json(request))
-    _, vectors = await embed_texts(request, model, texts, dimensions=dimensions)
+    vectors = await embed_texts(request, model, texts, dimensions=dimensions)
     elapsed_ns = max(1, int((time.perf_counter() - request[STARTED]) * 1e9))
     return web.json_response(
         {
@@ -104,7 +104,7 @@ async def embeddings(request: web.Request) -> web.Response:
     if not prompt:
         request[LOG_ENTRY].client_model = model
         return web.json_response({"embedding": []})  # what Ollama answers to an empty prompt
-    _, vectors = await embed_texts(request, model, [prompt])
+    vectors = await embed_texts(request, model, [prompt])
     return web.json_response({"embedding": vectors[0]})
 
 

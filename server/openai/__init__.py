@@ -2,13 +2,11 @@
 
 from server.openai.decode import ChatOptions, decode
 from server.openai.encode import encode, encode_models, error_body
-from server.openai.request_parts import REASONING_BUDGETS
 from server.openai.routes import PROTOCOL, add_routes
 from server.openai.stream import ChatStreamEncoder
 
 __all__ = [
     "PROTOCOL",
-    "REASONING_BUDGETS",
     "ChatOptions",
     "ChatStreamEncoder",
     "add_routes",

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from core.errors import invalid_request
 from core.types import JSON
-from server.openai.request_parts import (
+from server.protocol import Decoded
+from server.request_parts import (
     Conversation,
     content_items,
     decode_function_tools,
@@ -26,7 +27,6 @@ from server.openai.request_parts import (
     short,
     stop_sequences,
 )
-from server.protocol import Decoded
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from core.errors import invalid_request
 from core.types import JSON
 from server.openai.decode import check_n, conversation_key, decode_generation_config, include_usage
-from server.openai.request_parts import optional, request_model, short
 from server.protocol import Decoded
+from server.request_parts import optional, request_model, short
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,12 @@
-"""Handlers and routes of OpenAI's media endpoints; the helper other adapters (Ollama) use to embed text."""
+"""Handlers and routes of OpenAI's media endpoints (embeddings, images, speech)."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from aiohttp import web
 
 from core.media import Media, estimate_tokens
 from core.types import LogEntry
+from server.embeddings import embed_texts
 from server.handling import LOG_ENTRY, SERVICES, read_json
 from server.openai_media.translate import (
     SPEECH_FORMATS,
@@ -32,25 +31,9 @@ def served_model(media: Media, requested: str | None, capability: str) -> str:
     return media.model_for(requested, capability)
 
 
-async def embed_texts(
-    request: web.Request, model: str, texts: Sequence[str], *, dimensions: int | None = None
-) -> tuple[str, list[list[float]]]:
-    """(served model, one vector per text) for any adapter's embeddings route (e.g. Ollama's /api/embed).
-
-    OpenAI-style names (`text-embedding-3-small`) fall back to the best embedding model the API-key
-    accounts offer; the request log row gets the model, account and token estimate. Raises ApiError.
-    """
-    entry: LogEntry = request[LOG_ENTRY]
-    entry.client_model = model
-    media = media_of(request)
-    served = served_model(media, model, "embeddings")
-    vectors = await media.embed(served, texts, dimensions=dimensions, log=entry)
-    return served, vectors
-
-
 async def embeddings(request: web.Request) -> web.Response:
     decoded = decode_embeddings(await read_json(request))
-    _, vectors = await embed_texts(request, decoded.model, decoded.texts, dimensions=decoded.dimensions)
+    vectors = await embed_texts(request, decoded.model, decoded.texts, dimensions=decoded.dimensions)
     body = encode_embeddings(vectors, decoded.model, decoded.encoding_format, estimate_tokens(decoded.texts))
     return web.json_response(body)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from core.errors import invalid_request
 from core.media import GEMINI_VOICES, MAX_IMAGES, GeneratedImage, aspect_ratio_for, image_size_for
 from core.types import JSON
+from server.embeddings import GENERIC_EMBEDDING_PREFIXES
 
 MAX_EMBEDDING_INPUTS = 2048  # OpenAI's own limit per request
 MAX_SPEECH_CHARS = 4096  # OpenAI's limit on `input`
@@ -24,7 +25,7 @@ _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 # OpenAI's model families per capability: names that mean "whichever model does this" when no account
 # serves them as named (text-embedding-3-small, dall-e-3, tts-1, ...).
 OPENAI_FAMILIES: dict[str, tuple[str, ...]] = {
-    "embeddings": ("text-embedding-", "embedding"),
+    "embeddings": GENERIC_EMBEDDING_PREFIXES,
     "images": ("dall-e", "gpt-image", "chatgpt-image"),
     "speech": ("tts-", "gpt-4o-mini-tts", "gpt-4o-tts"),
 }

@@ -23,7 +23,9 @@ from typing import Any
 
 from core.errors import invalid_request
 from core.types import JSON
-from server.openai.request_parts import (
+from server.openai_responses.tools import CUSTOM_INPUT, DeclaredTools, ToolOrigin
+from server.protocol import Decoded
+from server.request_parts import (
     Conversation,
     content_items,
     decode_tool_choice,
@@ -41,8 +43,6 @@ from server.openai.request_parts import (
     required_str,
     short,
 )
-from server.openai_responses.tools import CUSTOM_INPUT, DeclaredTools, ToolOrigin
-from server.protocol import Decoded
 
 _log = logging.getLogger(__name__)
 _logged_drops: set[str] = set()

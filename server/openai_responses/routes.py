@@ -4,6 +4,7 @@ the events the HTTP stream sends, one JSON message each."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -11,7 +12,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from core.errors import ApiError, invalid_request
 from core.gateway import Gateway, GatewayRequest
@@ -24,9 +25,37 @@ from server.openai_responses.history import ResponseHistory
 from server.openai_responses.stream import ResponsesStreamEncoder
 from server.protocol import Decoded, compact_json
 
-HISTORY = web.AppKey("responses_history", ResponseHistory)
 SOCKET_HISTORY = 64  # turns one socket remembers, whatever their `store`
 log = logging.getLogger(__name__)
+
+
+class OpenSockets:
+    """The app's open Responses WebSockets, so that a shutdown closes them (aiohttp's graceful shutdown:
+    the runner would otherwise wait for their handlers until its shutdown timeout, then cut them).
+
+    A socket waiting for its next turn is closed at once with 1001 (going away); one in the middle of a
+    turn finishes that turn first, as in-flight HTTP requests do, and is closed right after it.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: set[web.WebSocketResponse] = set()
+        self.closing = False
+
+    async def close_all(self) -> None:
+        self.closing = True
+        await asyncio.gather(*(self._close_if_waiting(socket) for socket in list(self.waiting)))
+
+    async def _close_if_waiting(self, socket: web.WebSocketResponse) -> None:
+        if socket in self.waiting:  # not if it took a message meanwhile: it closes after that turn
+            await going_away(socket)
+
+
+async def going_away(socket: web.WebSocketResponse) -> None:
+    await socket.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutting down")
+
+
+HISTORY = web.AppKey("responses_history", ResponseHistory)
+SOCKETS = web.AppKey("responses_sockets", OpenSockets)
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
@@ -62,13 +91,28 @@ async def responses_socket(request: web.Request) -> web.StreamResponse:
     await socket.prepare(request)
     request[LOG_ENTRY].status = 101  # the socket's own row; each turn gets a row of its own
     turns = ResponseHistory(max_responses=SOCKET_HISTORY)
+    sockets = request.app[SOCKETS]
+    if sockets.closing:  # upgraded while the server was shutting down
+        await going_away(socket)
+        return socket
+    sockets.waiting.add(socket)
     # A client that hangs up without a close frame (Codex between runs) ends the socket, not a request.
-    with contextlib.suppress(ConnectionResetError):
-        async for message in socket:
-            if message.type is WSMsgType.TEXT:
-                await _socket_turn(request, socket, message.data, turns)
-            elif message.type is WSMsgType.BINARY:
-                await _send_error(socket, invalid_request("Send response.create messages as text frames."))
+    try:
+        with contextlib.suppress(ConnectionResetError):
+            async for message in socket:
+                sockets.waiting.discard(socket)
+                if message.type is WSMsgType.TEXT:
+                    await _socket_turn(request, socket, message.data, turns)
+                elif message.type is WSMsgType.BINARY:
+                    await _send_error(
+                        socket, invalid_request("Send response.create messages as text frames.")
+                    )
+                if sockets.closing:
+                    await going_away(socket)
+                    break
+                sockets.waiting.add(socket)
+    finally:
+        sockets.waiting.discard(socket)
     return socket
 
 
@@ -184,8 +228,14 @@ async def _send_error(socket: web.WebSocketResponse, error: ApiError) -> None:
     await socket.send_str(compact_json({"type": "error", "status": error.status, **openai.error_body(error)}))
 
 
+async def _close_sockets(app: web.Application) -> None:
+    await app[SOCKETS].close_all()
+
+
 def add_routes(app: web.Application) -> None:
     app[HISTORY] = ResponseHistory()
+    app[SOCKETS] = OpenSockets()
+    app.on_shutdown.append(_close_sockets)
     for prefix in ("/v1", ""):  # some clients are configured without the /v1 part of the base URL
         app.router.add_post(f"{prefix}/responses", responses)
         app.router.add_get(f"{prefix}/responses", responses)

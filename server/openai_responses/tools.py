@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from core.errors import invalid_request
 from core.types import JSON
-from server.openai.request_parts import SEARCH_TOOL_TYPES, function_declaration, required_name, short
+from server.request_parts import SEARCH_TOOL_TYPES, function_declaration, required_name, short
 
 _log = logging.getLogger(__name__)
 _logged_drops: set[str] = set()

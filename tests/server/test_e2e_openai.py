@@ -20,7 +20,7 @@ from openai.types.chat import (
 from pydantic import BaseModel, Field
 
 from core.types import AccountStatus
-from server.openai import REASONING_BUDGETS
+from server.request_parts import REASONING_BUDGETS
 from tests.fake_google import ANY_GENERATE, FUNCTION_NAME, QUOTA_FAULT_RESET_S, Fault, Reply
 from tests.helpers import FORBIDDEN_SCHEMA_KEYS, echo_of, schema_keys
 from tests.server.conftest import Gateway

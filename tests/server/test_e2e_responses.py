@@ -17,7 +17,7 @@ from openai.types.responses import (
 )
 from pydantic import BaseModel
 
-from server.openai import REASONING_BUDGETS
+from server.request_parts import REASONING_BUDGETS
 from tests.fake_google import ANY_GENERATE, Fault, Reply
 from tests.helpers import echo_of
 from tests.server.conftest import Gateway

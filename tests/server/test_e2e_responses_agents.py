@@ -3,6 +3,7 @@ custom (freeform) tools, additional_tools items, previous_response_id, and the R
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from openai import AsyncOpenAI
 from openai.types.responses import ResponseCustomToolCall, ResponseFunctionToolCall
 
+from server.runner import GatewayServer
 from tests.helpers import echo_of
 from tests.server.conftest import Gateway
 
@@ -250,3 +252,70 @@ async def test_generate_false_over_http_is_a_response_to_continue(
     # The remembered input and the new one are one user turn (Gemini wants roles to alternate).
     assert request["contents"] == [{"role": "user", "parts": [{"text": "remember me"}, {"text": "and you?"}]}]
     assert answer.output_text.startswith("Echo:")
+
+
+# --- the WebSocket and the server's shutdown -------------------------------------------------------------
+
+SHUTDOWN_WAIT = 5.0  # far below the server's own shutdown timeout below: only a close can end in time
+
+
+async def _stopping_server(gateway: Gateway) -> GatewayServer:
+    """A second server on the gateway's services that would wait 60 s for open handlers when stopped."""
+    server = GatewayServer(gateway.services, shutdown_timeout=60.0)
+    result = await server.start("127.0.0.1", 0)
+    assert result.ok, result.error
+    return server
+
+
+def _tasks_left(before: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+    return {task for task in asyncio.all_tasks() if task not in before and not task.done()} - {
+        asyncio.current_task()
+    }
+
+
+async def test_shutdown_closes_an_idle_websocket_with_going_away(gateway: Gateway) -> None:
+    before = asyncio.all_tasks()
+    server = await _stopping_server(gateway)
+    async with gateway.http.ws_connect(server.url + "/v1/responses", headers=gateway.headers()) as socket:
+        await socket.send_str(json.dumps({"type": "response.create", "model": MODEL, "input": "hi"}))
+        while json.loads((await socket.receive(timeout=SHUTDOWN_WAIT)).data)["type"] != "response.completed":
+            pass
+        stopping = asyncio.create_task(server.stop())
+        closed = await socket.receive(timeout=SHUTDOWN_WAIT)
+        assert closed.type is aiohttp.WSMsgType.CLOSE
+        assert closed.data == aiohttp.WSCloseCode.GOING_AWAY
+        await asyncio.wait_for(stopping, SHUTDOWN_WAIT)
+    assert socket.close_code == aiohttp.WSCloseCode.GOING_AWAY
+    assert not server.running
+    assert not await _listening(server.port)
+    assert _tasks_left(before) == set()  # the socket's handler ended; nothing waits on it
+    rows = await gateway.log_rows()
+    assert sorted(row.status for row in rows) == [101, 200]  # the socket's row and its turn's
+
+
+async def test_shutdown_lets_a_websocket_turn_finish_then_closes_it(gateway: Gateway) -> None:
+    gateway.fake.chunk_delay = 0.2  # a turn that is still streaming when the server is told to stop
+    server = await _stopping_server(gateway)
+    async with gateway.http.ws_connect(server.url + "/v1/responses", headers=gateway.headers()) as socket:
+        await socket.send_str(json.dumps({"type": "response.create", "model": MODEL, "input": "a long one"}))
+        first = json.loads((await socket.receive(timeout=SHUTDOWN_WAIT)).data)
+        assert first["type"] == "response.created"
+        stopping = asyncio.create_task(server.stop())
+        events: list[str] = []
+        while (message := await socket.receive(timeout=SHUTDOWN_WAIT)).type is aiohttp.WSMsgType.TEXT:
+            events.append(json.loads(message.data)["type"])
+        assert message.type is aiohttp.WSMsgType.CLOSE
+        assert message.data == aiohttp.WSCloseCode.GOING_AWAY
+        await asyncio.wait_for(stopping, SHUTDOWN_WAIT)
+    assert events[-1] == "response.completed"  # the turn was not cut by the shutdown
+    assert gateway.fake.streams_cancelled == 0
+
+
+async def _listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True

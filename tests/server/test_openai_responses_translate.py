@@ -15,8 +15,8 @@ from openai.types.responses import Response, ResponseStreamEvent
 
 from core.errors import ApiError, ApiErrorType
 from server import openai_responses as adapter
-from server.openai import REASONING_BUDGETS
 from server.protocol import Decoded
+from server.request_parts import REASONING_BUDGETS
 from tests.helpers import assert_bad_request, golden_cases
 
 GOLDEN = Path(__file__).parent / "golden" / "openai_responses"

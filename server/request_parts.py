@@ -1,4 +1,5 @@
-"""Request pieces the OpenAI-shaped adapters share (Chat Completions, Responses, legacy completions, Ollama)."""
+"""Request pieces the adapters share: OpenAI-shaped content, tools and settings (Chat Completions, Responses,
+legacy completions) that Ollama reuses too, and the small checks every decoder makes."""
 
 from __future__ import annotations
 
