@@ -212,6 +212,11 @@ class Settings:
     def database_path(self) -> Path:
         return self.home / "gravity-desk.sqlite3"
 
+    @property
+    def request_journal_path(self) -> Path:
+        """The request log's crash journal (core/request_journal.py): entries not yet in the database."""
+        return self.home / "request-log-pending"
+
 
 _SECTIONS: dict[str, type] = {
     "server": ServerSettings,
