@@ -156,7 +156,9 @@ class Targets:
         }
 
     async def direct(self, text: str = "hello world") -> None:
-        url = f"{self.fake}/sandbox/v1internal:generateContent"
+        # The call the gateway makes for a whole answer from this model: Cloud Code answers generateContent
+        # on current models with an empty reply (upstream.stream_only_models), so it streams and assembles.
+        url = f"{self.fake}/sandbox/v1internal:streamGenerateContent?alt=sse"
         async with self.http.post(url, json=self._envelope(text), headers=self.fake_headers) as response:
             assert response.status == 200, await response.text()
             await response.read()
