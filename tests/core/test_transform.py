@@ -21,6 +21,7 @@ from core.transform import (
     prepare_request,
     restore_response,
 )
+from core.types import JSON
 from tests.fake_google import FUNCTION_NAME, FakeGoogle, Rejected, validate_request
 
 FORBIDDEN = {"const", "$ref", "$defs", "definitions", "$schema", "$id", "default", "examples"}
@@ -367,7 +368,7 @@ def test_thinking_budget_below_max_output(
         "maxOutputTokens": max_tokens,
         "thinkingConfig": {"thinkingBudget": budget, "includeThoughts": True},
     }
-    body = {"contents": [user("x")], "generationConfig": config}
+    body: JSON = {"contents": [user("x")], "generationConfig": config}
     prepared, _ = prepare_request(body, SignatureCache(), None)
     out = prepared["generationConfig"]
     assert (out["maxOutputTokens"], out["thinkingConfig"]["thinkingBudget"]) == (want_max, want_budget)
