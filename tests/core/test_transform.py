@@ -14,7 +14,6 @@ import pytest
 from pydantic import BaseModel, Field
 
 from core.transform import (
-    SCHEMA_KEYS,
     NameMap,
     SignatureCache,
     clean_schema,
@@ -24,6 +23,32 @@ from core.transform import (
 from core.types import JSON
 from tests.fake_google import FUNCTION_NAME, FakeGoogle, Rejected, validate_request
 
+# The schema keywords clean_schema may send upstream: it copies these and drops everything else (some are
+# folded into the description first).
+SCHEMA_KEYS = frozenset(
+    {
+        "type",
+        "description",
+        "properties",
+        "required",
+        "items",
+        "enum",
+        "nullable",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "additionalProperties",
+        "format",
+        "minimum",
+        "maximum",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "title",
+    }
+)
 FORBIDDEN = {"const", "$ref", "$defs", "definitions", "$schema", "$id", "default", "examples"}
 REQUEST_FIELDS = frozenset({"contents", "systemInstruction", "tools", "toolConfig", "generationConfig"})
 CALL_ID = re.compile(r"^fc-[0-9a-f]{24}$")  # neutral: no protocol's own id shape
