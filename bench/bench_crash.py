@@ -1,5 +1,6 @@
 """Crash window of the request log: `kill -9` the gateway under 16-client load, then count the requests the
-clients saw answered that have no row in the database.
+clients saw answered that have no row in the database, both right after the kill (what SQLite had committed)
+and after the gateway's next start (which writes what the crash left in the request-log journal).
 
 The fake upstream and the gateway (`gravity-desk serve`) run in their own processes, as in bench_gateway.py.
 Every request names its own model (`crash-<round>-<client>-<n>`, served by a `[models]` wildcard rule), so
@@ -40,6 +41,7 @@ class Round:
     rate_per_ms: float  # answers per millisecond over the last second before the kill
     intact: bool = True
     lost_ages_ms: list[float] = field(default_factory=list)
+    uncommitted: int = 0  # answered without a committed row at the kill, before the restart recovered them
 
 
 def configure(processes: Processes, fake: dict[str, str]) -> None:
@@ -103,7 +105,14 @@ def one_round(processes: Processes, index: int, clients: int, seconds: float) ->
     answered, killed_at = asyncio.run(load_then_kill(url, gateway.pid, tag, clients, seconds))
     gateway.wait(10)
     processes.children.remove(gateway)
-    in_db, intact = logged_models(processes.home / "gravity-desk.sqlite3", tag)
+    database = processes.home / "gravity-desk.sqlite3"
+    committed, intact = logged_models(database, tag)
+    # The next start writes what the journal kept; a clean stop then flushes it.
+    processes.start_gateway()
+    restarted = processes.children.pop()
+    restarted.terminate()
+    restarted.wait(30)
+    in_db, intact_after = logged_models(database, tag)
     lost = {name: at for name, at in answered.items() if name not in in_db}
     ages = sorted((killed_at - at) * 1000.0 for at in lost.values())
     last_second = sum(1 for at in answered.values() if killed_at - at <= 1.0)
@@ -112,8 +121,9 @@ def one_round(processes: Processes, index: int, clients: int, seconds: float) ->
         lost=len(lost),
         window_ms=ages[-1] if ages else 0.0,
         rate_per_ms=last_second / 1000.0,
-        intact=intact,
+        intact=intact and intact_after,
         lost_ages_ms=ages,
+        uncommitted=sum(1 for name in answered if name not in committed),
     )
 
 
@@ -133,7 +143,8 @@ def main() -> None:
             rounds.append(one_round(processes, index, args.clients, args.seconds))
             result = rounds[-1]
             print(
-                f"round {index + 1}: {result.answered} answered, {result.lost} without a row "
+                f"round {index + 1}: {result.answered} answered, {result.uncommitted} not yet committed at "
+                f"the kill, {result.lost} without a row after the restart "
                 f"({result.lost / max(result.answered, 1):.2%}), window {result.window_ms:.1f} ms, "
                 f"{result.rate_per_ms * 1000:.0f} answers/s, database "
                 + ("intact" if result.intact else "DAMAGED"),
@@ -156,6 +167,9 @@ def main() -> None:
     )
     print(
         f"| rows lost per kill | {statistics.median(r.lost for r in rounds):.0f} | {max(r.lost for r in rounds)} |"
+    )
+    print(
+        f"| answered but not yet committed at the kill (journaled) | {statistics.median(r.uncommitted for r in rounds):.0f} | {max(r.uncommitted for r in rounds)} |"
     )
     print(f"| database intact after every kill | {'yes' if all(r.intact for r in rounds) else 'NO'} | |")
 

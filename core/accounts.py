@@ -75,6 +75,7 @@ class _GoogleReading:
     project: ProjectInfo
     catalogue: ModelCatalogue
     windows: tuple[QuotaWindow, ...] | None  # None: not read this time (keep what is known)
+    tier_read: bool = False  # loadCodeAssist answered this time (the tier in `project` is fresh)
 
 
 @dataclass(frozen=True)
@@ -337,12 +338,14 @@ class AccountService:
         self._notify(account.id)
 
     async def refresh_quota(self, account_id: str, *, force: bool = True) -> Account:
-        """Re-read the account's models, quota, quota windows (and, once, project and tier) and persist them.
+        """Re-read the account's models, quota, quota windows (and, now and then, project and tier) and persist
+        them.
 
         `force=False` (background reads) skips an account read less than upstream.quota_refresh_minutes ago.
-        The access token is refreshed only when it is near expiry (upstream.token_refresh_margin_s), the
-        project looked up once and again only when Google refuses it. A refused sign-in marks the account
-        needs_signin, a 403 marks it blocked (then the error is raised); a successful refresh clears either.
+        The access token is refreshed only when it is near expiry (upstream.token_refresh_margin_s); the
+        project and tier are looked up again when upstream.tier_refresh_hours have passed since the last
+        lookup, or when Google refuses the project. A refused sign-in marks the account needs_signin, a 403
+        marks it blocked (then the error is raised); a successful refresh clears either.
         """
         account = self._require(account_id)
         if not force and self._read_recently(account):
@@ -351,6 +354,9 @@ class AccountService:
             if account.kind is AccountKind.GOOGLE:
                 reading = await self._read_google_quota(account)
                 account.project_id = reading.project.project_id
+                if reading.tier_read:
+                    self._note_tier_change(account, reading.project)
+                    account.tier_read_at = _now()
                 account.tier = reading.project.tier or account.tier
                 account.tier_id = reading.project.tier_id or account.tier_id
                 catalogue = reading.catalogue
@@ -559,20 +565,52 @@ class AccountService:
 
     async def _read_project_and_models(self, account: Account, access_token: str) -> _GoogleReading:
         known = account.project_id is not None and account.tier_id is not None
-        if known:
-            project = ProjectInfo(str(account.project_id), account.tier, account.tier_id)
-        else:
-            project = await self._cloudcode.discover_project(access_token)
+        fresh: ProjectInfo | None = None
+        if not known:
+            fresh = await self._cloudcode.discover_project(access_token)
+        elif self._tier_due(account):
+            fresh = await self._reread_tier(account, access_token)
+        project = fresh or ProjectInfo(str(account.project_id), account.tier, account.tier_id)
         try:
             catalogue = await self._fetch_catalogue(access_token, project)
         except UpstreamError as exc:
             if not known or exc.kind not in (ErrorKind.FORBIDDEN, ErrorKind.NOT_FOUND):
                 raise
             # The cached project may be gone (Google re-provisioned it): look it up again, once.
-            project = await self._cloudcode.discover_project(access_token)
+            project = fresh = await self._cloudcode.discover_project(access_token)
             catalogue = await self._fetch_catalogue(access_token, project)
         windows = await self._read_windows(account.id, access_token, project, catalogue)
-        return _GoogleReading(project, catalogue, windows)
+        return _GoogleReading(project, catalogue, windows, tier_read=fresh is not None)
+
+    def _tier_due(self, account: Account) -> bool:
+        """Whether the background refresh should ask loadCodeAssist again (upstream.tier_refresh_hours)."""
+        hours = self._upstream.tier_refresh_hours
+        if hours <= 0.0:
+            return False
+        if account.tier_read_at is None:
+            return True  # read before the time was kept (an older version): once, then every `hours`
+        age_s = (_now() - account.tier_read_at).total_seconds()
+        return not 0.0 <= age_s < hours * 3600.0  # a clock set back counts as due, not as years away
+
+    async def _reread_tier(self, account: Account, access_token: str) -> ProjectInfo | None:
+        """loadCodeAssist for a known account; None when it failed in a way that must not spoil the quota read
+        (the upstream busy or down: the cached tier stays and the next round asks again)."""
+        try:
+            return await self._cloudcode.discover_project(access_token)
+        except UpstreamError as exc:
+            if exc.kind not in (ErrorKind.SERVER, ErrorKind.NETWORK, ErrorKind.CAPACITY, ErrorKind.NOT_FOUND):
+                raise  # a dead token, a ban: the same answer the quota read would get
+            log.warning(
+                "Could not re-read the tier of %s (kept %s): %s", account.name, account.tier, exc.message
+            )
+            return None
+
+    @staticmethod
+    def _note_tier_change(account: Account, project: ProjectInfo) -> None:
+        if project.tier_id is not None and account.tier_id is not None and project.tier_id != account.tier_id:
+            log.info(
+                "%s is now on tier %s (was %s)", account.name, project.tier or project.tier_id, account.tier
+            )
 
     def _missing_is_unknown(self, tier_id: str | None) -> bool:
         return tier_id is not None and tier_id in self._quota.unknown_fraction_tiers
@@ -613,6 +651,7 @@ class AccountService:
         account.project_id = sign_in.project.project_id
         account.tier = sign_in.project.tier
         account.tier_id = sign_in.project.tier_id
+        account.tier_read_at = _now()
         account.quota_windows = sign_in.windows
         AccountService._apply_catalogue(account, sign_in.catalogue)
 

@@ -124,6 +124,9 @@ class UpstreamSettings:
     # An access token is refreshed only when it has less than this left (Google's live about an hour; peers
     # refresh 15-50 minutes early). Not on every quota read: frequent refreshes are tied to verification prompts.
     token_refresh_margin_s: float = 900.0
+    # The account's tier (loadCodeAssist: free, Pro, Ultra...) is re-read by the background refresh at most this
+    # often, so an upgrade shows without a new sign-in; 0 = never (only at sign-in and after a project error).
+    tier_refresh_hours: float = 24.0
 
 
 @dataclass
@@ -208,6 +211,11 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.home / "gravity-desk.sqlite3"
+
+    @property
+    def request_journal_path(self) -> Path:
+        """The request log's crash journal (core/request_journal.py): entries not yet in the database."""
+        return self.home / "request-log-pending"
 
 
 _SECTIONS: dict[str, type] = {

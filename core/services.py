@@ -25,6 +25,7 @@ from core.media import Media
 from core.oauth import OAuthClient
 from core.pool import AccountPool
 from core.private_files import make_private
+from core.request_journal import RequestJournal
 from core.request_log import RequestLogWriter
 from core.secrets import SecretStore
 from core.store import Database
@@ -157,8 +158,10 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
         secrets = await asyncio.to_thread(SecretStore, settings.home, use_keyring=use_keyring)
         http = _http_session(settings)
         cleanup.push_async_callback(http.close)
-        request_log = RequestLogWriter(db, settings.log)
-        request_log.start()
+        request_log = RequestLogWriter(
+            db, settings.log, journal=RequestJournal(settings.request_journal_path)
+        )
+        await asyncio.to_thread(request_log.start)  # reads the last id, writes what a crash left behind
         cleanup.push_async_callback(asyncio.to_thread, request_log.close)  # flushes what is queued
         oauth = OAuthClient(http, settings.oauth)
         cloudcode = CloudCodeClient(http, settings.upstream)

@@ -87,13 +87,21 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE accounts ADD COLUMN tier_id TEXT",
         "ALTER TABLE accounts ADD COLUMN reserve_percent REAL",
     ],
+    # When the tier was last read (loadCodeAssist), so its daily re-read survives restarts.
+    ["ALTER TABLE accounts ADD COLUMN tier_read_at TEXT"],
 ]
 
 _LOG_COLUMNS = """started_at, protocol, path, client_model, upstream_model, account, status, latency_ms,
     ttfb_ms, tokens_in, tokens_out, stream, error, request_body, response_body, account_id, key_name"""
 _LOG_PLACEHOLDERS = f"({', '.join('?' * 17)})"
 _INSERT_LOG_HEAD = f"INSERT INTO request_log ({_LOG_COLUMNS}) VALUES"
-_ROWS_PER_INSERT = 55  # 935 parameters: under the 999 of SQLite builds older than 3.32
+_ROWS_PER_INSERT = 52  # 936 parameters with the id: under the 999 of SQLite builds older than 3.32
+# Rows with the ids the request-log writer handed out; one already written (replayed from its journal after
+# a crash) is left as it is.
+_INSERT_NUMBERED_LOG_HEAD = f"INSERT INTO request_log (id, {_LOG_COLUMNS}) VALUES"
+_NUMBERED_LOG_PLACEHOLDERS = f"({', '.join('?' * 18)})"
+_LAST_LOG_ID = """SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'request_log'), 0),
+    COALESCE((SELECT MAX(id) FROM request_log), 0))"""
 _SELECT_LOG = f"SELECT id, {_LOG_COLUMNS} FROM request_log"  # noqa: S608 (constants only)
 _NEWEST_FIRST = "ORDER BY started_at DESC, id DESC"
 _DELETE_BEYOND_NEWEST = (
@@ -101,8 +109,8 @@ _DELETE_BEYOND_NEWEST = (
 )
 _UPSERT_ACCOUNT = """
     INSERT INTO accounts (id, kind, email, label, project_id, tier, enabled, status, status_reason, quotas,
-        quota_updated_at, created_at, last_used_at, model_forwards, quota_windows, tier_id, reserve_percent)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        quota_updated_at, created_at, last_used_at, model_forwards, quota_windows, tier_id, reserve_percent, tier_read_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
         kind = excluded.kind, email = excluded.email, label = excluded.label, project_id = excluded.project_id,
         tier = excluded.tier, enabled = excluded.enabled, status = excluded.status,
@@ -110,7 +118,7 @@ _UPSERT_ACCOUNT = """
         quota_updated_at = excluded.quota_updated_at, created_at = excluded.created_at,
         last_used_at = excluded.last_used_at, model_forwards = excluded.model_forwards,
         quota_windows = excluded.quota_windows, tier_id = excluded.tier_id,
-        reserve_percent = excluded.reserve_percent"""
+        reserve_percent = excluded.reserve_percent, tier_read_at = excluded.tier_read_at"""
 
 
 class DatabaseError(Exception):
@@ -265,6 +273,7 @@ def _account_row(account: Account) -> tuple[Any, ...]:
         json.dumps([_window_to_json(window) for window in account.quota_windows]),
         account.tier_id,
         account.reserve_percent,
+        to_db_time(account.tier_read_at) if account.tier_read_at else None,
     )
 
 
@@ -288,6 +297,7 @@ def _account_from_row(row: sqlite3.Row) -> Account:
         quota_windows=tuple(_window_from_json(raw) for raw in json.loads(row["quota_windows"] or "[]")),
         tier_id=row["tier_id"],
         reserve_percent=row["reserve_percent"],
+        tier_read_at=_optional_time(row["tier_read_at"]),
     )
 
 
@@ -533,38 +543,79 @@ class Database:
             )
             connection.executemany("DELETE FROM api_keys WHERE id = ?", [(key,) for key in deleted])
 
-    def insert_log_entries(self, entries: list[LogEntry]) -> None:
-        """Insert in one transaction and set each entry's id."""
+    def insert_log_entries(
+        self, entries: list[LogEntry], ids: Sequence[int] | None = None, *, replay: bool = False
+    ) -> list[int]:
+        """Insert in one transaction; the ids the rows got, in order.
+
+        Without `ids` the rows are numbered here and each entry's id is set. With them (the request-log
+        writer's, increasing) the rows get those ids — moved above the last one if another writer took them
+        meanwhile; with `replay` (entries a crash left in the journal) a row already there is left as it is
+        and its entry is not written again.
+        """
         if not entries:
-            return
+            return []
         rows = [_log_row(entry) for entry in entries]
         # A key's last use rides on the batch that logs it: one UPDATE per key per batch, none per request.
         last_use: dict[str, str] = {}
         for entry, row in zip(entries, rows, strict=True):
             if entry.key_id:
                 last_use[entry.key_id] = max(last_use.get(entry.key_id, ""), row[0])
-        ids: list[int] = []
         with self._transaction(immediate=True) as connection:
-            # Many rows per statement: each statement hands the GIL back and waits to get it again, up to a
-            # switch interval (5 ms) while the event loop is busy, and a batch must commit within BATCH_SECONDS.
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[start : start + _ROWS_PER_INSERT]
-                values = ", ".join([_LOG_PLACEHOLDERS] * len(chunk))
-                cursor = connection.execute(
-                    f"{_INSERT_LOG_HEAD} {values}",
-                    [value for row in chunk for value in row],
-                )
-                last = cursor.lastrowid
-                assert last is not None
-                # One statement numbers its rows in order (AUTOINCREMENT, no other writer inside BEGIN IMMEDIATE).
-                ids += range(last - len(chunk) + 1, last + 1)
+            if ids is None:
+                numbered = self._insert_unnumbered(connection, rows)
+            else:
+                numbered = list(ids)
+                if not replay and numbered and numbered[0] <= (floor := self._last_log_id_on(connection)):
+                    numbered = list(range(floor + 1, floor + 1 + len(rows)))
+                self._insert_numbered(connection, rows, numbered, keep_existing=replay)
             connection.executemany(
                 "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
                 [(moment, key_id, moment) for key_id, moment in last_use.items()],
             )
         # Ids are handed out only once the transaction committed, so a rollback leaves entries untouched.
-        for entry, row_id in zip(entries, ids, strict=True):
-            entry.id = row_id
+        if ids is None:
+            for entry, row_id in zip(entries, numbered, strict=True):
+                entry.id = row_id
+        return numbered
+
+    # Many rows per statement: each statement hands the GIL back and waits to get it again, up to a switch
+    # interval (5 ms) while the event loop is busy.
+    @staticmethod
+    def _insert_unnumbered(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[int]:
+        numbered: list[int] = []
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            values = ", ".join([_LOG_PLACEHOLDERS] * len(chunk))
+            cursor = connection.execute(f"{_INSERT_LOG_HEAD} {values}", [v for row in chunk for v in row])
+            last = cursor.lastrowid
+            assert last is not None
+            # One statement numbers its rows in order (AUTOINCREMENT, no other writer inside BEGIN IMMEDIATE).
+            numbered += range(last - len(chunk) + 1, last + 1)
+        return numbered
+
+    @staticmethod
+    def _insert_numbered(
+        connection: sqlite3.Connection, rows: list[tuple[Any, ...]], ids: list[int], *, keep_existing: bool
+    ) -> None:
+        conflict = " ON CONFLICT(id) DO NOTHING" if keep_existing else ""
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = zip(
+                ids[start : start + _ROWS_PER_INSERT], rows[start : start + _ROWS_PER_INSERT], strict=True
+            )
+            values = [value for row_id, row in chunk for value in (row_id, *row)]
+            placeholders = ", ".join([_NUMBERED_LOG_PLACEHOLDERS] * (len(values) // 18))
+            connection.execute(f"{_INSERT_NUMBERED_LOG_HEAD} {placeholders}{conflict}", values)
+
+    def last_log_id(self) -> int:
+        """The highest request-log id ever handed out (AUTOINCREMENT's own record; pruned rows count)."""
+        with self._in_use() as connection:
+            return self._last_log_id_on(connection)
+
+    @staticmethod
+    def _last_log_id_on(connection: sqlite3.Connection) -> int:
+        found = connection.execute(_LAST_LOG_ID).fetchone()
+        return int(found[0])
 
     def query_log(
         self, log_filter: LogFilter | None = None, *, limit: int = 100, offset: int = 0

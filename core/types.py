@@ -111,6 +111,7 @@ class Account:
     # 5-hour and weekly buckets per model group (`retrieveUserQuotaSummary`), re-read with the catalogue.
     quota_windows: tuple[QuotaWindow, ...] = ()
     tier_id: str | None = None  # the upstream's tier id ("free-tier", "standard-tier"); `tier` is its name
+    tier_read_at: datetime | None = None  # loadCodeAssist's last answer (re-read per tier_refresh_hours)
     # Quota protection for this account: keep this percentage of each model group in reserve; None = the
     # global setting quota.reserve_percent, 0 = off.
     reserve_percent: float | None = None

@@ -1167,6 +1167,13 @@ class FakeGoogle:
         period = WINDOW_RESET_S.get(window, DEFAULT_RESET_S)
         account.windows[matches[0]] = ModelState(fraction, time.time() + reset_in_s, refill_s=period)
 
+    def set_tier(self, email: str, tier: str, *, paid_tier: str | None = None) -> None:
+        """Change an account's tier as an upgrade (or downgrade) does: loadCodeAssist answers it from now on
+        (`currentTier` = tier, `paidTier` = paid_tier when given); the project stays."""
+        account = self.accounts[email]
+        account.tier = tier
+        account.paid_tier = paid_tier
+
     def count(self, method: str, who: str | None = None) -> int:
         """Calls of `method` ("token", "loadCodeAssist", "fetchAvailableModels", ...) so far, by anyone or by
         one account (e-mail) or API key; counted even with record=False."""
@@ -1546,7 +1553,8 @@ class FakeGoogle:
         self._access_tokens[access_token] = (email, time.monotonic() + self.access_token_ttl)
         reply: JSON = {
             "access_token": access_token,
-            "expires_in": int(self.access_token_ttl),
+            # Google's are whole seconds; a time-scaled run (bench/bench_polling.py) needs its fraction kept.
+            "expires_in": ttl if (ttl := self.access_token_ttl) < 60 else int(ttl),
             "scope": scope,
             "token_type": "Bearer",
             "id_token": self._id_token(email),

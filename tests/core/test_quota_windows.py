@@ -14,7 +14,7 @@ from core.errors import ApiError
 from core.gateway import GatewayRequest
 from core.services import Services, create_services
 from core.types import JSON, Account, AccountKind, LogEntry, ModelQuota, QuotaWindow
-from tests.fake_google import FakeGoogle, Recorded
+from tests.fake_google import _TIER_NAMES, FakeGoogle, Fault, Recorded
 
 PRO = "gemini-3.1-pro-high"
 CLAUDE = "claude-sonnet-4-5"
@@ -247,6 +247,85 @@ async def test_a_project_error_looks_the_project_up_again(
     assert fake_google.count("loadCodeAssist", account.email) == 2
     await services.gateway.generate(ask(PRO))
     assert generate_calls(fake_google)[-1].body["project"] == "proj-new"
+
+
+def as_if_hours_passed(account: Account, hours: float) -> None:
+    """Move the account's last readings back in time, as if `hours` had passed since (the time control of the
+    polling tests: what the refresh compares with the clock is how old its readings are)."""
+    for name in ("tier_read_at", "quota_updated_at"):
+        moment = getattr(account, name)
+        assert moment is not None
+        setattr(account, name, moment - timedelta(hours=hours))
+
+
+async def test_an_upgraded_tier_shows_after_upstream_tier_refresh_hours_without_a_new_sign_in(
+    services: Services, fake_google: FakeGoogle, tmp_path: Path
+) -> None:
+    account = await add(services, fake_google, "upgrade@example.com", tier="free-tier")
+    assert account.tier == _TIER_NAMES["free-tier"]
+    lookups = fake_google.count("loadCodeAssist", account.email)
+    fake_google.set_tier("upgrade@example.com", "standard-tier")  # the user bought a plan
+    # Within the day: background rounds and the window's Refresh read the quota, never the tier.
+    as_if_hours_passed(account, 23)
+    await services.accounts.refresh_all_quotas(force=False)
+    await services.accounts.refresh_quota(account.id)
+    assert fake_google.count("fetchAvailableModels", account.email) == 3  # sign-in + two reads
+    assert fake_google.count("loadCodeAssist", account.email) == lookups
+    assert account.tier == _TIER_NAMES["free-tier"]
+    # A day after the last lookup the background round asks again, once, and the new tier is stored.
+    as_if_hours_passed(account, 1.5)
+    await services.accounts.refresh_all_quotas(force=False)
+    assert fake_google.count("loadCodeAssist", account.email) == lookups + 1
+    assert (account.tier, account.tier_id) == (_TIER_NAMES["standard-tier"], "standard-tier")
+    [stored] = await asyncio.to_thread(services.db.list_accounts)
+    assert (stored.tier, stored.tier_id) == (_TIER_NAMES["standard-tier"], "standard-tier")
+    assert stored.tier_read_at is not None
+    assert abs((datetime.now(UTC) - stored.tier_read_at).total_seconds()) < 60
+    as_if_hours_passed(account, 1)
+    await services.accounts.refresh_all_quotas(force=False)
+    assert fake_google.count("loadCodeAssist", account.email) == lookups + 1
+    # The time of the lookup survives a restart: a new start does not ask again before the day is over.
+    await services.close()
+    reopened = await create_services(fake_google.settings(tmp_path), use_keyring=False)
+    try:
+        [again] = reopened.accounts.accounts()
+        await reopened.accounts.refresh_quota(again.id)
+        assert fake_google.count("fetchAvailableModels", account.email) == 6
+        assert fake_google.count("loadCodeAssist", account.email) == lookups + 1
+        assert again.tier == _TIER_NAMES["standard-tier"]
+    finally:
+        await reopened.close()
+
+
+async def test_tier_refresh_hours_zero_never_asks_again(services: Services, fake_google: FakeGoogle) -> None:
+    services.settings.upstream.tier_refresh_hours = 0.0
+    account = await add(services, fake_google, "never@example.com", tier="free-tier")
+    lookups = fake_google.count("loadCodeAssist", account.email)
+    fake_google.set_tier("never@example.com", "standard-tier")
+    as_if_hours_passed(account, 24 * 30)
+    await services.accounts.refresh_all_quotas(force=False)
+    account.tier_read_at = None  # even a tier read by a version that kept no time stays as it is
+    await services.accounts.refresh_quota(account.id)
+    assert fake_google.count("fetchAvailableModels", account.email) == 3
+    assert fake_google.count("loadCodeAssist", account.email) == lookups
+    assert account.tier == _TIER_NAMES["free-tier"]
+
+
+async def test_a_failed_tier_lookup_keeps_the_tier_and_the_quota_read_and_asks_next_round(
+    services: Services, fake_google: FakeGoogle
+) -> None:
+    account = await add(services, fake_google, "busy@example.com", tier="free-tier")
+    fake_google.set_tier("busy@example.com", "standard-tier")
+    fake_google.set_remaining("busy@example.com", PRO, 0.3)
+    endpoints = len(fake_google.endpoints)
+    fake_google.inject(Fault("server", method="loadCodeAssist", times=endpoints))  # every endpoint: a 500
+    as_if_hours_passed(account, 25)
+    await services.accounts.refresh_all_quotas(force=False)
+    assert account.tier == _TIER_NAMES["free-tier"]
+    assert account.quotas[PRO].remaining_fraction == pytest.approx(0.3)  # the quota was still read
+    as_if_hours_passed(account, 0.5)  # the next round (10 minutes later, here half an hour)
+    await services.accounts.refresh_all_quotas(force=False)
+    assert account.tier == _TIER_NAMES["standard-tier"]
 
 
 # -- quota protection ---------------------------------------------------------------------------------------
