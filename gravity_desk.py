@@ -163,6 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and CLI_COMMANDS.intersection(sys.argv[1:]):
         _attach_console()
     args = _parser().parse_args(argv)
+    # No format here shows a record's caller, thread or process, and finding the caller walks the stack for
+    # each line (one access line per request): the logging HOWTO's "Optimization" settings.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -38,6 +38,15 @@ def loop_cpu_seconds(pid: int) -> float:
         return int(stat.read().split()[0]) / 1e9
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time of all a process's threads (event loop, request-log writer, checkpoints), ns resolution."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -156,7 +165,9 @@ class Targets:
         }
 
     async def direct(self, text: str = "hello world") -> None:
-        url = f"{self.fake}/sandbox/v1internal:generateContent"
+        # The call the gateway makes for a whole answer from this model: Cloud Code answers generateContent
+        # on current models with an empty reply (upstream.stream_only_models), so it streams and assembles.
+        url = f"{self.fake}/sandbox/v1internal:streamGenerateContent?alt=sse"
         async with self.http.post(url, json=self._envelope(text), headers=self.fake_headers) as response:
             assert response.status == 200, await response.text()
             await response.read()
@@ -241,7 +252,8 @@ async def _latencies(call: Callable[[], Awaitable[None]], count: int) -> list[fl
     return samples
 
 
-async def _throughput(call: Callable[[], Awaitable[None]], workers: int, seconds: float) -> float:
+async def _throughput(call: Callable[[], Awaitable[None]], workers: int, seconds: float) -> tuple[float, int]:
+    """(requests/s, requests done) of `workers` concurrent callers for `seconds`."""
     done = 0
     deadline = time.perf_counter() + seconds
 
@@ -253,7 +265,7 @@ async def _throughput(call: Callable[[], Awaitable[None]], workers: int, seconds
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))
-    return done / (time.perf_counter() - started)
+    return done / (time.perf_counter() - started), done
 
 
 Run = tuple[float, float, int]  # (time to first event, total time, events) of one stream
@@ -282,7 +294,7 @@ async def measure(
         return [
             *await _latency_rows(all_targets, args),
             *await _stream_rows(all_targets, pids, args),
-            *await _throughput_rows(all_targets, args),
+            *await _throughput_rows(all_targets, pids, args),
         ]
 
 
@@ -365,22 +377,36 @@ async def _stream_rows(all_targets: list[Targets], pids: list[int], args: argpar
     return rows
 
 
-async def _throughput_rows(all_targets: list[Targets], args: argparse.Namespace) -> list[Row]:
+async def _throughput_rows(
+    all_targets: list[Targets], pids: list[int], args: argparse.Namespace
+) -> list[Row]:
     rows: list[Row] = []
     direct_rates: list[float] = []
-    rates: dict[str, list[list[float]]] = {
-        "Gemini": [[] for _ in all_targets],
-        "OpenAI": [[] for _ in all_targets],
-    }
+    names = ("Gemini", "OpenAI")
+    rates: dict[str, list[list[float]]] = {name: [[] for _ in all_targets] for name in names}
+    cpu: dict[str, list[list[float]]] = {name: [[] for _ in all_targets] for name in names}
     for _ in range(args.rounds):  # rounds interleave the targets, so a noisy moment hits them alike
-        direct_rates.append(await _throughput(all_targets[0].direct, args.concurrency, args.seconds))
+        direct_rates.append((await _throughput(all_targets[0].direct, args.concurrency, args.seconds))[0])
         for index, targets in enumerate(all_targets):
-            for name, call in (("Gemini", targets.via_gemini), ("OpenAI", targets.via_openai)):
-                rates[name][index].append(await _throughput(call, args.concurrency, args.seconds))
+            for name, call in zip(names, (targets.via_gemini, targets.via_openai), strict=True):
+                before = process_cpu_seconds(pids[index])
+                rate, done = await _throughput(call, args.concurrency, args.seconds)
+                rates[name][index].append(rate)
+                cpu[name][index].append((process_cpu_seconds(pids[index]) - before) / max(done, 1))
     direct_rate = f"{statistics.median(direct_rates):,.0f}" if direct_rates else ""
     for name, rate_runs in rates.items():
         rate_figures = [(f"{statistics.median(runs):,.0f}" if runs else "", "") for runs in rate_runs]
         rows.append((f"requests/s at {args.concurrency} concurrent, {name}", direct_rate, rate_figures))
+    for name, cpu_runs in cpu.items():
+        # What one request costs the gateway process, whatever else the machine runs meanwhile.
+        cpu_figures = [(f"{statistics.median(runs) * 1e6:.0f} µs" if runs else "", "") for runs in cpu_runs]
+        rows.append(
+            (
+                f"gateway CPU per request at {args.concurrency} concurrent (all threads), {name}",
+                "",
+                cpu_figures,
+            )
+        )
     return rows
 
 

@@ -125,10 +125,6 @@ class ApiKeyRing:
         self._name_new_keys(datetime.now(UTC))
         return [self._records[key_id(value)] for value in self._server.api_keys]
 
-    def name_of(self, value: str) -> str | None:
-        record = self._records.get(key_id(value))
-        return record.name if record is not None else None
-
     # -- the hot path -----------------------------------------------------------------------------------
 
     def match(self, presented: str | None) -> KeyMatch | None:

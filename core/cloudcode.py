@@ -8,7 +8,6 @@ import hashlib
 import json
 import platform
 import sys
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ import aiohttp
 
 from core.config import UpstreamSettings
 from core.errors import ErrorKind, UpstreamError
+from core.ids import random_uuid
 from core.sse import iter_sse_data
 from core.types import JSON, Account, ModelQuota, QuotaWindow
 from core.upstream import Upstream
@@ -534,7 +534,7 @@ class CloudCodeClient:
                 "model": model,
                 "userAgent": "antigravity",
                 "requestType": "image_gen" if "image" in model.lower() else "agent",
-                "requestId": f"agent-{uuid.uuid4()}",
+                "requestId": f"agent-{random_uuid()}",
                 "request": request,
             }
         )

@@ -1,13 +1,18 @@
-"""The request log's crash journal: each finished entry appended to a file the moment it is recorded.
+"""The request log's crash journal: each finished entry written to a file the moment it is recorded.
 
-The writer thread commits rows to SQLite in batches; what a `kill -9` or a power cut of the app loses is what
-was queued for the next batch. A line appended with os.write is in the kernel's page cache at once and
-survives the process, so the journal holds every entry until its batch is committed, and the next start
-writes what a crash left behind. Entries carry the row id they will get, so writing one twice (a crash after
+The writer thread commits rows to SQLite in batches; what a `kill -9` of the app would lose is what was
+queued for the next batch. The journal's segment files are mapped into memory (MAP_SHARED): a record copied
+into the mapping is in the kernel's page cache at once and survives the process, and it costs the event
+loop a memory copy, not a system call (a write() hands the GIL to the writer thread, and getting it back
+waits while that thread is busy). So the journal holds every entry until its batch is committed, and the
+next start writes what a crash left behind. Entries carry the row id they will get, so writing one twice (a crash after
 the commit, before the journal was trimmed) is harmless.
 
-The journal is a folder of numbered segment files. Appends go to the newest; the writer starts a new one
-every few seconds and deletes the older ones once every entry in them is committed. One process owns the
+The journal is a folder of numbered segment files of SEGMENT_BYTES (sparse: only what is written takes disk
+space). A record is its length (4 bytes, little-endian, written after the data, so a record cut short by the
+crash reads as the end) and one JSON line. Appends go to the newest segment; the writer starts a new one
+every few seconds, or a full one starts the next, and the older ones are deleted once every entry in them
+is committed. One process owns the
 folder (a lock file): a second Gravity Desk on the same data folder runs without a journal rather than
 replaying the first one's live entries.
 """
@@ -16,7 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import os
+import struct
 import sys
 from dataclasses import fields
 from datetime import datetime
@@ -28,8 +35,10 @@ from core.types import LogEntry
 
 log = logging.getLogger(__name__)
 
-SEGMENT_SUFFIX = ".jsonl"
+SEGMENT_SUFFIX = ".journal"
 LOCK_FILE = "writer.lock"
+SEGMENT_BYTES = 4 * 1024 * 1024  # ~20,000 entries without captured bodies; a bigger record gets its own size
+_LENGTH = struct.Struct("<I")
 # Every field of a row but the ones stored separately in the line (its id, its start time).
 _FIELDS = tuple(field.name for field in fields(LogEntry) if field.name not in ("id", "started_at"))
 
@@ -56,10 +65,10 @@ class RequestJournal:
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
-        self._fd: int | None = None
+        self._map: mmap.mmap | None = None  # the open segment, mapped
+        self._offset = 0  # where the next record goes in it
         self._lock_fd: int | None = None
         self.segment = 0  # the number of the segment appends go to
-        self._failed = False  # a write failed: said once per segment, so a full disk does not flood the log
 
     def recover(self) -> list[tuple[int, int, LogEntry]]:
         """(row id, segment, entry) of every entry left by an earlier run, oldest first; then opens a new
@@ -70,26 +79,33 @@ class RequestJournal:
         numbers = self._segment_numbers()
         for number in numbers:
             recovered += [(row_id, number, entry) for row_id, entry in self._read(number)]
-        self.segment = (numbers[-1] if numbers else 0) + 1
-        self._open()
+        self._start_segment((numbers[-1] if numbers else 0) + 1, 0)
         return recovered
 
     def append(self, row_id: int, entry: LogEntry) -> None:
-        """Write one entry's line; a failing disk turns the journal off (said once), never the request log."""
-        if self._fd is None:
+        """Write one entry's record; a journal that cannot be written is off (said once), the log is not."""
+        if self._map is None:
             return
         try:
-            os.write(self._fd, encode_line(row_id, entry))
-        except (OSError, ValueError, TypeError) as error:
-            if not self._failed:
-                log.warning("Request log journal: could not write (%s); a crash may lose recent rows", error)
-            self._failed = True
+            line = encode_line(row_id, entry)
+        except (ValueError, TypeError):
+            log.exception("Request log journal: an entry could not be encoded; it is not journaled")
+            return
+        end = self._offset + _LENGTH.size + len(line)
+        if end > len(self._map):
+            self._start_segment(self.segment + 1, len(line))
+            if self._map is None:
+                return
+            end = _LENGTH.size + len(line)
+        start = self._offset
+        self._map[start + _LENGTH.size : end] = line
+        self._map[start : start + _LENGTH.size] = _LENGTH.pack(len(line))  # last: the record is whole now
+        self._offset = end
 
     def rotate(self) -> None:
         """Start the next segment; the one before is deleted by discard_before() once it is committed."""
-        self._close_fd()
-        self.segment += 1
-        self._open()
+        if self._map is not None and self._offset > 0:
+            self._start_segment(self.segment + 1, 0)
 
     def discard_before(self, segment: int) -> None:
         """Delete every segment numbered below `segment` (their entries are all committed)."""
@@ -103,7 +119,7 @@ class RequestJournal:
 
     def close(self, *, discard: bool) -> None:
         """Close the open segment; with `discard`, delete every segment (all entries are committed)."""
-        self._close_fd()
+        self._close_map()
         if discard and self._lock_fd is not None:
             self.discard_before(self.segment + 1)
         if self._lock_fd is not None:
@@ -131,23 +147,26 @@ class RequestJournal:
         self._lock_fd = fd
         return True
 
-    def _open(self) -> None:
-        self._failed = False
+    def _start_segment(self, number: int, record_bytes: int) -> None:
+        """Map segment `number`, big enough for a record of `record_bytes`; the journal is off if it fails."""
+        self._close_map()
+        self.segment, self._offset = number, 0
+        size = max(SEGMENT_BYTES, _LENGTH.size + record_bytes)
         try:
-            self._folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
-            self._fd = os.open(self._path(self.segment), flags, FILE_MODE)
-        except OSError as error:
-            log.warning("Request log journal is off (%s): a crash may lose the last rows", error)
-            self._fd = None
-
-    def _close_fd(self) -> None:
-        if self._fd is not None:
+            fd = os.open(self._path(number), os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), FILE_MODE)
             try:
-                os.close(self._fd)
-            except OSError:
-                pass
-            self._fd = None
+                os.ftruncate(fd, size)
+                self._map = mmap.mmap(fd, size)
+            finally:
+                os.close(fd)  # the mapping keeps the file
+        except (OSError, ValueError) as error:
+            log.warning("Request log journal is off (%s): a crash may lose the last rows", error)
+            self._map = None
+
+    def _close_map(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None
 
     def _path(self, number: int) -> Path:
         return self._folder / f"{number:010d}{SEGMENT_SUFFIX}"
@@ -165,16 +184,22 @@ class RequestJournal:
 
     def _read(self, number: int) -> list[tuple[int, LogEntry]]:
         try:
-            lines = self._path(number).read_bytes().splitlines()
+            data = self._path(number).read_bytes()
         except OSError as error:
             log.warning("Request log journal: could not read %s: %s", self._path(number), error)
             return []
         entries: list[tuple[int, LogEntry]] = []
-        for line in lines:
+        offset = 0
+        while offset + _LENGTH.size <= len(data):
+            (length,) = _LENGTH.unpack_from(data, offset)
+            line = data[offset + _LENGTH.size : offset + _LENGTH.size + length]
+            if length == 0 or len(line) < length:
+                break  # the end of what was written (a record the crash cut short has no length yet)
             try:
                 entries.append(decode_line(line))
             except (ValueError, TypeError, IndexError, KeyError):
-                log.warning("Request log journal: skipped an unreadable line in %s", self._path(number))
+                log.warning("Request log journal: skipped an unreadable record in %s", self._path(number))
+            offset += _LENGTH.size + length
         return entries
 
 

@@ -129,32 +129,6 @@ class SignatureCache:
 # ---------------------------------------------------------------------------------------------------------
 # JSON schema cleaning
 
-SCHEMA_KEYS = frozenset(
-    {
-        "type",
-        "description",
-        "properties",
-        "required",
-        "items",
-        "enum",
-        "nullable",
-        "anyOf",
-        "oneOf",
-        "allOf",
-        "additionalProperties",
-        "format",
-        "minimum",
-        "maximum",
-        "minItems",
-        "maxItems",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "title",
-    }
-)
-"""Schema keywords sent upstream; everything else is dropped (some folded into the description first)."""
-
 _TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array"})
 # Gemini accepts `format` only with these values per type; others would fail the whole request.
 _FORMATS: dict[str, frozenset[str]] = {

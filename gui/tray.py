@@ -215,10 +215,10 @@ class Tray(QSystemTrayIcon):
         self._key_action = menu.addAction(self.tr("Copy API key"), self._copy_api_key)
         self._pause_action = menu.addAction(self.tr("Pause server"), self._toggle_server)
         menu.addSeparator()
-        self._accounts_header = menu.addSection(self.tr("Accounts"))
+        menu.addSection(self.tr("Accounts"))
         self._refresh_action = menu.addAction(self.tr("Refresh quotas"), self._refresh_quotas)
         menu.addSeparator()
-        self._quit_action = menu.addAction(self.tr("Quit Gravity Desk"), self.quit_requested.emit)
+        menu.addAction(self.tr("Quit Gravity Desk"), self.quit_requested.emit)
         return menu
 
     def refresh(self) -> None:

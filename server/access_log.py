@@ -18,7 +18,10 @@ _MAX_FIELD = 120  # a client's model name is the client's choice: keep one line 
 
 
 def _field(value: str) -> str:
-    cleaned = redact(value).encode("utf-8", "replace").decode("utf-8").replace("\n", " ").replace("\r", " ")
+    cleaned = redact(value)
+    if not cleaned.isascii():  # a lone surrogate (a client's odd JSON) cannot be written to the log stream
+        cleaned = cleaned.encode("utf-8", "replace").decode("utf-8")
+    cleaned = cleaned.replace("\n", " ").replace("\r", " ")
     return (cleaned[: _MAX_FIELD - 1] + "…") if len(cleaned) > _MAX_FIELD else (cleaned or "-")
 
 

@@ -55,9 +55,6 @@ class ConnectionGuard:
         """A factory for loop.create_server: aiohttp's protocol from `inner`, inside a GuardedConnection."""
         return lambda: GuardedConnection(inner(), self)
 
-    def open_connections(self, address: str) -> int:
-        return len(self._by_address.get(address, ()))
-
     def request_started(self, transport: asyncio.BaseTransport | None) -> None:
         """The headers of a request on this connection are complete: its header deadline is met."""
         connection = self._by_transport.get(transport) if transport is not None else None

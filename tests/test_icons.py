@@ -194,7 +194,7 @@ def test_tray_pngs_show_their_state(assets: Path, state: str, dark: bool, scale:
             for c in badge
             if c.alpha() == 255
             and 80 < c.lightness() < 160
-            and max(c.getRgb()[:3]) - min(c.getRgb()[:3]) < 30
+            and max(c.red(), c.green(), c.blue()) - min(c.red(), c.green(), c.blue()) < 30
         )
         assert greys >= size * size // 64  # the badge is small: at 16 px a few pixels of grey
     # The planet (upper left) is dark on a light panel and light on a dark one.
@@ -304,7 +304,7 @@ def test_on_windows_the_tray_icon_follows_the_taskbar_not_the_apps_mode(
     apps_dark: bool,
     panel_dark: bool,
 ) -> None:
-    monkeypatch.setattr(icons.sys, "platform", "win32")
+    monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(icons, "system_is_dark", lambda: apps_dark)
     values = {"SystemUsesLightTheme": system_uses_light}
     monkeypatch.setattr(icons, "windows_personalize_value", values.get)
@@ -315,7 +315,7 @@ def test_on_windows_the_tray_icon_follows_the_taskbar_not_the_apps_mode(
 
 @pytest.mark.usefixtures("qapp")
 def test_elsewhere_the_tray_icon_follows_the_colour_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(icons.sys, "platform", "linux")
+    monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(icons, "windows_personalize_value", lambda _name: 0)  # must not be asked
     for apps_dark in (True, False):
         monkeypatch.setattr(icons, "system_is_dark", lambda dark=apps_dark: dark)

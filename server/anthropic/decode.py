@@ -27,23 +27,6 @@ _TOOL_CHOICE_MODES = {"auto": "AUTO", "any": "ANY", "none": "NONE"}
 # Blocks only one side of a conversation may send, as Anthropic's API enforces it.
 _ASSISTANT_ONLY = frozenset({"tool_use", "thinking", "redacted_thinking"})
 _USER_ONLY = frozenset({"tool_result"})
-# Blocks Anthropic's own servers produce or consume (server tools, MCP connectors, containers) that have no
-# Gemini form. A client sends them back in its history; they are dropped (logged once per type) rather than
-# refusing a conversation the client cannot repair.
-_DROPPED_BLOCKS = frozenset(
-    {
-        "server_tool_use",
-        "web_search_tool_result",
-        "web_fetch_tool_result",
-        "code_execution_tool_result",
-        "bash_code_execution_tool_result",
-        "text_editor_code_execution_tool_result",
-        "mcp_tool_use",
-        "mcp_tool_result",
-        "container_upload",
-        "tool_reference",
-    }
-)
 _logged_drops: set[str] = set()
 
 
@@ -217,6 +200,8 @@ def _message_parts(content: object, role: str, where: str, tool_names: dict[str,
                 f"{block_where}.type: a block type (string) is required.", f"{block_where}.type"
             )
         if kind not in _KNOWN_BLOCKS:
+            # Anthropic's own server tools, MCP connectors, containers...: no Gemini form. A client sends them
+            # back in its history; they are left out rather than refusing a conversation it cannot repair.
             _drop(kind, block_where)
             continue
         if kind in _ASSISTANT_ONLY and role != "assistant":

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import TYPE_CHECKING
 
 from core.errors import ApiError, ApiErrorType
+from core.ids import random_hex
 from core.reply import (
     FILTERED_REASONS,
     MAX_TOKENS,
@@ -109,12 +109,12 @@ def _choice(candidate: JSON, index: int, image_parts: bool = False) -> JSON:
 
 
 def new_completion_id() -> str:
-    return f"chatcmpl-{uuid.uuid4().hex}"
+    return f"chatcmpl-{random_hex()}"
 
 
 def tool_call(function_call: JSON) -> JSON:
     """A Gemini functionCall as an OpenAI tool call (the gateway gives every call an id)."""
-    call_id = function_call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
+    call_id = function_call.get("id") or f"call_{random_hex(24)}"
     return {
         "id": call_id,
         "type": "function",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 from core.errors import ApiError
+from core.ids import random_hex
 from core.reply import StreamReply, Usage, answer_candidates, image_markdown, parts_of, usage_of
 from core.types import JSON
 from server.openai.encode import finish_reason, openai_usage
@@ -18,7 +18,7 @@ PROMPT_PARAM = "prompt"
 
 
 def new_completion_id() -> str:
-    return f"cmpl-{uuid.uuid4().hex}"
+    return f"cmpl-{random_hex()}"
 
 
 def encode(response: JSON, decoded: Decoded[CompletionOptions]) -> JSON:

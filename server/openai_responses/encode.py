@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
 from core.errors import ApiError, ApiErrorType
+from core.ids import random_hex
 from core.reply import (
     FILTERED_REASONS,
     MAX_TOKENS,
@@ -63,7 +63,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{random_hex()}"
 
 
 def encode(response: JSON, decoded: Decoded[ResponsesOptions]) -> JSON:

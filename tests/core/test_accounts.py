@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from core.accounts import AccountService, ImportFileError
+from core.accounts import TOUCH_PERSIST_S, AccountService, ImportFileError
 from core.cloudcode import CloudCodeClient
 from core.config import Settings
 from core.credentials import Credentials
@@ -22,7 +22,7 @@ from core.gemini_api import GeminiApiClient
 from core.oauth import OAuthClient, new_pkce, new_state
 from core.secrets import SecretStore
 from core.store import Database
-from core.types import AccountKind, AccountStatus, ModelQuota
+from core.types import Account, AccountKind, AccountStatus, ModelQuota
 from tests.fake_google import _TIER_NAMES, FakeGoogle, Fault
 
 
@@ -48,14 +48,16 @@ async def build(
 ) -> AsyncIterator[Callable[..., Awaitable[Stack]]]:
     stacks: list[Stack] = []
 
-    async def make(**options: float) -> Stack:
+    async def make(touch_persist_s: float = TOUCH_PERSIST_S) -> Stack:
         db = await asyncio.to_thread(Database, settings.database_path)
         secrets = SecretStore(settings.home, use_keyring=False)
         oauth = OAuthClient(http, settings.oauth)
         cloudcode = CloudCodeClient(http, settings.upstream, onboard_poll_s=0.01)
         gemini_api = GeminiApiClient(http, settings.gemini_api, settings.upstream)
         credentials = Credentials(secrets, oauth)
-        service = AccountService(db, secrets, credentials, oauth, cloudcode, gemini_api, **options)
+        service = AccountService(
+            db, secrets, credentials, oauth, cloudcode, gemini_api, touch_persist_s=touch_persist_s
+        )
         await service.load()
         stack = Stack(service, db, secrets, credentials, oauth)
         service.add_listener(stack.changes.append)
@@ -71,6 +73,12 @@ async def build(
 @pytest.fixture
 async def stack(build: Callable[..., Awaitable[Stack]]) -> Stack:
     return await build()
+
+
+def status_of(account: Account) -> AccountStatus:
+    """The account's status now (mypy keeps an asserted `account.status` narrowed across the calls that change
+    it; this reads it afresh)."""
+    return account.status
 
 
 def token_calls(fake: FakeGoogle, refresh_token: str) -> int:
@@ -326,7 +334,8 @@ async def test_forbidden_blocks_and_a_good_refresh_clears_it(fake_google: FakeGo
     assert account.status is AccountStatus.BLOCKED
     assert account.status_reason == caught.value.message
     await stack.service.refresh_quota(account.id)  # the fault fired its two times: now it works again
-    assert account.status is AccountStatus.OK
+    assert stack.service.get(account.id) is account
+    assert status_of(account) is AccountStatus.OK
     assert account.status_reason == ""
     [stored] = await asyncio.to_thread(stack.db.list_accounts)
     assert stored.status is AccountStatus.OK

@@ -56,7 +56,7 @@ def _settings(client: Client, text: str) -> dict[str, object]:
         lines = [
             line.removeprefix("export ") for line in text.splitlines() if line and not line.startswith("#")
         ]
-        return dict(line.split("=", 1) for line in lines)
+        return {name: value for name, value in (line.split("=", 1) for line in lines)}
     loaded: dict[str, object] = json.loads(text)
     return loaded
 

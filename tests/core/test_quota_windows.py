@@ -12,9 +12,8 @@ import pytest
 from core.cloudcode import parse_model_catalogue, parse_quota_summary
 from core.errors import ApiError
 from core.gateway import GatewayRequest
-from core.request_log import LogEntry
 from core.services import Services, create_services
-from core.types import JSON, Account, AccountKind, ModelQuota, QuotaWindow
+from core.types import JSON, Account, AccountKind, LogEntry, ModelQuota, QuotaWindow
 from tests.fake_google import _TIER_NAMES, FakeGoogle, Fault, Recorded
 
 PRO = "gemini-3.1-pro-high"
@@ -254,13 +253,14 @@ async def test_quota_refreshes_reuse_a_valid_token_and_the_project(
 async def test_a_rotated_refresh_token_is_kept_for_the_next_refresh(
     services: Services, fake_google: FakeGoogle
 ) -> None:
-    account = await add(services, fake_google, "rot@example.com")
+    email = "rot@example.com"
+    account = await add(services, fake_google, email)
     fake_google.rotate_refresh_tokens = True
     fake_google.expire_access_tokens(account.email)
     services.credentials.invalidate(account.id)
     await services.accounts.refresh_quota(account.id)  # refresh 2: Google hands out a new refresh token
     stored = await asyncio.to_thread(services.secrets.get, account.id)
-    assert stored == fake_google.accounts[account.email].refresh_token
+    assert stored == fake_google.accounts[email].refresh_token
     services.credentials.forget(account.id)  # as after a restart: only the store knows the token
     await services.accounts.refresh_quota(account.id)  # refresh 3 works only with the stored new token
     sent = [call.body["refresh_token"] for call in fake_google.calls("token")]
@@ -270,8 +270,9 @@ async def test_a_rotated_refresh_token_is_kept_for_the_next_refresh(
 async def test_a_project_error_looks_the_project_up_again(
     services: Services, fake_google: FakeGoogle
 ) -> None:
-    account = await add(services, fake_google, "moved@example.com")
-    fake_google.accounts[account.email].project_id = "proj-new"  # Google re-provisioned it
+    email = "moved@example.com"
+    account = await add(services, fake_google, email)
+    fake_google.accounts[email].project_id = "proj-new"  # Google re-provisioned it
     await services.accounts.refresh_quota(account.id)
     assert account.project_id == "proj-new"
     assert fake_google.count("loadCodeAssist", account.email) == 2

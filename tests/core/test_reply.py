@@ -15,6 +15,7 @@ from core.reply import (
     parts_of,
     usage_of,
 )
+from core.types import JSON
 
 GROUNDING = {
     "groundingChunks": [
@@ -40,7 +41,8 @@ def test_a_blocked_prompt_is_a_400_naming_the_field_and_the_reason() -> None:
 
 
 def test_no_candidates_and_no_reason_is_the_upstreams_fault() -> None:
-    for response in ({}, {"candidates": []}, {"candidates": "nonsense"}):
+    malformed: tuple[JSON, ...] = ({}, {"candidates": []}, {"candidates": "nonsense"})
+    for response in malformed:
         with pytest.raises(ApiError) as caught:
             answer_candidates(response)
         assert caught.value.status == 502

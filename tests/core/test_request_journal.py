@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import core.request_journal
 from core.config import LogSettings
-from core.request_journal import RequestJournal, decode_line, encode_line
+from core.request_journal import SEGMENT_SUFFIX, RequestJournal, decode_line, encode_line
 from core.request_log import RequestLogWriter
 from core.store import Database
 from core.types import LogEntry
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def segments(folder: Path) -> list[Path]:
     """The journal's segment files (the folder also holds its lock file)."""
-    return sorted(folder.glob("*.jsonl"))
+    return sorted(folder.glob("*" + SEGMENT_SUFFIX))
 
 
 SECRET = "sk-gd-" + "k" * 40
@@ -168,12 +169,19 @@ def test_lines_round_trip_every_field_even_odd_text() -> None:
     assert decoded == entry
 
 
-def test_a_torn_last_line_is_skipped_and_the_rest_recovered(tmp_path: Path) -> None:
+def record(row_id: int, entry: LogEntry) -> bytes:
+    """One record as the journal lays it out on disk: the line's length (4 bytes, little-endian), the line."""
+    line = encode_line(row_id, entry)
+    return len(line).to_bytes(4, "little") + line
+
+
+def test_a_record_the_crash_cut_short_is_skipped_and_the_rest_recovered(tmp_path: Path) -> None:
     folder = tmp_path / "pending"
     folder.mkdir()
-    whole = encode_line(5, LogEntry(protocol="openai", path="/a"))
-    (folder / "0000000003.jsonl").write_bytes(
-        whole + encode_line(6, LogEntry(protocol="openai", path="/b"))[:20]
+    torn = record(6, LogEntry(protocol="openai", path="/b"))
+    # The crash came while the second record was copied: its data is (partly) there, its length not yet.
+    (folder / f"0000000003{SEGMENT_SUFFIX}").write_bytes(
+        record(5, LogEntry(protocol="openai", path="/a")) + b"\0\0\0\0" + torn[4:30] + b"\0" * 100
     )
     journal = RequestJournal(folder)
     recovered = journal.recover()
@@ -183,10 +191,32 @@ def test_a_torn_last_line_is_skipped_and_the_rest_recovered(tmp_path: Path) -> N
     assert segments(folder) == []
 
 
+def test_a_full_segment_goes_on_in_the_next_and_a_big_record_gets_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(core.request_journal, "SEGMENT_BYTES", 4096)
+    folder = tmp_path / "pending"
+    journal = RequestJournal(folder)
+    journal.recover()
+    body = "x" * 10_000  # a captured body bigger than a whole segment
+    for index in range(60):
+        journal.append(
+            index + 1,
+            LogEntry(protocol="openai", path=f"/{index}", request_body=body if index == 30 else None),
+        )
+    assert len(segments(folder)) > 2
+    journal.close(discard=False)
+    again = RequestJournal(folder)
+    recovered = again.recover()
+    assert [row_id for row_id, _, _ in recovered] == list(range(1, 61))
+    assert recovered[30][2].request_body == body
+    again.close(discard=True)
+
+
 def test_entries_recorded_before_start_are_numbered_after_the_recovered_ones(tmp_path: Path) -> None:
     folder = tmp_path / "pending"
     folder.mkdir()
-    (folder / "0000000001.jsonl").write_bytes(encode_line(7, LogEntry(protocol="openai", path="/left")))
+    (folder / f"0000000001{SEGMENT_SUFFIX}").write_bytes(record(7, LogEntry(protocol="openai", path="/left")))
     db = Database(tmp_path / "log.sqlite3")
     writer = RequestLogWriter(db, LogSettings(), journal=RequestJournal(folder))
     early = LogEntry(protocol="openai", path="/early")

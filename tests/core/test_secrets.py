@@ -6,7 +6,7 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keyring
@@ -25,7 +25,7 @@ class DictKeyring(keyring.backend.KeyringBackend):
     viable = False
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring's KeyringBackend.__init__ has no annotations
         self.passwords: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -45,6 +45,12 @@ class BrokenKeyring(DictKeyring):
 
     def get_password(self, _service: str, _username: str) -> str | None:
         raise keyring.errors.InitError("no D-Bus session")
+
+
+def keyring_backend(kind: type[keyring.backend.KeyringBackend]) -> keyring.backend.KeyringBackend:
+    """One of keyring's own backends; their __init__ has no annotations, so calling it directly is untyped."""
+    construct: Callable[[], keyring.backend.KeyringBackend] = kind
+    return construct()
 
 
 @pytest.fixture
@@ -150,9 +156,9 @@ def test_unusable_keyring_falls_back_to_the_file(
     monkeypatch.delenv("GRAVITY_DESK_KEYRING", raising=False)
     monkeypatch.setattr(keyring.backend, "get_all_keyring", lambda: [])  # the chainer finds nothing to chain
     backends: dict[str, keyring.backend.KeyringBackend] = {
-        "fail": fail.Keyring(),
+        "fail": keyring_backend(fail.Keyring),
         "broken": BrokenKeyring(),
-        "empty_chainer": chainer.ChainerBackend(),
+        "empty_chainer": keyring_backend(chainer.ChainerBackend),
     }
     store = SecretStore(tmp_path, backend=backends[backend_name])
     assert not store.encrypted

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import stat
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -51,7 +52,7 @@ async def test_upstream_calls_go_through_the_systems_http_proxy(
     proxy: RecordingProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     address = proxy.address
-    monkeypatch.setattr(services.urllib.request, "getproxies", lambda: {"https": address, "http": address})
+    monkeypatch.setattr(urllib.request, "getproxies", lambda: {"https": address, "http": address})
     session = services._http_session(Settings(home=tmp_path))
     try:
         async with session.get("http://upstream.invalid/v1internal:loadCodeAssist") as response:

@@ -135,8 +135,10 @@ def test_accounts_keep_the_order_they_were_added(db: Database) -> None:
 def test_insert_sets_increasing_ids_and_query_is_newest_first(db: Database) -> None:
     entries = [entry(10, path="/middle"), entry(0, path="/oldest"), entry(20, path="/newest")]
     db.insert_log_entries(entries)
-    ids = [e.id for e in entries]
-    assert all(isinstance(i, int) for i in ids)
+    ids: list[int] = []
+    for e in entries:
+        assert isinstance(e.id, int)
+        ids.append(e.id)
     assert ids == sorted(ids) and len(set(ids)) == 3
     assert [e.path for e in db.query_log()] == ["/newest", "/middle", "/oldest"]
     newest = db.query_log(limit=1)[0]

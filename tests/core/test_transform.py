@@ -14,15 +14,41 @@ import pytest
 from pydantic import BaseModel, Field
 
 from core.transform import (
-    SCHEMA_KEYS,
     NameMap,
     SignatureCache,
     clean_schema,
     prepare_request,
     restore_response,
 )
+from core.types import JSON
 from tests.fake_google import FUNCTION_NAME, FakeGoogle, Rejected, validate_request
 
+# The schema keywords clean_schema may send upstream: it copies these and drops everything else (some are
+# folded into the description first).
+SCHEMA_KEYS = frozenset(
+    {
+        "type",
+        "description",
+        "properties",
+        "required",
+        "items",
+        "enum",
+        "nullable",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "additionalProperties",
+        "format",
+        "minimum",
+        "maximum",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "title",
+    }
+)
 FORBIDDEN = {"const", "$ref", "$defs", "definitions", "$schema", "$id", "default", "examples"}
 REQUEST_FIELDS = frozenset({"contents", "systemInstruction", "tools", "toolConfig", "generationConfig"})
 CALL_ID = re.compile(r"^fc-[0-9a-f]{24}$")  # neutral: no protocol's own id shape
@@ -367,7 +393,7 @@ def test_thinking_budget_below_max_output(
         "maxOutputTokens": max_tokens,
         "thinkingConfig": {"thinkingBudget": budget, "includeThoughts": True},
     }
-    body = {"contents": [user("x")], "generationConfig": config}
+    body: JSON = {"contents": [user("x")], "generationConfig": config}
     prepared, _ = prepare_request(body, SignatureCache(), None)
     out = prepared["generationConfig"]
     assert (out["maxOutputTokens"], out["thinkingConfig"]["thinkingBudget"]) == (want_max, want_budget)

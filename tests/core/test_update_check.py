@@ -116,10 +116,8 @@ async def test_off_by_default_nothing_is_fetched(tmp_path: Path, releases: FakeR
 
 def test_versions_and_the_running_one() -> None:
     assert parse_version("v1.2.3") == (1, 2, 3) and parse_version("nightly") is None
-    assert (
-        newest_release({"tag_name": "v1.0.0", "html_url": "javascript:alert(1)"}, "https://f/x").url
-        == "https://f/x"
-    )  # type: ignore[union-attr]
+    unsafe = newest_release({"tag_name": "v1.0.0", "html_url": "javascript:alert(1)"}, "https://f/x")
+    assert unsafe is not None and unsafe.url == "https://f/x"
     assert (
         app_version() is not None and parse_version(app_version() or "") is not None
     )  # gravity-desk is installed

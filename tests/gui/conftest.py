@@ -25,7 +25,8 @@ API_KEY = "sk-gui-test-key-0123456789"
 
 def _qasync_loop() -> asyncio.AbstractEventLoop:
     app = QApplication.instance() or QApplication([])
-    return qasync.QEventLoop(app)
+    loop: asyncio.AbstractEventLoop = qasync.QEventLoop(app)  # qasync has no type hints
+    return loop
 
 
 def pytest_asyncio_loop_factories() -> dict[str, object]:

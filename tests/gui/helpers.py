@@ -1,5 +1,6 @@
-"""Async waits for GUI tests. Under qasync, qtbot.wait_signal/waitUntil start a nested Qt event loop inside
-an asyncio callback, which re-enters the loop and hangs later tests; these helpers await instead."""
+"""Async waits and typed input for GUI tests. Under qasync, qtbot.wait_signal/waitUntil start a nested Qt
+event loop inside an asyncio callback, which re-enters the loop and hangs later tests; these helpers await
+instead. `click` is QTest's mouse click (what qtbot.mouseClick forwards to, untyped) with types."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import SignalInstance
+from PySide6.QtCore import QPoint, Qt, SignalInstance
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QWidget
 
 
 async def next_emission(signal: SignalInstance, timeout: float = 5.0) -> tuple[Any, ...]:
@@ -41,3 +44,9 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, interv
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+def click(widget: QWidget | None, pos: QPoint | None = None) -> None:
+    """A left click on the widget (at its centre unless `pos` is given); the widget must exist."""
+    assert widget is not None, "no widget to click"
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos or QPoint())

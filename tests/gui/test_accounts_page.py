@@ -12,10 +12,12 @@ import aiohttp
 import pytest
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QFont, QFontMetrics
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, QStyleOptionViewItem
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, QStyleOptionViewItem, QWidget
 from pytestqt.qtbot import QtBot
 from yarl import URL
 
+from core.models import model_group
 from core.types import Account, AccountKind, AccountStatus, LogEntry, ModelQuota
 from gui.controller import AppController
 from gui.models.accounts_model import (
@@ -29,13 +31,12 @@ from gui.models.accounts_model import (
     AccountsModel,
     QuotaBar,
     countdown,
-    model_group,
     quota_bars,
 )
 from gui.pages.accounts import AccountsPage, QuotaDelegate
 from tests.fake_google import FakeGoogle, Fault
 from tests.gui.conftest import API_KEY
-from tests.gui.helpers import SignalRecorder, wait_until
+from tests.gui.helpers import SignalRecorder, click, wait_until
 
 ALICE = "alice@example.com"
 
@@ -78,11 +79,7 @@ def row_named(model: AccountsModel, name: str) -> int:
     )
 
 
-def click(qtbot: QtBot, button: object) -> None:
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def click_to_open_a_dialog(qtbot: QtBot, button: object) -> None:
+def click_to_open_a_dialog(button: QWidget) -> None:
     """Click a button whose dialog must open without blocking. A blocking dialog (exec(), the static
     QFileDialog/QMessageBox helpers) runs a nested event loop that would hang the test, and no pytest timeout
     can interrupt it: a zero-delay timer, which only that nested loop can run, closes such a dialog so the
@@ -99,7 +96,7 @@ def click_to_open_a_dialog(qtbot: QtBot, button: object) -> None:
     timer.setSingleShot(True)
     timer.timeout.connect(close_a_blocking_dialog)
     timer.start(0)
-    click(qtbot, button)
+    click(button)
     timer.stop()
     assert not blocking, f"the click ran a nested event loop for a blocking {blocking[0]}"
 
@@ -254,13 +251,11 @@ async def test_status_cooling_down_after_a_rate_limit(
     await wait_until(lambda: str(cell(page.model, 0, STATUS)).startswith("Cooling down until "))
 
 
-async def test_status_after_revoke_and_refresh(
-    page: AccountsPage, fake_google: FakeGoogle, qtbot: QtBot
-) -> None:
+async def test_status_after_revoke_and_refresh(page: AccountsPage, fake_google: FakeGoogle) -> None:
     fake_google.revoke(fake_google.accounts[ALICE].refresh_token)
     page.table.selectRow(0)
     assert page.refresh_button.text() == "Refresh quota"
-    click(qtbot, page.refresh_button)
+    click(page.refresh_button)
     await wait_until(lambda: cell(page.model, 0, STATUS) == "Needs sign-in")
     await wait_until(lambda: page.refresh_button.isEnabled())
     assert "sign in" in page.message.text().lower()
@@ -278,21 +273,21 @@ async def test_blocked_status_shows_the_reason(page: AccountsPage) -> None:
 # -- adding ---------------------------------------------------------------------------------------------------
 
 
-async def test_add_api_key_by_typing(page: AccountsPage, fake_google: FakeGoogle, qtbot: QtBot) -> None:
+async def test_add_api_key_by_typing(page: AccountsPage, fake_google: FakeGoogle) -> None:
     key = fake_google.add_api_key()
-    click(qtbot, page.add_key_button)
+    click(page.add_key_button)
     dialog = page.api_key_dialog
     assert dialog is not None and dialog.isVisible() and not dialog.add_button.isEnabled()
-    qtbot.keyClicks(dialog.key_edit, "not-a-key")
-    click(qtbot, dialog.add_button)
+    QTest.keyClicks(dialog.key_edit, "not-a-key")
+    click(dialog.add_button)
     await wait_until(lambda: dialog.error_label.isVisible())
     assert "Check the key" in dialog.error_label.text()
     assert page.model.rowCount() == 1
 
     dialog.key_edit.clear()
-    qtbot.keyClicks(dialog.key_edit, key)
-    qtbot.keyClicks(dialog.label_edit, "Work key")
-    click(qtbot, dialog.add_button)
+    QTest.keyClicks(dialog.key_edit, key)
+    QTest.keyClicks(dialog.label_edit, "Work key")
+    click(dialog.add_button)
     await wait_until(lambda: page.model.rowCount() == 2)
     await wait_until(lambda: not dialog.isVisible())
     row = row_named(page.model, "Work key")
@@ -301,10 +296,10 @@ async def test_add_api_key_by_typing(page: AccountsPage, fake_google: FakeGoogle
 
 
 async def test_sign_in_with_google_end_to_end(
-    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str]
 ) -> None:
     fake_google.consent_email = "bob@example.com"
-    click(qtbot, page.sign_in_button)
+    click(page.sign_in_button)
     dialog = page.sign_in_dialog
     assert dialog is not None
     await wait_until(lambda: bool(opened_urls))
@@ -321,14 +316,14 @@ async def test_sign_in_with_google_end_to_end(
 
 
 async def test_cancel_the_sign_in(
-    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str]
 ) -> None:
     fake_google.consent_email = "carol@example.com"
-    click(qtbot, page.sign_in_button)
+    click(page.sign_in_button)
     dialog = page.sign_in_dialog
     assert dialog is not None
     await wait_until(lambda: bool(opened_urls))
-    click(qtbot, dialog.cancel_button)
+    click(dialog.cancel_button)
     assert not dialog.isVisible()
     await wait_until(lambda: not dialog.running)
     # The loopback listener is closed: the browser coming back finds nobody, and nothing is added.
@@ -339,10 +334,10 @@ async def test_cancel_the_sign_in(
 
 
 async def test_denied_consent_offers_to_try_again(
-    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str]
 ) -> None:
     fake_google.deny_consent = True
-    click(qtbot, page.sign_in_button)
+    click(page.sign_in_button)
     dialog = page.sign_in_dialog
     assert dialog is not None
     await wait_until(lambda: bool(opened_urls))
@@ -352,7 +347,7 @@ async def test_denied_consent_offers_to_try_again(
     # Try again opens a new sign-in (a new listener, a new state) that can succeed.
     fake_google.deny_consent = False
     fake_google.consent_email = "dave@example.com"
-    click(qtbot, dialog.retry_button)
+    click(dialog.retry_button)
     await wait_until(lambda: len(opened_urls) == 2)
     assert URL(opened_urls[1]).query["state"] != URL(opened_urls[0]).query["state"]
     await browse(opened_urls[1])
@@ -360,29 +355,29 @@ async def test_denied_consent_offers_to_try_again(
 
 
 async def test_paste_the_address_from_another_machine(
-    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str]
 ) -> None:
     fake_google.consent_email = "remote@example.com"
-    click(qtbot, page.sign_in_button)
+    click(page.sign_in_button)
     dialog = page.sign_in_dialog
     assert dialog is not None
     await wait_until(lambda: bool(opened_urls))
     async with aiohttp.ClientSession() as http, http.get(opened_urls[0], allow_redirects=False) as response:
         final_address = response.headers["Location"]
-    click(qtbot, dialog.paste_toggle)
+    click(dialog.paste_toggle)
     assert dialog.paste_edit.isVisible()
-    qtbot.keyClicks(dialog.paste_edit, "http://localhost:1/oauth-callback?state=other&code=x")
-    click(qtbot, dialog.paste_button)
+    QTest.keyClicks(dialog.paste_edit, "http://localhost:1/oauth-callback?state=other&code=x")
+    click(dialog.paste_button)
     assert dialog.paste_error.isVisible() and "different sign-in" in dialog.paste_error.text()
     dialog.paste_edit.clear()
-    qtbot.keyClicks(dialog.paste_edit, final_address)
-    click(qtbot, dialog.paste_button)
+    QTest.keyClicks(dialog.paste_edit, final_address)
+    click(dialog.paste_button)
     await wait_until(lambda: page.model.rowCount() == 2)
     row_named(page.model, "remote@example.com")
 
 
 async def test_sign_in_again_updates_the_account_in_place(
-    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str], qtbot: QtBot
+    page: AccountsPage, fake_google: FakeGoogle, opened_urls: list[str]
 ) -> None:
     fake_google.revoke(fake_google.accounts[ALICE].refresh_token)
     account = page.controller.services.accounts.find(ALICE)
@@ -390,7 +385,7 @@ async def test_sign_in_again_updates_the_account_in_place(
     await page.controller.services.accounts.set_status(account.id, AccountStatus.NEEDS_SIGNIN, "revoked")
     page.table.selectRow(0)
     fake_google.consent_email = ALICE
-    click(qtbot, page.resign_button)
+    click(page.resign_button)
     await wait_until(lambda: bool(opened_urls))
     assert URL(opened_urls[0]).query["login_hint"] == ALICE
     await browse(opened_urls[0])
@@ -398,9 +393,9 @@ async def test_sign_in_again_updates_the_account_in_place(
     assert page.model.rowCount() == 1 and cell(page.model, 0, NAME) == ALICE
 
 
-def choose_import_file(page: AccountsPage, qtbot: QtBot, path: Path) -> None:
+def choose_import_file(page: AccountsPage, path: Path) -> None:
     """Click Import and pick `path` in the page's own file dialog, as a user would."""
-    click_to_open_a_dialog(qtbot, page.import_button)
+    click_to_open_a_dialog(page.import_button)
     dialog = page.import_dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.fileMode() is QFileDialog.FileMode.ExistingFile
@@ -411,32 +406,30 @@ def choose_import_file(page: AccountsPage, qtbot: QtBot, path: Path) -> None:
     assert page.import_dialog is None
 
 
-async def test_import_a_json_file(
-    page: AccountsPage, fake_google: FakeGoogle, qtbot: QtBot, tmp_path: Path
-) -> None:
+async def test_import_a_json_file(page: AccountsPage, fake_google: FakeGoogle, tmp_path: Path) -> None:
     erin = fake_google.add_google_account("erin@example.com", project_id="proj-erin")
     path = tmp_path / "accounts.json"
     path.write_text(
         json.dumps([{"email": "erin@example.com", "refresh_token": erin.refresh_token}, {"email": "x"}])
     )
-    choose_import_file(page, qtbot, path)
+    choose_import_file(page, path)
     await wait_until(lambda: page.model.rowCount() == 2)
     await wait_until(lambda: "could not be imported" in page.message.text())
     assert "Added 1: erin@example.com" in page.message.text()
     assert "x: no refresh_token" in page.message.text()
 
 
-async def test_import_an_unusable_file(page: AccountsPage, qtbot: QtBot, tmp_path: Path) -> None:
+async def test_import_an_unusable_file(page: AccountsPage, tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text("{not json")
-    choose_import_file(page, qtbot, path)
+    choose_import_file(page, path)
     await wait_until(lambda: "Nothing was imported" in page.message.text())
     assert "not valid JSON" in page.message.text()
 
 
-async def test_cancel_the_import(page: AccountsPage, qtbot: QtBot) -> None:
+async def test_cancel_the_import(page: AccountsPage) -> None:
     messages = SignalRecorder(page.message_shown)
-    click_to_open_a_dialog(qtbot, page.import_button)
+    click_to_open_a_dialog(page.import_button)
     dialog = page.import_dialog
     assert dialog is not None
     dialog.reject()
@@ -449,24 +442,24 @@ async def test_cancel_the_import(page: AccountsPage, qtbot: QtBot) -> None:
 # -- changing and removing --------------------------------------------------------------------------------------
 
 
-async def test_enable_and_disable(page: AccountsPage, qtbot: QtBot) -> None:
+async def test_enable_and_disable(page: AccountsPage) -> None:
     assert not page.enable_button.isEnabled()  # nothing selected
     page.table.selectRow(0)
     assert page.enable_button.text() == "Disable"
-    click(qtbot, page.enable_button)
+    click(page.enable_button)
     await wait_until(lambda: cell(page.model, 0, STATUS) == "Disabled")
     account = page.controller.services.accounts.find(ALICE)
     assert account is not None and not account.enabled
     await wait_until(lambda: page.enable_button.isEnabled() and page.enable_button.text() == "Enable")
-    click(qtbot, page.enable_button)
+    click(page.enable_button)
     await wait_until(lambda: cell(page.model, 0, STATUS) == "OK")
     assert account.enabled
 
 
-async def test_label_an_account_and_clear_it(page: AccountsPage, qtbot: QtBot) -> None:
+async def test_label_an_account_and_clear_it(page: AccountsPage) -> None:
     assert not page.label_button.isEnabled()  # nothing selected
     page.table.selectRow(0)
-    click_to_open_a_dialog(qtbot, page.label_button)
+    click_to_open_a_dialog(page.label_button)
     dialog = page.label_dialog
     assert dialog is not None and dialog.isVisible() and ALICE in dialog.labelText()
     dialog.setTextValue("  work   laptop ")
@@ -483,7 +476,7 @@ async def test_label_an_account_and_clear_it(page: AccountsPage, qtbot: QtBot) -
     assert [account.label for account in stored if account.email == ALICE] == ["work laptop"]
 
     page.table.selectRow(0)
-    click_to_open_a_dialog(qtbot, page.label_button)
+    click_to_open_a_dialog(page.label_button)
     dialog = page.label_dialog
     assert dialog is not None and dialog.textValue() == "work laptop"
     dialog.setTextValue("")
@@ -491,17 +484,17 @@ async def test_label_an_account_and_clear_it(page: AccountsPage, qtbot: QtBot) -
     await wait_until(lambda: cell(page.model, 0, NAME) == ALICE)
 
 
-def confirm_box(page: AccountsPage, qtbot: QtBot) -> QMessageBox:
+def confirm_box(page: AccountsPage) -> QMessageBox:
     """Click Remove… and return the confirmation box it opened (open, not answered yet)."""
-    click_to_open_a_dialog(qtbot, page.remove_button)
+    click_to_open_a_dialog(page.remove_button)
     box = page.remove_box
     assert box is not None and box.isVisible()
     return box
 
 
-async def test_remove_with_confirmation(page: AccountsPage, qtbot: QtBot) -> None:
+async def test_remove_with_confirmation(page: AccountsPage) -> None:
     page.table.selectRow(0)
-    box = confirm_box(page, qtbot)
+    box = confirm_box(page)
     assert ALICE in box.text()
     cancel = box.button(QMessageBox.StandardButton.Cancel)
     assert box.defaultButton() is cancel
@@ -510,7 +503,7 @@ async def test_remove_with_confirmation(page: AccountsPage, qtbot: QtBot) -> Non
     await asyncio.sleep(0.05)
     assert page.model.rowCount() == 1 and page.controller.services.accounts.find(ALICE) is not None
 
-    box = confirm_box(page, qtbot)
+    box = confirm_box(page)
     remove = box.button(QMessageBox.StandardButton.Yes)
     assert remove.text() == "Remove"
     remove.click()

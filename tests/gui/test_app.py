@@ -10,11 +10,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import pytest
 from PySide6.QtCore import QAbstractItemModel
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QWidget
 
 from core.config import CONFIG_FILE, save_settings
 from core.store import Database
@@ -46,7 +47,7 @@ def _visible_message_box() -> QMessageBox | None:
     return None
 
 
-def _button(box: QMessageBox, text: str) -> QWidget:
+def _button(box: QMessageBox, text: str) -> QAbstractButton:
     (button,) = [b for b in box.buttons() if b.text() == text]
     return button
 
@@ -62,7 +63,8 @@ def _requests_model(page: QWidget) -> QAbstractItemModel | None:
 async def _start(home: Path) -> tuple[asyncio.Task[int], RunningApp]:
     started: asyncio.Future[RunningApp] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(main(AppOptions(home=home, use_keyring=False), ready=started.set_result))
-    done, _ = await asyncio.wait([started, task], timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    waiting: list[asyncio.Future[Any]] = [started, task]
+    done, _ = await asyncio.wait(waiting, timeout=15, return_when=asyncio.FIRST_COMPLETED)
     assert started in done, "the app did not start"
     return task, started.result()
 
@@ -199,7 +201,7 @@ async def test_unhandled_exception_goes_to_a_dialog_and_the_log_file(tmp_path: P
         try:
             raise ValueError("something odd in a slot")
         except ValueError:
-            gui_app.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+            gui_app.excepthook(*sys.exc_info())
         handler.flush()
     finally:
         logging.getLogger().removeHandler(handler)

@@ -36,6 +36,7 @@ async def test_pause_and_resume(controller: AppController) -> None:
         except aiohttp.ClientConnectionError:
             pass
         await controller.resume()
-        assert controller.state.status is ServerStatus.SERVING
+        resumed = controller.state
+        assert resumed.status is ServerStatus.SERVING
         async with http.get(controller.state.url + "/healthz") as response:
             assert response.status == 200

@@ -21,8 +21,10 @@ import openai  # noqa: F401
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QTableWidget
 from pytestqt.qtbot import QtBot
 
+from core.models import model_group
 from core.store import HistogramBucket
 from core.types import Account, AccountKind, AccountStatus, ModelQuota
 from gui.controller import AppController
@@ -33,16 +35,21 @@ from gui.pages.dashboard import (
     chart_window,
     describe_reset,
     fill_buckets,
-    model_group,
     quota_overview,
     snippets,
 )
 from gui.widgets.chart import ChartSeries, TimeChart, compact_number, nice_ticks
 from tests.fake_google import FakeGoogle
 from tests.gui.conftest import API_KEY
-from tests.gui.helpers import wait_until
+from tests.gui.helpers import click, wait_until
 
 NOW = datetime(2026, 3, 1, 12, 34, 56, tzinfo=UTC)
+
+
+def cell(table: QTableWidget, row: int, column: int) -> str:
+    item = table.item(row, column)
+    assert item is not None, (row, column)
+    return item.text()
 
 
 def clipboard() -> str:
@@ -73,24 +80,24 @@ def run_python(source: str) -> str:
 
 
 async def test_copy_buttons_put_the_real_address_and_key_on_the_clipboard(
-    page: DashboardPage, controller: AppController, qtbot: QtBot
+    page: DashboardPage, controller: AppController
 ) -> None:
     QGuiApplication.clipboard().clear()
-    qtbot.mouseClick(page.copy_url_button, Qt.MouseButton.LeftButton)
+    click(page.copy_url_button)
     assert clipboard() == controller.state.url
     assert "Serving at" in page.server_status.text()
 
     assert API_KEY not in page.key_field.text()  # masked until Show
     assert all(API_KEY not in view.toPlainText() for view in page.snippet_views.values())
-    qtbot.mouseClick(page.copy_key_button, Qt.MouseButton.LeftButton)
+    click(page.copy_key_button)
     assert clipboard() == API_KEY
-    qtbot.mouseClick(page.show_key_button, Qt.MouseButton.LeftButton)
+    click(page.show_key_button)
     assert page.key_field.text() == API_KEY and page.show_key_button.text() == "Hide"
     assert API_KEY in page.snippet_views["curl"].toPlainText()
-    qtbot.mouseClick(page.show_key_button, Qt.MouseButton.LeftButton)
+    click(page.show_key_button)
     assert API_KEY not in page.key_field.text()
 
-    qtbot.mouseClick(page.snippet_copy_buttons["Claude Code"], Qt.MouseButton.LeftButton)
+    click(page.snippet_copy_buttons["Claude Code"])
     exported = dict(
         line.removeprefix("export ").split("=", 1)
         for line in clipboard().splitlines()
@@ -98,16 +105,16 @@ async def test_copy_buttons_put_the_real_address_and_key_on_the_clipboard(
     )
     assert exported == {"ANTHROPIC_BASE_URL": controller.state.url, "ANTHROPIC_AUTH_TOKEN": API_KEY}
 
-    qtbot.mouseClick(page.snippet_copy_buttons["OpenAI (environment)"], Qt.MouseButton.LeftButton)
+    click(page.snippet_copy_buttons["OpenAI (environment)"])
     assert f"export OPENAI_BASE_URL={controller.state.url}/v1" in clipboard().splitlines()
 
 
 async def test_python_snippets_work_against_the_running_server(
-    page: DashboardPage, controller: AppController, qtbot: QtBot
+    page: DashboardPage, controller: AppController
 ) -> None:
     for title in ("OpenAI (Python)", "Gemini (Python)"):
         QGuiApplication.clipboard().clear()
-        qtbot.mouseClick(page.snippet_copy_buttons[title], Qt.MouseButton.LeftButton)
+        click(page.snippet_copy_buttons[title])
         printed = await asyncio.to_thread(run_python, clipboard())
         assert printed.strip(), title
     await wait_until(lambda: controller.services.db.count_log() == 2)
@@ -117,8 +124,8 @@ async def test_python_snippets_work_against_the_running_server(
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-async def test_curl_snippet_works(page: DashboardPage, qtbot: QtBot) -> None:
-    qtbot.mouseClick(page.snippet_copy_buttons["curl"], Qt.MouseButton.LeftButton)
+async def test_curl_snippet_works(page: DashboardPage) -> None:
+    click(page.snippet_copy_buttons["curl"])
     command = clipboard()
     environment = {"PATH": "/usr/bin:/bin", "NO_PROXY": "*"}
     done = await asyncio.to_thread(
@@ -300,8 +307,7 @@ async def test_quota_table_follows_the_accounts(
     def table() -> dict[str, list[str]]:
         widget = page.quota_table
         return {
-            widget.item(r, 0).text(): [widget.item(r, c).text() for c in range(1, 4)]
-            for r in range(widget.rowCount())
+            cell(widget, r, 0): [cell(widget, r, c) for c in range(1, 4)] for r in range(widget.rowCount())
         }
 
     assert set(table()) == {"Claude", "Gemini Flash", "Gemini Pro"}

@@ -26,7 +26,9 @@ def test_cycles_are_collected_by_the_timer_check_not_automatically() -> None:
         first.other, second.other = second, first
         alive = weakref.ref(first)
         del first, second
-        keep = [[] for _ in range(gc.get_threshold()[0] * 3)]  # allocations that would trigger a collection
+        keep: list[list[object]] = [
+            [] for _ in range(gc.get_threshold()[0] * 3)
+        ]  # allocations that would trigger a collection
         assert alive() is not None  # nothing collected behind the Qt thread's back
         collector.check()
         assert alive() is None

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QAbstractItemModel, QLocale, Qt
@@ -164,7 +165,9 @@ def _literal_words(node: ast.AST) -> bool:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value not in _NAMES_THAT_STAY and bool(english_words(node.value))
     if isinstance(node, ast.JoinedStr):
-        skeleton = "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+        skeleton = "".join(
+            str(part.value) if isinstance(part, ast.Constant) else "{}" for part in node.values
+        )
         return bool(english_words(str(skeleton)))
     if isinstance(node, ast.List | ast.Tuple):
         return any(_literal_words(element) for element in node.elts)
@@ -553,7 +556,8 @@ _TASKS: dict[int, asyncio.Task[int]] = {}
 async def _start(home: Path) -> RunningApp:
     started: asyncio.Future[RunningApp] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(main(AppOptions(home=home, use_keyring=False), ready=started.set_result))
-    done, _ = await asyncio.wait([started, task], timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    waiting: list[asyncio.Future[Any]] = [started, task]
+    done, _ = await asyncio.wait(waiting, timeout=15, return_when=asyncio.FIRST_COMPLETED)
     assert started in done, "the app did not start"
     running = started.result()
     _TASKS[id(running)] = task

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import shiboken6
 from PySide6.QtCore import QRect, QSize
-from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtGui import QColor, QFontMetrics, QPalette
 
 from gui import theme
 from gui.controller import AppController
@@ -69,7 +69,7 @@ def test_the_window_fits_the_free_screen_area_at_150_percent() -> None:
 
 
 def test_navigation_icons_are_ours_in_the_theme_text_colour() -> None:
-    colour = QColor(theme.DARK.roles[theme.QPalette.ColorRole.WindowText])
+    colour = QColor(theme.DARK.roles[QPalette.ColorRole.WindowText])
     for glyph in PageGlyph:
         image = render_page_pixmap(glyph, colour, 24).toImage()
         painted = [

@@ -11,13 +11,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
-from pytestqt.qtbot import QtBot
 
 from gui.app import show_window_on_reopen
 from gui.controller import AppController, ServerStatus
 from gui.main_window import MainWindow, Page, keyring_advice
 from gui.tasks import cancel_all
-from tests.gui.helpers import SignalRecorder, next_emission, wait_until
+from tests.gui.helpers import SignalRecorder, click, next_emission, wait_until
 
 
 @pytest.fixture
@@ -41,10 +40,10 @@ def busy_port() -> Iterator[int]:
         yield holder.getsockname()[1]
 
 
-def _click_navigation(qtbot: QtBot, window: MainWindow, page: Page) -> None:
+def _click_navigation(window: MainWindow, page: Page) -> None:
     navigation = window.navigation
     rect = navigation.visualItemRect(navigation.item(int(page)))
-    qtbot.mouseClick(navigation.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    click(navigation.viewport(), pos=rect.center())
 
 
 def _button(banner_parent: MainWindow, name: str) -> QPushButton:
@@ -53,11 +52,11 @@ def _button(banner_parent: MainWindow, name: str) -> QPushButton:
     return button
 
 
-async def test_navigation_clicks_switch_pages_in_order(window: MainWindow, qtbot: QtBot) -> None:
+async def test_navigation_clicks_switch_pages_in_order(window: MainWindow) -> None:
     titles = [window.navigation.item(row).text() for row in range(window.navigation.count())]
     assert titles == ["Accounts", "Requests", "Dashboard", "Settings"]
     for page in (Page.SETTINGS, Page.REQUESTS, Page.ACCOUNTS, Page.DASHBOARD):
-        _click_navigation(qtbot, window, page)
+        _click_navigation(window, page)
         assert window.pages.currentIndex() == int(page)
         assert window.pages.currentWidget() is window.page(page)
         assert type(window.page(page)).__name__ == f"{page.name.title()}Page"
@@ -75,7 +74,7 @@ async def test_status_bar_follows_the_server(window: MainWindow, controller: App
 
 
 async def test_busy_port_banner_offers_change_port_and_retry(
-    window: MainWindow, controller: AppController, qtbot: QtBot, busy_port: int
+    window: MainWindow, controller: AppController, busy_port: int
 ) -> None:
     assert window.port_banner.isHidden()
     controller.settings.server.port = busy_port
@@ -85,12 +84,12 @@ async def test_busy_port_banner_offers_change_port_and_retry(
     assert f"Port {busy_port}" in window.port_banner.label.text()
     assert "Not running" in window.server_label.text()
 
-    qtbot.mouseClick(_button(window, "changePort"), Qt.MouseButton.LeftButton)
+    click(_button(window, "changePort"))
     assert window.current_page is Page.SETTINGS
 
     controller.settings.server.port = 0  # what the user would do on the Settings page
     serving = next_emission(controller.server_state_changed)
-    qtbot.mouseClick(_button(window, "retry"), Qt.MouseButton.LeftButton)
+    click(_button(window, "retry"))
     (new_state,) = await serving
     assert new_state.status is ServerStatus.SERVING
     assert window.port_banner.isHidden()
@@ -98,7 +97,7 @@ async def test_busy_port_banner_offers_change_port_and_retry(
 
 
 async def test_no_accounts_banner_leads_to_the_accounts_page(
-    window: MainWindow, controller: AppController, qtbot: QtBot
+    window: MainWindow, controller: AppController
 ) -> None:
     assert window.accounts_banner.isHidden()
     (account,) = controller.services.accounts.accounts()
@@ -106,7 +105,7 @@ async def test_no_accounts_banner_leads_to_the_accounts_page(
     await wait_until(lambda: not window.accounts_banner.isHidden())
     assert "No accounts yet" in window.accounts_banner.label.text()
     window.show_page(Page.DASHBOARD)
-    qtbot.mouseClick(_button(window, "addAccount"), Qt.MouseButton.LeftButton)
+    click(_button(window, "addAccount"))
     assert window.current_page is Page.ACCOUNTS
 
 
@@ -122,13 +121,13 @@ async def test_disabled_only_account_shows_that_nothing_can_answer(
 
 
 async def test_unencrypted_secrets_are_announced_and_can_be_dismissed(
-    window: MainWindow, controller: AppController, qtbot: QtBot
+    window: MainWindow, controller: AppController
 ) -> None:
     # The controller fixture has no keyring: secrets are in the file fallback.
     assert not controller.services.secrets.encrypted
     assert not window.keyring_banner.isHidden()
     assert str(controller.services.secrets.file_path) in window.keyring_banner.label.text()
-    qtbot.mouseClick(_button(window, "dismissKeyring"), Qt.MouseButton.LeftButton)
+    click(_button(window, "dismissKeyring"))
     assert window.keyring_banner.isHidden()
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from core.types import Account
@@ -73,13 +74,19 @@ async def test_an_empty_weekly_window_shows_in_bars_tooltip_status_tray_and_dash
     assert overview["Claude"].accounts_with_quota == 1
 
 
+def protection_menu(menu: QMenu) -> QMenu:
+    """The context menu's one submenu (Quota protection)."""
+    [submenu] = [sub for action in menu.actions() if isinstance(sub := action.menu(), QMenu)]
+    return submenu
+
+
 async def test_the_context_menu_sets_the_accounts_own_quota_protection(
     page: AccountsPage, controller: AppController, fake_google: FakeGoogle
 ) -> None:
     controller.settings.quota.reserve_percent = 10.0
     account = alice(controller)
     menu = page.context_menu(account)
-    [protection] = [action.menu() for action in menu.actions() if action.menu() is not None]
+    protection = protection_menu(menu)
     texts = [action.text() for action in protection.actions()]
     assert texts[0] == "As in Settings (10%)" and protection.actions()[0].isChecked()
     assert "Off for this account" in texts and "Keep 30% in reserve" in texts
@@ -92,7 +99,7 @@ async def test_the_context_menu_sets_the_accounts_own_quota_protection(
     await controller.services.accounts.refresh_quota(account.id)
     assert controller.services.pool.protected(account, "gemini-3-flash")
     again = page.context_menu(account)
-    [protection] = [action.menu() for action in again.actions() if action.menu() is not None]
+    protection = protection_menu(again)
     assert [a.text() for a in protection.actions() if a.isChecked()] == ["Keep 30% in reserve"]
     protection.actions()[0].trigger()  # back to the global value
     await wait_until(lambda: account.reserve_percent is None)

@@ -7,13 +7,14 @@ import configparser
 import shlex
 import socket
 import tomllib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -35,7 +36,7 @@ from gui.controller import AppController, ServerStatus
 from gui.pages.settings import ModelMappingModel, SettingsPage, apply_theme
 from tests.fake_google import FakeGoogle
 from tests.gui.conftest import API_KEY
-from tests.gui.helpers import SignalRecorder, wait_until
+from tests.gui.helpers import SignalRecorder, click, wait_until
 
 
 @pytest.fixture
@@ -79,23 +80,23 @@ def _saved(controller: AppController) -> dict[str, Any]:
     return tomllib.loads(controller.settings.config_path.read_text(encoding="utf-8"))
 
 
-async def _click_apply(page: SettingsPage, qtbot: QtBot) -> bool:
+async def _click_apply(page: SettingsPage) -> bool:
     recorder = SignalRecorder(page.applied)
     assert page.apply_button.isEnabled()
-    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    click(page.apply_button)
     await wait_until(lambda: bool(recorder.emissions))
     ((ok,),) = recorder.emissions
     return bool(ok)
 
 
-def _toggle(qtbot: QtBot, check: QCheckBox) -> None:
+def _toggle(check: QCheckBox) -> None:
     # A check box only reacts to clicks on its box and label, not on the rest of its (full-width) row.
-    qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=QPoint(8, check.height() // 2))
+    click(check, pos=QPoint(8, check.height() // 2))
 
 
-def _type(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
+def _type(edit: QLineEdit, text: str) -> None:
     edit.clear()
-    qtbot.keyClicks(edit, text)
+    QTest.keyClicks(edit, text)
 
 
 async def _chat(url: str, key: str, model: str = "gemini-3-flash") -> int:
@@ -118,12 +119,12 @@ async def _models_status(url: str, key: str) -> int:
 
 
 async def test_port_change_restarts_the_listener_in_place(
-    page: SettingsPage, controller: AppController, qtbot: QtBot
+    page: SettingsPage, controller: AppController
 ) -> None:
     old_url = controller.state.url
     port = _free_port()
-    _type(qtbot, page.port_edit, str(port))
-    assert await _click_apply(page, qtbot)
+    _type(page.port_edit, str(port))
+    assert await _click_apply(page)
     assert controller.state.status is ServerStatus.SERVING
     assert controller.state.url == f"http://127.0.0.1:{port}"
     assert page.server_state_label.text() == f"Serving at http://127.0.0.1:{port}"
@@ -138,10 +139,10 @@ async def test_port_change_restarts_the_listener_in_place(
 
 
 async def test_busy_port_shows_the_error_and_keeps_the_form_editable(
-    page: SettingsPage, controller: AppController, qtbot: QtBot, busy_port: int
+    page: SettingsPage, controller: AppController, busy_port: int
 ) -> None:
-    _type(qtbot, page.port_edit, str(busy_port))
-    assert not await _click_apply(page, qtbot)
+    _type(page.port_edit, str(busy_port))
+    assert not await _click_apply(page)
     assert controller.state.status is ServerStatus.FAILED
     assert page.listener_error.isVisible()
     assert (
@@ -150,58 +151,59 @@ async def test_busy_port_shows_the_error_and_keeps_the_form_editable(
     assert page.port_edit.isEnabled() and page.apply_button.isEnabled()
     # The user picks another port: the listener comes back and the message goes away.
     port = _free_port()
-    _type(qtbot, page.port_edit, str(port))
-    assert await _click_apply(page, qtbot)
-    assert controller.state.status is ServerStatus.SERVING and controller.state.url.endswith(f":{port}")
+    _type(page.port_edit, str(port))
+    assert await _click_apply(page)
+    applied = controller.state
+    assert applied.status is ServerStatus.SERVING and applied.url.endswith(f":{port}")
     assert not page.listener_error.isVisible()
 
 
-async def _add_key(page: SettingsPage, qtbot: QtBot, name: str) -> str:
+async def _add_key(page: SettingsPage, name: str) -> str:
     """Add a key through the dialog as a person would: name it, Create, read the key it shows, Close."""
-    qtbot.mouseClick(page.generate_key_button, Qt.MouseButton.LeftButton)
+    click(page.generate_key_button)
     dialog = page.new_key_dialog
     assert dialog is not None and dialog.isVisible()
     dialog.name_edit.clear()
-    qtbot.keyClicks(dialog.name_edit, name)
-    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    QTest.keyClicks(dialog.name_edit, name)
+    click(dialog.create_button)
     shown = dialog.key_field.text()
     assert shown.startswith("sk-gd-") and dialog.key_field.isVisible()  # the whole key, once
-    qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    click(dialog.copy_button)
     assert QApplication.clipboard().text() == shown
-    qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
+    click(dialog.close_button)
     await wait_until(lambda: page.new_key_dialog is None)
     return shown
 
 
 async def test_generate_and_revoke_keys_through_the_real_server(
-    page: SettingsPage, controller: AppController, qtbot: QtBot
+    page: SettingsPage, controller: AppController
 ) -> None:
     url = controller.state.url
     assert page.keys_list.count() == 1 and API_KEY not in page.keys_list.item(0).text()  # shown masked
     assert page.keys_list.item(0).text().startswith("default ")  # the one key of before is "default"
-    new_key = await _add_key(page, qtbot, "my editor")
+    new_key = await _add_key(page, "my editor")
     assert page.keys_list.count() == 2
     assert page.keys_list.item(1).data(Qt.ItemDataRole.UserRole) == new_key
     assert new_key != API_KEY and new_key not in page.keys_list.item(1).text()
     assert page.keys_list.item(1).text().startswith(f"my editor    gd-…{new_key[-4:]}")
     assert await _models_status(url, new_key) == 401  # not applied yet
-    assert await _click_apply(page, qtbot)
+    assert await _click_apply(page)
     assert await _models_status(url, new_key) == 200
 
     page.keys_list.setCurrentRow(0)
-    qtbot.mouseClick(page.revoke_key_button, Qt.MouseButton.LeftButton)
+    click(page.revoke_key_button)
     box = page.findChild(QMessageBox)
     assert box is not None and box.isVisible() and API_KEY not in box.text()
-    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    click(box.button(QMessageBox.StandardButton.Cancel))
     assert page.keys_list.count() == 2  # cancelled: nothing revoked
 
-    qtbot.mouseClick(page.revoke_key_button, Qt.MouseButton.LeftButton)
+    click(page.revoke_key_button)
     box = page._confirm_box
     assert box is not None
-    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    click(box.button(QMessageBox.StandardButton.Yes))
     assert page.keys_list.count() == 1
     assert await _models_status(url, API_KEY) == 200  # still valid until applied
-    assert await _click_apply(page, qtbot)
+    assert await _click_apply(page)
     assert await _models_status(url, API_KEY) == 401
     assert await _models_status(url, new_key) == 200
     assert _saved(controller)["server"]["api_keys"] == [new_key]
@@ -212,19 +214,19 @@ async def test_generate_and_revoke_keys_through_the_real_server(
 
 
 async def test_named_keys_are_renamed_used_and_logged_by_name(
-    page: SettingsPage, controller: AppController, qtbot: QtBot
+    page: SettingsPage, controller: AppController
 ) -> None:
     url = controller.state.url
-    second = await _add_key(page, qtbot, "scripts")
-    assert await _click_apply(page, qtbot)
+    second = await _add_key(page, "scripts")
+    assert await _click_apply(page)
     page.keys_list.setCurrentRow(0)
-    qtbot.mouseClick(page.rename_key_button, Qt.MouseButton.LeftButton)
+    click(page.rename_key_button)
     dialog = page.rename_dialog
     assert dialog is not None and dialog.textValue() == "default"
     dialog.setTextValue("laptop")
     dialog.accept()
     assert page.keys_list.item(0).text().startswith("laptop ")
-    assert await _click_apply(page, qtbot)
+    assert await _click_apply(page)
     assert await _models_status(url, API_KEY) == 200
     assert await _models_status(url, second) == 200
     await asyncio.to_thread(controller.services.request_log.flush)
@@ -241,15 +243,15 @@ async def test_named_keys_are_renamed_used_and_logged_by_name(
     assert "never" not in page.keys_list.item(1).text() and second not in page.keys_list.item(1).text()
 
 
-async def test_no_keys_warns_that_auth_is_off(page: SettingsPage, qtbot: QtBot) -> None:
+async def test_no_keys_warns_that_auth_is_off(page: SettingsPage) -> None:
     assert not page.no_keys_warning.isVisible()
     page.keys_list.setCurrentRow(0)
-    qtbot.mouseClick(page.revoke_key_button, Qt.MouseButton.LeftButton)
+    click(page.revoke_key_button)
     box = page._confirm_box
     assert box is not None and "last key" in box.text()
-    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    click(box.button(QMessageBox.StandardButton.Yes))
     assert page.no_keys_warning.isVisible() and "authentication is off" in page.no_keys_warning.text()
-    qtbot.mouseClick(page.revert_button, Qt.MouseButton.LeftButton)
+    click(page.revert_button)
     assert page.keys_list.count() == 1 and not page.no_keys_warning.isVisible()
     assert not page.revert_button.isEnabled()
 
@@ -261,14 +263,14 @@ def _visible_editor[W: (QLineEdit, QComboBox)](page: SettingsPage, kind: type[W]
 
 
 async def test_model_mapping_edit_reaches_the_fake_with_the_upstream_model(
-    page: SettingsPage, controller: AppController, qtbot: QtBot, fake_google: FakeGoogle
+    page: SettingsPage, controller: AppController, fake_google: FakeGoogle
 ) -> None:
     model = page.mapping_model
-    qtbot.mouseClick(page.add_rule_button, Qt.MouseButton.LeftButton)
+    click(page.add_rule_button)
     assert model.rowCount() == 1
     pattern_editor = _visible_editor(page, QLineEdit)
-    qtbot.keyClicks(pattern_editor, "my-team-*")
-    qtbot.keyClick(pattern_editor, Qt.Key.Key_Return)
+    QTest.keyClicks(pattern_editor, "my-team-*")
+    QTest.keyClick(pattern_editor, Qt.Key.Key_Return)
     target = model.index(0, ModelMappingModel.UPSTREAM)
     page.mapping_view.setCurrentIndex(target)
     page.mapping_view.edit(target)
@@ -279,27 +281,27 @@ async def test_model_mapping_edit_reaches_the_fake_with_the_upstream_model(
     page.mapping_view.setCurrentIndex(model.index(0, ModelMappingModel.CLIENT))  # moving away commits
     assert model.rules() == [("my-team-*", "gemini-3-flash")]
 
-    assert await _click_apply(page, qtbot)
+    assert await _click_apply(page)
     assert await _chat(controller.state.url, API_KEY, model="my-team-coder") == 200
     assert fake_google.generate_calls()[-1].model == "gemini-3-flash"
     assert _saved(controller)["models"] == {"my-team-*": "gemini-3-flash"}
 
     page.mapping_view.selectRow(0)
-    qtbot.mouseClick(page.remove_rule_button, Qt.MouseButton.LeftButton)
+    click(page.remove_rule_button)
     assert model.rowCount() == 0
-    assert await _click_apply(page, qtbot)
+    assert await _click_apply(page)
     assert _saved(controller)["models"] == {}
 
 
-async def test_half_filled_mapping_row_is_refused(page: SettingsPage, qtbot: QtBot) -> None:
+async def test_half_filled_mapping_row_is_refused(page: SettingsPage) -> None:
     page.mapping_model.add_row("gpt-4o", "")
-    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    click(page.apply_button)
     error = page.findChild(type(page.status_label), "error_models")
     assert error is not None and error.isVisible() and "Row 1" in error.text()
 
 
 async def test_body_capture_toggle_applies_to_the_next_request(
-    page: SettingsPage, controller: AppController, qtbot: QtBot
+    page: SettingsPage, controller: AppController
 ) -> None:
     recorder = SignalRecorder(controller.log_rows_added)
     assert await _chat(controller.state.url, API_KEY) == 200
@@ -307,8 +309,8 @@ async def test_body_capture_toggle_applies_to_the_next_request(
     (([before],),) = recorder.emissions
     assert before.request_body is None and before.response_body is None
 
-    _toggle(qtbot, page.capture_bodies_check)
-    assert await _click_apply(page, qtbot)
+    _toggle(page.capture_bodies_check)
+    assert await _click_apply(page)
     assert await _chat(controller.state.url, API_KEY) == 200
     await wait_until(lambda: len(recorder.emissions) == 2)
     ([after],) = recorder.emissions[1]
@@ -317,18 +319,16 @@ async def test_body_capture_toggle_applies_to_the_next_request(
     assert _saved(controller)["log"]["capture_bodies"] is True
 
 
-async def test_every_field_is_saved_to_config_toml(
-    page: SettingsPage, controller: AppController, qtbot: QtBot
-) -> None:
+async def test_every_field_is_saved_to_config_toml(page: SettingsPage, controller: AppController) -> None:
     page.endpoints_edit.setPlainText("https://one.example.com\n\n  https://two.example.com  \n")
-    _type(qtbot, page.client_version_edit, "1.16.2")
+    _type(page.client_version_edit, "1.16.2")
     page.quota_refresh_spin.setValue(5)
     page.retention_spin.setValue(7)
     page.max_rows_spin.setValue(50_000)
-    _toggle(qtbot, page.start_minimized_check)
+    _toggle(page.start_minimized_check)
     page.theme_combo.setCurrentIndex(page.theme_combo.findData("dark"))
     page.language_combo.setCurrentIndex(page.language_combo.findData("zh_CN"))
-    assert await _click_apply(page, qtbot)
+    assert await _click_apply(page)
     saved = _saved(controller)
     assert saved["upstream"]["endpoints"] == ["https://one.example.com", "https://two.example.com"]
     assert saved["upstream"]["client_version"] == "1.16.2"
@@ -357,14 +357,14 @@ async def _chat_reply(url: str, key: str, model: str) -> tuple[int, str]:
 
 
 async def test_quota_protection_reserve_is_applied_live_and_saved(
-    page: SettingsPage, controller: AppController, qtbot: QtBot, fake_google: FakeGoogle
+    page: SettingsPage, controller: AppController, fake_google: FakeGoogle
 ) -> None:
     fake_google.set_remaining("alice@example.com", "gemini-3-flash", 0.15)
     await controller.services.accounts.refresh_all_quotas()
     assert page.reserve_spin.value() == 0 and page.reserve_spin.text() == "off"
     page.reserve_spin.lineEdit().selectAll()
-    qtbot.keyClicks(page.reserve_spin.lineEdit(), "20")
-    assert await _click_apply(page, qtbot)
+    QTest.keyClicks(page.reserve_spin.lineEdit(), "20")
+    assert await _click_apply(page)
     assert controller.settings.quota.reserve_percent == 20.0
     assert _saved(controller)["quota"]["reserve_percent"] == 20.0
     status, text = await _chat_reply(controller.state.url, API_KEY, "gemini-3-flash")
@@ -373,32 +373,32 @@ async def test_quota_protection_reserve_is_applied_live_and_saved(
         0
     ] == 200  # 100 % left there
     page.reserve_spin.setValue(0)
-    assert await _click_apply(page, qtbot)
+    assert await _click_apply(page)
     assert (await _chat_reply(controller.state.url, API_KEY, "gemini-3-flash"))[0] == 200
 
 
 async def test_start_at_login_writes_the_xdg_entry(
-    page: SettingsPage, controller: AppController, qtbot: QtBot, xdg_config_home: Path
+    page: SettingsPage, controller: AppController, xdg_config_home: Path
 ) -> None:
     entry = xdg_config_home / "autostart" / "gravity-desk.desktop"
-    _toggle(qtbot, page.start_at_login_check)
-    assert await _click_apply(page, qtbot)
+    _toggle(page.start_at_login_check)
+    assert await _click_apply(page)
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(entry, encoding="utf-8")
     assert shlex.split(parser["Desktop Entry"]["Exec"])[-1] == "--minimized"
     assert _saved(controller)["ui"]["start_at_login"] is True
-    _toggle(qtbot, page.start_at_login_check)
-    assert await _click_apply(page, qtbot)
+    _toggle(page.start_at_login_check)
+    assert await _click_apply(page)
     assert not entry.exists() and _saved(controller)["ui"]["start_at_login"] is False
 
 
 async def test_start_at_login_failure_is_shown_and_not_saved(
-    page: SettingsPage, controller: AppController, qtbot: QtBot, xdg_config_home: Path
+    page: SettingsPage, controller: AppController, xdg_config_home: Path
 ) -> None:
     xdg_config_home.mkdir()
     (xdg_config_home / "autostart").write_text("a file where the folder should be")
-    _toggle(qtbot, page.start_at_login_check)
-    assert not await _click_apply(page, qtbot)
+    _toggle(page.start_at_login_check)
+    assert not await _click_apply(page)
     error = page.findChild(type(page.status_label), "error_start_at_login")
     assert error is not None and error.isVisible() and "Could not turn on start at login" in error.text()
     assert not page.start_at_login_check.isChecked()
@@ -409,29 +409,27 @@ async def test_start_at_login_failure_is_shown_and_not_saved(
 
 @pytest.mark.parametrize("port", ["70000", "eighty", "-1"])
 async def test_port_out_of_range_is_refused_next_to_the_field(
-    page: SettingsPage, controller: AppController, qtbot: QtBot, port: str
+    page: SettingsPage, controller: AppController, port: str
 ) -> None:
     recorder = SignalRecorder(page.applied)
     url, saved_port = controller.state.url, controller.settings.server.port
-    _type(qtbot, page.port_edit, port)
-    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    _type(page.port_edit, port)
+    click(page.apply_button)
     error = page.findChild(type(page.status_label), "error_port")
     assert error is not None and error.isVisible() and "between 1 and 65535" in error.text()
     assert "fix the fields marked in red" in page.status_label.text()
     assert recorder.emissions == [] and controller.state.url == url
     assert controller.settings.server.port == saved_port
-    _type(qtbot, page.port_edit, str(_free_port()))
-    assert await _click_apply(page, qtbot)
+    _type(page.port_edit, str(_free_port()))
+    assert await _click_apply(page)
     assert not error.isVisible()
 
 
-async def test_other_fields_are_validated_too(
-    page: SettingsPage, controller: AppController, qtbot: QtBot
-) -> None:
-    _type(qtbot, page.host_edit, "not a host!")
+async def test_other_fields_are_validated_too(page: SettingsPage, controller: AppController) -> None:
+    _type(page.host_edit, "not a host!")
     page.endpoints_edit.setPlainText("ftp://files.example.com")
-    _type(qtbot, page.client_version_edit, "latest")
-    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    _type(page.client_version_edit, "latest")
+    click(page.apply_button)
     for name, fragment in [("host", "not an address"), ("endpoints", "Line 1"), ("client_version", "1.15.8")]:
         label = page.findChild(type(page.status_label), f"error_{name}")
         assert label is not None and label.isVisible() and fragment in label.text(), name
@@ -439,9 +437,9 @@ async def test_other_fields_are_validated_too(
     assert controller.settings.upstream.client_version != "latest"
 
 
-async def test_non_loopback_address_warns(page: SettingsPage, qtbot: QtBot) -> None:
+async def test_non_loopback_address_warns(page: SettingsPage) -> None:
     assert not page.host_warning.isVisible()
-    _type(qtbot, page.host_edit, "0.0.0.0")
+    _type(page.host_edit, "0.0.0.0")
     assert page.host_warning.isVisible() and "anyone on your network" in page.host_warning.text()
     # The names the server's Host check takes as this computer (core.config.is_loopback_host), no more.
     for loopback in (
@@ -453,21 +451,19 @@ async def test_non_loopback_address_warns(page: SettingsPage, qtbot: QtBot) -> N
         "ip6-localhost",
         "app.localhost",
     ):
-        _type(qtbot, page.host_edit, loopback)
+        _type(page.host_edit, loopback)
         assert not page.host_warning.isVisible(), loopback
     for exposed in ("192.168.1.20", "localhost.example.com", "::"):
-        _type(qtbot, page.host_edit, exposed)
+        _type(page.host_edit, exposed)
         assert page.host_warning.isVisible(), exposed
 
 
-async def test_revert_puts_the_saved_values_back(
-    page: SettingsPage, controller: AppController, qtbot: QtBot
-) -> None:
+async def test_revert_puts_the_saved_values_back(page: SettingsPage, controller: AppController) -> None:
     assert not page.apply_button.isEnabled() and not page.revert_button.isEnabled()
-    _type(qtbot, page.client_version_edit, "9.9.9")
-    _toggle(qtbot, page.capture_bodies_check)
+    _type(page.client_version_edit, "9.9.9")
+    _toggle(page.capture_bodies_check)
     assert page.apply_button.isEnabled() and page.revert_button.isEnabled()
-    qtbot.mouseClick(page.revert_button, Qt.MouseButton.LeftButton)
+    click(page.revert_button)
     assert page.client_version_edit.text() == controller.settings.upstream.client_version
     assert not page.capture_bodies_check.isChecked()
     assert not page.apply_button.isEnabled()
@@ -488,6 +484,12 @@ class _MacFormStyle(QProxyStyle):
         return super().styleHint(hint, option, widget, returnData)
 
 
+def use_app_style(widget: QWidget) -> None:
+    """Back to the application's style: Qt's setStyle(nullptr), which PySide's type hints do not admit."""
+    set_style = cast(Callable[[QStyle | None], None], widget.setStyle)
+    set_style(None)
+
+
 async def test_endpoints_field_takes_the_form_width_under_a_mac_like_style(page: SettingsPage) -> None:
     groups = page.findChildren(QGroupBox)
     mac_style = _MacFormStyle()
@@ -497,19 +499,20 @@ async def test_endpoints_field_takes_the_form_width_under_a_mac_like_style(page:
         page.resize(900, 1000)
         edit = page.endpoints_edit
         await wait_until(lambda: edit.width() > edit.sizeHint().width())
-        group = edit.parentWidget()
-        form = group.layout()
+        parent = edit.parentWidget()
+        assert parent is not None
+        form = parent.layout()
         assert isinstance(form, QFormLayout)
         label = form.labelForField(edit)
         assert label is not None
         # The field reaches the group's right edge: all the width the form can give it.
-        assert edit.geometry().right() >= group.contentsRect().right() - form.contentsMargins().right() - 1
+        assert edit.geometry().right() >= parent.contentsRect().right() - form.contentsMargins().right() - 1
         assert label.geometry().right() < edit.geometry().left()
         longest = max(page.endpoints_edit.toPlainText().splitlines(), key=len)
         assert edit.fontMetrics().horizontalAdvance(longest) < edit.viewport().width()
     finally:
         for group in groups:
-            group.setStyle(None)  # back to the app's style before mac_style goes
+            use_app_style(group)  # before mac_style goes
 
 
 def test_mapping_model_passes_the_model_tester(qtmodeltester: Any) -> None:

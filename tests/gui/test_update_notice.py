@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 import shiboken6
-from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
+from PySide6.QtTest import QTest
 
 from gui.controller import AppController
 from gui.main_window import MainWindow, Page
@@ -15,17 +14,17 @@ from gui.pages.dashboard import DashboardPage
 from gui.pages.settings import SettingsPage
 from gui.tray import Tray
 from tests.fake_releases import FakeReleases
-from tests.gui.helpers import SignalRecorder, wait_until
+from tests.gui.helpers import SignalRecorder, click, wait_until
 
 
-async def _turn_on(window: MainWindow, qtbot: QtBot, url: str) -> None:
+async def _turn_on(window: MainWindow, url: str) -> None:
     settings = window.page(Page.SETTINGS)
     assert isinstance(settings, SettingsPage)
     assert not settings.check_updates_check.isChecked()  # off by default
     settings.check_updates_check.setChecked(True)
-    qtbot.keyClicks(settings.releases_url_edit, url)
+    QTest.keyClicks(settings.releases_url_edit, url)
     applied = SignalRecorder(settings.applied)
-    qtbot.mouseClick(settings.apply_button, Qt.MouseButton.LeftButton)
+    click(settings.apply_button)
     await wait_until(lambda: bool(applied.emissions))
     assert applied.emissions == [(True,)]
 
@@ -35,7 +34,6 @@ async def test_a_newer_release_shows_a_notice_with_its_link(
     controller: AppController,
     window: MainWindow,
     tray: Tray,
-    qtbot: QtBot,
     releases: FakeReleases,
     published: str | None,
     shown: bool,
@@ -45,7 +43,7 @@ async def test_a_newer_release_shows_a_notice_with_its_link(
     tag = published or f"v{current}"
     releases.body = [{"tag_name": tag, "html_url": f"https://example.invalid/releases/{tag}"}]
     notifications = SignalRecorder(tray.message_shown)
-    await _turn_on(window, qtbot, releases.url)
+    await _turn_on(window, releases.url)
     assert controller.settings.updates.enabled and controller.settings.updates.releases_url == releases.url
     await controller.services.updates.check()  # what the background task does after start
     assert releases.hits == 1

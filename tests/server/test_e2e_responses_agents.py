@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import openai
 import pytest
 from openai import AsyncOpenAI
-from openai.types.responses import ResponseCustomToolCall, ResponseFunctionToolCall
+from openai.types.responses import ResponseCustomToolCall, ResponseFunctionToolCall, ResponseInputItemParam
+from pydantic import BaseModel
 
 from server.runner import GatewayServer
 from tests.helpers import echo_of
@@ -31,6 +32,11 @@ APPLY_PATCH: Any = {
     "description": "Apply a patch to files",
     "format": {"type": "grammar", "syntax": "lark", "definition": 'start: "*** Begin Patch" /.+/s'},
 }
+
+
+def as_input_item(item: BaseModel) -> ResponseInputItemParam:
+    """An output item sent back as input, as agents do; the SDK types `model_dump()` as a plain dict."""
+    return cast(ResponseInputItemParam, item.model_dump(exclude_none=True))
 
 
 def declared_names(request: dict[str, Any]) -> list[str]:
@@ -57,7 +63,7 @@ async def test_namespace_tools_are_declared_flat_and_calls_carry_their_namespace
         model=MODEL,
         input=[
             {"role": "user", "content": 'read it CALL:mcp_fs__read_file{"path": "a.txt"}'},
-            call.model_dump(exclude_none=True),
+            as_input_item(call),
             {"type": "function_call_output", "call_id": call.call_id, "output": "hello"},
         ],
         tools=[FS_NAMESPACE],
@@ -95,7 +101,7 @@ async def test_custom_tools_take_free_text_and_answer_with_custom_tool_calls(
         model=MODEL,
         input=[
             {"role": "user", "content": prompt},
-            call.model_dump(exclude_none=True),
+            as_input_item(call),
             {"type": "custom_tool_call_output", "call_id": call.call_id, "output": "Done!"},
         ],
         tools=[APPLY_PATCH],

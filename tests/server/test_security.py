@@ -49,6 +49,24 @@ def test_redaction_removes_credentials() -> None:
     assert "refresh_token=" in cleaned and "Authorization" in cleaned
 
 
+def test_the_quick_check_before_the_pattern_misses_nothing_the_pattern_finds() -> None:
+    """redact() skips the pattern when no credential head or field word is in the text: on texts built from
+    the pattern's own pieces, odd case and the letters (?i) folds (long s, Kelvin sign), it must give the pattern's result."""
+    import random
+
+    from core.redact import _CREDENTIAL, _replacement
+
+    pieces = [
+        "ya29.", "1//", "AIza", "sk-", "GOCSPX-", "Bearer ", "bEaReR\t", "key", "KEY", "\u212aey", "api_key",
+        "apikey", "Access_Token", "refresh_token", "client_secret", "client_\u017fecret", "id_token", "token",
+        "secret", '"', "=", ":", " ", ",", "}", "&", "abcdefgh", "0123456789" * 4, "x", "-", "_", ".", "/", "ü",
+    ]  # fmt: skip
+    generator = random.Random(20261203)
+    for _ in range(20_000):
+        text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 12)))
+        assert redact(text) == _CREDENTIAL.sub(_replacement, text), text
+
+
 async def test_a_request_aiohttp_cannot_parse_is_one_short_log_line_without_the_key(
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
