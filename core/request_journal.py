@@ -41,13 +41,15 @@ SEGMENT_BYTES = 4 * 1024 * 1024  # ~20,000 entries without captured bodies; a bi
 _LENGTH = struct.Struct("<I")
 # Every field of a row but the ones stored separately in the line (its id, its start time).
 _FIELDS = tuple(field.name for field in fields(LogEntry) if field.name not in ("id", "started_at"))
+# One encoder for every line: json.dumps with options builds a new one per call (~2 µs of each request).
+_encode_ascii_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def encode_line(row_id: int, entry: LogEntry) -> bytes:
     """One journal line; ASCII-only JSON, so even a lone surrogate in a client's text round-trips."""
     values: list[Any] = [row_id, entry.started_at.isoformat()]
     values += [getattr(entry, name) for name in _FIELDS]
-    return json.dumps(values, separators=(",", ":")).encode("ascii") + b"\n"
+    return _encode_ascii_json(values).encode("ascii") + b"\n"
 
 
 def decode_line(line: bytes) -> tuple[int, LogEntry]:

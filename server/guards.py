@@ -78,8 +78,11 @@ async def _logged(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise
     finally:
         entry.latency_ms = (time.perf_counter() - request[STARTED]) * 1000.0
-        services.request_log.record(entry)
-        log_access(request.method, entry)
+        services.request_log.record(entry)  # now: the crash journal holds the row from here on
+        # The access line waits for the loop's next turn, when the answer has gone out (aiohttp writes it in
+        # this task step): formatting it and the write to the log stream, which wakes whatever reads that
+        # stream, are ~15-60 µs the client no longer waits for.
+        asyncio.get_running_loop().call_soon(log_access, request.method, entry)
 
 
 def _admit(request: web.Request, services: Services, entry: LogEntry) -> None:

@@ -61,8 +61,11 @@ async def read_json(request: web.Request) -> Any:
     """The request body as JSON, or a clear 400."""
     timeout = request.app[SERVICES].settings.server.body_timeout_s
     try:
-        async with asyncio.timeout(timeout if timeout > 0 else None):
+        if request.content.is_eof():  # the whole body came with the headers (most requests): no timer
             body = await request.read()
+        else:
+            async with asyncio.timeout(timeout if timeout > 0 else None):
+                body = await request.read()
     except TimeoutError:
         # A body that trickles in holds a connection open; the answer says so and closes it.
         raise ApiError(
