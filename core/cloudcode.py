@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import hashlib
-import json
 import platform
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import Any, override
 
 import aiohttp
 
+from core import fast_json
 from core.config import UpstreamSettings
 from core.errors import ErrorKind, UpstreamError
 from core.ids import random_uuid
@@ -80,13 +80,13 @@ def falls_back(error: UpstreamError) -> bool:
 
 def dump_json(document: Any) -> bytes:
     """Compact UTF-8 JSON: fewer bytes on the wire than json.dumps' defaults."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return fast_json.dumps(document)
 
 
 def decode_reply(body: bytes, status: int, model: str | None) -> JSON:
     """A 2xx reply body as a JSON object; anything else is the upstream's fault (SERVER)."""
     try:
-        document = json.loads(body) if body else {}
+        document = fast_json.loads(body) if body else {}
     except (ValueError, UnicodeDecodeError):
         raise UpstreamError(
             ErrorKind.SERVER, status, "the upstream sent a reply that is not JSON", model=model
@@ -243,7 +243,7 @@ def _stream_chunk(data: str, model: str | None, unwrap_response: bool) -> JSON |
     if not data or data == "[DONE]":
         return None
     try:
-        document = json.loads(data)
+        document = fast_json.loads(data)
     except ValueError:
         raise UpstreamError(
             ErrorKind.SERVER, 200, "the upstream sent a stream event that is not JSON", model=model

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from core import fast_json
 from core.errors import ApiError, ApiErrorType, invalid_request
 from core.gateway import GatewayRequest
 from core.services import Services
@@ -77,7 +78,7 @@ async def read_json(request: web.Request) -> Any:
     if not body:
         raise invalid_request("Request body is empty; expected a JSON object")
     try:
-        payload = json.loads(body)
+        payload = fast_json.loads(body)
     except RecursionError:
         raise invalid_request("Request body is nested too deeply to be a request.") from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, and integers of 4,300+ digits

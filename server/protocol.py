@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Protocol
 
+from core import fast_json
 from core.errors import ApiError
 from core.types import JSON
 
-# One encoder for every call: json.dumps with options builds a new JSONEncoder each time, per streamed event.
-_compact_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
 
 def compact_json(value: object) -> str:
-    """JSON as adapters write it on the wire: no spaces, non-ASCII text as is."""
-    return _compact_encode(value)
+    """JSON as adapters write it on the wire: no spaces, non-ASCII text as is (core.fast_json: per event)."""
+    return fast_json.dumps_text(value)
 
 
 @dataclass(frozen=True, slots=True)
