@@ -344,8 +344,10 @@ class Gateway:
     def _names_a_model(self, client_model: str) -> bool:
         """True when the name is served or mapped as it stands, so no suffix of it means a setting."""
         name = client_model.strip().removeprefix("models/")
+        if name in self._offered():
+            return True
         rules = {pattern.strip().removeprefix("models/").lower() for pattern in self._settings.models}
-        return name in self._offered() or name.lower() in rules
+        return name.lower() in rules
 
     def _excluded_kinds(self, model: str, kinds: Collection[AccountKind], purpose: str) -> set[str]:
         """Ids of the accounts of other kinds; a clear error when no account of the wanted kinds can serve."""

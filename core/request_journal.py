@@ -30,6 +30,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from core.private_files import FILE_MODE, FOLDER_MODE
 from core.types import LogEntry
 
@@ -41,15 +43,19 @@ SEGMENT_BYTES = 4 * 1024 * 1024  # ~20,000 entries without captured bodies; a bi
 _LENGTH = struct.Struct("<I")
 # Every field of a row but the ones stored separately in the line (its id, its start time).
 _FIELDS = tuple(field.name for field in fields(LogEntry) if field.name not in ("id", "started_at"))
-# One encoder for every line: json.dumps with options builds a new one per call (~2 µs of each request).
+# For a line orjson cannot write (text with half a UTF-16 pair): ASCII JSON escapes it, so it round-trips.
 _encode_ascii_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def encode_line(row_id: int, entry: LogEntry) -> bytes:
-    """One journal line; ASCII-only JSON, so even a lone surrogate in a client's text round-trips."""
+    """One journal line: UTF-8 JSON (orjson: ~1 µs where the standard library took ~6), or ASCII JSON where
+    a client's text holds a lone surrogate, which UTF-8 cannot carry and an ASCII escape can."""
     values: list[Any] = [row_id, entry.started_at.isoformat()]
     values += [getattr(entry, name) for name in _FIELDS]
-    return _encode_ascii_json(values).encode("ascii") + b"\n"
+    try:
+        return orjson.dumps(values) + b"\n"
+    except orjson.JSONEncodeError:
+        return _encode_ascii_json(values).encode("ascii") + b"\n"
 
 
 def decode_line(line: bytes) -> tuple[int, LogEntry]:

@@ -167,6 +167,11 @@ def test_lines_round_trip_every_field_even_odd_text() -> None:
     row_id, decoded = decode_line(encode_line(42, entry))
     assert row_id == 42
     assert decoded == entry
+    # Without the surrogate the line is UTF-8 (the fast path): every other text still comes back as it was.
+    entry.client_model, entry.error = 'claude-é中😀\u2028\n"x', "quota \x00 \\ done"
+    line = encode_line(43, entry)
+    assert line.endswith(b"\n") and b"\n" not in line[:-1]  # one line, whatever the text holds
+    assert decode_line(line) == (43, entry)
 
 
 def record(row_id: int, entry: LogEntry) -> bytes:
