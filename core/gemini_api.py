@@ -8,10 +8,10 @@ from urllib.parse import quote
 
 import aiohttp
 
+from core import fast_json
 from core.cloudcode import (
     ModelCatalogue,
     decode_reply,
-    dump_json,
     post_json,
     request_timeout,
     stream_json,
@@ -123,7 +123,7 @@ class GeminiApiClient:
         return await post_json(
             self._http,
             (self._url(model, "generateContent"),),
-            dump_json(request),
+            fast_json.dumps(request),
             self._headers(api_key),
             self._request_timeout,
             model,
@@ -135,7 +135,7 @@ class GeminiApiClient:
         return stream_json(
             self._http,
             (self._url(model, "streamGenerateContent") + "?alt=sse",),
-            dump_json(request),
+            fast_json.dumps(request),
             self._headers(api_key, stream=True),
             self._stream_timeout,
             model,
@@ -148,7 +148,7 @@ class GeminiApiClient:
         return await post_json(
             self._http,
             (self._url(model, method),),
-            dump_json(body),
+            fast_json.dumps(body),
             self._headers(api_key),
             self._request_timeout,
             model,
@@ -161,7 +161,7 @@ class GeminiApiClient:
         reply = await post_json(
             self._http,
             (self._url(model, "countTokens"),),
-            dump_json(body),
+            fast_json.dumps(body),
             self._headers(api_key),
             self._request_timeout,
             model,

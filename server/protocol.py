@@ -9,10 +9,9 @@ from core import fast_json
 from core.errors import ApiError
 from core.types import JSON
 
-
-def compact_json(value: object) -> str:
-    """JSON as adapters write it on the wire: no spaces, non-ASCII text as is (core.fast_json: per event)."""
-    return fast_json.dumps_text(value)
+# JSON as adapters write it on the wire: no spaces, non-ASCII text as is. The function itself, not a wrapper:
+# it runs once or more per streamed event.
+compact_json = fast_json.dumps_text
 
 
 @dataclass(frozen=True, slots=True)
