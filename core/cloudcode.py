@@ -13,8 +13,6 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any, override
 
-import aiohttp
-
 from core import fast_json
 from core.config import UpstreamSettings
 from core.errors import ErrorKind, UpstreamError
@@ -23,6 +21,7 @@ from core.sse import iter_sse_data
 from core.types import JSON, Account, ModelQuota, QuotaWindow
 from core.upstream import Upstream
 from core.upstream_errors import classify_http_error, classify_network_error, parse_rfc3339
+from core.upstream_http import Timeouts, UpstreamHTTP, UpstreamHTTPError, UpstreamResponse
 
 CLIENT_METADATA: JSON = {"ideType": "ANTIGRAVITY", "platform": "PLATFORM_UNSPECIFIED", "pluginType": "GEMINI"}
 # Sent by the public Antigravity clients; whether the upstream requires it is unknown (protocol doc §3).
@@ -108,35 +107,35 @@ def is_final_chunk(chunk: JSON) -> bool:
     return isinstance(feedback, dict) and bool(feedback.get("blockReason"))
 
 
-def request_timeout(settings: UpstreamSettings) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=settings.request_timeout_s, sock_connect=settings.connect_timeout_s)
+def request_timeout(settings: UpstreamSettings) -> Timeouts:
+    return Timeouts(connect=settings.connect_timeout_s, total=settings.request_timeout_s)
 
 
-def stream_timeout(settings: UpstreamSettings) -> aiohttp.ClientTimeout:
-    # No total: an answer may stream for many minutes. sock_read bounds the silence between two reads,
+def stream_timeout(settings: UpstreamSettings) -> Timeouts:
+    # No total: an answer may stream for many minutes. `read` bounds the silence between two reads,
     # which is the per-event idle timeout (and also bounds the wait for the response headers).
-    return aiohttp.ClientTimeout(
-        total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.request_timeout_s
-    )
+    return Timeouts(connect=settings.connect_timeout_s, read=settings.request_timeout_s)
 
 
 async def post_json(
-    http: aiohttp.ClientSession,
+    http: UpstreamHTTP,
     urls: Sequence[str],
     payload: bytes,
     headers: Mapping[str, str],
-    timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's own per-request timeout object
+    timeouts: Timeouts,
     model: str | None,
 ) -> JSON:
     """POST to each URL in turn until one answers 2xx or fails in a way another endpoint cannot fix."""
     error: UpstreamError | None = None
     for url in urls:
         try:
-            async with http.post(url, data=payload, headers=headers, timeout=timeout) as response:
+            async with await http.request(
+                "POST", url, headers=headers, body=payload, timeouts=timeouts
+            ) as response:
                 body = await response.read()
                 status = response.status
-                retry_after = response.headers.get("Retry-After")
-        except (aiohttp.ClientError, TimeoutError) as exc:
+                retry_after = response.header("Retry-After")
+        except (UpstreamHTTPError, TimeoutError) as exc:
             error = classify_network_error(exc, model=model)
             continue
         if 200 <= status < 300:
@@ -150,11 +149,11 @@ async def post_json(
 
 
 async def stream_json(
-    http: aiohttp.ClientSession,
+    http: UpstreamHTTP,
     urls: Sequence[str],
     payload: bytes,
     headers: Mapping[str, str],
-    timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's own per-request timeout object
+    timeouts: Timeouts,
     model: str | None,
     *,
     unwrap_response: bool,
@@ -163,7 +162,7 @@ async def stream_json(
     has been yielded. A stream that stops before its final chunk raises UpstreamError(NETWORK)."""
     error: UpstreamError | None = None
     for url in urls:
-        response = await _open_stream(http, url, payload, headers, timeout, model)
+        response = await _open_stream(http, url, payload, headers, timeouts, model)
         if isinstance(response, UpstreamError):
             if falls_back(response):  # a network error always does
                 error = response
@@ -173,7 +172,7 @@ async def stream_json(
         complete = False
         try:
             try:
-                async for data in iter_sse_data(response.content):
+                async for data in iter_sse_data(response.iter_chunks()):
                     chunk = _stream_chunk(data, model, unwrap_response)
                     if chunk is None:
                         continue
@@ -181,7 +180,7 @@ async def stream_json(
                         complete = is_final_chunk(chunk)
                     yielded = True
                     yield chunk
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (UpstreamHTTPError, TimeoutError) as exc:
                 raise classify_network_error(exc, model=model) from None
             if not complete:
                 raise UpstreamError(
@@ -203,17 +202,17 @@ async def stream_json(
 
 
 async def _open_stream(
-    http: aiohttp.ClientSession,
+    http: UpstreamHTTP,
     url: str,
     payload: bytes,
     headers: Mapping[str, str],
-    timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's own per-request timeout object
+    timeouts: Timeouts,
     model: str | None,
-) -> aiohttp.ClientResponse | UpstreamError:
+) -> UpstreamResponse | UpstreamError:
     """The 200 reply to read, or what refused it: a network error, or a non-200 reply (read, then closed)."""
     try:
-        response = await http.post(url, data=payload, headers=headers, timeout=timeout)
-    except (aiohttp.ClientError, TimeoutError) as exc:
+        response = await http.request("POST", url, headers=headers, body=payload, timeouts=timeouts)
+    except (UpstreamHTTPError, TimeoutError) as exc:
         return classify_network_error(exc, model=model)
     if response.status == 200:
         return response
@@ -223,13 +222,13 @@ async def _open_stream(
         response.close()
 
 
-async def _error_reply(response: aiohttp.ClientResponse, model: str | None) -> UpstreamError:
+async def _error_reply(response: UpstreamResponse, model: str | None) -> UpstreamError:
     try:
         body = await response.read()
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (UpstreamHTTPError, TimeoutError) as exc:
         return classify_network_error(exc, model=model)
     return classify_http_error(
-        response.status, body, model=model, retry_after_header=response.headers.get("Retry-After")
+        response.status, body, model=model, retry_after_header=response.header("Retry-After")
     )
 
 
@@ -434,7 +433,7 @@ class CloudCodeClient:
 
     def __init__(
         self,
-        http: aiohttp.ClientSession,
+        http: UpstreamHTTP,
         settings: UpstreamSettings,
         *,
         onboard_poll_s: float = 1.0,

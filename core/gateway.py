@@ -33,6 +33,7 @@ from core.transform import (
 )
 from core.types import JSON, Account, AccountKind, LogEntry
 from core.upstream import Upstream, Upstreams
+from core.upstream_http import UpstreamHTTPError
 
 CHARS_PER_TOKEN = 4  # the local token estimate when the upstream cannot count
 
@@ -403,7 +404,7 @@ class Gateway:
             except UpstreamError as error:
                 await self._after_failure(state, account, error)
                 continue
-            except (aiohttp.ClientError, TimeoutError) as exc:  # a client let one through unclassified
+            except (aiohttp.ClientError, UpstreamHTTPError, TimeoutError) as exc:  # one let through unclassified
                 network = UpstreamError(ErrorKind.NETWORK, 0, f"{type(exc).__name__} talking to the upstream")
                 await self._after_failure(state, account, network)
                 continue

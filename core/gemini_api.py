@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any, override
-from urllib.parse import quote
-
-import aiohttp
+from urllib.parse import quote, urlencode
 
 from core import fast_json
 from core.cloudcode import (
@@ -22,6 +20,7 @@ from core.errors import ErrorKind, UpstreamError
 from core.types import JSON, Account, ModelQuota
 from core.upstream import Upstream
 from core.upstream_errors import classify_http_error, classify_network_error
+from core.upstream_http import UpstreamHTTP, UpstreamHTTPError
 
 MODELS_PAGE_SIZE = 1000  # the API caps it lower; asking for the most keeps the page count small
 MAX_MODEL_PAGES = 50  # a guard against a server that keeps sending the same nextPageToken
@@ -53,7 +52,7 @@ class GeminiApiClient:
     """Every failure raises a classified core.errors.UpstreamError; the key never appears in a message or URL."""
 
     def __init__(
-        self, http: aiohttp.ClientSession, settings: GeminiApiSettings, upstream: UpstreamSettings
+        self, http: UpstreamHTTP, settings: GeminiApiSettings, upstream: UpstreamSettings
     ) -> None:
         self._http = http
         self._settings = settings
@@ -105,13 +104,13 @@ class GeminiApiClient:
 
     async def _get(self, url: str, params: dict[str, str], headers: dict[str, str]) -> JSON:
         try:
-            async with self._http.get(
-                url, params=params, headers=headers, timeout=self._request_timeout
+            async with await self._http.request(
+                "GET", f"{url}?{urlencode(params)}", headers=headers, timeouts=self._request_timeout
             ) as response:
                 body = await response.read()
                 status = response.status
-                retry_after = response.headers.get("Retry-After")
-        except (aiohttp.ClientError, TimeoutError) as exc:
+                retry_after = response.header("Retry-After")
+        except (UpstreamHTTPError, TimeoutError) as exc:
             raise classify_network_error(exc) from None
         if not 200 <= status < 300:
             raise classify_http_error(status, body, model=None, retry_after_header=retry_after)

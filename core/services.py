@@ -33,6 +33,7 @@ from core.transform import SignatureCache
 from core.types import AccountKind
 from core.update_check import UpdateChecker
 from core.upstream import Upstream
+from core.upstream_http import UpstreamHTTP
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Services:
 
     settings: Settings
     http: aiohttp.ClientSession
+    upstream_http: UpstreamHTTP
     db: Database
     secrets: SecretStore
     request_log: RequestLogWriter
@@ -103,21 +105,27 @@ class Services:
         await self._cleanup.aclose()
 
 
-def _http_session(settings: Settings) -> aiohttp.ClientSession:
-    # One pooled session for every upstream call: keep-alive matters more than anything for latency.
-    connector = aiohttp.TCPConnector(limit=512, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=60)
+KEEPALIVE_S = 60.0  # how long an idle upstream connection is kept for the next request
+
+
+def _http_session(settings: Settings, proxy: str | None) -> aiohttp.ClientSession:
+    # OAuth, the client version and update checks (the generation calls use core.upstream_http). Pooled:
+    # keep-alive matters more than anything for latency.
+    connector = aiohttp.TCPConnector(
+        limit=512, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=KEEPALIVE_S
+    )
     timeout = aiohttp.ClientTimeout(
         total=None, connect=settings.upstream.connect_timeout_s, sock_read=settings.upstream.request_timeout_s
     )
     # Proxy settings are read once here: trust_env=True would re-read the environment and ~/.netrc on
     # every request, which cost more than the rest of the gateway's work together (measured in bench/).
-    return aiohttp.ClientSession(connector=connector, timeout=timeout, proxy=upstream_proxy())
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, proxy=proxy)
 
 
 def upstream_proxy(proxies: Mapping[str, str] | None = None) -> str | None:
-    """The HTTPS proxy from the environment (or Windows' / macOS' system settings), if aiohttp can use it.
+    """The HTTPS proxy from the environment (or Windows' / macOS' system settings), if the clients can use it.
 
-    aiohttp speaks only to HTTP proxies. A SOCKS-only system proxy (Windows reports it as socks4://) would
+    aiohttp and core.upstream_http speak only to HTTP(S) proxies. A SOCKS-only system proxy (Windows reports it as socks4://) would
     make every upstream call fail, so it is left out with a warning that names no credentials."""
     proxy = (urllib.request.getproxies() if proxies is None else proxies).get("https")
     if not proxy:
@@ -156,16 +164,19 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
         api_keys = ApiKeyRing(settings.server, await asyncio.to_thread(db.list_api_keys))
         await asyncio.to_thread(db.save_api_keys, api_keys.records())
         secrets = await asyncio.to_thread(SecretStore, settings.home, use_keyring=use_keyring)
-        http = _http_session(settings)
+        proxy = upstream_proxy()
+        http = _http_session(settings, proxy)
         cleanup.push_async_callback(http.close)
+        upstream_http = UpstreamHTTP(proxy=proxy, keepalive_s=KEEPALIVE_S)
+        cleanup.push_async_callback(upstream_http.close)
         request_log = RequestLogWriter(
             db, settings.log, journal=RequestJournal(settings.request_journal_path)
         )
         await asyncio.to_thread(request_log.start)  # reads the last id, writes what a crash left behind
         cleanup.push_async_callback(asyncio.to_thread, request_log.close)  # flushes what is queued
         oauth = OAuthClient(http, settings.oauth)
-        cloudcode = CloudCodeClient(http, settings.upstream)
-        gemini_api = GeminiApiClient(http, settings.gemini_api, settings.upstream)
+        cloudcode = CloudCodeClient(upstream_http, settings.upstream)
+        gemini_api = GeminiApiClient(upstream_http, settings.gemini_api, settings.upstream)
         credentials = Credentials(secrets, oauth, upstream=settings.upstream)
         accounts = AccountService(
             db,
@@ -187,6 +198,7 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
         return Services(
             settings=settings,
             http=http,
+            upstream_http=upstream_http,
             db=db,
             secrets=secrets,
             request_log=request_log,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import aiohttp
+from collections.abc import AsyncIterable, AsyncIterator
 
 _CR = 0x0D
 _LF = 0x0A
@@ -96,10 +94,10 @@ class SseParser:
         # Comments (":..."), event:, id:, retry: and unknown fields carry nothing the gateway needs.
 
 
-async def iter_sse_data(content: aiohttp.StreamReader) -> AsyncIterator[str]:
+async def iter_sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
     """Yield the `data:` payload of each SSE event as it arrives (multi-line data joined with '\\n')."""
     parser = SseParser()
-    async for chunk in content.iter_any():
+    async for chunk in chunks:
         for data in parser.feed(chunk):
             yield data
     for data in parser.close():

@@ -14,6 +14,7 @@ import aiohttp
 
 from core.errors import ErrorKind, UpstreamError
 from core.redact import redact
+from core.upstream_http import Disconnected, UpstreamHTTPError
 
 # A 429 that names no reason is a short rate limit when Google asks to wait at most this long, and a spent
 # quota when the wait is longer: per-minute limits reset within a minute, daily/5-hour quotas take hours.
@@ -249,8 +250,10 @@ def classify_network_error(exc: BaseException, *, model: str | None = None) -> U
         message = "the upstream did not answer in time"
     elif isinstance(exc, aiohttp.ClientConnectorError):
         message = f"cannot connect to {exc.host}:{exc.port}"
-    elif isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+    elif isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError | Disconnected):
         message = "the upstream closed the connection before the reply was complete"
+    elif isinstance(exc, UpstreamHTTPError):  # its messages name a host and port at most, never a URL
+        message = str(exc)
     else:
         detail = str(exc).strip()
         # Strip query strings: a URL in an exception must not leak whatever parameters it carried.

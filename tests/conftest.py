@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from core.config import Settings
+from core.upstream_http import UpstreamHTTP
 from tests.fake_google import FakeGoogle
 from tests.fake_releases import releases  # noqa: F401 - the fake releases endpoint, as a fixture everywhere
 
@@ -39,6 +40,16 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """A plain client session for tests that call the fake (or a client under test) directly."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+async def upstream_http() -> AsyncIterator[UpstreamHTTP]:
+    """The generation calls' HTTP client (Cloud Code, Gemini API), as core/services.py makes it."""
+    client = UpstreamHTTP()
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 @pytest.fixture

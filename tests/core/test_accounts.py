@@ -23,6 +23,7 @@ from core.oauth import OAuthClient, new_pkce, new_state
 from core.secrets import SecretStore
 from core.store import Database
 from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from core.upstream_http import UpstreamHTTP
 from tests.fake_google import _TIER_NAMES, FakeGoogle, Fault
 
 
@@ -44,7 +45,7 @@ class Stack:
 
 @pytest.fixture
 async def build(
-    settings: Settings, http: aiohttp.ClientSession
+    settings: Settings, http: aiohttp.ClientSession, upstream_http: UpstreamHTTP
 ) -> AsyncIterator[Callable[..., Awaitable[Stack]]]:
     stacks: list[Stack] = []
 
@@ -52,8 +53,8 @@ async def build(
         db = await asyncio.to_thread(Database, settings.database_path)
         secrets = SecretStore(settings.home, use_keyring=False)
         oauth = OAuthClient(http, settings.oauth)
-        cloudcode = CloudCodeClient(http, settings.upstream, onboard_poll_s=0.01)
-        gemini_api = GeminiApiClient(http, settings.gemini_api, settings.upstream)
+        cloudcode = CloudCodeClient(upstream_http, settings.upstream, onboard_poll_s=0.01)
+        gemini_api = GeminiApiClient(upstream_http, settings.gemini_api, settings.upstream)
         credentials = Credentials(secrets, oauth)
         service = AccountService(
             db, secrets, credentials, oauth, cloudcode, gemini_api, touch_persist_s=touch_persist_s

@@ -13,6 +13,7 @@ from aiohttp import web
 from core.client_version import ClientVersionCheck, manifest_url, parse_manifest_version, version_key
 from core.cloudcode import CloudCodeClient
 from core.config import UpstreamSettings
+from core.upstream_http import UpstreamHTTP
 
 
 class Manifest:
@@ -65,10 +66,13 @@ def test_manifest_parsing_and_version_order() -> None:
 
 
 async def test_a_newer_published_version_raises_the_setting_once_and_the_user_agent_follows(
-    manifest: Manifest, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    manifest: Manifest,
+    http: aiohttp.ClientSession,
+    upstream_http: UpstreamHTTP,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = UpstreamSettings(version_manifest_url=manifest.url + "/latest-{arch}-{os}.yml")
-    client = CloudCodeClient(http, settings)
+    client = CloudCodeClient(upstream_http, settings)
     check = ClientVersionCheck(http, settings)
     with caplog.at_level(logging.INFO, logger="core.client_version"):
         assert await check.check_once() == "2.9.7"

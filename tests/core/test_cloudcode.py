@@ -26,6 +26,7 @@ from core.config import Settings
 from core.errors import ErrorKind, UpstreamError
 from core.oauth import OAuthClient
 from core.types import JSON, Account, AccountKind
+from core.upstream_http import UpstreamHTTP
 from tests.fake_google import EMPTY_NON_STREAM_MODELS, FakeAccount, FakeGoogle, Fault
 from tests.helpers import answer_text, ask
 
@@ -42,8 +43,8 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def client(http: aiohttp.ClientSession, settings: Settings) -> CloudCodeClient:
-    return CloudCodeClient(http, settings.upstream, onboard_poll_s=0.01)
+def client(upstream_http: UpstreamHTTP, settings: Settings) -> CloudCodeClient:
+    return CloudCodeClient(upstream_http, settings.upstream, onboard_poll_s=0.01)
 
 
 @pytest.fixture

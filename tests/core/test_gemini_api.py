@@ -10,13 +10,14 @@ from core.config import Settings
 from core.errors import ErrorKind, UpstreamError
 from core.gemini_api import GeminiApiClient
 from core.types import JSON
+from core.upstream_http import UpstreamHTTP
 from tests.fake_google import FakeGoogle, Fault
 from tests.helpers import answer_text, ask
 
 
 @pytest.fixture
-def client(http: aiohttp.ClientSession, settings: Settings) -> GeminiApiClient:
-    return GeminiApiClient(http, settings.gemini_api, settings.upstream)
+def client(upstream_http: UpstreamHTTP, settings: Settings) -> GeminiApiClient:
+    return GeminiApiClient(upstream_http, settings.gemini_api, settings.upstream)
 
 
 @pytest.fixture

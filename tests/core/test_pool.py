@@ -23,6 +23,7 @@ from core.pool import RATE_LIMIT_DEFAULT_S, RATE_LIMIT_MAX_S, AccountPool, NoAcc
 from core.secrets import SecretStore
 from core.store import Database
 from core.types import Account, AccountKind, AccountStatus, ModelQuota
+from core.upstream_http import UpstreamHTTP
 
 START = 1_800_000_000.0  # the injected clock's epoch seconds (2027-01-15)
 PRO = "gemini-2.5-pro"
@@ -73,6 +74,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     settings.gemini_api.base_url = CLOSED
     db = await asyncio.to_thread(Database, settings.database_path)
     secrets = SecretStore(tmp_path, use_keyring=False)
+    upstream = UpstreamHTTP()
     async with aiohttp.ClientSession() as http:
         oauth = OAuthClient(http, settings.oauth)
         credentials = Credentials(secrets, oauth)
@@ -81,8 +83,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
             secrets,
             credentials,
             oauth,
-            CloudCodeClient(http, settings.upstream),
-            GeminiApiClient(http, settings.gemini_api, settings.upstream),
+            CloudCodeClient(upstream, settings.upstream),
+            GeminiApiClient(upstream, settings.gemini_api, settings.upstream),
         )
         await service.load()
         env = Env(service, db, secrets, settings, Clock())
@@ -90,6 +92,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         for pool in env.pools:
             await pool.close()
         await service.close()
+    await upstream.close()
     await asyncio.to_thread(db.close)
 
 

@@ -53,7 +53,7 @@ async def test_upstream_calls_go_through_the_systems_http_proxy(
 ) -> None:
     address = proxy.address
     monkeypatch.setattr(urllib.request, "getproxies", lambda: {"https": address, "http": address})
-    session = services._http_session(Settings(home=tmp_path))
+    session = services._http_session(Settings(home=tmp_path), upstream_proxy())
     try:
         async with session.get("http://upstream.invalid/v1internal:loadCodeAssist") as response:
             assert await response.text() == "via proxy"

@@ -28,6 +28,7 @@ from core.signin import (
 )
 from core.store import Database
 from core.types import Account
+from core.upstream_http import UpstreamHTTP
 from tests.fake_google import FakeGoogle
 
 
@@ -40,12 +41,14 @@ class Services:
 
 
 @pytest.fixture
-async def services(settings: Settings, http: aiohttp.ClientSession) -> AsyncIterator[Services]:
+async def services(
+    settings: Settings, http: aiohttp.ClientSession, upstream_http: UpstreamHTTP
+) -> AsyncIterator[Services]:
     db = await asyncio.to_thread(Database, settings.database_path)
     secrets = SecretStore(settings.home, use_keyring=False)
     oauth = OAuthClient(http, settings.oauth)
-    cloudcode = CloudCodeClient(http, settings.upstream, onboard_poll_s=0.01)
-    gemini_api = GeminiApiClient(http, settings.gemini_api, settings.upstream)
+    cloudcode = CloudCodeClient(upstream_http, settings.upstream, onboard_poll_s=0.01)
+    gemini_api = GeminiApiClient(upstream_http, settings.gemini_api, settings.upstream)
     accounts = AccountService(db, secrets, Credentials(secrets, oauth), oauth, cloudcode, gemini_api)
     await accounts.load()
     try:

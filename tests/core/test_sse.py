@@ -1,35 +1,46 @@
-"""The SSE reader, fed through a real aiohttp StreamReader in odd splits, byte by byte and over a socket."""
+"""The SSE reader, fed in odd splits, byte by byte, and over a socket through the upstream HTTP client."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from core.sse import SseParser, iter_sse_data
+from core.upstream_http import Disconnected, Timeouts, UpstreamHTTP
 
 SPLITS = [1, 2, 3, 7, 64, 10_000]
 
 
-class FeedProtocol:
-    """The socket side of a StreamReader fed by hand: always connected, flow control only recorded."""
+class Feed:
+    """Chunks handed to the reader by the test as a socket would deliver them, then the end or a failure."""
 
-    connected = True
-    _reading_paused = False
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
 
-    def pause_reading(self) -> None:
-        self._reading_paused = True
+    def feed_data(self, data: bytes) -> None:
+        self._queue.put_nowait(data)
 
-    def resume_reading(self, resume_parser: bool = True) -> None:  # noqa: ARG002 - aiohttp passes it by name
-        self._reading_paused = False
+    def feed_eof(self) -> None:
+        self._queue.put_nowait(None)
+
+    def set_exception(self, error: BaseException) -> None:
+        self._queue.put_nowait(error)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        while (item := await self._queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
 
-def make_reader() -> aiohttp.StreamReader:
-    loop = asyncio.get_running_loop()
-    return aiohttp.StreamReader(FeedProtocol(), 2**16, loop=loop)  # type: ignore[arg-type]
+def make_reader() -> Feed:
+    return Feed()
 
 
 async def read_all(raw: bytes, split: int) -> list[str]:
@@ -120,9 +131,9 @@ async def test_events_are_yielded_before_the_stream_ends() -> None:
 async def test_a_broken_stream_raises_after_the_events_before_it() -> None:
     reader = make_reader()
     reader.feed_data(b"data: ok\n\ndata: part")
-    reader.set_exception(aiohttp.ClientPayloadError("cut"))
+    reader.set_exception(Disconnected("cut"))
     events = iter_sse_data(reader)
-    with pytest.raises(aiohttp.ClientPayloadError):
+    with pytest.raises(Disconnected):
         async for data in events:
             assert data == "ok"
 
@@ -163,8 +174,10 @@ async def sse_server() -> AsyncIterator[tuple[str, asyncio.Event]]:
 
 async def test_reads_a_real_http_stream_incrementally(sse_server: tuple[str, asyncio.Event]) -> None:
     url, release = sse_server
-    async with aiohttp.ClientSession() as http, http.get(url) as response:
-        events = iter_sse_data(response.content)
+    http = UpstreamHTTP()
+    async with await http.request("GET", url, headers={}, timeouts=Timeouts(read=5)) as response:
+        events = iter_sse_data(response.iter_chunks())
         assert await asyncio.wait_for(anext(events), 2.0) == "first"
         release.set()
         assert [data async for data in events] == ["second"]
+    await http.close()
