@@ -1,0 +1,180 @@
+"""The lean upstream HTTP client against a scripted server on loopback: framing, keep-alive, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from core.upstream_http import (
+    ConnectFailed,
+    Disconnected,
+    MalformedReply,
+    Timeouts,
+    UpstreamHTTP,
+    UpstreamHTTPError,
+)
+
+
+class ScriptedServer:
+    """Answers each request with bytes the test chose, written in pieces of `split` bytes."""
+
+    def __init__(self) -> None:
+        self.replies: list[bytes] = []
+        self.split = 0
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.close_after_each = False
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while self.replies:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
+                body = await reader.readexactly(length)
+                self.requests.append(head + body)
+                reply = self.replies.pop(0)
+                step = self.split or len(reply) or 1
+                for start in range(0, len(reply), step):
+                    writer.write(reply[start : start + step])
+                    await writer.drain()
+                    if self.split:
+                        await asyncio.sleep(0)
+                if self.close_after_each:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[ScriptedServer, str]]:
+    scripted = ScriptedServer()
+    base = await scripted.start()
+    yield scripted, base
+    assert scripted.server is not None
+    scripted.server.close()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[UpstreamHTTP]:
+    http = UpstreamHTTP()
+    yield http
+    await http.close()
+
+
+TIMEOUTS = Timeouts(connect=5, read=5)
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n"
+
+
+@pytest.mark.parametrize("split", [0, 1, 2, 7])
+async def test_chunked_bodies_read_whole_at_any_split(
+    server: tuple[ScriptedServer, str], client: UpstreamHTTP, split: int
+) -> None:
+    scripted, base = server
+    scripted.split = split
+    scripted.replies = [CHUNKED, CHUNKED]
+    for _ in range(2):
+        async with await client.request(
+            "POST", f"{base}/x?alt=sse", headers={"A": "b"}, body=b"{}", timeouts=TIMEOUTS
+        ) as reply:
+            assert reply.status == 200
+            assert await reply.read() == b"hello world"
+    assert scripted.connections == 1  # kept alive between the two
+    assert scripted.requests[0].startswith(b"POST /x?alt=sse HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert b"\r\nA: b\r\nContent-Length: 2\r\n\r\n{}" in scripted.requests[0]
+
+
+async def test_content_length_and_close_delimited_bodies(
+    server: tuple[ScriptedServer, str], client: UpstreamHTTP
+) -> None:
+    scripted, base = server
+    scripted.replies = [
+        b"HTTP/1.1 429 Too Many\r\nContent-Length: 3\r\nRetry-After: 7\r\n\r\nabc",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nuntil the end",
+    ]
+    async with await client.request("GET", f"{base}/a", headers={}, timeouts=TIMEOUTS) as reply:
+        assert (reply.status, reply.header("retry-after"), await reply.read()) == (429, "7", b"abc")
+    async with await client.request("GET", f"{base}/b", headers={}, timeouts=TIMEOUTS) as reply:
+        assert reply.status == 200 and await reply.read() == b"until the end"
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_once(
+    server: tuple[ScriptedServer, str], client: UpstreamHTTP
+) -> None:
+    scripted, base = server
+    scripted.close_after_each = True
+    scripted.replies = [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"] * 2
+    for _ in range(2):
+        async with await client.request("GET", f"{base}/", headers={}, timeouts=TIMEOUTS) as reply:
+            assert await reply.read() == b"ok"
+        await asyncio.sleep(0.05)  # the server's close reaches the idle connection (or races the next send)
+    assert scripted.connections == 2
+
+
+async def test_a_reply_cut_mid_body_raises_disconnected(
+    server: tuple[ScriptedServer, str], client: UpstreamHTTP
+) -> None:
+    scripted, base = server
+    scripted.close_after_each = True
+    scripted.replies = [b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"]
+    reply = await client.request("GET", f"{base}/", headers={}, timeouts=TIMEOUTS)
+    with pytest.raises(Disconnected):
+        await reply.read()
+    reply.close()
+
+
+async def test_silence_past_the_read_timeout_raises_timeout(client: UpstreamHTTP) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab")
+        await asyncio.sleep(5)
+
+    quiet = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = quiet.sockets[0].getsockname()[1]
+    reply = await client.request("GET", f"http://127.0.0.1:{port}/", headers={}, timeouts=Timeouts(read=0.2))
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(TimeoutError):
+        await reply.read()
+    assert asyncio.get_running_loop().time() - started < 2
+    reply.close()
+    quiet.close()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"SPDY/3 200 OK\r\n\r\n", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"],
+)
+async def test_malformed_replies_are_refused(
+    server: tuple[ScriptedServer, str], client: UpstreamHTTP, reply: bytes
+) -> None:
+    scripted, base = server
+    scripted.replies = [reply]
+    with pytest.raises(MalformedReply):
+        async with await client.request("GET", f"{base}/", headers={}, timeouts=TIMEOUTS) as answer:
+            await answer.read()
+
+
+async def test_a_refused_connection_and_a_header_with_a_line_break_say_what(client: UpstreamHTTP) -> None:
+    with pytest.raises(ConnectFailed, match=r"cannot connect to 127\.0\.0\.1:9"):
+        await client.request("GET", "http://127.0.0.1:9/", headers={}, timeouts=TIMEOUTS)
+    with pytest.raises(UpstreamHTTPError, match="X-Bad"):
+        await client.request(
+            "GET", "http://127.0.0.1:9/", headers={"X-Bad": "a\r\nInjected: 1"}, timeouts=TIMEOUTS
+        )
