@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
+import trustme
 
 from core.upstream_http import (
     ConnectFailed,
@@ -178,3 +180,91 @@ async def test_a_refused_connection_and_a_header_with_a_line_break_say_what(clie
         await client.request(
             "GET", "http://127.0.0.1:9/", headers={"X-Bad": "a\r\nInjected: 1"}, timeouts=TIMEOUTS
         )
+
+
+class ConnectProxy:
+    """A CONNECT-only proxy on loopback that records each tunnel's target and, if set, asks for a password."""
+
+    def __init__(self, authorization: str | None = None) -> None:
+        self.authorization = authorization
+        self.tunnels: list[str] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        target = head.split(" ")[1]
+        self.tunnels.append(target)
+        if self.authorization and f"Proxy-Authorization: {self.authorization}" not in head:
+            writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+            writer.close()
+            return
+        host, port = target.rsplit(":", 1)
+        upstream_reader, upstream_writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except ConnectionError:
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+
+@pytest.fixture
+def tls_server_context() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    return server_context, client_context
+
+
+async def test_tls_directly_and_through_a_connect_proxy_with_a_password(
+    tls_server_context: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    server_context, client_context = tls_server_context
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecure")
+        await writer.drain()
+        writer.close()
+
+    tls = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_context)
+    url = f"https://localhost:{tls.sockets[0].getsockname()[1]}/v1internal:x"
+    direct = UpstreamHTTP(ssl_context=client_context)
+    async with await direct.request("GET", url, headers={}, timeouts=TIMEOUTS) as reply:
+        assert await reply.read() == b"secure"
+    await direct.close()
+
+    untrusting = UpstreamHTTP()  # the system's trust store does not know the test's authority
+    with pytest.raises(ConnectFailed, match="certificate"):
+        await untrusting.request("GET", url, headers={}, timeouts=TIMEOUTS)
+    await untrusting.close()
+
+    proxy = ConnectProxy(authorization="Basic YWxpY2U6czNjcmV0")  # alice:s3cret
+    address = await proxy.start()
+    tunnelled = UpstreamHTTP(proxy=f"http://alice:s3cret@{address}", ssl_context=client_context)
+    async with await tunnelled.request("GET", url, headers={}, timeouts=TIMEOUTS) as reply:
+        assert await reply.read() == b"secure"
+    await tunnelled.close()
+    assert proxy.tunnels == [url.split("/")[2]]
+
+    refused = UpstreamHTTP(proxy=f"http://alice:wrong@{address}", ssl_context=client_context)
+    with pytest.raises(ConnectFailed, match=r"407.*user name and password") as failure:
+        await refused.request("GET", url, headers={}, timeouts=TIMEOUTS)
+    assert "wrong" not in str(failure.value)
+    await refused.close()
+    tls.close()
+    assert proxy.server is not None
+    proxy.server.close()
