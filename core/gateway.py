@@ -404,7 +404,11 @@ class Gateway:
             except UpstreamError as error:
                 await self._after_failure(state, account, error)
                 continue
-            except (aiohttp.ClientError, UpstreamHTTPError, TimeoutError) as exc:  # one let through unclassified
+            except (
+                aiohttp.ClientError,
+                UpstreamHTTPError,
+                TimeoutError,
+            ) as exc:  # one let through unclassified
                 network = UpstreamError(ErrorKind.NETWORK, 0, f"{type(exc).__name__} talking to the upstream")
                 await self._after_failure(state, account, network)
                 continue

@@ -51,9 +51,7 @@ def _model_quota(entry: JSON) -> ModelQuota | None:
 class GeminiApiClient:
     """Every failure raises a classified core.errors.UpstreamError; the key never appears in a message or URL."""
 
-    def __init__(
-        self, http: UpstreamHTTP, settings: GeminiApiSettings, upstream: UpstreamSettings
-    ) -> None:
+    def __init__(self, http: UpstreamHTTP, settings: GeminiApiSettings, upstream: UpstreamSettings) -> None:
         self._http = http
         self._settings = settings
         self._upstream = upstream
