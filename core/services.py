@@ -49,7 +49,6 @@ class Services:
 
     settings: Settings
     http: aiohttp.ClientSession
-    upstream_http: UpstreamHTTP
     db: Database
     secrets: SecretStore
     request_log: RequestLogWriter
@@ -168,7 +167,7 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
         http = _http_session(settings, proxy)
         cleanup.push_async_callback(http.close)
         upstream_http = UpstreamHTTP(proxy=proxy, keepalive_s=KEEPALIVE_S)
-        cleanup.push_async_callback(upstream_http.close)
+        cleanup.push_async_callback(upstream_http.close)  # owned here: the two clients below share it
         request_log = RequestLogWriter(
             db, settings.log, journal=RequestJournal(settings.request_journal_path)
         )
@@ -198,7 +197,6 @@ async def create_services(settings: Settings, *, use_keyring: bool = True) -> Se
         return Services(
             settings=settings,
             http=http,
-            upstream_http=upstream_http,
             db=db,
             secrets=secrets,
             request_log=request_log,

@@ -54,7 +54,8 @@ class MalformedReply(UpstreamHTTPError):
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds, None for no limit. `read` bounds each silence while waiting for the reply (the head, then
-    every piece of the body); `total` bounds the whole exchange from the first byte sent."""
+    every piece of the body); `total` bounds the whole exchange from the call, head and body (the
+    connection itself is bounded by `connect`)."""
 
     connect: float | None = None
     read: float | None = None
@@ -76,9 +77,8 @@ class _Connection(asyncio.Protocol):
         self._forget = forget  # the pool's record of open connections drops this one when it closes
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        self.received = (
-            0  # bytes since the last request was sent (a reused connection that got none may retry)
-        )
+        # Bytes since the last request was sent: a reused connection that got none may retry.
+        self.received = 0
         self.lost = False
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
@@ -208,9 +208,6 @@ class UpstreamResponse:
         buffer = connection.buffer
         if self._framing == "close":
             while not buffer:
-                if connection.lost:
-                    self.complete = True
-                    return None
                 try:
                     await connection.more(self._deadline, self._read_timeout)
                 except Disconnected:

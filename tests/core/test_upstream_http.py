@@ -117,7 +117,7 @@ async def test_content_length_and_close_delimited_bodies(
         assert reply.status == 200 and await reply.read() == b"until the end"
 
 
-async def test_a_pooled_connection_the_server_closed_is_replaced_once(
+async def test_a_pooled_connection_the_server_closed_is_not_reused(
     server: tuple[ScriptedServer, str], client: UpstreamHTTP
 ) -> None:
     scripted, base = server
@@ -128,6 +128,33 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_once(
             assert await reply.read() == b"ok"
         await asyncio.sleep(0.05)  # the server's close reaches the idle connection (or races the next send)
     assert scripted.connections == 2
+
+
+async def test_a_request_the_server_drops_on_a_reused_connection_is_sent_again_once(
+    client: UpstreamHTTP,
+) -> None:
+    # The race the idle check cannot see: the connection looks open, the server reads the request and
+    # closes without a byte of answer (its keep-alive timer ran out). The request goes out again, once.
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        first = connections == 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        if first:
+            await reader.readuntil(b"\r\n\r\n")  # the second request, dropped unanswered
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    for _ in range(2):
+        async with await client.request("GET", url, headers={}, timeouts=TIMEOUTS) as reply:
+            assert await reply.read() == b"ok"
+    assert connections == 2
+    server.close()
 
 
 async def test_a_reply_cut_mid_body_raises_disconnected(
