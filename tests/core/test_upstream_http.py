@@ -169,6 +169,48 @@ async def test_a_reply_cut_mid_body_raises_disconnected(
     reply.close()
 
 
+async def test_a_stream_abandoned_mid_body_drops_its_connection(client: UpstreamHTTP) -> None:
+    # A client that goes away mid-stream cancels the reader while it waits for the next chunk. The
+    # connection still holds the rest of that body: given to the next request, it would answer with it.
+    rest_may_go = asyncio.Event()
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+                await writer.drain()
+                await rest_may_go.wait()
+                writer.write(b"4\r\nrest\r\n0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    got_first = asyncio.Event()
+
+    async def read_stream() -> None:
+        async with await client.request("GET", url, headers={}, timeouts=TIMEOUTS) as reply:
+            async for chunk in reply.iter_chunks():
+                assert chunk == b"first"
+                got_first.set()
+
+    reader = asyncio.create_task(read_stream())
+    await got_first.wait()
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    rest_may_go.set()  # the abandoned body's end arrives on the old connection, if anyone still reads it
+    async with await client.request("GET", url, headers={}, timeouts=TIMEOUTS) as reply:
+        assert await reply.read() == b"firstrest"
+    assert connections == 2
+    server.close()
+
+
 async def test_silence_past_the_read_timeout_raises_timeout(client: UpstreamHTTP) -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -217,8 +259,8 @@ class ConnectProxy:
         self.tunnels: list[str] = []
         self.server: asyncio.Server | None = None
 
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def start(self, tls: ssl.SSLContext | None = None) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=tls)
         return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -292,6 +334,33 @@ async def test_tls_directly_and_through_a_connect_proxy_with_a_password(
         await refused.request("GET", url, headers={}, timeouts=TIMEOUTS)
     assert "wrong" not in str(failure.value)
     await refused.close()
+    tls.close()
+    assert proxy.server is not None
+    proxy.server.close()
+
+
+async def test_tls_through_a_proxy_reached_over_tls(
+    tls_server_context: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    # An https:// proxy: TLS to the proxy, CONNECT inside it, then the target's TLS inside that tunnel.
+    server_context, client_context = tls_server_context
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\ndoubly safe.")
+        await writer.drain()
+        writer.close()
+
+    tls = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_context)
+    url = f"https://localhost:{tls.sockets[0].getsockname()[1]}/v1internal:x"
+    proxy = ConnectProxy(authorization="Basic YWxpY2U6czNjcmV0")  # alice:s3cret
+    address = await proxy.start(tls=server_context)
+    port = address.rsplit(":", 1)[1]
+    tunnelled = UpstreamHTTP(proxy=f"https://alice:s3cret@localhost:{port}", ssl_context=client_context)
+    async with await tunnelled.request("GET", url, headers={}, timeouts=TIMEOUTS) as reply:
+        assert await reply.read() == b"doubly safe."
+    await tunnelled.close()
+    assert proxy.tunnels == [url.split("/")[2]]
     tls.close()
     assert proxy.server is not None
     proxy.server.close()
