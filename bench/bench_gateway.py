@@ -303,11 +303,19 @@ async def _latency_rows(all_targets: list[Targets], args: argparse.Namespace) ->
     direct: list[float] = []
     gemini: list[list[float]] = [[] for _ in all_targets]
     openai: list[list[float]] = [[] for _ in all_targets]
-    for _ in range(args.requests):
+    for round_number in range(args.requests):
         direct += await _latencies(all_targets[0].direct, 1)
-        for index, targets in enumerate(all_targets):
-            gemini[index] += await _latencies(targets.via_gemini, 1)
-            openai[index] += await _latencies(targets.via_openai, 1)
+        # The order turns every round: a request that follows another gateway's, on a shared core, waits
+        # for that gateway's work after its reply (its log line and row), so each measure takes every place.
+        order = list(enumerate(all_targets))
+        if round_number % 2:
+            order.reverse()
+        for index, targets in order:
+            pairs = [(gemini, targets.via_gemini), (openai, targets.via_openai)]
+            if (round_number // 2) % 2:
+                pairs.reverse()
+            for samples, call in pairs:
+                samples[index] += await _latencies(call, 1)
     for name, samples in (("Gemini passthrough", gemini), ("OpenAI chat", openai)):
         for label, fraction in (("p50", 0.5), ("p99", 0.99)):
             base = _percentile(direct, fraction)
