@@ -1,4 +1,4 @@
-"""The `gravity-desk` command: the desktop app by default, `serve` headless, `accounts` and `log export`."""
+"""The `gravity-desk` command: the desktop app by default, `serve` headless, `accounts`, `keys` and `log export`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from core.redact import redact_log_handlers
 
 if TYPE_CHECKING:
     from core.accounts import AccountService
+    from core.api_keys import ApiKey, ApiKeyRing
     from core.services import Services
     from core.types import Account
 
@@ -89,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("file", type=Path)
 
+    keys = commands.add_parser("keys", help="list, add, rename or revoke the API keys clients connect with")
+    key_actions = keys.add_subparsers(dest="key_action", required=True)
+    key_actions.add_parser("list", help="the keys (masked) with their names and last use")
+    adding = key_actions.add_parser("add", help="make a new key for a program; the whole key is shown once")
+    adding.add_argument("name", help="who uses it, e.g. 'claude code'")
+    renaming = key_actions.add_parser("rename", help="give a key another name")
+    renaming.add_argument("key", metavar="NAME_OR_ID")
+    renaming.add_argument("name", metavar="NEW_NAME")
+    revoking = key_actions.add_parser("revoke", help="stop accepting a key")
+    revoking.add_argument("key", metavar="NAME_OR_ID")
+
     request_log = commands.add_parser("log", help="read the request log")
     log_actions = request_log.add_subparsers(dest="action", required=True)
     export = log_actions.add_parser(
@@ -119,7 +131,7 @@ ADD_ACCOUNT_HINT = (
     "not echoed), or sign in from the desktop app's Accounts page."
 )
 
-CLI_COMMANDS = frozenset({"serve", "accounts", "log", "setup-client", "-h", "--help"})
+CLI_COMMANDS = frozenset({"serve", "accounts", "keys", "log", "setup-client", "-h", "--help"})
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -183,6 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "log":
         return asyncio.run(_export_log(settings, args))
+    if args.command == "keys":
+        # config.toml's own keys: a key from GRAVITY_DESK_API_KEY only overrides them while it is set.
+        return asyncio.run(_keys(load_settings(apply_env=False), args))
     if args.command == "setup-client":
         return setup_client(settings, args.client, undo=args.undo, dry_run=args.dry_run, home=Path.home())
     if args.command == "serve":
@@ -252,11 +267,11 @@ def _run_desktop(minimized: bool) -> int:
     return int(run(["gravity-desk", "--minimized"] if minimized else ["gravity-desk"]))
 
 
-async def _start(settings: Settings) -> Services:
+async def _start(settings: Settings, *, about_secrets: bool = True) -> Services:
     from core.services import create_services  # deferred: keeps `--help` fast
 
     services = await create_services(settings)
-    if not services.secrets.encrypted:
+    if about_secrets and not services.secrets.encrypted:
         log.warning(
             "No system keyring found: account secrets are stored unencrypted in %s (readable by you only)",
             settings.home / "secrets.json",
@@ -416,6 +431,101 @@ async def _import_accounts(accounts: AccountService, path: Path) -> int:
     for who, reason in result.failed:
         print(f"failed {who}: {reason}", file=sys.stderr)
     return 1 if result.failed and not (result.added or result.updated) else 0
+
+
+KEYS_RESTART_NOTE = (
+    "A running Gravity Desk reads the keys when it starts: restart it for this to apply (the desktop app's "
+    "Settings page changes them at once)."
+)
+
+
+async def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    if os.environ.get("GRAVITY_DESK_API_KEY"):
+        print(
+            "gravity-desk: GRAVITY_DESK_API_KEY is set, so while it is the server accepts that key only; "
+            "these are config.toml's keys.",
+            file=sys.stderr,
+        )
+    services = await _start(settings, about_secrets=False)  # client keys are not account secrets
+    try:
+        return await _key_action(services, args)
+    except ValueError as exc:  # a name with nothing in it
+        print(f"gravity-desk: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await services.close()
+
+
+async def _key_action(services: Services, args: argparse.Namespace) -> int:
+    ring = services.api_keys
+    if args.key_action == "list":
+        print(format_keys(ring.configured()))
+        return 0
+    if args.key_action == "add":
+        added = ring.add(args.name)
+        await _save_keys(services)
+        print(added.value)
+        print(
+            f"Added the key '{added.name}' ({added.masked}). This is the only time it is shown whole: put it "
+            f"in the program's settings now. {KEYS_RESTART_NOTE}",
+            file=sys.stderr,
+        )
+        return 0
+    key = _find_key(ring, args.key)
+    if key is None:
+        print(f"gravity-desk: no key '{args.key}' (`gravity-desk keys list` shows them)", file=sys.stderr)
+        return 1
+    if args.key_action == "rename":
+        ring.rename(key.id, args.name)
+        await _save_keys(services)
+        renamed = next(k for k in ring.configured() if k.id == key.id)
+        print(f"'{key.name}' ({key.masked}) is now '{renamed.name}'. {KEYS_RESTART_NOTE}")
+        return 0
+    if args.key_action == "revoke":
+        if len(ring.configured()) == 1:
+            # With no key at all Gravity Desk takes requests without one: that must be a choice, not a slip.
+            print(
+                f"gravity-desk: '{key.name}' is the only key; without any, requests need none. Add another "
+                "first, or set `api_keys = []` under [server] in config.toml to turn keys off.",
+                file=sys.stderr,
+            )
+            return 1
+        ring.revoke(key.id)
+        await _save_keys(services)
+        print(f"revoked '{key.name}' ({key.masked}): requests with it are refused. {KEYS_RESTART_NOTE}")
+        return 0
+    raise AssertionError(args.key_action)
+
+
+def _find_key(ring: ApiKeyRing, name_or_id: str) -> ApiKey | None:
+    wanted = " ".join(name_or_id.split()).lower()
+    return next(
+        (key for key in ring.configured() if wanted in (key.id, key.name.lower())),
+        None,
+    )
+
+
+async def _save_keys(services: Services) -> None:
+    from core.config import save_settings
+
+    await asyncio.to_thread(save_settings, services.settings)  # the values, in config.toml
+    await services.save_api_keys()  # the names and dates, in the database
+
+
+def format_keys(keys: Sequence[ApiKey]) -> str:
+    """One line per key: name, id, the key masked, when it was made and last used."""
+    if not keys:
+        return (
+            "No keys: requests need none (api_keys = [] in config.toml). "
+            "`gravity-desk keys add NAME` makes one."
+        )
+    width = max(len(key.name) for key in keys)
+    lines = []
+    for key in keys:
+        used = key.last_used_at.astimezone().strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never"
+        made = key.created_at.astimezone().strftime("%Y-%m-%d")
+        lines.append(f"{key.name:<{width}}  {key.id}  {key.masked:<10}  made {made}  last used {used}")
+    return "\n".join(lines)
 
 
 def setup_client(settings: Settings, name: str, *, undo: bool, dry_run: bool, home: Path) -> int:

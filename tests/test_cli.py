@@ -223,6 +223,59 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
     assert (200, "gemini-3-flash") in rows
 
 
+async def _status_with_key(home: Path, key: str) -> int:
+    """The status `serve` answers /v1/models with for `key` (the server started and stopped around it)."""
+    async with child_process(
+        sys.executable,
+        str(ROOT / "gravity_desk.py"),
+        "serve",
+        "--port",
+        "0",
+        env=_env(home),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    ) as process:
+        url, _ = await _wait_until_listening(process)
+        headers = {"Authorization": f"Bearer {key}"}
+        async with aiohttp.ClientSession() as http, http.get(url + "/v1/models", headers=headers) as reply:
+            status = reply.status
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+    return status
+
+
+async def test_keys_add_rename_revoke_as_the_server_then_sees_them(
+    fake_google: FakeGoogle, tmp_path: Path
+) -> None:
+    _configure(fake_google, tmp_path)
+    code, out, err = await _run(tmp_path, "keys", "add", "  nightly   job ")
+    assert code == 0, err
+    added = out.strip()
+    assert added.startswith("sk-gd-") and added not in err and "only time" in err
+    assert await _status_with_key(tmp_path, added) == 200
+
+    code, out, err = await _run(tmp_path, "keys", "list")
+    assert code == 0, err
+    names = [line.split("  ")[0].strip() for line in out.splitlines()]
+    assert names == ["default", "nightly job"]
+    assert added not in out and KEY not in out and added[-4:] in out  # masked, the tail kept
+    code, out, err = await _run(tmp_path, "keys", "rename", "NIGHTLY JOB", "ci")
+    assert code == 0 and "is now 'ci'" in out, err
+    code, out, _ = await _run(tmp_path, "keys", "list")
+    assert out.splitlines()[1].startswith("ci ")
+
+    code, out, err = await _run(tmp_path, "keys", "revoke", "ci")
+    assert code == 0 and "revoked 'ci'" in out, err
+    assert await _status_with_key(tmp_path, added) == 401
+    code, _, err = await _run(tmp_path, "keys", "revoke", "ci")
+    assert code == 1 and "no key 'ci'" in err
+    code, _, err = await _run(tmp_path, "keys", "revoke", "default")  # the last one: auth would go off
+    assert code == 1 and "only key" in err
+    code, _, err = await _run(tmp_path, "keys", "rename", "default", "   ")
+    assert code == 1 and "needs a name" in err
+    assert await _status_with_key(tmp_path, KEY) == 200
+
+
 async def test_busy_port_is_a_message_not_a_traceback(fake_google: FakeGoogle, tmp_path: Path) -> None:
     _configure(fake_google, tmp_path)
     blocker = await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
