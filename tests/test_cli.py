@@ -40,12 +40,14 @@ def _configure(fake: FakeGoogle, home: Path) -> None:
     save_settings(settings)
 
 
-async def _run(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+async def _run(
+    home: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     async with child_process(
         sys.executable,
         str(ROOT / "gravity_desk.py"),
         *args,
-        env=_env(home),
+        env=_env(home) | (env or {}),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -273,6 +275,10 @@ async def test_keys_add_rename_revoke_as_the_server_then_sees_them(
     assert code == 1 and "only key" in err
     code, _, err = await _run(tmp_path, "keys", "rename", "default", "   ")
     assert code == 1 and "needs a name" in err
+    overriding = "sk-from-the-environment-0123456789"
+    code, out, err = await _run(tmp_path, "keys", "list", env={"GRAVITY_DESK_API_KEY": overriding})
+    assert code == 0 and "GRAVITY_DESK_API_KEY is set" in err
+    assert [line.split("  ")[0] for line in out.splitlines()] == ["default"]  # config.toml's keys
     assert await _status_with_key(tmp_path, KEY) == 200
 
 
