@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import sys
 import time
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,6 +56,21 @@ async def _run(
         out, err = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+def _serving(home: Path, *python_options: str) -> AbstractAsyncContextManager[asyncio.subprocess.Process]:
+    """`gravity-desk serve` on a free port, its log on a pipe."""
+    return child_process(
+        sys.executable,
+        *python_options,
+        str(ROOT / "gravity_desk.py"),
+        "serve",
+        "--port",
+        "0",
+        env=_env(home),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def _wait_until_listening(process: asyncio.subprocess.Process) -> tuple[str, str]:
@@ -189,18 +205,8 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
     carol = fake_google.add_google_account("carol@example.com")
     code, _, err = await _run(tmp_path, "accounts", "add", "--refresh-token", carol.refresh_token)
     assert code == 0, err
-    async with child_process(
-        sys.executable,
-        "-X",
-        "importtime",  # lists every module imported, to prove the headless server never loads Qt
-        str(ROOT / "gravity_desk.py"),
-        "serve",
-        "--port",
-        "0",
-        env=_env(tmp_path),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    ) as process:
+    # -X importtime lists every module imported, to prove the headless server never loads Qt.
+    async with _serving(tmp_path, "-X", "importtime") as process:
         assert process.stderr is not None
         url, seen = await _wait_until_listening(process)
         async with aiohttp.ClientSession() as http:
@@ -227,16 +233,7 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(fake_google: FakeGoogl
 
 async def _status_with_key(home: Path, key: str) -> int:
     """The status `serve` answers /v1/models with for `key` (the server started and stopped around it)."""
-    async with child_process(
-        sys.executable,
-        str(ROOT / "gravity_desk.py"),
-        "serve",
-        "--port",
-        "0",
-        env=_env(home),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    ) as process:
+    async with _serving(home) as process:
         url, _ = await _wait_until_listening(process)
         headers = {"Authorization": f"Bearer {key}"}
         async with aiohttp.ClientSession() as http, http.get(url + "/v1/models", headers=headers) as reply:

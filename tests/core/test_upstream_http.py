@@ -298,19 +298,25 @@ def tls_server_context() -> tuple[ssl.SSLContext, ssl.SSLContext]:
     return server_context, client_context
 
 
+async def _answering_over_tls(context: ssl.SSLContext, body: bytes) -> tuple[asyncio.Server, str]:
+    """A TLS server for `localhost` that answers one request with `body`; its URL."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode() + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    return server, f"https://localhost:{server.sockets[0].getsockname()[1]}/v1internal:x"
+
+
 async def test_tls_directly_and_through_a_connect_proxy_with_a_password(
     tls_server_context: tuple[ssl.SSLContext, ssl.SSLContext],
 ) -> None:
     server_context, client_context = tls_server_context
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecure")
-        await writer.drain()
-        writer.close()
-
-    tls = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_context)
-    url = f"https://localhost:{tls.sockets[0].getsockname()[1]}/v1internal:x"
+    tls, url = await _answering_over_tls(server_context, b"secure")
     direct = UpstreamHTTP(ssl_context=client_context)
     async with await direct.request("GET", url, headers={}, timeouts=TIMEOUTS) as reply:
         assert await reply.read() == b"secure"
@@ -344,15 +350,7 @@ async def test_tls_through_a_proxy_reached_over_tls(
 ) -> None:
     # An https:// proxy: TLS to the proxy, CONNECT inside it, then the target's TLS inside that tunnel.
     server_context, client_context = tls_server_context
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\ndoubly safe.")
-        await writer.drain()
-        writer.close()
-
-    tls = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_context)
-    url = f"https://localhost:{tls.sockets[0].getsockname()[1]}/v1internal:x"
+    tls, url = await _answering_over_tls(server_context, b"doubly safe.")
     proxy = ConnectProxy(authorization="Basic YWxpY2U6czNjcmV0")  # alice:s3cret
     address = await proxy.start(tls=server_context)
     port = address.rsplit(":", 1)[1]
