@@ -462,6 +462,7 @@ async def _key_action(services: Services, args: argparse.Namespace) -> int:
         print(format_keys(ring.configured()))
         return 0
     if args.key_action == "add":
+        keys_were_off = not ring.required()
         added = ring.add(args.name)
         await _save_keys(services)
         print(added.value)
@@ -470,6 +471,8 @@ async def _key_action(services: Services, args: argparse.Namespace) -> int:
             f"in the program's settings now. {KEYS_RESTART_NOTE}",
             file=sys.stderr,
         )
+        if keys_were_off:
+            print("Keys were off (api_keys = []): from now on every client needs one.", file=sys.stderr)
         return 0
     key = _find_key(ring, args.key)
     if key is None:

@@ -279,6 +279,20 @@ async def test_keys_add_rename_revoke_as_the_server_then_sees_them(
     assert await _status_with_key(tmp_path, KEY) == 200
 
 
+async def test_keys_added_where_keys_were_off_says_they_are_now_needed(
+    fake_google: FakeGoogle, tmp_path: Path
+) -> None:
+    settings = fake_google.settings(tmp_path)
+    settings.server.api_keys = []
+    save_settings(settings)
+    code, out, _ = await _run(tmp_path, "keys", "list")
+    assert code == 0 and out.startswith("No keys: requests need none")
+    code, out, err = await _run(tmp_path, "keys", "add", "first")
+    assert code == 0 and "every client needs one" in err, err
+    assert await _status_with_key(tmp_path, "sk-gd-not-this-one") == 401
+    assert await _status_with_key(tmp_path, out.strip()) == 200
+
+
 async def test_busy_port_is_a_message_not_a_traceback(fake_google: FakeGoogle, tmp_path: Path) -> None:
     _configure(fake_google, tmp_path)
     blocker = await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
