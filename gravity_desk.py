@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import getpass
 import json
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, override
 
+from core import log_output
 from core.config import ConfigError, Settings, load_settings
 from core.errors import UpstreamError
 from core.redact import redact_log_handlers
@@ -185,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     redact_log_handlers()  # no line on stderr may carry a key a client or Google sent, whatever logs it
+    _start_log_thread()
     if args.command is None:
         return _run_desktop(args.minimized)
     _take_ctrl_c_back()
@@ -217,6 +220,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gravity-desk: interrupted", file=sys.stderr)
         return 130  # the shell's code for "stopped by Ctrl+C"
+
+
+_log_thread: log_output.LogThread | None = None
+
+
+def _start_log_thread() -> None:
+    """Log lines written from a thread of their own (core.log_output), once per process, written out at exit."""
+    global _log_thread
+    if _log_thread is None:
+        _log_thread = log_output.start()
+        atexit.register(_log_thread.stop)
+
+
+def _log_written() -> None:
+    """Let the lines logged so far reach stderr before what is printed next (bounded: stderr may be stuck)."""
+    if _log_thread is not None:
+        _log_thread.flush()
 
 
 def _take_ctrl_c_back() -> None:
@@ -296,11 +316,13 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         await services.close()
         return 1
     services.start_background()
+    _log_written()  # the warnings of the start come before the address
     _announce(services, result.url)
     try:
         await stop.wait()
     finally:
-        print("gravity-desk: stopping (finishing requests in flight)...", file=sys.stderr)
+        # Logged, not printed: a print to a stderr nobody reads would block the stop itself.
+        log.info("stopping (finishing requests in flight)...")
         await server.stop()
         await services.close()
     return 0

@@ -293,6 +293,30 @@ async def test_keys_added_where_keys_were_off_says_they_are_now_needed(
     assert await _status_with_key(tmp_path, out.strip()) == 200
 
 
+async def test_serve_whose_log_nobody_reads_keeps_answering_and_stops(
+    fake_google: FakeGoogle, tmp_path: Path
+) -> None:
+    # A launcher that captured stderr and never reads it: the pipe fills after a few hundred access lines.
+    # Written where the event loop runs, the next line stopped every request, and then the stop itself.
+    _configure(fake_google, tmp_path)
+    async with _serving(tmp_path) as process:
+        url, _ = await _wait_until_listening(process)  # from here on nobody reads its stderr
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with aiohttp.ClientSession() as http:
+            # ~450 kB of access lines: more than the pipe and this side's paused reader hold (~190 kB).
+            for _ in range(5000):
+                async with asyncio.timeout(5), http.get(url + "/v1/models", headers=headers) as reply:
+                    assert reply.status == 200
+        process.send_signal(signal.SIGTERM)
+        # Polled: wait() would also wait for the unread pipe to be drained, which is not the question.
+        async with asyncio.timeout(30):
+            while process.returncode is None:
+                await asyncio.sleep(0.05)
+        assert process.returncode == 0
+        assert process.stderr is not None
+        assert b"Traceback" not in await process.stderr.read()  # drained now: the pipe can close
+
+
 async def test_busy_port_is_a_message_not_a_traceback(fake_google: FakeGoogle, tmp_path: Path) -> None:
     _configure(fake_google, tmp_path)
     blocker = await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
