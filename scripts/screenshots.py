@@ -32,6 +32,7 @@ from tests.fake_google import FakeGoogle, Fault  # noqa: E402
 
 DEFAULT_PORT = 8045
 DEMO_API_KEY = "sk-gd-demo-7Hq2vRk9LmW4xTz8aBcDeFgH"
+DEMO_SECOND_KEY = "sk-gd-demo-Q3wErT5yUi8oPaS2dF4gHj6K"  # a key per program: the Dashboard offers a choice
 SIZES = ((1120, 720), (820, 520))  # the default window and its minimum
 THEMES = ("light", "dark")
 SCALES = (1.0, 1.5)
@@ -80,9 +81,10 @@ async def _send(http: aiohttp.ClientSession, base: str, kind: str, model: str, t
 
 async def _demo(fake: FakeGoogle, home: Path) -> AppController:
     settings = fake.settings(home)
-    settings.server.api_keys = [DEMO_API_KEY]
+    settings.server.api_keys = [DEMO_API_KEY, DEMO_SECOND_KEY]
     settings.server.port = DEFAULT_PORT if _port_is_free(DEFAULT_PORT) else 0  # the address people will see
     services = await create_services(settings, use_keyring=False)
+    services.api_keys.set_names({DEMO_SECOND_KEY: "claude code"})
     alice = fake.add_google_account(
         "alice@example.com",
         project_id="proj-alice",

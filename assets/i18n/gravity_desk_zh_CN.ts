@@ -656,6 +656,10 @@ The app keeps running. If this happens again, restart Gravity Desk; if it still 
         <translation>复制</translation>
     </message>
     <message>
+        <source>The key the snippets and one-click setup use</source>
+        <translation>代码片段和一键设置所用的密钥</translation>
+    </message>
+    <message>
         <source>Show</source>
         <translation>显示</translation>
     </message>

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
+    QComboBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -333,6 +334,11 @@ class DashboardPage(QWidget):
         self.url_field = QLineEdit(box)
         self.url_field.setReadOnly(True)
         self.copy_url_button = QPushButton(self.tr("Copy"), box)
+        # With several keys (one per program, so the request log tells them apart) the key this page shows,
+        # copies, puts in the snippets and has one-click setup write is chosen here.
+        self.key_choice = QComboBox(box)
+        self.key_choice.setToolTip(self.tr("The key the snippets and one-click setup use"))
+        self.key_choice.currentIndexChanged.connect(lambda _index: self.refresh_connection())
         self.key_field = QLineEdit(box)
         self.key_field.setReadOnly(True)
         self.show_key_button = QPushButton(self.tr("Show"), box)
@@ -344,7 +350,10 @@ class DashboardPage(QWidget):
         grid.addWidget(self.url_field, 1, 1, 1, 2)
         grid.addWidget(self.copy_url_button, 1, 3)
         grid.addWidget(QLabel(self.tr("API key"), box), 2, 0)
-        grid.addWidget(self.key_field, 2, 1)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key_choice)
+        key_row.addWidget(self.key_field, 1)
+        grid.addLayout(key_row, 2, 1)
         grid.addWidget(self.show_key_button, 2, 2)
         grid.addWidget(self.copy_key_button, 2, 3)
         grid.addWidget(self.key_hint, 3, 0, 1, 4)
@@ -398,8 +407,26 @@ class DashboardPage(QWidget):
 
     @property
     def api_key(self) -> str | None:
-        keys = self.controller.settings.server.api_keys
-        return keys[0] if keys else None
+        """The chosen key's value (the first key until one is chosen), None when there is none."""
+        keys = self.controller.services.api_keys.configured()
+        chosen = self.key_choice.currentData()
+        return next((key.value for key in keys if key.id == chosen), keys[0].value if keys else None)
+
+    def _refresh_key_choice(self) -> None:
+        """The names of the configured keys, the choice kept by id; shown only when there is one to make."""
+        keys = self.controller.services.api_keys.configured()
+        listed = [(key.name, key.id) for key in keys]
+        if listed != [
+            (self.key_choice.itemText(i), self.key_choice.itemData(i)) for i in range(self.key_choice.count())
+        ]:
+            chosen = self.key_choice.currentData()
+            self.key_choice.blockSignals(True)  # refilling is not a choice: no refresh loop
+            self.key_choice.clear()
+            for name, identifier in listed:
+                self.key_choice.addItem(name, identifier)
+            self.key_choice.setCurrentIndex(max(0, self.key_choice.findData(chosen)))
+            self.key_choice.blockSignals(False)
+        self.key_choice.setVisible(len(keys) > 1)
 
     def show_update(self, release: Release) -> None:
         """A quiet notice at the top (no dialog): a newer version is published, with its page."""
@@ -465,6 +492,7 @@ class DashboardPage(QWidget):
         }
         self.server_status.setText(messages[state.status])
         self.url_field.setText(url)
+        self._refresh_key_choice()
         key = self.api_key
         self.key_field.setText((key if self.key_visible else mask_secret(key)) if key else self.tr("(none)"))
         self.show_key_button.setText(self.tr("Hide") if self.key_visible else self.tr("Show"))

@@ -159,6 +159,32 @@ async def test_windows_powershell_snippet_sends_a_request_the_server_answers(
         assert (await response.json())["choices"][0]["message"]["content"]  # what the last line prints
 
 
+async def test_with_several_keys_the_chosen_one_is_given_out(
+    page: DashboardPage, controller: AppController
+) -> None:
+    assert page.key_choice.isHidden()  # one key: nothing to choose
+    second = controller.services.api_keys.add("claude code")
+    controller.settings_changed.emit()
+    assert not page.key_choice.isHidden()
+    names = [page.key_choice.itemText(index) for index in range(page.key_choice.count())]
+    assert names == ["default", "claude code"]
+    assert page.api_key == API_KEY  # the first until another is chosen
+
+    page.key_choice.setCurrentIndex(1)
+    click(page.copy_key_button)
+    assert clipboard() == second.value
+    assert page.key_field.text() == second.masked
+    assert second.value in page.snippet("curl") and API_KEY not in page.snippet("curl")
+    assert page.client_connection().api_key == second.value  # what one-click setup writes
+
+    controller.services.api_keys.rename(second.id, "editor")  # a refill keeps the choice
+    controller.settings_changed.emit()
+    assert page.key_choice.currentText() == "editor" and page.api_key == second.value
+    controller.services.api_keys.revoke(second.id)
+    controller.settings_changed.emit()
+    assert page.key_choice.isHidden() and page.api_key == API_KEY
+
+
 async def test_without_a_key_the_page_says_so(page: DashboardPage, controller: AppController) -> None:
     controller.settings.server.api_keys = []
     controller.settings_changed.emit()
