@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     setup.add_argument("client", choices=["claude", "codex", "gemini", "opencode"])
     setup.add_argument("--undo", action="store_true", help="put back the file from the latest backup")
     setup.add_argument("--dry-run", action="store_true", help="show the change as a diff, write nothing")
+    setup.add_argument(
+        "--key", metavar="NAME_OR_ID", help="which API key to write (default: the first; see `keys list`)"
+    )
     return parser
 
 
@@ -202,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # config.toml's own keys: a key from GRAVITY_DESK_API_KEY only overrides them while it is set.
         return asyncio.run(_keys(load_settings(apply_env=False), args))
     if args.command == "setup-client":
-        return setup_client(settings, args.client, undo=args.undo, dry_run=args.dry_run, home=Path.home())
+        return _setup_client_command(settings, args)
     if args.command == "serve":
         try:
             return asyncio.run(_serve(settings, args.host, args.port), loop_factory=_fast_loop_factory())
@@ -553,7 +556,29 @@ def format_keys(keys: Sequence[ApiKey]) -> str:
     return "\n".join(lines)
 
 
-def setup_client(settings: Settings, name: str, *, undo: bool, dry_run: bool, home: Path) -> int:
+def _setup_client_command(settings: Settings, args: argparse.Namespace) -> int:
+    key = settings.server.api_keys[0] if settings.server.api_keys else None
+    if args.key is not None:
+        key = asyncio.run(_key_value(settings, args.key))
+        if key is None:
+            print(f"gravity-desk: no key '{args.key}' (`gravity-desk keys list` shows them)", file=sys.stderr)
+            return 1
+    return setup_client(settings, args.client, key, undo=args.undo, dry_run=args.dry_run, home=Path.home())
+
+
+async def _key_value(settings: Settings, name_or_id: str) -> str | None:
+    """The value of the key of that name or id (names are in the database), None when there is none."""
+    services = await _start(settings, about_secrets=False)
+    try:
+        key = _find_key(services.api_keys, name_or_id)
+    finally:
+        await services.close()
+    return key.value if key else None
+
+
+def setup_client(
+    settings: Settings, name: str, key: str | None, *, undo: bool, dry_run: bool, home: Path
+) -> int:
     """`setup-client`: the same plan, diff, backup and undo as the Dashboard's buttons (core.client_setup)."""
     from core import client_setup  # deferred: keeps `--help` fast
 
@@ -566,7 +591,7 @@ def setup_client(settings: Settings, name: str, *, undo: bool, dry_run: bool, ho
         server = settings.server
         host = "127.0.0.1" if server.host in ("", "0.0.0.0", "::") else server.host
         url = f"http://[{host}]:{server.port}" if ":" in host else f"http://{host}:{server.port}"
-        connection = client_setup.Connection(url, server.api_keys[0] if server.api_keys else None)
+        connection = client_setup.Connection(url, key)
         change = client_setup.plan(client, connection, home)
         if not change.changes_anything:
             print(f"{change.path} already points {client_setup.CLIENT_NAMES[client]} at Gravity Desk")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.config import load_settings, save_settings
 from tests.helpers import child_process
-from tests.test_cli import KEY, ROOT, _env
+from tests.test_cli import KEY, ROOT, _env, _run
 
 
 async def _setup_client(data: Path, home: Path, *args: str) -> tuple[int, str, str]:
@@ -66,3 +66,19 @@ async def test_setup_client_refuses_a_malformed_file(tmp_path: Path) -> None:
     code, _out, err = await _setup_client(data, home, "codex")
     assert code == 1 and str(config) in err and "nothing was changed" in err and "Traceback" not in err
     assert config.read_text() == "model = [unclosed\n"
+
+
+async def test_setup_client_writes_the_key_named_with_key(tmp_path: Path) -> None:
+    data, home = tmp_path / "data", tmp_path / "home"
+    settings = load_settings(data, apply_env=False)
+    settings.server.api_keys = [KEY]
+    save_settings(settings)
+    code, out, err = await _run(data, "keys", "add", "claude code")
+    assert code == 0, err
+    named = out.strip()
+    code, _out, err = await _setup_client(data, home, "claude", "--key", "Claude Code")
+    assert code == 0, err
+    written = json.loads((home / ".claude" / "settings.json").read_text())
+    assert written["env"]["ANTHROPIC_AUTH_TOKEN"] == named
+    code, _out, err = await _setup_client(data, home, "claude", "--key", "nobody")
+    assert code == 1 and "no key 'nobody'" in err
