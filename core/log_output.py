@@ -71,10 +71,13 @@ class LogThread:
                 for handler, descriptor in outputs:
                     if record.levelno < handler.level:
                         continue
-                    if descriptor is None:
-                        handler.handle(record)
-                    elif handler.filter(record):
-                        _write_line(descriptor, handler, record)
+                    try:
+                        if descriptor is None:
+                            handler.handle(record)
+                        elif handler.filter(record):
+                            _write_line(descriptor, handler, record)
+                    except Exception:  # a broken filter or formatter: this line is lost, the thread lives on
+                        handler.handleError(record)
             finally:
                 self.lines.task_done()
         self.lines.task_done()

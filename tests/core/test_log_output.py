@@ -115,3 +115,20 @@ def test_stop_returns_while_the_output_is_stuck(pipe: StuckPipe) -> None:
     writer.stop(timeout=0.2)
     assert time.monotonic() - started < 2
     assert writer.queue_handler not in logger.handlers
+
+
+def test_a_line_that_breaks_its_filter_is_lost_alone(pipe: StuckPipe) -> None:
+    logger = _logger(pipe)
+
+    def breaks_on_boom(record: logging.LogRecord) -> bool:
+        if record.getMessage() == "boom":
+            raise RuntimeError("a filter with a bug")
+        return True
+
+    logger.handlers[0].addFilter(breaks_on_boom)
+    writer = log_output.start(logger)
+    pipe.start_reading()
+    for text in ("before", "boom", "after"):
+        logger.info(text)
+    assert pipe.lines_once("INFO after") == ["INFO before", "INFO after"]  # the thread lived on
+    writer.stop()
