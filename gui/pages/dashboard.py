@@ -526,9 +526,12 @@ class DashboardPage(QWidget):
             self.range_buttons.addButton(button)
             buttons.addWidget(button)
         self.day_button.setChecked(True)
-        buttons.addStretch(1)
         self.activity_summary = QLabel(box)
-        buttons.addWidget(self.activity_summary)
+        # Wrapped, so a long summary (Chinese at the minimum window size) takes two lines, not a scroll bar;
+        # it has all the room right of the buttons, so a wide window keeps it on one line.
+        self.activity_summary.setWordWrap(True)
+        self.activity_summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        buttons.addWidget(self.activity_summary, 1)
         layout.addLayout(buttons)
         self.requests_chart = TimeChart(self.tr("Requests"), box)
         self.tokens_chart = TimeChart(self.tr("Tokens"), box)

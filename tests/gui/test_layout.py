@@ -11,14 +11,18 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QRect, QSize
 from PySide6.QtGui import QColor, QFontMetrics, QPalette
+from PySide6.QtWidgets import QScrollArea
 
+from core.store import HistogramBucket
 from gui import theme
 from gui.controller import AppController
+from gui.i18n import apply_language
 from gui.icons import PageGlyph, render_page_pixmap
 from gui.main_window import MIN_HEIGHT, MIN_WIDTH, MainWindow, Page, fitted_size
 from gui.models.accounts_model import QUOTA
 from gui.models.request_log_model import friendly_error, wait_text
 from gui.pages.accounts import QUOTA_MIN_WIDTH, AccountsPage, column_widths
+from gui.pages.dashboard import LAST_DAY, DashboardPage, chart_window
 from gui.pages.requests import STATUS_CHOICES
 from gui.tasks import cancel_all
 from tests.gui.helpers import wait_until
@@ -119,3 +123,36 @@ def test_quota_bars_carry_the_forecast() -> None:
     assert bar.text(now) == f"70% · runs out at ~{clock_time(bar.runs_out_at, now)}"
     (plain,) = quota_bars(account, now)
     assert plain.runs_out_at is None and "resets in" in plain.text(now)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+async def test_no_page_scrolls_sideways_at_the_minimum_size(controller: AppController, language: str) -> None:
+    # A label that does not wrap (the Dashboard's activity summary, in Chinese) widened the page by one pixel
+    # past the window's minimum width: a horizontal scroll bar under everything.
+    apply_language(language)
+    theme.apply_theme("light")  # Fusion, as the app always has: the platform's style sizes widgets otherwise
+    window = MainWindow(controller)
+    window.resize(MIN_WIDTH, MIN_HEIGHT)
+    window.show()
+    try:
+        for page in Page:
+            window.show_page(page)
+            await asyncio.sleep(0.3)  # the page's own loading first
+            shown = window.pages.currentWidget()
+            assert shown is not None
+            if isinstance(shown, DashboardPage):  # a busy day: the longest summary the page writes
+                starts = chart_window(LAST_DAY, datetime.now(UTC))
+                busy = [HistogramBucket(start, 12_345, 1_234, 9_876_543, 8_765_432) for start in starts]
+                shown._draw(starts, busy, LAST_DAY)
+                await asyncio.sleep(0.05)  # the layout takes in the new text
+            for scroll in shown.findChildren(QScrollArea):
+                content = scroll.widget()
+                if content is not None and scroll.isVisible():
+                    needed, room = content.minimumSizeHint().width(), scroll.viewport().width()
+                    assert needed <= room, f"{page.name} needs {needed} px, has {room} ({language})"
+    finally:
+        await cancel_all()
+        window.close_to_tray = False
+        window.hide()
+        shiboken6.delete(window)
+        apply_language("en")
