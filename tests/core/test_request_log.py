@@ -225,7 +225,7 @@ def test_each_batch_is_committed_without_a_flush_and_ids_match_their_rows(
             return count
 
     assert wait_for(lambda: committed() == 130)  # no flush(), no close()
-    assert len(written) == 130
+    assert wait_for(lambda: len(written) == 130)  # listeners hear of a batch just after its commit
     for item in written:
         assert item.id is not None
         stored = db.get_log_entry(item.id)
