@@ -80,8 +80,8 @@ async def _logged(request: web.Request, handler: Handler) -> web.StreamResponse:
         entry.latency_ms = (time.perf_counter() - request[STARTED]) * 1000.0
         services.request_log.record(entry)  # now: the crash journal holds the row from here on
         # The access line waits for the loop's next turn, when the answer has gone out (aiohttp writes it in
-        # this task step): formatting it and the write to the log stream, which wakes whatever reads that
-        # stream, are ~15-60 µs the client no longer waits for.
+        # this task step): formatting and queueing it (core/log_output.py's thread writes it) are µs the
+        # client does not wait for.
         asyncio.get_running_loop().call_soon(log_access, request.method, entry)
 
 
