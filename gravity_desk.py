@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, override
@@ -302,6 +302,16 @@ async def _start(settings: Settings, *, about_secrets: bool = True) -> Services:
     return services
 
 
+@contextlib.asynccontextmanager
+async def _opened(settings: Settings, *, about_secrets: bool = True) -> AsyncIterator[Services]:
+    """The services for one CLI command, closed when it is done, whatever happened."""
+    services = await _start(settings, about_secrets=about_secrets)
+    try:
+        yield services
+    finally:
+        await services.close()
+
+
 async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     from server.runner import GatewayServer
 
@@ -319,9 +329,11 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         await services.close()
         return 1
     services.start_background()
-    _log_written()  # the warnings of the start come before the address
-    _announce(services, result.url)
-    try:
+    try:  # from here a Ctrl+C (a cancel at any await) stops the running server through the finally
+        await asyncio.to_thread(
+            _log_written
+        )  # the start's warnings before the address, waited for off the loop
+        _announce(services, result.url)
         await stop.wait()
     finally:
         # Logged, not printed: a print to a stderr nobody reads would block the stop itself.
@@ -392,14 +404,12 @@ async def _export_log(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _accounts(settings: Settings, args: argparse.Namespace) -> int:
-    services = await _start(settings)
-    try:
-        return await _account_action(services, args)
-    except UpstreamError as exc:
-        print(f"gravity-desk: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        await services.close()
+    async with _opened(settings) as services:
+        try:
+            return await _account_action(services, args)
+        except UpstreamError as exc:
+            print(f"gravity-desk: {exc.message}", file=sys.stderr)
+            return 1
 
 
 async def _account_action(services: Services, args: argparse.Namespace) -> int:
@@ -471,14 +481,12 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
             "these are config.toml's keys.",
             file=sys.stderr,
         )
-    services = await _start(settings, about_secrets=False)  # client keys are not account secrets
-    try:
-        return await _key_action(services, args)
-    except ValueError as exc:  # a name with nothing in it
-        print(f"gravity-desk: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await services.close()
+    async with _opened(settings, about_secrets=False) as services:  # client keys are not account secrets
+        try:
+            return await _key_action(services, args)
+        except ValueError as exc:  # a name with nothing in it
+            print(f"gravity-desk: {exc}", file=sys.stderr)
+            return 1
 
 
 async def _key_action(services: Services, args: argparse.Namespace) -> int:
@@ -501,8 +509,7 @@ async def _key_action(services: Services, args: argparse.Namespace) -> int:
         return 0
     key = _find_key(ring, args.key)
     if key is None:
-        print(f"gravity-desk: no key '{args.key}' (`gravity-desk keys list` shows them)", file=sys.stderr)
-        return 1
+        return _no_such_key(args.key)
     if args.key_action == "rename":
         ring.rename(key.id, args.name)
         await _save_keys(services)
@@ -526,11 +533,18 @@ async def _key_action(services: Services, args: argparse.Namespace) -> int:
 
 
 def _find_key(ring: ApiKeyRing, name_or_id: str) -> ApiKey | None:
-    wanted = " ".join(name_or_id.split()).lower()
-    return next(
-        (key for key in ring.configured() if wanted in (key.id, key.name.lower())),
-        None,
-    )
+    from core.api_keys import clean_name
+
+    try:
+        wanted = clean_name(name_or_id).lower()  # as names are stored
+    except ValueError:  # nothing in it: no key is called that
+        return None
+    return next((key for key in ring.configured() if wanted in (key.id, key.name.lower())), None)
+
+
+def _no_such_key(name_or_id: str) -> int:
+    print(f"gravity-desk: no key '{name_or_id}' (`gravity-desk keys list` shows them)", file=sys.stderr)
+    return 1
 
 
 async def _save_keys(services: Services) -> None:
@@ -561,18 +575,14 @@ def _setup_client_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.key is not None:
         key = asyncio.run(_key_value(settings, args.key))
         if key is None:
-            print(f"gravity-desk: no key '{args.key}' (`gravity-desk keys list` shows them)", file=sys.stderr)
-            return 1
+            return _no_such_key(args.key)
     return setup_client(settings, args.client, key, undo=args.undo, dry_run=args.dry_run, home=Path.home())
 
 
 async def _key_value(settings: Settings, name_or_id: str) -> str | None:
     """The value of the key of that name or id (names are in the database), None when there is none."""
-    services = await _start(settings, about_secrets=False)
-    try:
+    async with _opened(settings, about_secrets=False) as services:
         key = _find_key(services.api_keys, name_or_id)
-    finally:
-        await services.close()
     return key.value if key else None
 
 
